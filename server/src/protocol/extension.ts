@@ -1,0 +1,52 @@
+/**
+ * Custom LSP methods between the extension (client) and the mesh server, declared once here and
+ * imported by both sides (the vscode-eslint pattern). Each comment says which way it travels.
+ */
+import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
+import type { LogLevel } from '../node/log';
+import type { NodeStatus } from './status';
+
+/** Sent by the client in `initializationOptions`. */
+export interface ServerInitOptions {
+  /** Folder for identity, database and blobs (the extension's global storage). */
+  dataDir: string;
+  /** Mesh key from SecretStorage; empty when the user has not set one yet. */
+  meshKey: string;
+  /** Display name of this node (defaults to the host name). */
+  nodeName: string;
+  logLevel: LogLevel;
+}
+
+/** client → server: the node's current status. */
+export namespace StatusRequest {
+  export const method = 'mesh/status';
+  export const type = new RequestType0<NodeStatus, void>(method);
+}
+
+/** server → client: the status changed (state, peers, problems). */
+export namespace StatusNotification {
+  export const method = 'mesh/statusChanged';
+  export const type = new NotificationType<NodeStatus>(method);
+}
+
+export interface LogParams {
+  level: LogLevel;
+  scope: string;
+  message: string;
+}
+
+/** server → client: a log record for the "Persona Mesh" LogOutputChannel, with its level. */
+export namespace LogNotification {
+  export const method = 'mesh/log';
+  export const type = new NotificationType<LogParams>(method);
+}
+
+export interface SetMeshKeyParams {
+  meshKey: string;
+}
+
+/** client → server: the user set or changed the mesh key; the node applies it without restart. */
+export namespace SetMeshKeyRequest {
+  export const method = 'mesh/setMeshKey';
+  export const type = new RequestType<SetMeshKeyParams, NodeStatus, void>(method);
+}

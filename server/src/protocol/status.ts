@@ -1,0 +1,26 @@
+/** What the node reports about itself: shown by Show Status, the status bar and the chat panel. */
+export type NodeState = 'starting' | 'running' | 'degraded' | 'stopping' | 'stopped';
+
+export interface NodeProblem {
+  /** Stable code, e.g. `mesh-key-missing`, `database-corrupt`. */
+  code: string;
+  /** One line naming the problem and what to do about it. */
+  message: string;
+}
+
+export interface NodeStatus {
+  state: NodeState;
+  /** Base32 of SHA-256 of the Ed25519 public key (52 characters). */
+  nodeId: string;
+  /** The same id grouped for humans, e.g. `ABCDEFG-HIJKLMN-...`. */
+  nodeIdDisplay: string;
+  name: string;
+  version: string;
+  dataDir: string;
+  meshKeySet: boolean;
+  peers: number;
+  /** TCP address the node accepts sessions on, once networking is up. */
+  listen?: string;
+  startedAt: number;
+  problems: NodeProblem[];
+}
