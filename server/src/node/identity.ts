@@ -1,0 +1,100 @@
+/**
+ * The node's Ed25519 identity. Created once in the data dir (mode 0600); the node id is the
+ * base32 SHA-256 of the raw public key, so anyone holding the public key can check the id.
+ */
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { base32Encode } from './base32';
+
+export const identityFileName = 'identity.pem';
+export const nodeIdLength = 52;
+
+export interface Identity {
+  readonly nodeId: string;
+  /** 32-byte raw Ed25519 public key. */
+  readonly publicKey: Buffer;
+  sign(data: Uint8Array): Buffer;
+}
+
+export class IdentityError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IdentityError';
+  }
+}
+
+export function nodeIdFromPublicKey(publicKey: Uint8Array): string {
+  return base32Encode(createHash('sha256').update(publicKey).digest());
+}
+
+/** Groups a node id for humans, Syncthing style: `ABCDEFG-HIJKLMN-...`. */
+export function displayNodeId(nodeId: string): string {
+  return nodeId.match(/.{1,7}/g)?.join('-') ?? nodeId;
+}
+
+export function shortNodeId(nodeId: string): string {
+  return nodeId.slice(0, 7);
+}
+
+export function verifySignature(publicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean {
+  if (publicKey.length !== 32 || signature.length !== 64) return false;
+  try {
+    return verify(null, data, rawToPublicKey(publicKey), signature);
+  } catch {
+    return false;
+  }
+}
+
+export function identityFromPrivateKey(privateKey: KeyObject): Identity {
+  const publicKey = rawPublicKey(createPublicKey(privateKey));
+  return {
+    nodeId: nodeIdFromPublicKey(publicKey),
+    publicKey,
+    sign: (data) => sign(null, data, privateKey),
+  };
+}
+
+export function generateIdentity(): { identity: Identity; pem: string } {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  return { identity: identityFromPrivateKey(privateKey), pem };
+}
+
+/** Loads the identity from `dataDir`, creating it on first start. */
+export function loadOrCreateIdentity(dataDir: string): { identity: Identity; created: boolean } {
+  const file = join(dataDir, identityFileName);
+  if (existsSync(file)) {
+    let pem: string;
+    try {
+      pem = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new IdentityError(`cannot read the identity key ${file}: ${(error as Error).message}. Check the file's permissions.`);
+    }
+    try {
+      const key = createPrivateKey(pem);
+      if (key.asymmetricKeyType !== 'ed25519') throw new Error(`key type is ${key.asymmetricKeyType}`);
+      return { identity: identityFromPrivateKey(key), created: false };
+    } catch (error) {
+      throw new IdentityError(
+        `the identity key ${file} is not a valid Ed25519 private key (${(error as Error).message}). Move it away to create a new identity (the node id will change).`,
+      );
+    }
+  }
+  const { identity, pem } = generateIdentity();
+  // Write then rename so a crash never leaves a half-written key behind.
+  const temporary = `${file}.tmp-${process.pid}`;
+  writeFileSync(temporary, pem, { mode: 0o600 });
+  chmodSync(temporary, 0o600);
+  renameSync(temporary, file);
+  return { identity, created: true };
+}
+
+function rawPublicKey(key: KeyObject): Buffer {
+  const jwk = key.export({ format: 'jwk' });
+  return Buffer.from(jwk.x!, 'base64url');
+}
+
+function rawToPublicKey(raw: Uint8Array): KeyObject {
+  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' });
+}
