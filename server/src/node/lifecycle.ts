@@ -12,18 +12,31 @@ export interface Component {
 export class Lifecycle {
   private readonly started: Component[] = [];
 
-  constructor(private readonly components: readonly Component[]) {}
+  constructor(private readonly components: readonly Component[] = []) {}
 
+  /** Starts all components given to the constructor; on a failure stops those already started. */
   async start(): Promise<void> {
     for (const component of this.components) {
       try {
-        await component.start();
+        await this.startComponent(component);
       } catch (error) {
         await this.stop();
-        throw new ComponentStartError(component.name, error);
+        throw error;
       }
-      this.started.push(component);
     }
+  }
+
+  /**
+   * Starts one component and takes charge of stopping it. Used directly where a component is
+   * optional: its failure is the caller's to report, and earlier components stay up.
+   */
+  async startComponent(component: Component): Promise<void> {
+    try {
+      await component.start();
+    } catch (error) {
+      throw new ComponentStartError(component.name, error);
+    }
+    this.started.push(component);
   }
 
   /** Stops every started component; errors are collected so one failure does not leak the rest. */

@@ -22,5 +22,7 @@ export interface NodeStatus {
   /** TCP address the node accepts sessions on, once networking is up. */
   listen?: string;
   startedAt: number;
+  /** Process id of the server, so the client can tell a restart happened. */
+  pid: number;
   problems: NodeProblem[];
 }

@@ -1,0 +1,66 @@
+/** The `persona-mesh` command line: a headless mesh node and tools around it. */
+import { version } from '../../package.json';
+import { parseArgs, UsageError } from './cli/args';
+import { nodeArgSpec, runNodeCommand, defaultDataDir } from './cli/nodeCommand';
+import { createCliOutput } from './cli/output';
+
+const usage = `persona-mesh ${version}: a Persona Mesh node without VS Code
+
+Usage:
+  persona-mesh node [options]     run a headless mesh node
+  persona-mesh --help             this text
+  persona-mesh --version          print the version
+
+Options for "node":
+  --name NAME             display name of this node (default: the host name)
+  --data-dir DIR          identity, database and blobs (default: ${defaultDataDir})
+  --mesh-key-file FILE    file holding the team's mesh key (or set PERSONA_MESH_KEY)
+  --jsonl                 machine-readable events on stdout, one JSON object a line;
+                          stdin takes {"op":"status"} and {"op":"quit"}
+  --log-level LEVEL       trace, debug, info (default), warn or error; logs go to stderr
+
+The node stops cleanly on SIGTERM, SIGINT or {"op":"quit"} on stdin.
+Exit codes: 0 stopped cleanly, 1 unexpected failure, 2 bad usage or configuration.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    process.stdout.write(usage);
+    return argv.length === 0 ? 2 : 0;
+  }
+  if (argv[0] === '--version' || argv[0] === '-v') {
+    process.stdout.write(`${version}\n`);
+    return 0;
+  }
+  const jsonl = argv.includes('--jsonl');
+  const output = createCliOutput(jsonl);
+  try {
+    const args = parseArgs(argv, nodeArgSpec);
+    if (args.flags.has('help')) {
+      process.stdout.write(usage);
+      return 0;
+    }
+    switch (args.command) {
+      case 'node':
+        return await runNodeCommand(args, { output, env: process.env, stdin: process.stdin });
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(args.command)} (see persona-mesh --help)`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      output.error(error.message, 'usage');
+      return 2;
+    }
+    output.error(`unexpected failure: ${(error as Error).stack ?? String(error)}`, 'internal');
+    return 1;
+  }
+}
+
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+  // A clean stop leaves nothing running; if something still holds the loop, say so and leave.
+  setTimeout(() => {
+    process.stderr.write(`persona-mesh: handles still open after stop: ${process.getActiveResourcesInfo().join(', ')}\n`);
+    process.exit(code);
+  }, 5000).unref();
+});

@@ -1,0 +1,83 @@
+/**
+ * The embedded database (libsql, SQLite compatible) in the data dir. WAL with
+ * synchronous=NORMAL survives kill -9 (the last transactions may roll back, never corrupt).
+ */
+import Database from 'libsql';
+import { join } from 'node:path';
+import type { Component } from '../node/lifecycle';
+import type { Logger } from '../node/log';
+import { classifyStoreError, StoreError } from './errors';
+import { migrations, schemaVersion, type Migration } from './migrations';
+
+export const databaseFileName = 'mesh.db';
+
+export type Db = InstanceType<typeof Database>;
+
+export class Store implements Component {
+  readonly name = 'store';
+  readonly file: string;
+  private database: Db | undefined;
+
+  constructor(dataDir: string, private readonly logger: Logger, private readonly schema: readonly Migration[] = migrations) {
+    this.file = join(dataDir, databaseFileName);
+  }
+
+  get db(): Db {
+    if (!this.database) throw new StoreError('database-error', 'the database is not open');
+    return this.database;
+  }
+
+  get isOpen(): boolean {
+    return this.database !== undefined;
+  }
+
+  start(): Promise<void> {
+    let database: Db | undefined;
+    try {
+      database = new Database(this.file, { timeout: 2000 });
+      database.pragma('journal_mode = WAL');
+      database.pragma('synchronous = NORMAL');
+      database.pragma('foreign_keys = ON');
+      const applied = migrate(database, this.schema);
+      this.database = database;
+      this.logger.info(`database ${this.file} at schema version ${schemaVersion}${applied > 0 ? ` (${applied} migration(s) applied)` : ''}`);
+      return Promise.resolve();
+    } catch (error) {
+      try {
+        database?.close();
+      } catch {
+        // The original error is the one worth reporting.
+      }
+      return Promise.reject(classifyStoreError(this.file, error));
+    }
+  }
+
+  stop(): Promise<void> {
+    const database = this.database;
+    this.database = undefined;
+    database?.close();
+    return Promise.resolve();
+  }
+}
+
+/** Applies pending migrations; returns how many ran. */
+export function migrate(database: Db, schema: readonly Migration[]): number {
+  const current = Number(database.pragma('user_version', { simple: true }));
+  const latest = schema[schema.length - 1]?.version ?? 0;
+  if (current > latest) {
+    throw new StoreError(
+      'database-too-new',
+      `the database was written by a newer Persona Mesh (schema ${current}, this version knows ${latest}). Update the extension, or use another data dir.`,
+    );
+  }
+  let applied = 0;
+  for (const migration of schema) {
+    if (migration.version <= current) continue;
+    database.transaction(() => {
+      database.exec(migration.sql);
+      database.pragma(`user_version = ${migration.version}`);
+    })();
+    applied++;
+  }
+  return applied;
+}
