@@ -68,7 +68,7 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
   output.event({ event: 'ready', nodeId: status.nodeId, name: status.name, dataDir: status.dataDir, pid: status.pid });
 
   return new Promise<number>((resolve) => {
-    let lines: Interface | undefined;
+    const lines: Interface = createInterface({ input: io.stdin, crlfDelay: Infinity });
     let stopping = false;
     const shutdown = (why: string) => {
       if (stopping) return;
@@ -76,7 +76,7 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
       logger.info(`stopping (${why})`);
       process.off('SIGTERM', onSigterm);
       process.off('SIGINT', onSigint);
-      lines?.close();
+      lines.close();
       io.stdin.destroy?.();
       void node.stop().then(() => {
         output.event({ event: 'stopped', reason: why });
@@ -88,7 +88,6 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
     process.on('SIGTERM', onSigterm);
     process.on('SIGINT', onSigint);
 
-    lines = createInterface({ input: io.stdin, crlfDelay: Infinity });
     lines.on('line', (line) => {
       const text = line.trim();
       if (text.length === 0) return;

@@ -7,8 +7,8 @@ import { dirname, resolve } from 'node:path';
 
 export class DataDirError extends Error {
   readonly code = 'data-dir-unusable';
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause: unknown }) {
+    super(message, options);
     this.name = 'DataDirError';
   }
 }
@@ -20,18 +20,16 @@ export function prepareDataDir(path: string): string {
     stats = statSync(dir);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new DataDirError(`cannot read the data dir ${dir}: ${(error as Error).message}`);
+      throw new DataDirError(`cannot read the data dir ${dir}: ${(error as Error).message}`, { cause: error });
     }
     const parent = dirname(dir);
-    try {
-      if (!statSync(parent).isDirectory()) throw new Error('not a directory');
-    } catch {
+    if (!isDirectory(parent)) {
       throw new DataDirError(`the data dir ${dir} does not exist and its parent ${parent} does not exist either: create it, or pass an existing folder with --data-dir`);
     }
     try {
       mkdirSync(dir, { mode: 0o700 });
     } catch (mkdirError) {
-      throw new DataDirError(`cannot create the data dir ${dir}: ${(mkdirError as Error).message}. Choose a writable folder with --data-dir`);
+      throw new DataDirError(`cannot create the data dir ${dir}: ${(mkdirError as Error).message}. Choose a writable folder with --data-dir`, { cause: mkdirError });
     }
     return dir;
   }
@@ -44,4 +42,12 @@ export function prepareDataDir(path: string): string {
     throw new DataDirError(`the data dir ${dir} is not readable and writable by this user: fix its permissions (chmod u+rwx) or choose another folder with --data-dir`);
   }
   return dir;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }

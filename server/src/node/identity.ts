@@ -18,6 +18,7 @@ export interface Identity {
 }
 
 export class IdentityError extends Error {
+  readonly code = 'identity-unusable';
   constructor(message: string) {
     super(message);
     this.name = 'IdentityError';

@@ -24,9 +24,13 @@ export type LogSink = (record: LogRecord) => void;
 
 const levelRank: Record<LogLevel, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4 };
 
+export function logLevelAllows(minimum: LogLevel, level: LogLevel): boolean {
+  return levelRank[level] >= levelRank[minimum];
+}
+
 export function createLogger(sink: LogSink, minimum: LogLevel = 'info', scope = 'node'): Logger {
   const emit = (level: LogLevel, message: string) => {
-    if (levelRank[level] >= levelRank[minimum]) sink({ level, scope, message, ts: Date.now() });
+    if (logLevelAllows(minimum, level)) sink({ level, scope, message, ts: Date.now() });
   };
   return {
     trace: (m) => emit('trace', m),

@@ -27,23 +27,39 @@ export function generateMeshKey(): string {
   return generatedKeyPrefix + randomBytes(32).toString('base64url');
 }
 
-export function parseMeshKey(input: string): MeshKey {
+/** Checks a key's form without the (deliberately slow) passphrase stretching: for input boxes. */
+export function meshKeyProblem(input: string): MeshKeyError | undefined {
   const text = input.trim();
   if (text.length === 0) {
-    throw new MeshKeyError(
+    return new MeshKeyError(
       'mesh-key-missing',
       'the mesh key is empty: run "Persona Mesh: Set Mesh Key" in VS Code, or pass --mesh-key-file FILE or PERSONA_MESH_KEY to the CLI (every node of the team needs the same key)',
     );
   }
+  if (!isGeneratedKey(text) && !isHexKey(text) && text.length < 8) {
+    return new MeshKeyError('mesh-key-weak', 'the mesh key passphrase is shorter than 8 characters: choose a longer one or generate a key with "Persona Mesh: Set Mesh Key"');
+  }
+  return undefined;
+}
+
+function isGeneratedKey(text: string): boolean {
+  return text.startsWith(generatedKeyPrefix) && Buffer.from(text.slice(generatedKeyPrefix.length), 'base64url').length === 32;
+}
+
+function isHexKey(text: string): boolean {
+  return /^[0-9a-fA-F]{64}$/.test(text);
+}
+
+export function parseMeshKey(input: string): MeshKey {
+  const problem = meshKeyProblem(input);
+  if (problem) throw problem;
+  const text = input.trim();
   let secret: Buffer;
-  if (text.startsWith(generatedKeyPrefix) && Buffer.from(text.slice(generatedKeyPrefix.length), 'base64url').length === 32) {
+  if (isGeneratedKey(text)) {
     secret = Buffer.from(text.slice(generatedKeyPrefix.length), 'base64url');
-  } else if (/^[0-9a-fA-F]{64}$/.test(text)) {
+  } else if (isHexKey(text)) {
     secret = Buffer.from(text, 'hex');
   } else {
-    if (text.length < 8) {
-      throw new MeshKeyError('mesh-key-weak', 'the mesh key passphrase is shorter than 8 characters: choose a longer one or generate a key with "Persona Mesh: Set Mesh Key"');
-    }
     // A fixed salt is deliberate: nodes must derive the same secret from the same passphrase.
     secret = scryptSync(text.normalize('NFC'), 'persona-mesh/mesh-key/v1', 32, { N: 2 ** 14, r: 8, p: 1 });
   }

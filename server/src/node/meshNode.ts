@@ -61,9 +61,18 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   /** Throws only when the node cannot exist at all (no usable data dir or identity). */
   async start(): Promise<void> {
     const log = this.options.logger;
-    this.dataDir = prepareDataDir(this.options.dataDir);
-    const { identity, created } = loadOrCreateIdentity(this.dataDir);
-    this.identityValue = identity;
+    let created: boolean;
+    try {
+      this.dataDir = prepareDataDir(this.options.dataDir);
+      const loaded = loadOrCreateIdentity(this.dataDir);
+      this.identityValue = loaded.identity;
+      created = loaded.created;
+    } catch (error) {
+      this.addProblem({ code: (error as { code?: string }).code ?? 'identity-unusable', message: describeError(error) });
+      this.setState('degraded');
+      throw error;
+    }
+    const identity = this.identityValue;
     log.info(`${created ? 'created' : 'loaded'} identity ${displayNodeId(identity.nodeId)} in ${this.dataDir}`);
 
     const store = new Store(this.dataDir, log.child('store'));

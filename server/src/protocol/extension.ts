@@ -50,3 +50,9 @@ export namespace SetMeshKeyRequest {
   export const method = 'mesh/setMeshKey';
   export const type = new RequestType<SetMeshKeyParams, NodeStatus, void>(method);
 }
+
+/** client → server: the user changed the output channel's log level; the server follows it. */
+export namespace SetLogLevelNotification {
+  export const method = 'mesh/setLogLevel';
+  export const type = new NotificationType<{ level: LogLevel }>(method);
+}

@@ -1,0 +1,80 @@
+import * as vscode from 'vscode';
+import { generateMeshKey, meshKeyProblem } from '../../server/src/node/meshKey';
+import type { NodeStatus } from '../../server/src/protocol/status';
+import type { ChatPanel } from './chatPanel';
+import type { Ctx } from './ctx';
+
+/** Every command answers, also while the server is down: it says so and offers the way out. */
+export function registerCommands(ctx: Ctx, chat: ChatPanel): vscode.Disposable[] {
+  return [
+    vscode.commands.registerCommand('personaMesh.showStatus', () => showStatus(ctx)),
+    vscode.commands.registerCommand('personaMesh.restartServer', () =>
+      vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Restarting the Persona Mesh server' }, () => ctx.restart()),
+    ),
+    vscode.commands.registerCommand('personaMesh.showLogs', () => ctx.log.show()),
+    vscode.commands.registerCommand('personaMesh.setMeshKey', () => setMeshKey(ctx)),
+    vscode.commands.registerCommand('personaMesh.copyNodeId', async () => {
+      const status = ctx.status ?? (await ctx.refreshStatus());
+      if (!status) return notRunning(ctx);
+      await vscode.env.clipboard.writeText(status.nodeId);
+      void vscode.window.showInformationMessage(`Copied node id ${status.nodeIdDisplay}`);
+    }),
+    vscode.commands.registerCommand('personaMesh.openChat', () => chat.show()),
+  ];
+}
+
+export function describeStatus(status: NodeStatus): string {
+  const peers = `${status.peers} peer${status.peers === 1 ? '' : 's'}`;
+  const problems = status.problems.length > 0 ? ` Problems: ${status.problems.map((p) => p.message).join(' ')}` : '';
+  return `Persona Mesh node "${status.name}" ${status.nodeIdDisplay}: ${status.state}, ${peers}, mesh key ${status.meshKeySet ? 'set' : 'not set'}.${problems}`;
+}
+
+async function showStatus(ctx: Ctx): Promise<void> {
+  const status = await ctx.refreshStatus();
+  if (!status) return notRunning(ctx);
+  const text = describeStatus(status);
+  ctx.log.info(text);
+  const show = status.problems.length > 0 ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+  const actions = status.meshKeySet ? ['Copy Node ID', 'Show Logs'] : ['Set Mesh Key', 'Copy Node ID', 'Show Logs'];
+  const choice = await show(text, ...actions);
+  if (choice === 'Copy Node ID') await vscode.commands.executeCommand('personaMesh.copyNodeId');
+  if (choice === 'Show Logs') ctx.log.show();
+  if (choice === 'Set Mesh Key') await vscode.commands.executeCommand('personaMesh.setMeshKey');
+}
+
+async function notRunning(ctx: Ctx): Promise<void> {
+  const state = ctx.serverState === 'starting' ? 'is starting; try again in a moment' : 'is not running';
+  const choice = await vscode.window.showWarningMessage(`The Persona Mesh server ${state}.`, 'Restart Mesh Server', 'Show Logs');
+  if (choice === 'Restart Mesh Server') await vscode.commands.executeCommand('personaMesh.restartServer');
+  if (choice === 'Show Logs') ctx.log.show();
+}
+
+async function setMeshKey(ctx: Ctx): Promise<void> {
+  const generate = 'Generate a new key for a new team';
+  const enter = 'Enter the team passphrase or key';
+  const pick = await vscode.window.showQuickPick(
+    [
+      { label: enter, description: 'join an existing mesh' },
+      { label: generate, description: 'then share it with teammates over a trusted channel' },
+    ],
+    { title: 'Persona Mesh: Set Mesh Key', placeHolder: 'Every node of one mesh uses the same key' },
+  );
+  if (!pick) return;
+  let key: string | undefined;
+  if (pick.label === generate) {
+    key = generateMeshKey();
+    await vscode.env.clipboard.writeText(key);
+  } else {
+    key = await vscode.window.showInputBox({
+      title: 'Persona Mesh: Set Mesh Key',
+      prompt: 'The team passphrase (8+ characters) or a generated key (pmk1-…)',
+      password: true,
+      ignoreFocusOut: true,
+      validateInput: (value) => meshKeyProblem(value)?.message,
+    });
+  }
+  if (!key) return;
+  const status = await ctx.setMeshKey(key);
+  const copied = pick.label === generate ? ' The new key is on the clipboard: share it with your team.' : '';
+  void vscode.window.showInformationMessage(`Mesh key saved in the editor's secret storage.${copied}${status ? '' : ' The server will use it when it runs again.'}`);
+}

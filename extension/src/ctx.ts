@@ -1,0 +1,188 @@
+/**
+ * Owns the language client that runs the mesh server (the rust-analyzer `Ctx` pattern). Commands
+ * go through here, so they keep answering while the server is down or restarting.
+ */
+import * as vscode from 'vscode';
+import {
+  CloseAction,
+  ErrorAction,
+  LanguageClient,
+  State,
+  TransportKind,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from 'vscode-languageclient/node';
+import { LogNotification, SetLogLevelNotification, SetMeshKeyRequest, StatusNotification, StatusRequest, type ServerInitOptions } from '../../server/src/protocol/extension';
+import type { NodeStatus } from '../../server/src/protocol/status';
+import type { Log } from './log';
+import type { MeshKeyStore } from './meshKeyStore';
+
+export type ServerState = 'stopped' | 'starting' | 'running';
+
+/** Restarts allowed within the window before we stop trying and ask the user. */
+const maxRestarts = 5;
+const restartWindowMs = 3 * 60_000;
+
+export class Ctx implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private lastStatus: NodeStatus | undefined;
+  private serverStateValue: ServerState = 'stopped';
+  private readonly crashes: number[] = [];
+  private readonly statusEmitter = new vscode.EventEmitter<NodeStatus | undefined>();
+  private readonly disposables: vscode.Disposable[] = [this.statusEmitter];
+  private clientDisposables: vscode.Disposable[] = [];
+  private meshKey = '';
+
+  readonly onDidChangeStatus = this.statusEmitter.event;
+
+  constructor(
+    private readonly extension: vscode.ExtensionContext,
+    readonly log: Log,
+    private readonly meshKeys: MeshKeyStore,
+  ) {
+    this.disposables.push(
+      log.channel.onDidChangeLogLevel(() => {
+        if (this.client?.state === State.Running) void this.client.sendNotification(SetLogLevelNotification.type, { level: log.level });
+      }),
+    );
+  }
+
+  get status(): NodeStatus | undefined {
+    return this.lastStatus;
+  }
+
+  get serverState(): ServerState {
+    return this.serverStateValue;
+  }
+
+  async start(): Promise<void> {
+    if (this.client) return;
+    this.meshKey = await this.meshKeys.get();
+    const dataDir = this.extension.globalStorageUri.fsPath;
+    await vscode.workspace.fs.createDirectory(this.extension.globalStorageUri);
+
+    const module = this.extension.asAbsolutePath('server/out/server.js');
+    const serverOptions: ServerOptions = {
+      run: { module, transport: TransportKind.ipc },
+      debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6011'] } },
+    };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [{ scheme: 'file', pattern: '**/*.persona.md' }],
+      outputChannel: this.log.channel,
+      // A function, so a restart picks up a mesh key the user set meanwhile.
+      initializationOptions: (): ServerInitOptions => ({
+        dataDir,
+        meshKey: this.meshKey,
+        nodeName: vscode.workspace.getConfiguration('personaMesh').get<string>('nodeName', ''),
+        logLevel: this.log.level,
+      }),
+      errorHandler: {
+        error: () => ({ action: ErrorAction.Continue }),
+        closed: () => this.onServerClosed(),
+      },
+    };
+    const client = new LanguageClient('personaMesh', 'Persona Mesh', serverOptions, clientOptions);
+    this.client = client;
+    this.clientDisposables.push(
+      client.onNotification(LogNotification.type, ({ level, scope, message }) => this.log.write(level, `[${scope}] ${message}`)),
+      client.onNotification(StatusNotification.type, (status) => this.setStatus(status)),
+      client.onDidChangeState(({ newState }) => {
+        if (newState === State.Running) {
+          this.serverStateValue = 'running';
+          void this.refreshStatus();
+        } else {
+          this.serverStateValue = newState === State.Starting ? 'starting' : 'stopped';
+          this.setStatus(undefined);
+        }
+      }),
+    );
+    this.serverStateValue = 'starting';
+    try {
+      await client.start();
+    } catch (error) {
+      this.log.error(`the mesh server did not start: ${(error as Error).message}`);
+      this.serverStateValue = 'stopped';
+      this.setStatus(undefined);
+    }
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    this.serverStateValue = 'stopped';
+    this.setStatus(undefined);
+    for (const disposable of this.clientDisposables.splice(0)) disposable.dispose();
+    if (client?.needsStop()) await client.stop(5000).catch((error: unknown) => this.log.warn(`stopping the mesh server: ${(error as Error).message}`));
+    await client?.dispose().catch(() => undefined);
+  }
+
+  async restart(): Promise<void> {
+    this.log.info('restarting the mesh server');
+    this.crashes.length = 0;
+    await this.stop();
+    await this.start();
+  }
+
+  /** Asks the server; undefined (never an exception) when it is not running. */
+  async refreshStatus(): Promise<NodeStatus | undefined> {
+    const client = this.client;
+    if (!client || client.state !== State.Running) return undefined;
+    try {
+      const status = await client.sendRequest(StatusRequest.type);
+      this.setStatus(status);
+      return status;
+    } catch (error) {
+      this.log.warn(`mesh/status failed: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
+  async setMeshKey(key: string): Promise<NodeStatus | undefined> {
+    this.meshKey = key;
+    await this.meshKeys.set(key);
+    return this.sendMeshKey(key);
+  }
+
+  /** The secret changed, possibly in another window of this machine: apply it here too. */
+  async reloadMeshKey(): Promise<void> {
+    const key = await this.meshKeys.get();
+    if (key === this.meshKey) return;
+    this.meshKey = key;
+    await this.sendMeshKey(key);
+  }
+
+  private async sendMeshKey(key: string): Promise<NodeStatus | undefined> {
+    const client = this.client;
+    if (!client || client.state !== State.Running) return undefined;
+    const status = await client.sendRequest(SetMeshKeyRequest.type, { meshKey: key });
+    this.setStatus(status);
+    return status;
+  }
+
+  /** The server's process id, known from its status. */
+  get serverPid(): number | undefined {
+    return this.lastStatus?.pid;
+  }
+
+  private onServerClosed() {
+    const now = Date.now();
+    this.crashes.push(now);
+    while (this.crashes.length > 0 && now - this.crashes[0]! > restartWindowMs) this.crashes.shift();
+    if (this.crashes.length <= maxRestarts) {
+      this.log.warn(`the mesh server stopped unexpectedly; restarting it (attempt ${this.crashes.length} of ${maxRestarts} in 3 minutes)`);
+      return { action: CloseAction.Restart, handled: true };
+    }
+    const message = `The Persona Mesh server stopped ${maxRestarts + 1} times in 3 minutes and was not restarted. See "Persona Mesh: Show Logs", then run "Persona Mesh: Restart Mesh Server".`;
+    this.log.error(message);
+    return { action: CloseAction.DoNotRestart, message };
+  }
+
+  private setStatus(status: NodeStatus | undefined): void {
+    this.lastStatus = status;
+    this.statusEmitter.fire(status);
+  }
+
+  dispose(): void {
+    for (const disposable of [...this.clientDisposables, ...this.disposables]) disposable.dispose();
+  }
+}

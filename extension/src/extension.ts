@@ -1,0 +1,42 @@
+import * as vscode from 'vscode';
+import type { PersonaMeshApi } from './api';
+import { ChatPanel } from './chatPanel';
+import { registerCommands } from './commands';
+import { Ctx } from './ctx';
+import { Log } from './log';
+import { MeshKeyStore } from './meshKeyStore';
+import { MeshStatusBar } from './statusBar';
+import { PeersView } from './views/peersView';
+
+let ctx: Ctx | undefined;
+
+export function activate(context: vscode.ExtensionContext): PersonaMeshApi {
+  const log = new Log();
+  const meshKeys = new MeshKeyStore(context.secrets);
+  const current = new Ctx(context, log, meshKeys);
+  ctx = current;
+  const chat = new ChatPanel(context.extensionUri, current);
+  const peers = new PeersView(current);
+  context.subscriptions.push(
+    log,
+    current,
+    chat,
+    peers,
+    new MeshStatusBar(current),
+    vscode.window.registerTreeDataProvider('personaMesh.peers', peers),
+    ...registerCommands(current, chat),
+    meshKeys.onDidChange(() => void current.reloadMeshKey()),
+  );
+  // Start in the background: activation must not wait for the node.
+  void current.start();
+  return {
+    status: () => current.refreshStatus(),
+    serverPid: () => current.serverPid,
+    onDidChangeStatus: current.onDidChangeStatus,
+  };
+}
+
+export async function deactivate(): Promise<void> {
+  await ctx?.stop();
+  ctx = undefined;
+}

@@ -1,0 +1,57 @@
+/**
+ * The mesh server as VS Code starts it: a language server over IPC. Standard LSP serves the
+ * persona files; custom `mesh/...` methods (server/src/protocol/extension.ts) carry the mesh.
+ */
+import { createConnection, ProposedFeatures, type InitializeResult } from 'vscode-languageserver/node';
+import { version } from '../../package.json';
+import { MeshNode } from './node/meshNode';
+import { createLogger, logLevelAllows, type LogLevel } from './node/log';
+import { LogNotification, SetLogLevelNotification, SetMeshKeyRequest, StatusNotification, StatusRequest, type ServerInitOptions } from './protocol/extension';
+import type { NodeStatus } from './protocol/status';
+
+const connection = createConnection(ProposedFeatures.all);
+let node: MeshNode | undefined;
+let nodeStarted: Promise<void> | undefined;
+let logLevel: LogLevel = 'info';
+
+const logger = createLogger((record) => {
+  if (logLevelAllows(logLevel, record.level)) {
+    void connection.sendNotification(LogNotification.type, { level: record.level, scope: record.scope, message: record.message });
+  }
+}, 'trace');
+
+connection.onInitialize((params): InitializeResult => {
+  const options = params.initializationOptions as ServerInitOptions | undefined;
+  if (!options?.dataDir) throw new Error('the client sent no dataDir in initializationOptions');
+  logLevel = options.logLevel ?? 'info';
+  node = new MeshNode({ dataDir: options.dataDir, meshKey: options.meshKey ?? '', name: options.nodeName, logger });
+  node.on('status', (status) => void connection.sendNotification(StatusNotification.type, status));
+  return { capabilities: {}, serverInfo: { name: 'persona-mesh', version } };
+});
+
+connection.onInitialized(() => {
+  // A node that cannot start stays reachable and reports why in its status.
+  nodeStarted = node!.start().catch(() => undefined);
+});
+
+async function startedNode(): Promise<MeshNode> {
+  if (!node) throw new Error('the server is not initialized');
+  await nodeStarted;
+  return node;
+}
+
+connection.onRequest(StatusRequest.type, async (): Promise<NodeStatus> => (await startedNode()).status());
+connection.onRequest(SetMeshKeyRequest.type, async ({ meshKey }) => (await startedNode()).setMeshKey(meshKey));
+connection.onNotification(SetLogLevelNotification.type, ({ level }) => {
+  logLevel = level;
+});
+
+connection.onShutdown(async () => {
+  await node?.stop();
+});
+
+process.on('SIGTERM', () => {
+  void (node?.stop() ?? Promise.resolve()).finally(() => process.exit(0));
+});
+
+connection.listen();
