@@ -7,6 +7,7 @@
 //   node scripts/code-server.mjs install                 install (cached; a second run takes seconds)
 //   node scripts/code-server.mjs start [--port N] [--folder DIR] [--extensions-dir DIR]
 //   node scripts/code-server.mjs install-vsix FILE.vsix EXTENSIONS_DIR
+/* global fetch, AbortSignal */
 import { spawn, spawnSync } from 'node:child_process';
 import {
   createWriteStream,
@@ -132,7 +133,7 @@ async function withLock(log, fn) {
         waitedSince = Date.now();
         log(`another install is running (pid ${owner}); waiting for it`);
       }
-      if (Date.now() - waitedSince > 15 * 60_000) throw new Error(`timed out waiting for ${lockDir}`);
+      if (Date.now() - waitedSince > 15 * 60_000) throw new Error(`timed out waiting for ${lockDir}`, { cause: error });
       await sleep(1000);
     }
   }
