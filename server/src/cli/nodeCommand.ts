@@ -64,9 +64,6 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
     return 2;
   }
 
-  const status = node.status();
-  output.event({ event: 'ready', nodeId: status.nodeId, name: status.name, dataDir: status.dataDir, pid: status.pid });
-
   return new Promise<number>((resolve) => {
     const lines: Interface = createInterface({ input: io.stdin, crlfDelay: Infinity });
     let stopping = false;
@@ -109,7 +106,10 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
           output.event({ event: 'error', reason: `stdin: unknown op ${JSON.stringify(command.op)} (known: status, quit)` });
       }
     });
-    // The parent closing our stdin (it exited) is a quit as well.
-    lines.on('close', () => shutdown('stdin closed'));
+    // End of stdin is not a quit: a node started as a service has /dev/null there.
+
+    // Last, once the signal handlers are in place: a parent may send SIGTERM as soon as it reads this.
+    const status = node.status();
+    output.event({ event: 'ready', nodeId: status.nodeId, name: status.name, dataDir: status.dataDir, pid: status.pid });
   });
 }

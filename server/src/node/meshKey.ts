@@ -21,7 +21,7 @@ export interface MeshKey {
   readonly fingerprint: string;
 }
 
-export type MeshKeyPurpose = 'beacon-hmac' | 'noise-prologue' | 'event-signing';
+export type MeshKeyPurpose = 'beacon-hmac' | 'noise-prologue' | 'event-signing' | 'fast-lane';
 
 export function generateMeshKey(): string {
   return generatedKeyPrefix + randomBytes(32).toString('base64url');

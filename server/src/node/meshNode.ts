@@ -68,7 +68,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       this.identityValue = loaded.identity;
       created = loaded.created;
     } catch (error) {
-      this.addProblem({ code: (error as { code?: string }).code ?? 'identity-unusable', message: describeError(error) });
+      // Thrown to the caller, who reports it: recorded here only for status requests.
+      this.problems.push({ code: (error as { code?: string }).code ?? 'identity-unusable', message: describeError(error) });
       this.setState('degraded');
       throw error;
     }
@@ -79,6 +80,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     try {
       await this.lifecycle.startComponent(store);
       this.storeValue = store;
+      recordStart(store, this.name);
     } catch (error) {
       const reason = error instanceof ComponentStartError && error.reason instanceof StoreError ? error.reason : new StoreError('database-error', describeError(error));
       this.addProblem({ code: reason.code, message: reason.message });
@@ -142,4 +144,14 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     this.state = state;
     this.emit('status', this.status());
   }
+}
+
+/** Counts starts in node_meta: cheap, and it shows a write survived an unclean stop. */
+function recordStart(store: Store, name: string): void {
+  const upsert = store.db.prepare('INSERT INTO node_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+  store.db.transaction(() => {
+    const row = store.db.prepare("SELECT value FROM node_meta WHERE key = 'start_count'").get() as { value: string } | undefined;
+    upsert.run('start_count', String(Number(row?.value ?? 0) + 1));
+    upsert.run('name', name);
+  })();
 }

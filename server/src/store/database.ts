@@ -62,7 +62,7 @@ export class Store implements Component {
 
 /** Applies pending migrations; returns how many ran. */
 export function migrate(database: Db, schema: readonly Migration[]): number {
-  const current = Number(database.pragma('user_version', { simple: true }));
+  const current = Number(pragmaValue(database, 'user_version'));
   const latest = schema[schema.length - 1]?.version ?? 0;
   if (current > latest) {
     throw new StoreError(
@@ -80,4 +80,10 @@ export function migrate(database: Db, schema: readonly Migration[]): number {
     applied++;
   }
   return applied;
+}
+
+/** One pragma's value. (libsql's `{ simple: true }` returns the row object, not the value.) */
+export function pragmaValue(database: Db, name: string): unknown {
+  const rows = database.pragma(name) as Record<string, unknown>[];
+  return rows[0]?.[name];
 }

@@ -1,0 +1,54 @@
+import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
+import { statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { base32Decode } from '../../../server/src/node/base32';
+import { displayNodeId, identityFileName, IdentityError, loadOrCreateIdentity, nodeIdFromPublicKey, verifySignature } from '../../../server/src/node/identity';
+import { useTempDir } from '../../support/tempDir';
+
+describe('identity', () => {
+  const dir = useTempDir();
+
+  it('is created once with mode 0600 and loaded with the same node id afterwards', () => {
+    const first = loadOrCreateIdentity(dir.path);
+    assert.equal(first.created, true);
+    assert.equal(statSync(join(dir.path, identityFileName)).mode & 0o777, 0o600);
+    const second = loadOrCreateIdentity(dir.path);
+    assert.equal(second.created, false);
+    assert.equal(second.identity.nodeId, first.identity.nodeId);
+    assert.deepEqual(second.identity.publicKey, first.identity.publicKey);
+  });
+
+  it('derives the node id as base32 of SHA-256 of the raw public key', () => {
+    const { identity } = loadOrCreateIdentity(dir.path);
+    assert.match(identity.nodeId, /^[A-Z2-7]{52}$/);
+    assert.equal(identity.publicKey.length, 32);
+    assert.deepEqual(base32Decode(identity.nodeId), createHash('sha256').update(identity.publicKey).digest());
+    assert.equal(nodeIdFromPublicKey(identity.publicKey), identity.nodeId);
+    assert.match(displayNodeId(identity.nodeId), /^([A-Z2-7]{7}-){7}[A-Z2-7]{3}$/);
+  });
+
+  it('signs so that the public key verifies, and a changed message or signature fails', () => {
+    const { identity } = loadOrCreateIdentity(dir.path);
+    const message = Buffer.from('noise static key');
+    const signature = identity.sign(message);
+    assert.equal(verifySignature(identity.publicKey, message, signature), true);
+    assert.equal(verifySignature(identity.publicKey, Buffer.from('noise static kez'), signature), false);
+    const flipped = Buffer.from(signature);
+    flipped[10]! ^= 1;
+    assert.equal(verifySignature(identity.publicKey, message, flipped), false);
+    assert.equal(verifySignature(identity.publicKey.subarray(1), message, signature), false);
+  });
+
+  it('reports a broken key file clearly and leaves it in place', () => {
+    const file = join(dir.path, identityFileName);
+    writeFileSync(file, 'not a key');
+    assert.throws(() => loadOrCreateIdentity(dir.path), (error: unknown) => {
+      assert.ok(error instanceof IdentityError);
+      assert.match(error.message, /is not a valid Ed25519 private key/);
+      assert.match(error.message, /Move it away/);
+      return true;
+    });
+    assert.equal(statSync(file).size, 'not a key'.length);
+  });
+});
