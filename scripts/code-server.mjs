@@ -7,7 +7,6 @@
 //   node scripts/code-server.mjs install                 install (cached; a second run takes seconds)
 //   node scripts/code-server.mjs start [--port N] [--folder DIR] [--extensions-dir DIR]
 //   node scripts/code-server.mjs install-vsix FILE.vsix EXTENSIONS_DIR
-/* global fetch, AbortSignal */
 import { spawn, spawnSync } from 'node:child_process';
 import {
   createWriteStream,

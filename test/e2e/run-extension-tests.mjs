@@ -71,7 +71,7 @@ async function main() {
 
   let server;
   let context;
-  let exitCode = 1;
+  let exitCode;
   try {
     server = await startCodeServer({
       userDataDir,
