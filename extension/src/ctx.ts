@@ -5,6 +5,9 @@
 import * as vscode from 'vscode';
 import {
   CloseAction,
+  type NotificationType,
+  type RequestType,
+  type RequestType0,
   ErrorAction,
   LanguageClient,
   State,
@@ -32,6 +35,7 @@ export class Ctx implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [this.statusEmitter];
   private clientDisposables: vscode.Disposable[] = [];
   private meshKey = '';
+  private readonly notificationHandlers: { type: NotificationType<unknown>; handler: (params: unknown) => void; registration?: vscode.Disposable }[] = [];
 
   readonly onDidChangeStatus = this.statusEmitter.event;
 
@@ -86,6 +90,7 @@ export class Ctx implements vscode.Disposable {
     this.clientDisposables.push(
       client.onNotification(LogNotification.type, ({ level, scope, message }) => this.log.write(level, `[${scope}] ${message}`)),
       client.onNotification(StatusNotification.type, (status) => this.setStatus(status)),
+      ...this.notificationHandlers.map((entry) => (entry.registration = client.onNotification(entry.type, entry.handler))),
       client.onDidChangeState(({ newState }) => {
         if (newState === State.Running) {
           this.serverStateValue = 'running';
@@ -159,6 +164,29 @@ export class Ctx implements vscode.Disposable {
     return status;
   }
 
+  /**
+   * Sends a request to the server. Rejects with ServerNotRunningError (a message for the user)
+   * while the server is down, instead of hanging until it comes back.
+   */
+  async sendRequest<P, R>(type: RequestType<P, R, void>, params: P): Promise<R>;
+  async sendRequest<R>(type: RequestType0<R, void>): Promise<R>;
+  async sendRequest(type: RequestType<unknown, unknown, void> | RequestType0<unknown, void>, params?: unknown): Promise<unknown> {
+    const client = this.client;
+    if (!client || client.state !== State.Running) throw new ServerNotRunningError(this.serverStateValue);
+    return params === undefined ? client.sendRequest(type as RequestType0<unknown, void>) : client.sendRequest(type as RequestType<unknown, unknown, void>, params);
+  }
+
+  /** Listens to a server notification across restarts of the server. */
+  onNotification<P>(type: NotificationType<P>, handler: (params: P) => void): vscode.Disposable {
+    const entry: (typeof this.notificationHandlers)[number] = { type: type as NotificationType<unknown>, handler: handler as (params: unknown) => void };
+    entry.registration = this.client?.onNotification(entry.type, entry.handler);
+    this.notificationHandlers.push(entry);
+    return new vscode.Disposable(() => {
+      entry.registration?.dispose();
+      this.notificationHandlers.splice(this.notificationHandlers.indexOf(entry), 1);
+    });
+  }
+
   /** The server's process id, known from its status. */
   get serverPid(): number | undefined {
     return this.lastStatus?.pid;
@@ -184,5 +212,12 @@ export class Ctx implements vscode.Disposable {
 
   dispose(): void {
     for (const disposable of [...this.clientDisposables, ...this.disposables]) disposable.dispose();
+  }
+}
+
+export class ServerNotRunningError extends Error {
+  constructor(state: ServerState) {
+    super(state === 'starting' ? 'The Persona Mesh server is starting; try again in a moment.' : 'The Persona Mesh server is not running: run "Persona Mesh: Restart Mesh Server".');
+    this.name = 'ServerNotRunningError';
   }
 }

@@ -1,0 +1,132 @@
+/**
+ * Rooms: the chat domain shared by the mesh server, the extension and the chat panel.
+ *
+ * On the mesh, each node numbers the room events it originates per room: `roomSeq` is 1, 2, 3…
+ * without gaps, persisted, so a node can tell exactly what it is missing from an origin.
+ * Events travel on `/chat/room/{roomId}/events/{eventType}` (see `topics` in ./mesh).
+ * Sync after a reconnect or restart: a node sends each peer, per room, the highest roomSeq it
+ * holds contiguously from every origin; the peer answers with every event above that.
+ */
+
+export type ParticipantKind = 'human' | 'persona' | 'system';
+
+/** Who wrote something: unique mesh-wide by (nodeId, participantId). */
+export interface Author {
+  nodeId: string;
+  /** Stable on its node: `user` for the human at a VS Code window, the persona id for a persona. */
+  participantId: string;
+  displayName: string;
+  kind: ParticipantKind;
+}
+
+export function participantKey(author: Pick<Author, 'nodeId' | 'participantId'>): string {
+  return `${author.nodeId}/${author.participantId}`;
+}
+
+/** A code selection posted with a message ("Ask Room About Selection"). */
+export interface CodeAttachment {
+  /** Workspace-relative path with `/` separators. */
+  path: string;
+  /** VS Code language id. */
+  language: string;
+  /** 1-based, inclusive. */
+  startLine: number;
+  endLine: number;
+  content: string;
+}
+
+/** Hybrid logical clock: wall ms and a counter that breaks ties and absorbs clock skew. */
+export interface Hlc {
+  wall: number;
+  logical: number;
+}
+
+/** Display order: HLC, then origin, then roomSeq. Every node sorts the same history the same way. */
+export function compareMessages(a: Pick<ChatMessage, 'hlc' | 'origin' | 'roomSeq'>, b: Pick<ChatMessage, 'hlc' | 'origin' | 'roomSeq'>): number {
+  return (
+    a.hlc.wall - b.hlc.wall ||
+    a.hlc.logical - b.hlc.logical ||
+    (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0) ||
+    a.roomSeq - b.roomSeq
+  );
+}
+
+/** A message as the panel shows it: the original event with edits, deletion and reactions folded in. */
+export interface ChatMessage {
+  /** `${origin}:${roomSeq}`: unique mesh-wide. */
+  id: string;
+  roomId: string;
+  origin: string;
+  roomSeq: number;
+  author: Author;
+  /** Markdown; remote text is untrusted and rendered sanitised. */
+  text: string;
+  attachment?: CodeAttachment;
+  replyTo?: string;
+  /** Participant keys (`nodeId/participantId`) mentioned with @. */
+  mentions: string[];
+  hlc: Hlc;
+  editedAt?: number;
+  deleted?: boolean;
+  /** emoji → participant keys that reacted with it. */
+  reactions: Record<string, string[]>;
+  /** A persona reply still being streamed. */
+  streaming?: boolean;
+  metadata?: Record<string, unknown>;
+}
+
+/** The events of a room, as they travel on the mesh and are stored. */
+export type RoomEventBody =
+  | { type: 'message'; author: Author; text: string; attachment?: CodeAttachment; replyTo?: string; mentions: string[]; metadata?: Record<string, unknown> }
+  | { type: 'edit'; messageId: string; author: Author; text: string }
+  | { type: 'delete'; messageId: string; author: Author }
+  | { type: 'reaction'; messageId: string; author: Author; emoji: string; add: boolean }
+  | { type: 'joined'; author: Author }
+  | { type: 'left'; author: Author };
+
+export type RoomEventType = RoomEventBody['type'];
+
+/** A stored, sequenced room event. */
+export interface RoomEvent {
+  roomId: string;
+  origin: string;
+  roomSeq: number;
+  hlc: Hlc;
+  body: RoomEventBody;
+}
+
+export interface RoomSummary {
+  id: string;
+  name: string;
+  joined: boolean;
+  messageCount: number;
+  lastActivity?: number;
+  /** Participants currently in the room, as far as this node knows. */
+  participants: Participant[];
+}
+
+export type PresenceState = 'online' | 'away' | 'busy' | 'training' | 'evolving' | 'collaborating' | 'offline';
+
+export interface Participant extends Author {
+  presence: PresenceState;
+  statusText?: string;
+}
+
+/** Typing indicators travel on the fast lane and expire on their own. */
+export interface TypingEvent {
+  roomId: string;
+  author: Author;
+  /** Receivers drop the indicator after this many ms without a refresh. */
+  ttlMs: number;
+}
+
+/** Room ids are lower-case names: letters, digits, `-` and `_`, 1-64 characters. */
+export const roomIdPattern = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+export const defaultRoomId = 'general';
+
+export const roomLimits = {
+  maxMessageBytes: 16 * 1024,
+  maxAttachmentBytes: 64 * 1024,
+  /** Messages per participant per minute. */
+  maxMessagesPerMinute: 60,
+} as const;
