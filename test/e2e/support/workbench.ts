@@ -1,0 +1,108 @@
+// Driving the VS Code workbench in the page: command palette, notifications, output, views.
+import type { Locator, Page } from 'playwright-core';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const quickInput = '.quick-input-widget';
+const quickInputBox = `${quickInput} .quick-input-box input`;
+const quickInputRows = `${quickInput} .quick-input-list .monaco-list-row`;
+
+/** Closes the command palette / quick pick when it is open. */
+export async function closeQuickInput(page: Page): Promise<void> {
+  if (await page.locator(quickInputBox).isVisible()) {
+    await page.keyboard.press('Escape');
+    await page.locator(quickInputBox).waitFor({ state: 'hidden', timeout: 5000 }).catch(() => undefined);
+  }
+}
+
+/**
+ * Runs a command by its palette title ("Persona Mesh: Show Status"). The palette lists the
+ * commands known when it opens, so while the extension host has not registered the command yet
+ * (the first ~10 s) it closes the palette and opens it again until the row shows.
+ */
+export async function runCommand(page: Page, title: string, options: { timeoutMs?: number } = {}): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  let attempts = 0;
+  for (;;) {
+    attempts++;
+    await closeQuickInput(page);
+    await page.keyboard.press('F1');
+    const input = page.locator(quickInputBox);
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    // Typing key by key matches the palette's filter; fill() of the whole title did not.
+    await page.keyboard.type(title, { delay: 5 });
+    const row = page.locator(quickInputRows).filter({ hasText: title }).first();
+    try {
+      await row.waitFor({ state: 'visible', timeout: 2500 });
+      await row.click();
+      await input.waitFor({ state: 'hidden', timeout: 5000 }).catch(() => undefined);
+      return;
+    } catch {
+      if (Date.now() > deadline) {
+        const rows = await page.locator(quickInputRows).allInnerTexts();
+        await closeQuickInput(page);
+        throw new Error(`command "${title}" not in the palette after ${attempts} tries; rows shown: ${JSON.stringify(rows.slice(0, 10))}`);
+      }
+      await closeQuickInput(page);
+      await sleep(1000);
+    }
+  }
+}
+
+/** Picks a row of an open quick pick by its text. */
+export async function pickQuickInputRow(page: Page, text: string, timeoutMs = 10_000): Promise<void> {
+  const row = page.locator(quickInputRows).filter({ hasText: text }).first();
+  await row.waitFor({ state: 'visible', timeout: timeoutMs });
+  await row.click();
+}
+
+/** Messages of every notification (toasts and the notification center). */
+export async function notificationMessages(page: Page): Promise<string[]> {
+  return page.locator('.notification-list-item-message').allTextContents();
+}
+
+/** Waits for a notification whose message matches; returns its text. */
+export async function waitForNotification(page: Page, pattern: RegExp, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = (await notificationMessages(page)).find((text) => pattern.test(text));
+    if (match !== undefined) return match;
+    if (Date.now() > deadline) {
+      throw new Error(`no notification matching ${pattern} within ${timeoutMs / 1000} s; shown: ${JSON.stringify(await notificationMessages(page))}`);
+    }
+    await sleep(250);
+  }
+}
+
+/** Text of the editor shown in the panel (the Output view's current channel). */
+export async function panelEditorText(page: Page): Promise<string> {
+  const lines = page.locator('.part.panel .monaco-editor .view-lines');
+  if ((await lines.count()) === 0) return '';
+  return (await lines.first().innerText()).replaceAll('\u00a0', ' ');
+}
+
+/**
+ * Shows an output channel by name through "Output: Show Output Channels..." and waits until its
+ * text matches pattern (when given); returns the visible text.
+ */
+export async function readOutputChannel(page: Page, channel: string, pattern?: RegExp, timeoutMs = 20_000): Promise<string> {
+  await runCommand(page, 'Output: Show Output Channels...');
+  await pickQuickInputRow(page, channel);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = await panelEditorText(page);
+    if (!pattern || pattern.test(text)) return text;
+    if (Date.now() > deadline) throw new Error(`output channel "${channel}" shows no match for ${pattern} within ${timeoutMs / 1000} s:\n${text}`);
+    await sleep(250);
+  }
+}
+
+/** The activity bar entry of a view container, by its title. */
+export function activityBarItem(page: Page, title: string): Locator {
+  return page.locator(`.part.activitybar .action-item a[aria-label^="${title}"], .part.activitybar .action-item[aria-label^="${title}"]`).first();
+}
+
+/** The status bar entry whose text or label matches. */
+export function statusBarItem(page: Page, text: string | RegExp): Locator {
+  return page.locator('.part.statusbar .statusbar-item').filter({ hasText: text }).first();
+}
