@@ -19,6 +19,7 @@ import { LogNotification, SetLogLevelNotification, SetMeshKeyRequest, StatusNoti
 import type { NodeStatus } from '../../server/src/protocol/status';
 import type { Log } from './log';
 import type { MeshKeyStore } from './meshKeyStore';
+import { readNetworkSettings } from './settings';
 
 export type ServerState = 'stopped' | 'starting' | 'running';
 
@@ -79,6 +80,7 @@ export class Ctx implements vscode.Disposable {
         meshKey: this.meshKey,
         nodeName: vscode.workspace.getConfiguration('personaMesh').get<string>('nodeName', ''),
         logLevel: this.log.level,
+        network: readNetworkSettings(),
       }),
       errorHandler: {
         error: () => ({ action: ErrorAction.Continue }),

@@ -15,8 +15,20 @@ Options for "node":
   --name NAME             display name of this node (default: the host name)
   --data-dir DIR          identity, database and blobs (default: ${defaultDataDir})
   --mesh-key-file FILE    file holding the team's mesh key (or set PERSONA_MESH_KEY)
-  --jsonl                 machine-readable events on stdout, one JSON object a line;
-                          stdin takes {"op":"status"} and {"op":"quit"}
+  --listen HOST:PORT      TCP address for sessions (default 0.0.0.0:47778; a free port
+                          is used when it is taken)
+  --multicast GROUP:PORT  discovery group (default 239.255.77.77:47777)
+  --interface ADDR        IPv4 address or name of the interface for discovery
+                          (default: the first non-loopback IPv4 interface)
+  --interval-ms MS        milliseconds between beacons (default 2000)
+  --broadcast             also send beacons by UDP broadcast
+  --no-discovery          no beacons: static peers and peer exchange only
+  --peer HOST:PORT        a node to dial directly (repeatable)
+  --trust NODE_ID         accept sessions only from these nodes (repeatable)
+  --jsonl                 machine-readable events on stdout, one JSON object a line:
+                          ready, peer.up, peer.down, peers, rpc.result, error, stopped;
+                          stdin takes {"op":"status"}, {"op":"peers"},
+                          {"op":"rpc","node","method","params","id"} and {"op":"quit"}
   --log-level LEVEL       trace, debug, info (default), warn or error; logs go to stderr
 
 The node stops cleanly on SIGTERM, SIGINT or {"op":"quit"} on stdin.

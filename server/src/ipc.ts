@@ -6,7 +6,7 @@ import { createConnection, ProposedFeatures, type InitializeResult } from 'vscod
 import { version } from '../../package.json';
 import { MeshNode } from './node/meshNode';
 import { createLogger, logLevelAllows, type LogLevel } from './node/log';
-import { LogNotification, SetLogLevelNotification, SetMeshKeyRequest, StatusNotification, StatusRequest, type ServerInitOptions } from './protocol/extension';
+import { LogNotification, PeersRequest, SetLogLevelNotification, SetMeshKeyRequest, StatusNotification, StatusRequest, type ServerInitOptions } from './protocol/extension';
 import type { NodeStatus } from './protocol/status';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -24,7 +24,7 @@ connection.onInitialize((params): InitializeResult => {
   const options = params.initializationOptions as ServerInitOptions | undefined;
   if (!options?.dataDir) throw new Error('the client sent no dataDir in initializationOptions');
   logLevel = options.logLevel ?? 'info';
-  node = new MeshNode({ dataDir: options.dataDir, meshKey: options.meshKey ?? '', name: options.nodeName, logger });
+  node = new MeshNode({ dataDir: options.dataDir, meshKey: options.meshKey ?? '', name: options.nodeName, logger, network: options.network });
   node.on('status', (status) => void connection.sendNotification(StatusNotification.type, status));
   return { capabilities: {}, serverInfo: { name: 'persona-mesh', version } };
 });
@@ -41,6 +41,7 @@ async function startedNode(): Promise<MeshNode> {
 }
 
 connection.onRequest(StatusRequest.type, async (): Promise<NodeStatus> => (await startedNode()).status());
+connection.onRequest(PeersRequest.type, async () => (await startedNode()).peers());
 connection.onRequest(SetMeshKeyRequest.type, async ({ meshKey }) => (await startedNode()).setMeshKey(meshKey));
 connection.onNotification(SetLogLevelNotification.type, ({ level }) => {
   logLevel = level;

@@ -8,14 +8,42 @@ import { createInterface, type Interface } from 'node:readline';
 import { MeshNode } from '../node/meshNode';
 import { createLogger, type LogLevel } from '../node/log';
 import { MeshKeyError, parseMeshKey } from '../node/meshKey';
+import { defaultNetworkSettings, parseHostPort } from '../node/networkOptions';
+import type { NetworkSettings } from '../protocol/status';
 import { lastValue, UsageError, type ParsedArgs } from './args';
 import { readMeshKey } from './meshKeySource';
 import type { CliOutput } from './output';
 
 export const nodeArgSpec = {
-  valued: ['name', 'data-dir', 'mesh-key-file', 'log-level'],
-  boolean: ['jsonl', 'help'],
+  valued: ['name', 'data-dir', 'mesh-key-file', 'log-level', 'listen', 'multicast', 'interface', 'peer', 'trust', 'interval-ms'],
+  boolean: ['jsonl', 'help', 'broadcast', 'no-discovery'],
 } as const;
+
+/** Network settings from the flags, on top of the defaults every node shares. */
+export function networkSettingsFromArgs(args: ParsedArgs): NetworkSettings {
+  const defaults = defaultNetworkSettings.discovery as Exclude<NetworkSettings['discovery'], false>;
+  let group = defaults.group;
+  let port = defaults.port;
+  const multicast = lastValue(args, 'multicast');
+  if (multicast !== undefined) {
+    try {
+      ({ host: group, port } = parseHostPort(multicast, '--multicast'));
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
+  const interval = lastValue(args, 'interval-ms');
+  const intervalMs = interval === undefined ? defaults.intervalMs : Number(interval);
+  if (!Number.isInteger(intervalMs) || intervalMs < 50) throw new UsageError('--interval-ms must be a whole number of milliseconds, 50 or more');
+  return {
+    listen: lastValue(args, 'listen') ?? defaultNetworkSettings.listen,
+    discovery: args.flags.has('no-discovery')
+      ? false
+      : { group, port, interface: lastValue(args, 'interface') ?? '', intervalMs, broadcast: args.flags.has('broadcast') },
+    staticPeers: args.values.get('peer') ?? [],
+    trustedNodes: args.values.get('trust') ?? [],
+  };
+}
 
 export const defaultDataDir = join(homedir(), '.persona-mesh');
 
@@ -43,13 +71,17 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
     throw error;
   }
 
+  const network = networkSettingsFromArgs(args);
   const logger = createLogger((record) => output.log(record), logLevel);
   const node = new MeshNode({
     dataDir: lastValue(args, 'data-dir') ?? defaultDataDir,
     meshKey: meshKeyText,
     name: lastValue(args, 'name'),
     logger,
+    network,
   });
+  node.on('peer.up', (peer) => output.event({ event: 'peer.up', ...peer }));
+  node.on('peer.down', (peer) => output.event({ event: 'peer.down', ...peer }));
   try {
     await node.start();
   } catch (error) {
@@ -102,14 +134,50 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
         case 'status':
           output.event({ event: 'status', ...node.status() });
           break;
+        case 'peers':
+          output.event({ event: 'peers', peers: node.peers() });
+          break;
+        case 'rpc':
+          void runRpc(node, command as RpcOp, output);
+          break;
         default:
-          output.event({ event: 'error', reason: `stdin: unknown op ${JSON.stringify(command.op)} (known: status, quit)` });
+          output.event({ event: 'error', reason: `stdin: unknown op ${JSON.stringify(command.op)} (known: status, peers, rpc, quit)` });
       }
     });
     // End of stdin is not a quit: a node started as a service has /dev/null there.
 
     // Last, once the signal handlers are in place: a parent may send SIGTERM as soon as it reads this.
     const status = node.status();
-    output.event({ event: 'ready', nodeId: status.nodeId, name: status.name, dataDir: status.dataDir, pid: status.pid });
+    output.event({ event: 'ready', nodeId: status.nodeId, name: status.name, listen: status.listen, dataDir: status.dataDir, pid: status.pid });
   });
+}
+
+interface RpcOp {
+  op: 'rpc';
+  node?: unknown;
+  method?: unknown;
+  params?: unknown;
+  id?: unknown;
+  timeoutMs?: unknown;
+}
+
+/** `{"op":"rpc","node","method","params","id"}` → `{"event":"rpc.result","id","result"|"error"}`. */
+async function runRpc(node: MeshNode, op: RpcOp, output: CliOutput): Promise<void> {
+  const id = op.id ?? null;
+  if (typeof op.node !== 'string' || typeof op.method !== 'string') {
+    output.event({ event: 'rpc.result', id, error: 'rpc needs "node" (a node id) and "method" (a string)' });
+    return;
+  }
+  const network = node.network;
+  if (!network) {
+    output.event({ event: 'rpc.result', id, error: 'the network is not running' });
+    return;
+  }
+  try {
+    const timeoutMs = typeof op.timeoutMs === 'number' ? op.timeoutMs : undefined;
+    const result = await network.call(op.node.replace(/-/g, ''), op.method, op.params, timeoutMs ? { timeoutMs } : undefined);
+    output.event({ event: 'rpc.result', id, result });
+  } catch (error) {
+    output.event({ event: 'rpc.result', id, error: (error as Error).message });
+  }
 }

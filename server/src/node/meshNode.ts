@@ -8,24 +8,32 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { version } from '../../../package.json';
-import type { NodeProblem, NodeState, NodeStatus } from '../protocol/status';
+import { MeshNetwork } from '../net/meshNetwork';
+import type { NetworkSettings, NodeProblem, NodeState, NodeStatus, PeerSummary } from '../protocol/status';
 import { StoreError } from '../store/errors';
 import { Store } from '../store/database';
+import { systemClock, type Clock } from './clock';
 import { prepareDataDir } from './dataDir';
 import { displayNodeId, loadOrCreateIdentity, type Identity } from './identity';
 import { ComponentStartError, Lifecycle, describeError } from './lifecycle';
 import type { Logger } from './log';
 import { MeshKeyError, parseMeshKey, type MeshKey } from './meshKey';
+import { parseHostPort, pickInterfaceAddress, validateNodeIds } from './networkOptions';
 
 export interface MeshNodeOptions {
   dataDir: string;
   meshKey: string;
   name?: string;
   logger: Logger;
+  /** How to join the mesh; without it the node stays local (no sockets). */
+  network?: NetworkSettings;
+  clock?: Clock;
 }
 
 export interface MeshNodeEvents {
   status: [NodeStatus];
+  'peer.up': [{ nodeId: string; name: string; addr: string }];
+  'peer.down': [{ nodeId: string; reason: string }];
 }
 
 export class MeshNode extends EventEmitter<MeshNodeEvents> {
@@ -36,6 +44,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   private identityValue: Identity | undefined;
   private meshKeyValue: MeshKey | undefined;
   private storeValue: Store | undefined;
+  private networkValue: MeshNetwork | undefined;
   private readonly lifecycle = new Lifecycle();
   private readonly startedAt = Date.now();
 
@@ -56,6 +65,11 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
 
   get meshKey(): MeshKey | undefined {
     return this.meshKeyValue;
+  }
+
+  /** The running network, once a mesh key is set and the sockets are up. */
+  get network(): MeshNetwork | undefined {
+    return this.networkValue;
   }
 
   /** Throws only when the node cannot exist at all (no usable data dir or identity). */
@@ -87,22 +101,26 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     }
 
     this.applyMeshKey(this.options.meshKey);
-    this.setState(this.problems.length > 0 ? 'degraded' : 'running');
+    await this.startNetwork();
+    this.updateState();
   }
 
   async stop(): Promise<void> {
     if (this.state === 'stopped') return;
     this.setState('stopping');
+    await this.stopNetwork();
     const errors = await this.lifecycle.stop();
     for (const error of errors) this.options.logger.error(error.message);
     this.setState('stopped');
   }
 
-  /** Applies a new mesh key at run time (the user ran Set Mesh Key). */
-  setMeshKey(text: string): NodeStatus {
-    this.problems = this.problems.filter((p) => !p.code.startsWith('mesh-key'));
+  /** Applies a new mesh key at run time (the user ran Set Mesh Key): the network restarts with it. */
+  async setMeshKey(text: string): Promise<NodeStatus> {
+    this.clearProblems('mesh-key');
     this.applyMeshKey(text);
-    this.setState(this.problems.length > 0 ? 'degraded' : 'running');
+    await this.stopNetwork();
+    await this.startNetwork();
+    this.updateState();
     return this.status();
   }
 
@@ -116,11 +134,80 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       version,
       dataDir: this.dataDir,
       meshKeySet: this.meshKeyValue !== undefined,
-      peers: 0,
+      peers: this.networkValue?.upPeers().length ?? 0,
+      ...(this.networkValue ? { listen: this.networkValue.listenAddress } : {}),
       startedAt: this.startedAt,
       pid: process.pid,
       problems: [...this.problems],
     };
+  }
+
+  peers(): PeerSummary[] {
+    return (this.networkValue?.peers() ?? []).map((peer) => ({
+      nodeId: peer.nodeId,
+      nodeIdDisplay: displayNodeId(peer.nodeId),
+      name: peer.name,
+      state: peer.state,
+      ...(peer.addr ? { addr: peer.addr } : {}),
+      ...(peer.rttMs ? { rttMs: Math.round(peer.rttMs.ewma * 100) / 100 } : {}),
+      lastSeen: peer.lastSeen,
+      ...(peer.downReason ? { downReason: peer.downReason } : {}),
+    }));
+  }
+
+  private async startNetwork(): Promise<void> {
+    const settings = this.options.network;
+    if (!settings || !this.meshKeyValue || !this.identityValue) return;
+    this.clearProblems('network');
+    const logger = this.options.logger;
+    try {
+      const listen = parseHostPort(settings.listen, 'the listen address');
+      const discovery = settings.discovery && { ...settings.discovery, interface: pickInterfaceAddress(settings.discovery.interface) };
+      const staticPeers = settings.staticPeers.map((peer) => (parseHostPort(peer, 'the static peer'), peer.trim()));
+      const trustedNodes = settings.trustedNodes.length > 0 ? validateNodeIds(settings.trustedNodes, 'trusted nodes') : undefined;
+      const create = (port: number) =>
+        new MeshNetwork({
+          identity: this.identityValue!,
+          meshKey: this.meshKeyValue!,
+          name: this.name,
+          listen: { host: listen.host, port },
+          discovery,
+          staticPeers,
+          trustedNodes,
+          clock: this.options.clock ?? systemClock,
+          logger,
+        });
+      let network = create(listen.port);
+      try {
+        await network.start();
+      } catch (error) {
+        // Several VS Code windows on one machine each run a node: the second takes any free port.
+        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || listen.port === 0) throw error;
+        logger.info(`port ${listen.port} is taken (another node on this machine?); listening on a free port instead`);
+        network = create(0);
+        await network.start();
+      }
+      network.on('peer.up', (peer) => {
+        this.emit('peer.up', peer);
+        this.emitStatus();
+      });
+      network.on('peer.down', (peer) => {
+        this.emit('peer.down', peer);
+        this.emitStatus();
+      });
+      this.networkValue = network;
+      logger.info(`listening on ${network.listenAddress}${discovery ? `, discovery ${discovery.group}:${discovery.port} on ${discovery.interface}` : ', discovery off'}`);
+    } catch (error) {
+      this.addProblem({ code: 'network-unavailable', message: `the network could not start: ${describeError(error)}. Check the Persona Mesh network settings (listen address, discovery interface, peers).` });
+    }
+  }
+
+  private async stopNetwork(): Promise<void> {
+    const network = this.networkValue;
+    this.networkValue = undefined;
+    if (!network) return;
+    network.removeAllListeners();
+    await network.stop();
   }
 
   private applyMeshKey(text: string): void {
@@ -139,9 +226,20 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     this.options.logger.error(problem.message);
   }
 
+  private clearProblems(codePrefix: string): void {
+    this.problems = this.problems.filter((p) => !p.code.startsWith(codePrefix));
+  }
+
+  private updateState(): void {
+    this.setState(this.problems.length > 0 ? 'degraded' : 'running');
+  }
+
   private setState(state: NodeState): void {
-    if (this.state === state && state !== 'running' && state !== 'degraded') return;
     this.state = state;
+    this.emitStatus();
+  }
+
+  private emitStatus(): void {
     this.emit('status', this.status());
   }
 }

@@ -4,7 +4,7 @@
  */
 import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 import type { LogLevel } from '../node/log';
-import type { NodeStatus } from './status';
+import type { NetworkSettings, NodeStatus, PeerSummary } from './status';
 
 /** Sent by the client in `initializationOptions`. */
 export interface ServerInitOptions {
@@ -15,6 +15,7 @@ export interface ServerInitOptions {
   /** Display name of this node (defaults to the host name). */
   nodeName: string;
   logLevel: LogLevel;
+  network: NetworkSettings;
 }
 
 /** client → server: the node's current status. */
@@ -55,4 +56,10 @@ export namespace SetMeshKeyRequest {
 export namespace SetLogLevelNotification {
   export const method = 'mesh/setLogLevel';
   export const type = new NotificationType<{ level: LogLevel }>(method);
+}
+
+/** client → server: the peer table (every node discovered, with state, address and RTT). */
+export namespace PeersRequest {
+  export const method = 'mesh/peers';
+  export const type = new RequestType0<PeerSummary[], void>(method);
 }

@@ -26,3 +26,38 @@ export interface NodeStatus {
   pid: number;
   problems: NodeProblem[];
 }
+
+/** How this node joins the mesh: from VS Code settings or CLI flags. */
+export interface NetworkSettings {
+  /** `host:port` for TCP sessions; port 0 picks any free port. */
+  listen: string;
+  /** Multicast discovery; `false` uses static peers and peer exchange only. */
+  discovery:
+    | false
+    | {
+        group: string;
+        port: number;
+        /** IPv4 address of the interface to use; empty picks the first non-internal one. */
+        interface: string;
+        intervalMs: number;
+        /** Also beacon by UDP broadcast (networks that drop multicast). */
+        broadcast: boolean;
+      };
+  /** `host:port` of nodes to dial directly. */
+  staticPeers: string[];
+  /** If not empty, only these node ids may hold sessions with this node. */
+  trustedNodes: string[];
+}
+
+export type PeerState = 'discovered' | 'connecting' | 'up' | 'down';
+
+export interface PeerSummary {
+  nodeId: string;
+  nodeIdDisplay: string;
+  name: string;
+  state: PeerState;
+  addr?: string;
+  rttMs?: number;
+  lastSeen: number;
+  downReason?: string;
+}
