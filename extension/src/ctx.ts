@@ -180,7 +180,7 @@ export class Ctx implements vscode.Disposable {
 
   /** Listens to a server notification across restarts of the server. */
   onNotification<P>(type: NotificationType<P>, handler: (params: P) => void): vscode.Disposable {
-    const entry: (typeof this.notificationHandlers)[number] = { type: type as NotificationType<unknown>, handler: handler as (params: unknown) => void };
+    const entry: (typeof this.notificationHandlers)[number] = { type: type, handler: handler as (params: unknown) => void };
     entry.registration = this.client?.onNotification(entry.type, entry.handler);
     this.notificationHandlers.push(entry);
     return new vscode.Disposable(() => {
