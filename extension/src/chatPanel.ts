@@ -2,29 +2,53 @@
  * Hosts the chat panel webview. It talks to the webview only through the typed union in
  * server/src/protocol/webview.ts; the panel keeps its own state with getState/setState, and a
  * serializer brings it back after a reload.
+ *
+ * The webview renders remote text, so each message it posts is checked (chat/validate.ts) before
+ * anything happens; every request gets exactly one response (a result or a one-line error).
  */
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { FromWebview, ToWebview, WebviewCommand } from '../../server/src/protocol/webview';
+import { ErrorCodes, ResponseError } from 'vscode-languageserver-protocol';
+import { roomIdPattern } from '../../server/src/protocol/rooms';
+import { MessageNotification, RoomsChangedNotification, TypingChangedNotification, TypingNotification } from '../../server/src/protocol/roomsRpc';
+import type { FromWebview, RateParams, ToWebview, WebviewRequest } from '../../server/src/protocol/webview';
+import { describeError, forwardRoomsRequest, isRoomsRequest, rateRequestType, serverMethodOf } from './chat/bridge';
+import { chatHtml } from './chat/html';
+import { checkFromWebview } from './chat/validate';
 import type { Ctx } from './ctx';
 
 export const chatViewType = 'personaMesh.chat';
 
-const allowedCommands: ReadonlySet<WebviewCommand> = new Set<WebviewCommand>([
-  'personaMesh.showStatus',
-  'personaMesh.setMeshKey',
-  'personaMesh.showLogs',
-  'personaMesh.restartServer',
-]);
+/** Ctx may grow a sendNotification; until then typing indicators are not sent. */
+interface NotificationSender {
+  sendNotification?(type: typeof TypingNotification.type, params: { roomId: string }): Promise<void>;
+}
 
 export class ChatPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
-  private readonly disposables: vscode.Disposable[] = [];
+  private ready = false;
+  private pendingRoom: string | undefined;
+  private shownRoom: string | undefined;
+  private lastTextEditor: vscode.TextEditor | undefined = vscode.window.activeTextEditor;
+  private readonly rateEmitter = new vscode.EventEmitter<RateParams>();
+  private readonly roomEmitter = new vscode.EventEmitter<string>();
+  private readonly disposables: vscode.Disposable[] = [this.rateEmitter, this.roomEmitter];
   private panelDisposables: vscode.Disposable[] = [];
+
+  /** A thumbs up/down on a persona message (for the academy). */
+  readonly onDidRate = this.rateEmitter.event;
+  /** The room the panel shows changed. */
+  readonly onDidShowRoom = this.roomEmitter.event;
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly ctx: Ctx) {
     this.disposables.push(
       ctx.onDidChangeStatus(() => this.postStatus()),
+      ctx.onNotification(MessageNotification.type, (message) => this.post({ type: 'message', message })),
+      ctx.onNotification(RoomsChangedNotification.type, (rooms) => this.post({ type: 'rooms', rooms })),
+      ctx.onNotification(TypingChangedNotification.type, (event) => this.post({ type: 'typing', event })),
+      vscode.window.onDidChangeActiveTextEditor((editor) => {
+        if (editor) this.lastTextEditor = editor;
+      }),
       vscode.window.registerWebviewPanelSerializer(chatViewType, {
         deserializeWebviewPanel: (panel) => {
           this.attach(panel);
@@ -34,17 +58,27 @@ export class ChatPanel implements vscode.Disposable {
     );
   }
 
-  show(): void {
-    if (this.panel) {
+  /** Opens (or reveals) the panel, on `roomId` when given. */
+  show(roomId?: string): void {
+    if (roomId !== undefined && !roomIdPattern.test(roomId)) throw new Error(`"${roomId}" is not a room id`);
+    if (!this.panel) {
+      const panel = vscode.window.createWebviewPanel(chatViewType, 'Persona Mesh', vscode.ViewColumn.Active, this.webviewOptions());
+      this.attach(panel);
+    } else {
       this.panel.reveal();
-      return;
     }
-    const panel = vscode.window.createWebviewPanel(chatViewType, 'Persona Mesh', vscode.ViewColumn.Active, this.webviewOptions());
-    this.attach(panel);
+    if (roomId === undefined) return;
+    if (this.ready) this.post({ type: 'showRoom', roomId });
+    else this.pendingRoom = roomId;
   }
 
   get isOpen(): boolean {
     return this.panel !== undefined;
+  }
+
+  /** The room the panel shows (or showed last), for commands that post "into the current room". */
+  get currentRoomId(): string | undefined {
+    return this.shownRoom;
   }
 
   private webviewOptions(): vscode.WebviewOptions & vscode.WebviewPanelOptions {
@@ -53,34 +87,129 @@ export class ChatPanel implements vscode.Disposable {
 
   private attach(panel: vscode.WebviewPanel): void {
     this.panel = panel;
+    this.ready = false;
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'mesh.svg');
     panel.webview.options = this.webviewOptions();
     panel.webview.html = this.html(panel.webview);
     this.panelDisposables.push(
-      panel.webview.onDidReceiveMessage((message: FromWebview) => this.onMessage(message)),
+      panel.webview.onDidReceiveMessage((raw: unknown) => this.onMessage(raw)),
+      // Hidden webviews are destroyed (no retainContextWhenHidden); a new one posts `ready` again.
+      panel.onDidChangeViewState(() => {
+        if (!panel.visible) this.ready = false;
+      }),
       panel.onDidDispose(() => {
         this.panel = undefined;
+        this.ready = false;
         for (const disposable of this.panelDisposables.splice(0)) disposable.dispose();
       }),
     );
   }
 
-  private onMessage(message: FromWebview): void {
+  private onMessage(raw: unknown): void {
+    const checked = checkFromWebview(raw);
+    if (!checked.ok) {
+      this.ctx.log.warn(`chat panel: dropped a message: ${checked.error}`);
+      if (checked.id !== undefined) this.post({ type: 'response', id: checked.id, ok: false, error: `Not sent: ${checked.error}.` });
+      return;
+    }
+    const message: FromWebview = checked.message;
     switch (message.type) {
       case 'ready':
+        this.ready = true;
         this.postStatus();
+        if (this.pendingRoom !== undefined) {
+          this.post({ type: 'showRoom', roomId: this.pendingRoom });
+          this.pendingRoom = undefined;
+        }
         break;
       case 'runCommand':
-        // The webview renders remote text: only a fixed set of commands may be triggered from it.
-        if (allowedCommands.has(message.command)) void vscode.commands.executeCommand(message.command);
-        else this.ctx.log.warn(`the chat panel asked for a command that is not allowed: ${String(message.command)}`);
+        void vscode.commands.executeCommand(message.command);
+        break;
+      case 'request':
+        void this.answer(message);
+        break;
+      case 'typing':
+        void (this.ctx as NotificationSender).sendNotification?.(TypingNotification.type, { roomId: message.roomId })?.catch(() => undefined);
+        break;
+      case 'roomShown':
+        if (this.shownRoom !== message.roomId) {
+          this.shownRoom = message.roomId;
+          this.roomEmitter.fire(message.roomId);
+        }
+        break;
+      case 'rate':
+        void this.rate(message);
+        break;
+      case 'openLink':
+        void vscode.env.openExternal(vscode.Uri.parse(message.url, true));
         break;
     }
   }
 
+  private async answer(request: WebviewRequest): Promise<void> {
+    try {
+      const result = isRoomsRequest(request) ? await forwardRoomsRequest(this.ctx, request) : await this.editorRequest(request);
+      this.post({ type: 'response', id: request.id, ok: true, result });
+    } catch (error) {
+      const text = describeError(error, isRoomsRequest(request) ? serverMethodOf(request.method) : request.method);
+      this.ctx.log.debug(`chat panel: ${request.method} failed: ${text}`);
+      this.post({ type: 'response', id: request.id, ok: false, error: text });
+    }
+  }
+
+  private async editorRequest(request: Exclude<WebviewRequest, { method: Parameters<typeof serverMethodOf>[0] }>): Promise<null> {
+    switch (request.method) {
+      case 'copyText':
+        await vscode.env.clipboard.writeText(request.params.text);
+        return null;
+      case 'insertCode': {
+        const editor = vscode.window.activeTextEditor ?? this.lastTextEditor;
+        if (!editor || editor.document.isClosed) throw new Error('Open a file in an editor first: there is no editor to insert into.');
+        const shown = await vscode.window.showTextDocument(editor.document, { viewColumn: editor.viewColumn, preserveFocus: false });
+        const ok = await shown.edit((edit) => {
+          for (const selection of shown.selections) edit.replace(selection, request.params.code);
+        });
+        if (!ok) throw new Error('The editor did not accept the insertion (is it read-only?).');
+        return null;
+      }
+      case 'openAttachment': {
+        const { path, startLine, endLine } = request.params;
+        for (const folder of vscode.workspace.workspaceFolders ?? []) {
+          const uri = vscode.Uri.joinPath(folder.uri, ...path.split('/'));
+          const exists = await vscode.workspace.fs.stat(uri).then(
+            (stat) => (stat.type & vscode.FileType.File) !== 0,
+            () => false,
+          );
+          if (!exists) continue;
+          const document = await vscode.workspace.openTextDocument(uri);
+          const last = Math.min(endLine, document.lineCount) - 1;
+          const first = Math.min(startLine - 1, last);
+          const range = new vscode.Range(first, 0, last, document.lineAt(Math.max(last, 0)).text.length);
+          await vscode.window.showTextDocument(document, { selection: range, viewColumn: vscode.ViewColumn.One, preview: true });
+          return null;
+        }
+        throw new Error(`${path} is not in this workspace.`);
+      }
+    }
+  }
+
+  private async rate(params: RateParams): Promise<void> {
+    this.ctx.log.info(`chat panel: ${params.rating ?? 'no'} rating for ${params.persona} on ${params.roomId}/${params.messageId}`);
+    this.rateEmitter.fire(params);
+    try {
+      await this.ctx.sendRequest(rateRequestType, params);
+    } catch (error) {
+      // Until the academy exists the server has no such method: the log line above is the record.
+      if (!(error instanceof ResponseError && error.code === ErrorCodes.MethodNotFound)) this.ctx.log.debug(`chat panel: rating not forwarded: ${describeError(error)}`);
+    }
+  }
+
+  private post(message: ToWebview): void {
+    if (this.panel && this.ready) void this.panel.webview.postMessage(message);
+  }
+
   private postStatus(): void {
-    const message: ToWebview = { type: 'status', status: this.ctx.status, serverRunning: this.ctx.serverState === 'running' };
-    void this.panel?.webview.postMessage(message);
+    this.post({ type: 'status', status: this.ctx.status, serverRunning: this.ctx.serverState === 'running' });
   }
 
   private html(webview: vscode.Webview): string {
@@ -88,27 +217,7 @@ export class ChatPanel implements vscode.Disposable {
     const out = vscode.Uri.joinPath(this.extensionUri, 'webview', 'out');
     const script = webview.asWebviewUri(vscode.Uri.joinPath(out, 'chat.js'));
     const codicons = webview.asWebviewUri(vscode.Uri.joinPath(out, 'codicon.css'));
-    const csp = [
-      "default-src 'none'",
-      `style-src ${webview.cspSource} 'nonce-${nonce}'`,
-      `font-src ${webview.cspSource}`,
-      `img-src ${webview.cspSource} data:`,
-      `script-src 'nonce-${nonce}'`,
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-  <meta charset="UTF-8">
-  <meta http-equiv="Content-Security-Policy" content="${csp}">
-  <meta name="viewport" content="width=device-width, initial-scale=1.0">
-  <link rel="stylesheet" href="${codicons.toString()}" id="vscode-codicon-stylesheet">
-  <title>Persona Mesh</title>
-</head>
-<body>
-  <mesh-app></mesh-app>
-  <script type="module" nonce="${nonce}" src="${script.toString()}"></script>
-</body>
-</html>`;
+    return chatHtml({ nonce, cspSource: webview.cspSource, script: script.toString(), codicons: codicons.toString() });
   }
 
   dispose(): void {

@@ -3,6 +3,8 @@ import { generateMeshKey, meshKeyProblem } from '../../server/src/node/meshKey';
 import type { NodeStatus } from '../../server/src/protocol/status';
 import type { ChatPanel } from './chatPanel';
 import type { Ctx } from './ctx';
+import { PingPeerRequest } from '../../server/src/protocol/extension';
+import { formatRtt, type PeerItem } from './views/peersView';
 
 /** Every command answers, also while the server is down: it says so and offers the way out. */
 export function registerCommands(ctx: Ctx, chat: ChatPanel): vscode.Disposable[] {
@@ -13,12 +15,19 @@ export function registerCommands(ctx: Ctx, chat: ChatPanel): vscode.Disposable[]
     ),
     vscode.commands.registerCommand('personaMesh.showLogs', () => ctx.log.show()),
     vscode.commands.registerCommand('personaMesh.setMeshKey', () => setMeshKey(ctx)),
-    vscode.commands.registerCommand('personaMesh.copyNodeId', async () => {
+    vscode.commands.registerCommand('personaMesh.copyNodeId', async (item?: PeerItem) => {
+      if (item?.kind === 'peer') {
+        await vscode.env.clipboard.writeText(item.peer.nodeId);
+        void vscode.window.showInformationMessage(`Copied the node id of ${item.peer.name}: ${item.peer.nodeIdDisplay}`);
+        return;
+      }
       const status = ctx.status ?? (await ctx.refreshStatus());
       if (!status) return notRunning(ctx);
       await vscode.env.clipboard.writeText(status.nodeId);
       void vscode.window.showInformationMessage(`Copied node id ${status.nodeIdDisplay}`);
     }),
+    vscode.commands.registerCommand('personaMesh.pingPeer', (item?: PeerItem) => pingPeer(ctx, item)),
+    vscode.commands.registerCommand('personaMesh.addPeer', () => addPeer()),
     vscode.commands.registerCommand('personaMesh.openChat', () => chat.show()),
   ];
 }
@@ -77,4 +86,37 @@ async function setMeshKey(ctx: Ctx): Promise<void> {
   const status = await ctx.setMeshKey(key);
   const copied = pick.label === generate ? ' The new key is on the clipboard: share it with your team.' : '';
   void vscode.window.showInformationMessage(`Mesh key saved in the editor's secret storage.${copied}${status ? '' : ' The server will use it when it runs again.'}`);
+}
+
+async function pingPeer(ctx: Ctx, item?: PeerItem): Promise<void> {
+  if (item?.kind !== 'peer') {
+    void vscode.window.showInformationMessage('Choose a peer in the Peers view to ping it.');
+    return;
+  }
+  try {
+    const { rttMs } = await ctx.sendRequest(PingPeerRequest.type, { nodeId: item.peer.nodeId });
+    void vscode.window.showInformationMessage(`${item.peer.name} answered in ${formatRtt(rttMs)} (through the encrypted session, a remote command).`);
+  } catch (error) {
+    void vscode.window.showWarningMessage(`Ping ${item.peer.name}: ${(error as Error).message}`);
+  }
+}
+
+/** Adds a static peer to the user's settings; the node reconnects with it at once. */
+async function addPeer(): Promise<void> {
+  const address = await vscode.window.showInputBox({
+    title: 'Persona Mesh: Add Peer',
+    prompt: 'host:port of another node (its address is in its Peers view or "Show Status")',
+    placeHolder: '192.168.1.30:47778',
+    ignoreFocusOut: true,
+    validateInput: (value) => (/^[^\s:]+:\d{1,5}$/.test(value.trim()) && Number(value.split(':').pop()) <= 65535 ? undefined : 'Enter host:port, for example 192.168.1.30:47778'),
+  });
+  if (!address) return;
+  const config = vscode.workspace.getConfiguration('personaMesh');
+  const peers = config.get<string[]>('peers', []);
+  if (peers.includes(address.trim())) {
+    void vscode.window.showInformationMessage(`${address} is already a static peer.`);
+    return;
+  }
+  await config.update('peers', [...peers, address.trim()], vscode.ConfigurationTarget.Global);
+  void vscode.window.showInformationMessage(`Added ${address} to personaMesh.peers; the mesh server reconnects with it.`);
 }

@@ -7,6 +7,7 @@ import { Log } from './log';
 import { MeshKeyStore } from './meshKeyStore';
 import { MeshStatusBar } from './statusBar';
 import { PeersView } from './views/peersView';
+import { networkSettingKeys } from './settings';
 
 let ctx: Ctx | undefined;
 
@@ -17,13 +18,21 @@ export function activate(context: vscode.ExtensionContext): PersonaMeshApi {
   ctx = current;
   const chat = new ChatPanel(context.extensionUri, current);
   const peers = new PeersView(current);
+  const peersTree = vscode.window.createTreeView('personaMesh.peers', { treeDataProvider: peers, showCollapseAll: true });
   context.subscriptions.push(
     log,
     current,
     chat,
     peers,
     new MeshStatusBar(current),
-    vscode.window.registerTreeDataProvider('personaMesh.peers', peers),
+    peersTree,
+    peersTree.onDidChangeVisibility(({ visible }) => peers.setVisible(visible)),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (networkSettingKeys.some((key) => event.affectsConfiguration(key))) {
+        log.info('network settings changed: restarting the mesh server to apply them');
+        void current.restart();
+      }
+    }),
     ...registerCommands(current, chat),
     meshKeys.onDidChange(() => void current.reloadMeshKey()),
   );

@@ -2,11 +2,11 @@
  * The mesh server as VS Code starts it: a language server over IPC. Standard LSP serves the
  * persona files; custom `mesh/...` methods (server/src/protocol/extension.ts) carry the mesh.
  */
-import { createConnection, ProposedFeatures, type InitializeResult } from 'vscode-languageserver/node';
+import { createConnection, ProposedFeatures, ResponseError, type InitializeResult } from 'vscode-languageserver/node';
 import { version } from '../../package.json';
 import { MeshNode } from './node/meshNode';
 import { createLogger, logLevelAllows, type LogLevel } from './node/log';
-import { LogNotification, PeersRequest, SetLogLevelNotification, SetMeshKeyRequest, StatusNotification, StatusRequest, type ServerInitOptions } from './protocol/extension';
+import { LogNotification, PeersRequest, PingPeerRequest, SetLogLevelNotification, SetMeshKeyRequest, StatusNotification, StatusRequest, type ServerInitOptions } from './protocol/extension';
 import type { NodeStatus } from './protocol/status';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -42,6 +42,17 @@ async function startedNode(): Promise<MeshNode> {
 
 connection.onRequest(StatusRequest.type, async (): Promise<NodeStatus> => (await startedNode()).status());
 connection.onRequest(PeersRequest.type, async () => (await startedNode()).peers());
+connection.onRequest(PingPeerRequest.type, async ({ nodeId }) => {
+  const network = (await startedNode()).network;
+  if (!network) throw new ResponseError(1, 'the node is not on a mesh: set the mesh key first');
+  const started = performance.now();
+  try {
+    await network.call(nodeId, 'ping', {}, { timeoutMs: 3000 });
+  } catch (error) {
+    throw new ResponseError(2, `ping failed: ${(error as Error).message}`);
+  }
+  return { rttMs: performance.now() - started };
+});
 connection.onRequest(SetMeshKeyRequest.type, async ({ meshKey }) => (await startedNode()).setMeshKey(meshKey));
 connection.onNotification(SetLogLevelNotification.type, ({ level }) => {
   logLevel = level;

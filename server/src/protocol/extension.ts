@@ -63,3 +63,9 @@ export namespace PeersRequest {
   export const method = 'mesh/peers';
   export const type = new RequestType0<PeerSummary[], void>(method);
 }
+
+/** client → server: ping a peer over the mesh (a remote command); answers the round trip. */
+export namespace PingPeerRequest {
+  export const method = 'mesh/pingPeer';
+  export const type = new RequestType<{ nodeId: string }, { rttMs: number }, void>(method);
+}
