@@ -180,7 +180,9 @@ export async function packageExtension({ out = defaultVsixPath, skipBuild = fals
   log(`vsce package --target ${target} --out ${out}`);
   const vsce = join(repoRoot, 'node_modules', '@vscode', 'vsce', 'vsce');
   // vsce runs the vscode:prepublish script (the same production build) before packaging.
-  await run(process.execPath, [vsce, 'package', '--target', target, '--out', out, '--allow-missing-repository'], {
+  // The VSIX is installed from a file, not published: README links stay relative to the extension
+  // folder (media/ is inside), so vsce need not know a repository URL to rewrite them.
+  await run(process.execPath, [vsce, 'package', '--target', target, '--out', out, '--allow-missing-repository', '--no-rewrite-relative-links'], {
     env: { ...process.env, npm_config_update_notifier: 'false' },
   });
   if (!existsSync(out)) throw new Error(`vsce finished but ${out} is missing`);

@@ -16,6 +16,34 @@ export async function closeQuickInput(page: Page): Promise<void> {
 }
 
 /**
+ * Opens the command palette with F1. When focus is inside a webview (a Markdown preview, the chat
+ * panel) the key goes to its iframe, so it moves focus back to the workbench and tries again.
+ */
+export async function openCommandPalette(page: Page): Promise<Locator> {
+  const input = page.locator(quickInputBox);
+  const attempts: (() => Promise<void>)[] = [
+    () => page.keyboard.press('F1'),
+    async () => {
+      await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+      await page.locator('.part.statusbar').focus().catch(() => undefined);
+      await page.keyboard.press('F1');
+    },
+    () => page.keyboard.press('Control+Shift+P'),
+  ];
+  for (const attempt of attempts) {
+    await attempt();
+    try {
+      await input.waitFor({ state: 'visible', timeout: 3000 });
+      return input;
+    } catch {
+      // try the next way
+    }
+  }
+  await input.waitFor({ state: 'visible', timeout: 5000 });
+  return input;
+}
+
+/**
  * Runs a command by its palette title ("Persona Mesh: Show Status"). The palette lists the
  * commands known when it opens, so while the extension host has not registered the command yet
  * (the first ~10 s) it closes the palette and opens it again until the row shows.
@@ -26,9 +54,7 @@ export async function runCommand(page: Page, title: string, options: { timeoutMs
   for (;;) {
     attempts++;
     await closeQuickInput(page);
-    await page.keyboard.press('F1');
-    const input = page.locator(quickInputBox);
-    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    const input = await openCommandPalette(page);
     // Typing key by key matches the palette's filter; fill() of the whole title did not.
     await page.keyboard.type(title, { delay: 5 });
     const row = page.locator(quickInputRows).filter({ hasText: title }).first();

@@ -1,0 +1,178 @@
+#!/usr/bin/env node
+// npm start — the product in a browser: installs code-server 4.100.3 from npm (cached), builds and
+// packages the extension, installs it, starts two headless demo nodes on the same demo mesh and
+// code-server on 127.0.0.1:8080 (or $PORT) with a sample workspace. Ctrl-C stops everything.
+//
+//   npm start [-- --nodes N]      environment: PORT (default 8080), PERSONA_MESH_KEY (default demo-mesh-key)
+import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { installCodeServer, installVsix, repoRoot, startCodeServer } from './code-server.mjs';
+import { packageExtension } from './package.mjs';
+
+const demoDir = join(repoRoot, '.cache', 'demo');
+const host = '127.0.0.1';
+const port = Number(process.env.PORT ?? 8080);
+const meshKey = process.env.PERSONA_MESH_KEY || 'demo-mesh-key';
+const args = process.argv.slice(2);
+const nodeCount = args.includes('--nodes') ? Number(args[args.indexOf('--nodes') + 1]) : 2;
+
+const log = (line) => console.log(`[start] ${line}`);
+
+function portIsFree(p) {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(p, host, () => server.close(() => resolve(true)));
+  });
+}
+
+function createSampleWorkspace(dir) {
+  mkdirSync(join(dir, '.mesh', 'personas'), { recursive: true });
+  const readme = join(dir, 'README.md');
+  if (!existsSync(readme)) {
+    writeFileSync(
+      readme,
+      [
+        '# Persona Mesh demo workspace',
+        '',
+        'This VS Code runs the Persona Mesh extension. Two headless demo nodes (demo-1, demo-2) run',
+        'beside it on the same demo mesh (mesh key `demo-mesh-key`).',
+        '',
+        '- Click the Persona Mesh icon in the activity bar to see the peers.',
+        '- Run **Persona Mesh: Show Status** from the command palette (F1) to see this node.',
+        '- Personas live in `.mesh/personas/*.persona.md`.',
+        '',
+      ].join('\n'),
+    );
+  }
+}
+
+function writeDefaultSettings(userDataDir) {
+  const file = join(userDataDir, 'User', 'settings.json');
+  if (existsSync(file)) return;
+  mkdirSync(join(userDataDir, 'User'), { recursive: true });
+  writeFileSync(file, JSON.stringify({ 'workbench.startupEditor': 'readme', 'telemetry.telemetryLevel': 'off', 'update.mode': 'none' }, null, 2));
+}
+
+/** Starts one headless node with the CLI and waits for its {"event":"ready"} line. */
+function startDemoNode(index) {
+  const name = `demo-${index}`;
+  const dataDir = join(demoDir, `node-${index}`);
+  mkdirSync(dataDir, { recursive: true });
+  const logFile = join(demoDir, `${name}.log`);
+  const child = spawn(process.execPath, [join(repoRoot, 'server', 'out', 'cli.js'), 'node', '--data-dir', dataDir, '--name', name, '--jsonl'], {
+    cwd: repoRoot,
+    env: { ...process.env, PERSONA_MESH_KEY: meshKey },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const logStream = createWriteStream(logFile, { flags: 'a' });
+  child.stderr.pipe(logStream);
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not print {"event":"ready"} within 30 s (log: ${logFile})`)), 30_000);
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      logStream.write(`${line}\n`);
+      try {
+        const event = JSON.parse(line);
+        if (event.event === 'ready') {
+          clearTimeout(timer);
+          resolve(event);
+        }
+      } catch {
+        // not JSON: keep it in the log only
+      }
+    });
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${signal ?? `code ${code}`}) before it was ready; see ${logFile}`));
+    });
+  });
+  async function stop() {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.stdin.end('{"op":"quit"}\n');
+    const timer = setTimeout(() => child.kill('SIGTERM'), 5000);
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+    clearTimeout(killer);
+  }
+  return { name, dataDir, logFile, child, ready, exited, stop };
+}
+
+async function main() {
+  const started = Date.now();
+  if (!(await portIsFree(port))) throw new Error(`port ${port} on ${host} is in use: stop what uses it or run PORT=8081 npm start`);
+  mkdirSync(demoDir, { recursive: true });
+
+  await installCodeServer({ log: (line) => log(`code-server: ${line}`) });
+  const vsix = await packageExtension({ out: join(demoDir, 'persona-mesh.vsix') });
+  const extensionsDir = join(demoDir, 'extensions');
+  await installVsix(vsix, extensionsDir, { log });
+  const workspace = join(demoDir, 'workspace');
+  createSampleWorkspace(workspace);
+  const userDataDir = join(demoDir, 'user-data');
+  writeDefaultSettings(userDataDir);
+
+  const nodes = [];
+  let server;
+  let stopping;
+  const stopAll = (reason, code = 0) => {
+    stopping ??= (async () => {
+      log(`${reason}: stopping`);
+      await Promise.allSettled([server?.stop(), ...nodes.map((node) => node.stop())]);
+      log('stopped code-server and the demo nodes');
+      process.exit(code);
+    })();
+    return stopping;
+  };
+  process.on('SIGINT', () => void stopAll('Ctrl-C'));
+  process.on('SIGTERM', () => void stopAll('SIGTERM'));
+  process.on('SIGHUP', () => void stopAll('SIGHUP'));
+
+  try {
+    for (let i = 1; i <= nodeCount; i++) nodes.push(startDemoNode(i));
+    for (const node of nodes) {
+      const ready = await node.ready;
+      log(`${node.name} ready: node id ${ready.nodeId} (data ${node.dataDir}, log ${node.logFile})`);
+      void node.exited.then(({ code, signal }) => {
+        if (!stopping) void stopAll(`${node.name} exited unexpectedly (${signal ?? `code ${code}`}; see ${node.logFile})`, 1);
+      });
+    }
+    server = await startCodeServer({
+      port,
+      host,
+      userDataDir,
+      extensionsDir,
+      folder: workspace,
+      env: { PERSONA_MESH_KEY: meshKey },
+      log: (line) => log(`code-server: ${line}`),
+      timeoutMs: 90_000,
+    });
+    void server.exited.then(({ code, signal }) => {
+      if (!stopping) {
+        console.error(server.output().slice(-3000));
+        void stopAll(`code-server exited unexpectedly (${signal ?? `code ${code}`})`, 1);
+      }
+    });
+  } catch (error) {
+    await Promise.allSettled([server?.stop(), ...nodes.map((node) => node.stop())]);
+    throw error;
+  }
+
+  const url = new URL(server.url);
+  url.searchParams.set('folder', workspace);
+  console.log('');
+  console.log(`Persona Mesh is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s). Open this URL in a browser:`);
+  console.log('');
+  console.log(`    ${url.toString()}`);
+  console.log('');
+  console.log(`mesh key "${meshKey}" · ${nodeCount} demo node${nodeCount === 1 ? '' : 's'} · state in ${demoDir} · Ctrl-C stops everything`);
+}
+
+main().catch((error) => {
+  console.error(`[start] ${error.message ?? error}`);
+  process.exit(1);
+});
