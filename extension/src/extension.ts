@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { PersonaMeshApi } from './api';
 import { ChatPanel } from './chatPanel';
 import { registerCommands } from './commands';
+import { registerRoomCommands } from './roomCommands';
 import { Ctx } from './ctx';
 import { Log } from './log';
 import { MeshKeyStore } from './meshKeyStore';
@@ -34,6 +35,7 @@ export function activate(context: vscode.ExtensionContext): PersonaMeshApi {
       }
     }),
     ...registerCommands(current, chat),
+    ...registerRoomCommands(current, chat),
     meshKeys.onDidChange(() => void current.reloadMeshKey()),
   );
   // Start in the background: activation must not wait for the node.
