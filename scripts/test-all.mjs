@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// npm test — every check, in order, stopping at the first failure with its exit code:
+// build, typecheck, lint, unit, integration, extension (real extension host in code-server),
+// e2e (packaged VSIX in code-server driven through Chromium). Prints a summary with durations.
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+const steps = [
+  ['build', ['run', 'build']],
+  ['typecheck', ['run', 'typecheck']],
+  ['lint', ['run', 'lint']],
+  ['test:unit', ['run', 'test:unit']],
+  ['test:integration', ['run', 'test:integration']],
+  // The bundles were just built: the runner need not build again.
+  ['test:extension', ['run', 'test:extension', '--', '--no-build']],
+  ['test:e2e', ['run', 'test:e2e']],
+];
+
+let current;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    current?.kill(signal);
+    process.exitCode = 130;
+  });
+}
+
+function runStep(args) {
+  return new Promise((resolve) => {
+    current = spawn('npm', args, { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: process.env.FORCE_COLOR ?? (process.stdout.isTTY ? '1' : '0') } });
+    current.on('error', (error) => {
+      console.error(error);
+      resolve(1);
+    });
+    current.on('close', (code, signal) => resolve(code ?? (signal ? 128 + 15 : 1)));
+  });
+}
+
+const format = (ms) => (ms >= 60_000 ? `${Math.floor(ms / 60_000)} min ${((ms % 60_000) / 1000).toFixed(0)} s` : `${(ms / 1000).toFixed(1)} s`);
+const results = [];
+const started = Date.now();
+let failed;
+for (const [name, args] of steps) {
+  console.log(`\n━━━ ${name}: npm ${args.join(' ')} ━━━`);
+  const stepStarted = Date.now();
+  const code = await runStep(args);
+  results.push({ name, code, ms: Date.now() - stepStarted });
+  if (code !== 0) {
+    failed = { name, code };
+    break;
+  }
+}
+
+console.log('\n━━━ summary ━━━');
+for (const { name, code, ms } of results) console.log(`  ${code === 0 ? 'pass' : 'FAIL'}  ${name.padEnd(18)} ${format(ms).padStart(10)}${code === 0 ? '' : `  (exit code ${code})`}`);
+for (const [name] of steps.slice(results.length)) console.log(`  skip  ${name}`);
+console.log(`  total ${format(Date.now() - started)}`);
+if (failed) {
+  console.log(`\n${failed.name} failed (exit code ${failed.code})`);
+  process.exit(failed.code);
+}
+console.log('\nall checks passed');
