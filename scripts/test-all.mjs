@@ -1,22 +1,25 @@
 #!/usr/bin/env node
 // npm test — every check, in order, stopping at the first failure with its exit code:
 // build, typecheck, lint, unit, integration, extension (real extension host in code-server),
-// e2e (packaged VSIX in code-server driven through Chromium). Prints a summary with durations.
+// e2e (packaged VSIX in code-server driven through Chromium), plus any other test:* script of
+// package.json. Prints a summary with durations.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-const steps = [
-  ['build', ['run', 'build']],
-  ['typecheck', ['run', 'typecheck']],
-  ['lint', ['run', 'lint']],
-  ['test:unit', ['run', 'test:unit']],
-  ['test:integration', ['run', 'test:integration']],
-  // The bundles were just built: the runner need not build again.
-  ['test:extension', ['run', 'test:extension', '--', '--no-build']],
-  ['test:e2e', ['run', 'test:e2e']],
-];
+const scripts = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).scripts ?? {};
+const fixed = ['build', 'typecheck', 'lint', 'test:unit', 'test:integration', 'test:extension', 'test:e2e'];
+// Suites added later (test:webview, ...) run after the integration tests, before the slow
+// browser-driven ones, so `npm test` never silently leaves a suite out.
+const extra = Object.keys(scripts).filter((name) => name.startsWith('test:') && !fixed.includes(name));
+const order = [...fixed.slice(0, 5), ...extra, ...fixed.slice(5)];
+const steps = order.map((name) => [
+  name,
+  // The bundles were just built: the extension-host runner need not build again.
+  name === 'test:extension' ? ['run', name, '--', '--no-build'] : ['run', name],
+]);
 
 let current;
 for (const signal of ['SIGINT', 'SIGTERM']) {
