@@ -1,0 +1,47 @@
+/**
+ * De-duplication and per-sender order of routed envelopes, keyed by (origin, seq), in bounded
+ * memory: at most `maxOrigins` origins (least recently heard forgotten first), each a replay
+ * window of `window` bits. An envelope is delivered only if its seq is above every seq already
+ * delivered from that origin; one that arrives after a later one (possible only when a route
+ * changes) is reported `late` and dropped: the rooms layer fills such gaps from its summaries.
+ * With `strictOrder` off (the fast lane), reordered envelopes inside the window are delivered.
+ */
+import { BoundedMap } from './boundedMap';
+import { ReplayWindow } from './replayWindow';
+
+export type DedupVerdict = 'new' | 'duplicate' | 'late';
+
+export class Dedup {
+  private readonly origins: BoundedMap<string, ReplayWindow>;
+
+  constructor(readonly maxOrigins = 65536, private readonly window = 256, private readonly strictOrder = true) {
+    this.origins = new BoundedMap(maxOrigins);
+  }
+
+  get trackedOrigins(): number {
+    return this.origins.size;
+  }
+
+  accept(origin: string, seq: number): DedupVerdict {
+    let replay = this.origins.get(origin);
+    if (!replay) {
+      replay = new ReplayWindow(this.window);
+    }
+    this.origins.set(origin, replay);
+    const verdict = replay.check(seq);
+    if (verdict === 'replay' || verdict === 'too-old') return 'duplicate';
+    // An unseen seq below the highest: a late arrival over another route.
+    if (this.strictOrder && replay.accepted > 0 && seq < this.highest(replay)) return 'late';
+    replay.accept(seq);
+    return 'new';
+  }
+
+  /** Forgets an origin, e.g. after it restarted with a lower seq (never, with clock-based seqs). */
+  forget(origin: string): void {
+    this.origins.delete(origin);
+  }
+
+  private highest(window: ReplayWindow): number {
+    return window.highestSeen;
+  }
+}

@@ -1,0 +1,290 @@
+/**
+ * Routing of envelopes over sessions.
+ *
+ * - Local subscriptions by topic prefix; the set of prefixes is announced to peers (in `hello`,
+ *   then `subs` changes), so a peer is sent only what it subscribed to.
+ * - Every envelope has (origin, seq); duplicates are dropped and per-sender order kept with
+ *   bounded memory (dedup.ts).
+ * - Forwarding with a hop limit: a node forwards an envelope it received from F to a subscribed
+ *   peer C that is not a neighbour of the origin, and only if it is the smallest node id among the
+ *   common neighbours of F and C that it knows of (from peer exchange), so in a steady topology
+ *   exactly one path carries each envelope. In a full mesh nothing is forwarded.
+ * - Addressed envelopes (`to`, used by remote commands) go directly, or through a neighbour of
+ *   the destination.
+ */
+import { EventEmitter } from 'node:events';
+import type { Clock } from '../node/clock';
+import type { Logger } from '../node/log';
+import type { Envelope, Priority, SessionMessage } from '../protocol/mesh';
+import { encode, isRecord } from './codec';
+import type { Counters } from './counters';
+import { Dedup } from './dedup';
+
+export interface RouterLinks {
+  upPeers(): Iterable<string>;
+  isUp(nodeId: string): boolean;
+  sendEncoded(nodeId: string, bytes: Buffer, priority: Priority): boolean;
+}
+
+export interface RouterOptions {
+  nodeId: string;
+  clock: Clock;
+  counters: Counters;
+  logger: Logger;
+  links: RouterLinks;
+  hopLimit?: number;
+  maxOrigins?: number;
+}
+
+export type EnvelopeHandler = (envelope: Envelope) => void;
+
+export interface RouterEvents {
+  /** An envelope for every local subscriber (after dedup and order). */
+  deliver: [Envelope];
+  /** An addressed envelope for this node (remote commands). */
+  addressed: [Envelope, from: string];
+  /** Our set of subscribed prefixes changed; the facade tells the peers. */
+  'subs-changed': [add: string[], remove: string[]];
+}
+
+const nodeIdPattern = /^[A-Z2-7]{52}$/;
+export const maxTopicLength = 512;
+
+export function isEnvelope(value: unknown): value is Envelope {
+  if (!isRecord(value)) return false;
+  const { type, id, origin, seq, ts, topic, hops, to, fast } = value;
+  return (
+    (type === 'event' || type === 'rpc') &&
+    typeof id === 'string' && id.length <= 128 &&
+    typeof origin === 'string' && nodeIdPattern.test(origin) &&
+    typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0 &&
+    typeof ts === 'number' && Number.isFinite(ts) &&
+    typeof topic === 'string' && topic.startsWith('/') && topic.length <= maxTopicLength &&
+    (hops === undefined || (typeof hops === 'number' && Number.isInteger(hops) && hops >= 0 && hops <= 16)) &&
+    (to === undefined || (typeof to === 'string' && nodeIdPattern.test(to))) &&
+    (fast === undefined || typeof fast === 'boolean')
+  );
+}
+
+export function topicMatches(prefix: string, topic: string): boolean {
+  return topic.startsWith(prefix);
+}
+
+export class Router extends EventEmitter<RouterEvents> {
+  private seq: number;
+  private readonly local = new Map<string, Set<EnvelopeHandler>>();
+  private readonly peerSubs = new Map<string, Set<string>>();
+  private readonly peerNeighbors = new Map<string, Set<string>>();
+  private readonly reliableDedup: Dedup;
+  private readonly fastDedup: Dedup;
+  private readonly addressedDedup: Dedup;
+  private readonly hopLimit: number;
+
+  constructor(private readonly options: RouterOptions) {
+    super();
+    // Seqs start from the wall clock in µs: they keep rising across restarts without state.
+    this.seq = Math.floor(options.clock.now() * 1000);
+    this.hopLimit = options.hopLimit ?? 3;
+    this.reliableDedup = new Dedup(options.maxOrigins ?? 65536, 256, true);
+    this.fastDedup = new Dedup(options.maxOrigins ?? 65536, 1024, false);
+    // Remote commands have their own at-most-once memory; this only drops relayed copies.
+    this.addressedDedup = new Dedup(options.maxOrigins ?? 65536, 1024, false);
+  }
+
+  get nodeId(): string {
+    return this.options.nodeId;
+  }
+
+  /** Next sequence number of this origin. */
+  nextSeq(): number {
+    return ++this.seq;
+  }
+
+  createEnvelope(type: Envelope['type'], topic: string, body: unknown, to?: string): Envelope {
+    const seq = this.nextSeq();
+    const envelope: Envelope = { type, id: `${this.options.nodeId.slice(0, 12)}:${seq.toString(36)}`, origin: this.options.nodeId, seq, ts: this.options.clock.now(), topic, body, hops: this.hopLimit };
+    if (to) envelope.to = to;
+    return envelope;
+  }
+
+  // ---- subscriptions ----
+
+  subscribe(prefix: string, handler: EnvelopeHandler): () => void {
+    if (!prefix.startsWith('/') || prefix.length > maxTopicLength) throw new RangeError(`a topic prefix starts with '/' and has at most ${maxTopicLength} characters`);
+    let handlers = this.local.get(prefix);
+    const added = !handlers;
+    if (!handlers) {
+      handlers = new Set();
+      this.local.set(prefix, handlers);
+    }
+    handlers.add(handler);
+    if (added) this.emit('subs-changed', [prefix], []);
+    return () => {
+      const set = this.local.get(prefix);
+      if (!set?.delete(handler) || set.size > 0) return;
+      this.local.delete(prefix);
+      this.emit('subs-changed', [], [prefix]);
+    };
+  }
+
+  localPrefixes(): string[] {
+    return [...this.local.keys()];
+  }
+
+  setPeerSubs(peer: string, subs: readonly string[]): void {
+    this.peerSubs.set(peer, new Set(subs.slice(0, 1024)));
+  }
+
+  updatePeerSubs(peer: string, add: readonly string[], remove: readonly string[]): void {
+    const subs = this.peerSubs.get(peer) ?? new Set<string>();
+    for (const prefix of remove) subs.delete(prefix);
+    for (const prefix of add) if (subs.size < 1024) subs.add(prefix);
+    this.peerSubs.set(peer, subs);
+  }
+
+  setPeerNeighbors(peer: string, neighbors: readonly string[]): void {
+    this.peerNeighbors.set(peer, new Set(neighbors));
+  }
+
+  removePeer(peer: string): void {
+    this.peerSubs.delete(peer);
+    this.peerNeighbors.delete(peer);
+  }
+
+  peerSubscribed(peer: string, topic: string): boolean {
+    const subs = this.peerSubs.get(peer);
+    if (!subs) return false;
+    for (const prefix of subs) if (topicMatches(prefix, topic)) return true;
+    return false;
+  }
+
+  localSubscribed(topic: string): boolean {
+    for (const prefix of this.local.keys()) if (topicMatches(prefix, topic)) return true;
+    return false;
+  }
+
+  // ---- sending ----
+
+  /**
+   * Sends a new envelope to every subscribed peer (except `exclude`). Returns how many peers it
+   * was queued for. `echo` also delivers it to our own subscribers.
+   */
+  publish(envelope: Envelope, priority: Priority, options: { echo?: boolean; exclude?: (peer: string) => boolean } = {}): number {
+    const bytes = encode({ t: 'env', e: envelope } satisfies SessionMessage);
+    let sent = 0;
+    for (const peer of this.options.links.upPeers()) {
+      if (options.exclude?.(peer) || !this.peerSubscribed(peer, envelope.topic)) continue;
+      if (this.options.links.sendEncoded(peer, bytes, priority)) sent++;
+    }
+    this.options.counters.add('router.published');
+    if (options.echo) this.deliverLocal(envelope);
+    return sent;
+  }
+
+  /** Sends an addressed envelope towards `envelope.to`; false when there is no route. */
+  sendAddressed(envelope: Envelope, priority: Priority = 'control', from?: string): boolean {
+    const to = envelope.to!;
+    const bytes = () => encode({ t: 'env', e: envelope } satisfies SessionMessage);
+    if (this.options.links.isUp(to)) return this.options.links.sendEncoded(to, bytes(), priority);
+    if ((envelope.hops ?? 0) <= 1) return false;
+    const via = this.relayFor(to, from);
+    if (!via) return false;
+    const forwarded = { ...envelope, hops: (envelope.hops ?? 1) - 1 };
+    this.options.counters.add('router.relayed');
+    return this.options.links.sendEncoded(via, encode({ t: 'env', e: forwarded } satisfies SessionMessage), priority);
+  }
+
+  /** The smallest up neighbour (not `exclude`) that says it has a session with `to`. */
+  private relayFor(to: string, exclude?: string): string | undefined {
+    let best: string | undefined;
+    for (const peer of this.options.links.upPeers()) {
+      if (peer === exclude || !this.peerNeighbors.get(peer)?.has(to)) continue;
+      if (best === undefined || peer < best) best = peer;
+    }
+    return best;
+  }
+
+  // ---- receiving ----
+
+  /**
+   * Handles an envelope received from peer `from` (or from the fast lane, `fast`). Returns false
+   * if it is malformed (the caller closes that session).
+   */
+  receive(from: string, value: unknown, fast = false): boolean {
+    if (!isEnvelope(value)) {
+      this.options.counters.add('router.malformed');
+      return false;
+    }
+    const envelope = value;
+    if (envelope.origin === this.options.nodeId) {
+      this.options.counters.add('router.own');
+      return true;
+    }
+    if (envelope.to !== undefined) {
+      if (envelope.to === this.options.nodeId) {
+        if (this.checkFresh(envelope, fast ? this.fastDedup : this.addressedDedup)) this.emit('addressed', envelope, from);
+        return true;
+      }
+      if (!this.sendAddressed(envelope, 'control', from)) this.options.counters.add('router.no-route');
+      return true;
+    }
+    if (!this.checkFresh(envelope, fast ? this.fastDedup : this.reliableDedup)) return true;
+    this.deliverLocal(envelope);
+    if (!fast) this.forward(from, envelope);
+    return true;
+  }
+
+  private checkFresh(envelope: Envelope, dedup: Dedup): boolean {
+    const verdict = dedup.accept(envelope.origin, envelope.seq);
+    if (verdict === 'new') return true;
+    this.options.counters.add(`router.${verdict}`);
+    return false;
+  }
+
+  deliverLocal(envelope: Envelope): void {
+    let delivered = false;
+    for (const [prefix, handlers] of this.local) {
+      if (!topicMatches(prefix, envelope.topic)) continue;
+      for (const handler of handlers) {
+        delivered = true;
+        try {
+          handler(envelope);
+        } catch (error) {
+          this.options.counters.add('router.handler-error');
+          this.options.logger.error(`subscriber of ${prefix} failed: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+    }
+    if (delivered) {
+      this.options.counters.add('router.delivered');
+      this.emit('deliver', envelope);
+    }
+  }
+
+  private forward(from: string, envelope: Envelope): void {
+    const hops = envelope.hops ?? 0;
+    if (hops <= 1) return;
+    const originNeighbors = this.peerNeighbors.get(envelope.origin);
+    const fromNeighbors = this.peerNeighbors.get(from);
+    let bytes: Buffer | undefined;
+    for (const peer of this.options.links.upPeers()) {
+      if (peer === from || peer === envelope.origin || !this.peerSubscribed(peer, envelope.topic)) continue;
+      const peerNeighbors = this.peerNeighbors.get(peer);
+      // The peer hears the origin directly: nothing to do.
+      if (peerNeighbors?.has(envelope.origin) || originNeighbors?.has(peer)) continue;
+      if (!peerNeighbors || !fromNeighbors) continue;
+      if (!this.designatedForwarder(fromNeighbors, peerNeighbors)) continue;
+      bytes ??= encode({ t: 'env', e: { ...envelope, hops: hops - 1 } } satisfies SessionMessage);
+      if (this.options.links.sendEncoded(peer, bytes, 'chat')) this.options.counters.add('router.forwarded');
+    }
+  }
+
+  /** True when we are the smallest node id among the common neighbours of `from` and `to`. */
+  private designatedForwarder(fromNeighbors: Set<string>, toNeighbors: Set<string>): boolean {
+    const self = this.options.nodeId;
+    for (const candidate of toNeighbors) {
+      if (candidate < self && fromNeighbors.has(candidate)) return false;
+    }
+    return true;
+  }
+}

@@ -1,0 +1,367 @@
+/**
+ * One encrypted TCP session with one peer: Noise XX handshake, then sealed batches of
+ * MessagePack session messages, heartbeats (a dead peer is noticed within `deadAfterMs`), and
+ * three priority queues (control, chat, bulk). Any malformed, unauthenticated or oversized input
+ * closes this session only, with a reason that is logged and counted.
+ *
+ * Writes are batched per event-loop turn (see flushScheduler.ts): control and chat messages leave
+ * in the next flush; bulk messages only while the socket's write buffer is below the high-water
+ * mark, so a transfer never delays chat.
+ */
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import type { Clock, TimerHandle } from '../node/clock';
+import type { Logger } from '../node/log';
+import type { Priority, SessionMessage, SessionMessageType } from '../protocol/mesh';
+import { decode, encode, isRecord } from './codec';
+import type { Counters } from './counters';
+import { sharedFlushScheduler, type FlushScheduler } from './flushScheduler';
+import { defaultMaxFrameBytes, encodeFrame, FrameDecoder } from './framing';
+import { HandshakeError, maxHandshakeMessageBytes, NoiseHandshake, type HandshakeResult, type LocalHandshakeIdentity } from './handshake';
+import { Opener, Sealer, sealOverheadBytes, type RekeyPolicy } from './transportCipher';
+
+export interface SessionOptions {
+  socket: Socket;
+  initiator: boolean;
+  local: LocalHandshakeIdentity;
+  prologue: Buffer;
+  clock: Clock;
+  logger: Logger;
+  counters: Counters;
+  maxFrameBytes?: number;
+  heartbeatMs?: number;
+  deadAfterMs?: number;
+  handshakeTimeoutMs?: number;
+  rekey?: RekeyPolicy;
+  /** Bulk messages are written only while the socket buffers less than this. */
+  bulkHighWaterBytes?: number;
+  /** Responder: vetoes a first handshake message (e.g. a replay). Returns a reason to refuse. */
+  checkFirstMessage?: (message: Buffer) => string | undefined;
+  scheduler?: FlushScheduler;
+  /** Label for logs before the peer is known (e.g. the remote address). */
+  label: string;
+}
+
+export type SessionState = 'handshake' | 'open' | 'closing' | 'closed';
+
+export interface SessionEvents {
+  open: [HandshakeResult];
+  message: [SessionMessage];
+  rtt: [number];
+  /** Bulk queue emptied and the socket can take more: the hook for the bulk (genome) layer. */
+  'bulk-drain': [];
+  close: [reason: string];
+}
+
+const messageTypes = new Set<SessionMessageType>(['hello', 'ping', 'pong', 'subs', 'px', 'env', 'bye']);
+const priorities: Priority[] = ['control', 'chat', 'bulk'];
+
+interface Queue {
+  parts: Buffer[];
+  bytes: number;
+}
+
+export class Session extends EventEmitter<SessionEvents> {
+  private stateValue: SessionState = 'handshake';
+  private readonly decoder: FrameDecoder;
+  private handshake: NoiseHandshake | undefined;
+  private sealer: Sealer | undefined;
+  private opener: Opener | undefined;
+  private remote: HandshakeResult | undefined;
+  private readonly queues: Record<Priority, Queue> = { control: { parts: [], bytes: 0 }, chat: { parts: [], bytes: 0 }, bulk: { parts: [], bytes: 0 } };
+  private heartbeat: TimerHandle | undefined;
+  private deadline: TimerHandle | undefined;
+  private lastReceived: number;
+  private pingNumber = 0;
+  private closeReason: string | undefined;
+  private readonly maxFrameBytes: number;
+  private readonly maxBatchBytes: number;
+  private readonly scheduler: FlushScheduler;
+  private logger: Logger;
+  readonly stats = { framesIn: 0, framesOut: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 };
+
+  constructor(private readonly options: SessionOptions) {
+    super();
+    this.maxFrameBytes = options.maxFrameBytes ?? defaultMaxFrameBytes;
+    this.maxBatchBytes = Math.min(this.maxFrameBytes - sealOverheadBytes, 1024 * 1024);
+    this.decoder = new FrameDecoder(maxHandshakeMessageBytes);
+    this.scheduler = options.scheduler ?? sharedFlushScheduler;
+    this.logger = options.logger;
+    this.lastReceived = options.clock.monotonic();
+    const socket = options.socket;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (error) => this.close('socket-error', error.message, false));
+    socket.on('end', () => this.close('remote-closed', undefined, true));
+    socket.on('close', () => this.finish());
+    socket.on('drain', () => {
+      if (this.queues.bulk.bytes > 0) this.scheduler.schedule(this);
+    });
+    this.handshake = new NoiseHandshake(options.initiator, options.local, options.prologue);
+    this.deadline = options.clock.setTimeout(() => this.close('handshake-timeout', undefined, false), options.handshakeTimeoutMs ?? 5000);
+    if (options.initiator) {
+      const first = this.handshake.start();
+      socket.write(encodeFrame(first));
+    }
+  }
+
+  get state(): SessionState {
+    return this.stateValue;
+  }
+
+  get initiator(): boolean {
+    return this.options.initiator;
+  }
+
+  /** The verified peer, once the handshake is done. */
+  get peer(): HandshakeResult | undefined {
+    return this.remote;
+  }
+
+  get reason(): string | undefined {
+    return this.closeReason;
+  }
+
+  get bulkQueuedBytes(): number {
+    return this.queues.bulk.bytes;
+  }
+
+  get remoteAddress(): string {
+    return `${this.options.socket.remoteAddress ?? '?'}:${this.options.socket.remotePort ?? 0}`;
+  }
+
+  /**
+   * Queues a message for the next flush. Returns false if the session cannot send (not open, or
+   * the message alone exceeds the frame limit).
+   */
+  send(message: SessionMessage, priority: Priority = 'chat'): boolean {
+    if (this.stateValue !== 'open') return false;
+    return this.sendEncoded(encode(message), priority);
+  }
+
+  /** Queues an already MessagePack-encoded session message (encode once, send to many). */
+  sendEncoded(bytes: Buffer, priority: Priority = 'chat'): boolean {
+    if (this.stateValue !== 'open') return false;
+    if (bytes.length + 4 > this.maxBatchBytes) {
+      this.options.counters.add('session.send.too-large');
+      return false;
+    }
+    const length = Buffer.allocUnsafe(4);
+    length.writeUInt32BE(bytes.length, 0);
+    const queue = this.queues[priority];
+    queue.parts.push(length, bytes);
+    queue.bytes += 4 + bytes.length;
+    this.scheduler.schedule(this);
+    return true;
+  }
+
+  /** Seals and writes what is queued: control and chat all, bulk while the socket has room. */
+  flush(): void {
+    if (this.stateValue !== 'open' || !this.sealer) return;
+    const frames: Buffer[] = [];
+    let parts: Buffer[] = [];
+    let bytes = 0;
+    const seal = () => {
+      if (bytes === 0) return;
+      frames.push(this.sealer!.sealFrame(parts, bytes));
+      this.stats.framesOut++;
+      parts = [];
+      bytes = 0;
+    };
+    const highWater = this.options.bulkHighWaterBytes ?? 1024 * 1024;
+    for (const priority of priorities) {
+      const queue = this.queues[priority];
+      if (queue.bytes === 0) continue;
+      if (priority === 'bulk' && this.options.socket.writableLength >= highWater) break;
+      let taken = 0;
+      // Each pass moves one (length, bytes) pair: bounded by the queue length.
+      for (; taken < queue.parts.length; taken += 2) {
+        const size = queue.parts[taken]!.length + queue.parts[taken + 1]!.length;
+        if (bytes + size > this.maxBatchBytes) seal();
+        parts.push(queue.parts[taken]!, queue.parts[taken + 1]!);
+        bytes += size;
+        queue.bytes -= size;
+        this.stats.messagesOut++;
+        if (priority === 'bulk' && this.options.socket.writableLength + bytes >= highWater) {
+          taken += 2;
+          break;
+        }
+      }
+      queue.parts = taken >= queue.parts.length ? [] : queue.parts.slice(taken);
+    }
+    seal();
+    if (frames.length === 0) return;
+    const data = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
+    this.stats.bytesOut += data.length;
+    this.options.socket.write(data);
+    if (this.queues.bulk.bytes === 0 && bytes === 0 && frames.length > 0 && this.listenerCount('bulk-drain') > 0) this.emit('bulk-drain');
+  }
+
+  /**
+   * Closes the session. `graceful`: flush, send `bye`, half-close and keep reading until the peer
+   * closes too (messages it already sent are still delivered); otherwise destroy at once.
+   */
+  close(reason: string, detail?: string, graceful = false): void {
+    if (this.stateValue === 'closed') return;
+    if (this.stateValue === 'closing') {
+      if (!graceful) this.options.socket.destroy();
+      return;
+    }
+    const wasOpen = this.stateValue === 'open';
+    this.closeReason = reason;
+    this.options.counters.add(`session.closed.${reason}`);
+    const who = this.remote ? this.remote.remoteNodeId.slice(0, 7) : this.options.label;
+    const line = `session ${who} closed: ${reason}${detail ? ` (${detail})` : ''}`;
+    if (graceful || reason === 'remote-closed' || reason === 'duplicate') this.logger.debug(line);
+    else this.logger.warn(line);
+    if (graceful && wasOpen) {
+      // What was queued goes first, then the bye.
+      this.flush();
+      this.send({ t: 'bye', reason }, 'control');
+      this.flush();
+    }
+    this.stateValue = 'closing';
+    this.scheduler.cancel(this);
+    this.heartbeat?.cancel();
+    this.heartbeat = undefined;
+    this.deadline?.cancel();
+    this.deadline = undefined;
+    if (graceful && wasOpen) {
+      this.options.socket.end();
+      this.deadline = this.options.clock.setTimeout(() => this.options.socket.destroy(), 2000);
+    } else {
+      this.options.socket.destroy();
+    }
+  }
+
+  private isClosed(): boolean {
+    return this.stateValue === 'closed';
+  }
+
+  private finish(): void {
+    if (this.stateValue === 'closed') return;
+    if (this.stateValue !== 'closing') {
+      this.closeReason = 'remote-closed';
+      this.options.counters.add('session.closed.remote-closed');
+    }
+    this.stateValue = 'closed';
+    this.scheduler.cancel(this);
+    this.heartbeat?.cancel();
+    this.deadline?.cancel();
+    this.heartbeat = undefined;
+    this.deadline = undefined;
+    this.sealer?.destroy();
+    this.opener?.destroy();
+    this.queues.control = { parts: [], bytes: 0 };
+    this.queues.chat = { parts: [], bytes: 0 };
+    this.queues.bulk = { parts: [], bytes: 0 };
+    this.emit('close', this.closeReason ?? 'closed');
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.stateValue === 'closed') return;
+    this.stats.bytesIn += chunk.length;
+    const { frames, error } = this.decoder.push(chunk);
+    // Each frame is handled in order; a failure stops the loop and closes the session.
+    for (const frame of frames) {
+      if (this.isClosed()) return;
+      if (this.handshake) this.onHandshakeFrame(frame);
+      else this.onSealedFrame(frame);
+      if (this.closeReason !== undefined && this.stateValue !== 'open' && !this.acceptsAfterClose()) return;
+    }
+    if (error !== undefined) this.close(error.startsWith('oversized') ? 'oversized-frame' : 'bad-frame', error, false);
+  }
+
+  /** A gracefully closing session still reads what the peer sent before it saw our bye. */
+  private acceptsAfterClose(): boolean {
+    return this.stateValue === 'closing' && this.opener !== undefined && this.options.socket.readable;
+  }
+
+  private onHandshakeFrame(frame: Buffer): void {
+    const handshake = this.handshake!;
+    if (!handshake.initiator && this.options.checkFirstMessage && this.stats.framesIn === 0) {
+      const refusal = this.options.checkFirstMessage(frame);
+      if (refusal !== undefined) {
+        this.close('handshake-refused', refusal, false);
+        return;
+      }
+    }
+    this.stats.framesIn++;
+    let step;
+    try {
+      step = handshake.receive(frame);
+    } catch (error) {
+      this.close('handshake-failed', error instanceof HandshakeError ? error.reason : String(error), false);
+      return;
+    }
+    if (step.send) this.options.socket.write(encodeFrame(step.send));
+    if (step.done) {
+      this.handshake = undefined;
+      this.remote = step.done;
+      this.sealer = new Sealer(step.done.sendKey, this.options.clock, this.options.rekey);
+      this.opener = new Opener(step.done.receiveKey);
+      step.done.sendKey.fill(0);
+      step.done.receiveKey.fill(0);
+      this.decoder.setMaxFrameBytes(this.maxFrameBytes);
+      this.deadline?.cancel();
+      this.deadline = undefined;
+      this.stateValue = 'open';
+      this.logger = this.options.logger.child(step.done.remoteNodeId.slice(0, 7));
+      this.lastReceived = this.options.clock.monotonic();
+      const heartbeatMs = this.options.heartbeatMs ?? 750;
+      const deadAfterMs = this.options.deadAfterMs ?? 2250;
+      this.heartbeat = this.options.clock.setInterval(() => this.beat(deadAfterMs), heartbeatMs);
+      this.emit('open', step.done);
+    }
+  }
+
+  private beat(deadAfterMs: number): void {
+    const now = this.options.clock.monotonic();
+    if (now - this.lastReceived > deadAfterMs) {
+      this.close('heartbeat-timeout', `nothing for ${Math.round(now - this.lastReceived)} ms`, false);
+      return;
+    }
+    this.send({ t: 'ping', n: ++this.pingNumber, ts: now }, 'control');
+  }
+
+  private onSealedFrame(frame: Buffer): void {
+    this.stats.framesIn++;
+    const plaintext = this.opener?.open(frame);
+    if (!plaintext) {
+      this.close('auth-failed', 'a frame did not authenticate', false);
+      return;
+    }
+    this.lastReceived = this.options.clock.monotonic();
+    let offset = 0;
+    // Each pass consumes at least 4 bytes: bounded by the plaintext length.
+    while (offset < plaintext.length) {
+      if (offset + 4 > plaintext.length) return this.close('malformed-batch', 'truncated length', false);
+      const length = plaintext.readUInt32BE(offset);
+      offset += 4;
+      if (offset + length > plaintext.length) return this.close('malformed-batch', 'length past the end', false);
+      const decoded = decode(plaintext.subarray(offset, offset + length));
+      offset += length;
+      if (!decoded.ok || !isRecord(decoded.value) || !messageTypes.has(decoded.value.t as SessionMessageType)) {
+        return this.close('malformed-message', decoded.ok ? 'unknown message' : decoded.error, false);
+      }
+      this.stats.messagesIn++;
+      const message = decoded.value as SessionMessage;
+      if (message.t === 'ping') {
+        if (typeof message.n === 'number' && typeof message.ts === 'number') this.send({ t: 'pong', n: message.n, ts: message.ts }, 'control');
+        continue;
+      }
+      if (message.t === 'pong') {
+        if (typeof message.ts === 'number') this.emit('rtt', this.options.clock.monotonic() - message.ts);
+        continue;
+      }
+      try {
+        this.emit('message', message);
+      } catch (error) {
+        // A bug in a handler must not take the session (or the node) down with it.
+        this.options.counters.add('session.handler-error');
+        this.logger.error(`message handler failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      }
+      if (this.stateValue === 'closed') return;
+    }
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Node ↔ node wire protocol: every type that travels between mesh nodes is declared here, once.
+ *
+ * Layers, outermost first:
+ *
+ * - UDP datagrams on the discovery group (default 239.255.77.77:47777, TTL 1). The first byte
+ *   says what follows: a beacon (`DatagramKind.beacon`, MessagePack {@link Beacon} + HMAC-SHA256)
+ *   or a fast-lane datagram (`DatagramKind.fast`, {@link FastLaneHeader} + ChaCha20-Poly1305
+ *   ciphertext of one {@link Envelope}).
+ * - TCP sessions. Handshake messages are u32-length-prefixed Noise XX messages
+ *   (Noise_XX_25519_ChaChaPoly_BLAKE2b); the responder's and initiator's payloads are a
+ *   MessagePack {@link HandshakePayload}. After the handshake every frame is
+ *   `u32 length | flags u8 | ciphertext | tag(16)` sealed with ChaCha20-Poly1305 (counter nonces,
+ *   one key per direction, flags bit 0 = key phase). The plaintext of a frame is a batch:
+ *   `(u32 length | MessagePack SessionMessage)*`.
+ * - {@link Envelope}s carried in `env` session messages: published events and JSON-RPC 2.0
+ *   remote commands.
+ */
+
+export const meshProtocolVersion = 1;
+
+/** Defaults of the discovery group; settings `personaMesh.discovery.*` override them. */
+export const defaultDiscoveryGroup = '239.255.77.77';
+export const defaultDiscoveryPort = 47777;
+export const defaultBeaconIntervalMs = 2000;
+
+/** First byte of every UDP datagram on the discovery port. */
+export const DatagramKind = {
+  beacon: 0x42, // 'B'
+  fast: 0x46, // 'F'
+} as const;
+
+/** Largest datagram we send or accept (fits in any Ethernet MTU, no IP fragmentation). */
+export const maxDatagramBytes = 1200;
+
+/**
+ * A discovery beacon. Sent every `intervalMs` (three in the first second), authenticated with
+ * HMAC-SHA256 under `deriveKey(meshKey, 'beacon-hmac')`. `counter` rises per `instance` (a random
+ * id per start), `ts` is the sender's wall clock in ms; receivers drop replays (counter not above
+ * the last seen) and beacons more than 30 s off. `bye` marks the goodbye beacon sent on stop.
+ */
+export interface Beacon {
+  v: typeof meshProtocolVersion;
+  nodeId: string;
+  instance: string;
+  counter: number;
+  ts: number;
+  /** `host:port` of the TCP listener; a host of `0.0.0.0` means "the address this came from". */
+  tcp: string;
+  name: string;
+  bye?: boolean;
+}
+
+/**
+ * Header of a fast-lane datagram, after the kind byte: the sender's raw node id (32 bytes), its
+ * instance (8 bytes) and a u64 counter (big-endian). The header is the AEAD's associated data; the
+ * key is derived per sender from the group key, the node id and the instance, and the nonce is
+ * the counter, so no two senders (or two starts of one sender) ever share a key and nonce.
+ */
+export interface FastLaneHeader {
+  nodeId: string;
+  instance: string;
+  counter: number;
+}
+export const fastLaneHeaderBytes = 1 + 32 + 8 + 8;
+
+/**
+ * The payload of the responder's (2nd) and the initiator's (3rd) Noise XX message. `key` is the
+ * 32-byte Ed25519 identity public key, `sig` its signature over
+ * `"persona-mesh/noise-static/v1" || noiseStaticPublicKey`, so the node id (hash of `key`) is bound
+ * to the Noise session. `instance` identifies this start of the node.
+ */
+export interface HandshakePayload {
+  v: typeof meshProtocolVersion;
+  key: Uint8Array;
+  sig: Uint8Array;
+  instance: string;
+}
+export const handshakeSignatureContext = 'persona-mesh/noise-static/v1';
+
+/** Order in which queued traffic leaves a session: control, then chat, then bulk. */
+export type Priority = 'control' | 'chat' | 'bulk';
+/** Reliable lane = TCP sessions; fast lane = sealed multicast datagrams that may be lost. */
+export type Lane = 'reliable' | 'fast';
+
+/**
+ * A routed message. `origin` is the node that created it, `seq` rises strictly per origin (it
+ * starts from the wall clock in µs, so it keeps rising across restarts; it is not contiguous), `id`
+ * is unique (`origin:seq` in base 36). `hops` counts down on each forward. `to` addresses a single
+ * node (remote commands); without it the envelope goes to every subscriber of `topic`.
+ */
+export interface Envelope {
+  type: 'event' | 'rpc';
+  id: string;
+  origin: string;
+  seq: number;
+  ts: number;
+  topic: string;
+  body: unknown;
+  hops?: number;
+  to?: string;
+  /** Sent on the fast lane (or its fallback over a session): lossy, de-duplicated apart. */
+  fast?: boolean;
+}
+
+/** A known peer address, as told by peer exchange. */
+export interface PeerAddress {
+  nodeId: string;
+  /** `host:port` of its TCP listener. */
+  addr: string;
+}
+
+/** Messages inside a session's sealed batches. */
+export type SessionMessage =
+  /** First message on each side after the handshake. */
+  | { t: 'hello'; name: string; listen: string; subs: string[]; multicast: boolean }
+  | { t: 'ping'; n: number; ts: number }
+  | { t: 'pong'; n: number; ts: number }
+  /** Subscription changes (topic prefixes). */
+  | { t: 'subs'; add: string[]; remove: string[] }
+  /** Peer exchange: addresses we know, and the node ids we hold sessions with. */
+  | { t: 'px'; peers: PeerAddress[]; neighbors: string[] }
+  | { t: 'env'; e: Envelope }
+  /** Sent before closing on purpose (`stop`, `duplicate`, ...). */
+  | { t: 'bye'; reason: string };
+
+export type SessionMessageType = SessionMessage['t'];
+
+/** Topic helpers. Topics are `/`-separated; subscriptions match by prefix. */
+export const topics = {
+  chatRoomEvent: (roomId: string, eventType: string) => `/chat/room/${roomId}/events/${eventType}`,
+  chatRoom: (roomId: string) => `/chat/room/${roomId}/`,
+  presence: (what: string) => `/presence/${what}`,
+  academy: (what: string) => `/academy/${what}`,
+  genome: (what: string) => `/genome/${what}`,
+  remoteCommand: (nodeId: string, method: string) => `/remote/${nodeId}/commands/${method}`,
+  remoteReply: (nodeId: string) => `/remote/${nodeId}/replies`,
+  remotePrefix: (nodeId: string) => `/remote/${nodeId}/`,
+} as const;
+
+/** Remote commands every peer may call unless the allow-list says otherwise. */
+export const defaultAllowedMethods: readonly string[] = ['ping', 'node.info', 'rooms.list', 'personas.list', 'genomes.list'];
+
+/** JSON-RPC error code answered for a method outside the caller's allow-list. */
+export const rpcNotAllowedCode = -32001;
+export const rpcNotAllowedMessage = 'not allowed';

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { decode } from '../../../server/src/net/codec';
+import { Counters } from '../../../server/src/net/counters';
+import { Router } from '../../../server/src/net/router';
+import { silentLogger } from '../../../server/src/node/log';
+import type { Envelope, SessionMessage } from '../../../server/src/protocol/mesh';
+import { FakeClock } from './support/fakeClock';
+
+const id = (c: string) => c.repeat(52);
+
+/** Routers wired by a synchronous in-memory link graph. */
+function mesh(edges: [string, string][]) {
+  const clock = new FakeClock();
+  const routers = new Map<string, Router>();
+  const neighbors = (n: string) => edges.flatMap(([x, y]) => (x === n ? [y] : y === n ? [x] : []));
+  const queue: [string, string, Buffer][] = [];
+  for (const name of new Set(edges.flat())) {
+    routers.set(name, new Router({
+      nodeId: name,
+      clock,
+      counters: new Counters(),
+      logger: silentLogger,
+      links: {
+        upPeers: () => neighbors(name),
+        isUp: (n) => neighbors(name).includes(n),
+        sendEncoded: (to, bytes) => (queue.push([name, to, bytes]), true),
+      },
+    }));
+  }
+  for (const [name, router] of routers) {
+    for (const peer of neighbors(name)) router.setPeerNeighbors(peer, neighbors(peer));
+  }
+  const pump = () => {
+    for (let guard = 0; guard < 10_000 && queue.length > 0; guard++) {
+      const [from, to, bytes] = queue.shift()!;
+      const decoded = decode(bytes);
+      assert.ok(decoded.ok);
+      routers.get(to)!.receive(from, (decoded.value as Extract<SessionMessage, { t: 'env' }>).e);
+    }
+  };
+  const subscribeAll = (prefix: string, sink: Map<string, Envelope[]>) => {
+    for (const [name, router] of routers) {
+      sink.set(name, []);
+      router.subscribe(prefix, (e) => sink.get(name)!.push(e));
+      for (const peer of neighbors(name)) routers.get(peer)!.updatePeerSubs(name, [prefix], []);
+    }
+  };
+  return { routers, pump, subscribeAll };
+}
+
+describe('net/router', () => {
+  it('sends only to subscribed peers and delivers to matching prefixes', () => {
+    const { routers, pump } = mesh([[id('A'), id('B')], [id('A'), id('C')]]);
+    const got: string[] = [];
+    routers.get(id('B'))!.subscribe('/chat/', (e) => got.push(`B ${e.topic}`));
+    routers.get(id('A'))!.setPeerSubs(id('B'), ['/chat/']);
+    routers.get(id('A'))!.setPeerSubs(id('C'), ['/genome/']);
+    const a = routers.get(id('A'))!;
+    assert.equal(a.publish(a.createEnvelope('event', '/chat/room/x/events/m', 1), 'chat'), 1);
+    assert.equal(a.publish(a.createEnvelope('event', '/academy/x', 1), 'chat'), 0);
+    pump();
+    assert.deepEqual(got, ['B /chat/room/x/events/m']);
+  });
+
+  it('forwards along a line with a hop limit, exactly once, in order', () => {
+    const [A, B, C, D] = [id('A'), id('B'), id('C'), id('D')];
+    const { routers, pump, subscribeAll } = mesh([[A, B], [B, C], [C, D]]);
+    const sink = new Map<string, Envelope[]>();
+    subscribeAll('/chat/', sink);
+    const a = routers.get(A)!;
+    for (let i = 0; i < 5; i++) a.publish(a.createEnvelope('event', '/chat/m', i), 'chat');
+    pump();
+    assert.deepEqual(sink.get(B)!.map((e) => e.body), [0, 1, 2, 3, 4]);
+    assert.deepEqual(sink.get(C)!.map((e) => e.body), [0, 1, 2, 3, 4]);
+    // Default hop limit 3: A→B→C→D reaches D with hops 1.
+    assert.deepEqual(sink.get(D)!.map((e) => e.body), [0, 1, 2, 3, 4]);
+  });
+
+  it('in a full mesh nothing is forwarded and each node gets each envelope once', () => {
+    const names = ['A', 'B', 'C', 'D', 'E'].map(id);
+    const edges: [string, string][] = [];
+    for (let i = 0; i < names.length; i++) for (let j = i + 1; j < names.length; j++) edges.push([names[i]!, names[j]!]);
+    const { routers, pump, subscribeAll } = mesh(edges);
+    const sink = new Map<string, Envelope[]>();
+    subscribeAll('/chat/', sink);
+    const a = routers.get(names[0]!)!;
+    a.publish(a.createEnvelope('event', '/chat/m', 'x'), 'chat');
+    pump();
+    for (const name of names.slice(1)) assert.equal(sink.get(name)!.length, 1);
+    assert.equal(sink.get(names[0]!)!.length, 0);
+  });
+
+  it('in a square each node gets each envelope once (one designated forwarder)', () => {
+    const [A, B, C, D] = [id('A'), id('B'), id('C'), id('D')];
+    const { routers, pump, subscribeAll } = mesh([[A, B], [A, C], [B, D], [C, D]]);
+    const sink = new Map<string, Envelope[]>();
+    subscribeAll('/chat/', sink);
+    const a = routers.get(A)!;
+    a.publish(a.createEnvelope('event', '/chat/m', 'x'), 'chat');
+    pump();
+    assert.equal(sink.get(D)!.length, 1);
+  });
+
+  it('relays an addressed envelope through a neighbour of the destination', () => {
+    const [A, B, C] = [id('A'), id('B'), id('C')];
+    const { routers, pump } = mesh([[A, B], [B, C]]);
+    const got: Envelope[] = [];
+    routers.get(C)!.on('addressed', (e) => got.push(e));
+    const a = routers.get(A)!;
+    assert.equal(a.sendAddressed(a.createEnvelope('rpc', `/remote/${C}/commands/ping`, {}, C)), true);
+    pump();
+    assert.equal(got.length, 1);
+    assert.equal(a.sendAddressed(a.createEnvelope('rpc', '/remote/x', {}, id('Z'))), false);
+  });
+});

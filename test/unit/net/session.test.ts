@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { Counters } from '../../../server/src/net/counters';
+import type { SessionMessage } from '../../../server/src/protocol/mesh';
+import { openSessionPair } from './support/sessionPair';
+
+function collect(session: import('../../../server/src/net/session').Session, count: number): Promise<SessionMessage[]> {
+  const got: SessionMessage[] = [];
+  return new Promise((resolve) => {
+    session.on('message', (message) => {
+      got.push(message);
+      if (got.length === count) resolve(got);
+    });
+  });
+}
+
+const env = (n: number, topic = '/t'): SessionMessage => ({ t: 'env', e: { type: 'event', id: `${n}`, origin: 'A'.repeat(52), seq: n, ts: 0, topic, body: n } });
+
+describe('net/session', () => {
+  it('opens, learns the peer, and delivers messages in order', async () => {
+    const pair = await openSessionPair();
+    try {
+      assert.equal(pair.a.peer!.remoteInstance, 'bbbbbbbbbbbbbbbb');
+      assert.equal(pair.b.peer!.remoteInstance, 'aaaaaaaaaaaaaaaa');
+      const received = collect(pair.b, 500);
+      for (let i = 0; i < 500; i++) pair.a.send(env(i));
+      const messages = await received;
+      assert.deepEqual(messages.map((m) => (m as { e: { seq: number } }).e.seq), [...Array(500).keys()]);
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it('seals everything written in one event-loop turn as one frame', async () => {
+    const pair = await openSessionPair();
+    try {
+      const before = pair.a.stats.framesOut;
+      const received = collect(pair.b, 100);
+      for (let i = 0; i < 100; i++) pair.a.send(env(i));
+      await received;
+      assert.equal(pair.a.stats.framesOut - before, 1);
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it('sends control before chat before bulk within a flush', async () => {
+    const pair = await openSessionPair();
+    try {
+      const received = collect(pair.b, 3);
+      pair.a.send(env(1, '/genome/piece'), 'bulk');
+      pair.a.send(env(2, '/chat'), 'chat');
+      pair.a.send({ t: 'subs', add: ['/x'], remove: [] }, 'control');
+      const messages = await received;
+      assert.deepEqual(messages.map((m) => m.t), ['subs', 'env', 'env']);
+      assert.equal((messages[1] as { e: { seq: number } }).e.seq, 2);
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it('a wrong mesh key (prologue) fails the handshake on both sides', async () => {
+    const counters = new Counters();
+    const pair = await openSessionPair({ counters, prologueB: Buffer.alloc(32, 6) });
+    try {
+      const reasons = await Promise.all([pair.a, pair.b].map((s) => new Promise<string>((resolve) => (s.state === 'closed' ? resolve(s.reason!) : s.once('close', resolve)))));
+      assert.equal(reasons[0], 'handshake-failed');
+      assert.ok(counters.get('session.closed.handshake-failed') >= 1);
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it('closes on an oversized frame header with a counted reason', async () => {
+    const counters = new Counters();
+    const pair = await openSessionPair({ counters, maxFrameBytes: 1024 });
+    try {
+      const closed = new Promise<string>((resolve) => pair.b.once('close', resolve));
+      const header = Buffer.alloc(4);
+      header.writeUInt32BE(2048, 0);
+      pair.rawA.write(header);
+      assert.equal(await closed, 'oversized-frame');
+      assert.equal(counters.get('session.closed.oversized-frame'), 1);
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it('refuses to queue a message larger than a frame, without closing', async () => {
+    const counters = new Counters();
+    const pair = await openSessionPair({ counters, maxFrameBytes: 1024 });
+    try {
+      assert.equal(pair.a.send({ t: 'bye', reason: 'x'.repeat(2000) }), false);
+      assert.equal(counters.get('session.send.too-large'), 1);
+      assert.equal(pair.a.state, 'open');
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it('notices a silent peer within the dead-after time and measures RTT from heartbeats', async () => {
+    const pair = await openSessionPair({ heartbeatMs: 50, deadAfterMs: 200 });
+    try {
+      const rtt = await new Promise<number>((resolve) => pair.b.once('rtt', resolve));
+      assert.ok(rtt >= 0 && rtt < 100);
+      const started = performance.now();
+      const closed = new Promise<string>((resolve) => pair.b.once('close', resolve));
+      pair.rawA.cork(); // a goes silent without closing the connection
+      assert.equal(await closed, 'heartbeat-timeout');
+      assert.ok(performance.now() - started < 400);
+    } finally {
+      pair.rawA.uncork();
+      await pair.close();
+    }
+  });
+
+  it('a graceful close sends bye and still delivers what was queued', async () => {
+    const pair = await openSessionPair();
+    try {
+      const received = collect(pair.b, 2);
+      pair.a.send(env(1));
+      pair.a.close('stop', undefined, true);
+      const messages = await received;
+      assert.deepEqual(messages.map((m) => m.t), ['env', 'bye']);
+    } finally {
+      await pair.close();
+    }
+  });
+});
