@@ -54,7 +54,21 @@ function writeDefaultSettings(userDataDir) {
   const file = join(userDataDir, 'User', 'settings.json');
   if (existsSync(file)) return;
   mkdirSync(join(userDataDir, 'User'), { recursive: true });
-  writeFileSync(file, JSON.stringify({ 'workbench.startupEditor': 'readme', 'telemetry.telemetryLevel': 'off', 'update.mode': 'none' }, null, 2));
+  // The demo mesh lives on loopback: it never sends a beacon to the real network.
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        'workbench.startupEditor': 'readme',
+        'telemetry.telemetryLevel': 'off',
+        'update.mode': 'none',
+        'personaMesh.listen': '127.0.0.1:0',
+        'personaMesh.discovery.interface': '127.0.0.1',
+      },
+      null,
+      2,
+    ),
+  );
 }
 
 /** Starts one headless node with the CLI and waits for its {"event":"ready"} line. */
@@ -63,7 +77,7 @@ function startDemoNode(index) {
   const dataDir = join(demoDir, `node-${index}`);
   mkdirSync(dataDir, { recursive: true });
   const logFile = join(demoDir, `${name}.log`);
-  const child = spawn(process.execPath, [join(repoRoot, 'server', 'out', 'cli.js'), 'node', '--data-dir', dataDir, '--name', name, '--jsonl'], {
+  const child = spawn(process.execPath, [join(repoRoot, 'server', 'out', 'cli.js'), 'node', '--data-dir', dataDir, '--name', name, '--listen', '127.0.0.1:0', '--interface', '127.0.0.1', '--jsonl'], {
     cwd: repoRoot,
     env: { ...process.env, PERSONA_MESH_KEY: meshKey },
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -66,6 +66,12 @@ async function main() {
   mkdirSync(join(workspace, '.mesh', 'personas'), { recursive: true });
   writeFileSync(join(workspace, 'README.md'), '# Extension test workspace\n');
   const userDataDir = join(base, 'user-data');
+  // Tests stay on this machine: sessions and discovery on loopback only.
+  mkdirSync(join(userDataDir, 'User'), { recursive: true });
+  writeFileSync(
+    join(userDataDir, 'User', 'settings.json'),
+    JSON.stringify({ 'personaMesh.listen': '127.0.0.1:0', 'personaMesh.discovery.interface': '127.0.0.1', 'workbench.startupEditor': 'none' }, null, 2),
+  );
   const extensionsDir = join(base, 'extensions'); // empty: only the development extension runs
   const profile = join(base, 'chromium');
 

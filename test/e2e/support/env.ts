@@ -55,6 +55,12 @@ export function createSampleWorkspace(dir: string): string {
   return dir;
 }
 
+/** Mesh settings that keep a node on loopback (tests and the demo never touch a real network). */
+export const loopbackMeshSettings: Record<string, unknown> = {
+  'personaMesh.listen': '127.0.0.1:0',
+  'personaMesh.discovery.interface': '127.0.0.1',
+};
+
 /** User settings for a quiet, predictable workbench (no welcome page, no tips). */
 export const defaultUserSettings: Record<string, unknown> = {
   'workbench.startupEditor': 'none',
@@ -64,6 +70,8 @@ export const defaultUserSettings: Record<string, unknown> = {
   'extensions.autoUpdate': false,
   'update.mode': 'none',
   'telemetry.telemetryLevel': 'off',
+  // Tests stay on this machine: sessions and discovery on loopback only.
+  ...loopbackMeshSettings,
 };
 
 /** Writes User/settings.json in a user data dir (defaults plus the given settings). */

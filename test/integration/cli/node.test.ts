@@ -7,6 +7,8 @@ import { useTempDir } from '../../support/tempDir';
 import { CliProcess, cliPath } from './support';
 
 const meshEnv = { PERSONA_MESH_KEY: 'integration test mesh key' };
+/** These tests are about one node: no discovery, sessions on loopback only. */
+const local = ['--no-discovery', '--listen', '127.0.0.1:0'];
 
 describe('persona-mesh CLI', () => {
   const dir = useTempDir();
@@ -18,7 +20,7 @@ describe('persona-mesh CLI', () => {
     }
   });
   function start(args: string[], env: NodeJS.ProcessEnv = meshEnv): CliProcess {
-    const cli = new CliProcess(args, env);
+    const cli = new CliProcess([...args, ...local], env);
     running.push(cli);
     return cli;
   }
@@ -78,7 +80,7 @@ describe('persona-mesh CLI', () => {
 
   describe('bad input gives one clear line and exit code 2', () => {
     function runToEnd(args: string[], env: NodeJS.ProcessEnv) {
-      return spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, ...env }, timeout: 15_000 });
+      return spawnSync(process.execPath, [cliPath, ...args, ...local], { encoding: 'utf8', env: { PATH: process.env.PATH, ...env }, timeout: 15_000, input: '{"op":"quit"}\n' });
     }
     function errorLines(stderr: string): string[] {
       return stderr.split('\n').filter((line) => /error/.test(line));
