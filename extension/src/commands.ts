@@ -39,6 +39,9 @@ export function describeStatus(status: NodeStatus): string {
 }
 
 async function showStatus(ctx: Ctx): Promise<void> {
+  if (ctx.serverState === 'starting') {
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Persona Mesh: waiting for the mesh server' }, () => ctx.whenRunning(15_000));
+  }
   const status = await ctx.refreshStatus();
   if (!status) return notRunning(ctx);
   const text = describeStatus(status);

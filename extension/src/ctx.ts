@@ -130,6 +130,23 @@ export class Ctx implements vscode.Disposable {
     await this.start();
   }
 
+  /** Resolves once the server runs and has reported a status, or with false after `timeoutMs`. */
+  whenRunning(timeoutMs: number): Promise<boolean> {
+    if (this.serverStateValue === 'running' && this.lastStatus) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        subscription.dispose();
+        resolve(false);
+      }, timeoutMs);
+      const subscription = this.onDidChangeStatus((status) => {
+        if (!status) return;
+        clearTimeout(timer);
+        subscription.dispose();
+        resolve(true);
+      });
+    });
+  }
+
   /** Asks the server; undefined (never an exception) when it is not running. */
   async refreshStatus(): Promise<NodeStatus | undefined> {
     const client = this.client;
