@@ -79,12 +79,14 @@ export class Router extends EventEmitter<RouterEvents> {
   private readonly fastDedup: Dedup;
   private readonly addressedDedup: Dedup;
   private readonly hopLimit: number;
+  private readonly idPrefix: string;
 
   constructor(private readonly options: RouterOptions) {
     super();
     // Seqs start from the wall clock in µs: they keep rising across restarts without state.
     this.seq = Math.floor(options.clock.now() * 1000);
     this.hopLimit = options.hopLimit ?? 3;
+    this.idPrefix = `${options.nodeId.slice(0, 12)}:`;
     this.reliableDedup = new Dedup(options.maxOrigins ?? 65536, 256, true);
     this.fastDedup = new Dedup(options.maxOrigins ?? 65536, 1024, false);
     // Remote commands have their own at-most-once memory; this only drops relayed copies.
@@ -102,7 +104,7 @@ export class Router extends EventEmitter<RouterEvents> {
 
   createEnvelope(type: Envelope['type'], topic: string, body: unknown, to?: string): Envelope {
     const seq = this.nextSeq();
-    const envelope: Envelope = { type, id: `${this.options.nodeId.slice(0, 12)}:${seq.toString(36)}`, origin: this.options.nodeId, seq, ts: this.options.clock.now(), topic, body, hops: this.hopLimit };
+    const envelope: Envelope = { type, id: this.idPrefix + seq.toString(36), origin: this.options.nodeId, seq, ts: this.options.clock.now(), topic, body, hops: this.hopLimit };
     if (to) envelope.to = to;
     return envelope;
   }

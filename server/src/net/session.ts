@@ -146,10 +146,8 @@ export class Session extends EventEmitter<SessionEvents> {
       this.options.counters.add('session.send.too-large');
       return false;
     }
-    const length = Buffer.allocUnsafe(4);
-    length.writeUInt32BE(bytes.length, 0);
     const queue = this.queues[priority];
-    queue.parts.push(length, bytes);
+    queue.parts.push(bytes);
     queue.bytes += 4 + bytes.length;
     this.scheduler.schedule(this);
     return true;
@@ -159,13 +157,21 @@ export class Session extends EventEmitter<SessionEvents> {
   flush(): void {
     if (this.stateValue !== 'open' || !this.sealer) return;
     const frames: Buffer[] = [];
-    let parts: Buffer[] = [];
+    let batch: Buffer[] = [];
     let bytes = 0;
     const seal = () => {
       if (bytes === 0) return;
-      frames.push(this.sealer!.sealFrame(parts, bytes));
+      // One plaintext buffer per frame: one cipher set-up and one update call per batch.
+      const plaintext = Buffer.allocUnsafe(bytes);
+      let offset = 0;
+      for (const message of batch) {
+        plaintext.writeUInt32BE(message.length, offset);
+        message.copy(plaintext, offset + 4);
+        offset += 4 + message.length;
+      }
+      frames.push(this.sealer!.sealFrame(plaintext));
       this.stats.framesOut++;
-      parts = [];
+      batch = [];
       bytes = 0;
     };
     const highWater = this.options.bulkHighWaterBytes ?? 1024 * 1024;
@@ -174,16 +180,17 @@ export class Session extends EventEmitter<SessionEvents> {
       if (queue.bytes === 0) continue;
       if (priority === 'bulk' && this.options.socket.writableLength >= highWater) break;
       let taken = 0;
-      // Each pass moves one (length, bytes) pair: bounded by the queue length.
-      for (; taken < queue.parts.length; taken += 2) {
-        const size = queue.parts[taken]!.length + queue.parts[taken + 1]!.length;
+      // Each pass moves one message: bounded by the queue length.
+      for (; taken < queue.parts.length; taken++) {
+        const message = queue.parts[taken]!;
+        const size = 4 + message.length;
         if (bytes + size > this.maxBatchBytes) seal();
-        parts.push(queue.parts[taken]!, queue.parts[taken + 1]!);
+        batch.push(message);
         bytes += size;
         queue.bytes -= size;
         this.stats.messagesOut++;
         if (priority === 'bulk' && this.options.socket.writableLength + bytes >= highWater) {
-          taken += 2;
+          taken++;
           break;
         }
       }
@@ -194,7 +201,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const data = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
     this.stats.bytesOut += data.length;
     this.options.socket.write(data);
-    if (this.queues.bulk.bytes === 0 && bytes === 0 && frames.length > 0 && this.listenerCount('bulk-drain') > 0) this.emit('bulk-drain');
+    if (this.queues.bulk.bytes === 0 && this.listenerCount('bulk-drain') > 0) this.emit('bulk-drain');
   }
 
   /**

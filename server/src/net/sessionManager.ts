@@ -316,7 +316,10 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     session.on('message', (message) => this.onMessage(session, message));
     session.on('rtt', (ms) => {
       const nodeId = session.peer?.remoteNodeId;
-      if (nodeId && this.primary.get(nodeId) === session) this.options.peers.recordRtt(nodeId, ms);
+      if (nodeId && this.primary.get(nodeId) === session) {
+        this.options.peers.recordRtt(nodeId, ms);
+        this.options.peers.touch(nodeId);
+      }
     });
     session.on('close', (reason) => this.onClose(session, reason));
     return session;
@@ -363,7 +366,8 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
   private onMessage(session: Session, message: SessionMessage): void {
     const remote = session.peer?.remoteNodeId;
     if (!remote) return;
-    this.options.peers.touch(remote);
+    // Data messages do not touch the peer table (hot path); heartbeats and control messages do.
+    if (message.t !== 'env') this.options.peers.touch(remote);
     if (message.t === 'hello') return this.onHello(session, remote, message);
     if (message.t === 'bye') {
       if (typeof message.reason === 'string') this.byeReasons.set(session, message.reason.slice(0, 64));

@@ -51,29 +51,20 @@ export class Sealer {
     return this.rekeys;
   }
 
-  /**
-   * Returns a complete frame: `u32 length | flags | ciphertext | tag`. `parts` are concatenated
-   * as the plaintext (one cipher set-up per batch, which is where the cost is).
-   */
-  sealFrame(parts: readonly Buffer[], plaintextLength: number): Buffer {
+  /** Returns a complete frame: `u32 length | flags | ciphertext | tag` (one cipher set-up). */
+  sealFrame(plaintext: Buffer): Buffer {
     if (this.counter >= this.policy.afterFrames || this.clock.monotonic() - this.keyStartedAt >= this.policy.afterMs) this.rekey();
     const header = Buffer.of(this.phase);
     const cipher = createCipheriv('chacha20-poly1305', this.key, nonceFor(this.counter, this.nonce), { authTagLength: tagBytes });
-    cipher.setAAD(header, { plaintextLength });
+    cipher.setAAD(header, { plaintextLength: plaintext.length });
     this.counter++;
-    const out = Buffer.allocUnsafe(frameHeaderBytes + 1 + plaintextLength + tagBytes);
-    out.writeUInt32BE(1 + plaintextLength + tagBytes, 0);
+    const out = Buffer.allocUnsafe(frameHeaderBytes + 1 + plaintext.length + tagBytes);
+    out.writeUInt32BE(1 + plaintext.length + tagBytes, 0);
     out[frameHeaderBytes] = this.phase;
-    let offset = frameHeaderBytes + 1;
-    for (const part of parts) {
-      const encrypted = cipher.update(part);
-      encrypted.copy(out, offset);
-      offset += encrypted.length;
-    }
-    const rest = cipher.final();
-    rest.copy(out, offset);
-    offset += rest.length;
-    cipher.getAuthTag().copy(out, offset);
+    const encrypted = cipher.update(plaintext);
+    encrypted.copy(out, frameHeaderBytes + 1);
+    cipher.final();
+    cipher.getAuthTag().copy(out, frameHeaderBytes + 1 + encrypted.length);
     return out;
   }
 
