@@ -130,3 +130,58 @@ export const roomLimits = {
   /** Messages per participant per minute. */
   maxMessagesPerMinute: 60,
 } as const;
+
+/** Presence states, in the order the UI lists them. */
+export const presenceStates: readonly PresenceState[] = ['online', 'away', 'busy', 'training', 'evolving', 'collaborating', 'offline'];
+
+/** Limits on what a node accepts from the mesh, beyond {@link roomLimits}. */
+export const roomWireLimits = {
+  /** Status text of a presence, in characters. */
+  maxStatusTextChars: 200,
+  /** Display names, participant ids and emoji, in characters. */
+  maxNameChars: 100,
+  maxEmojiChars: 32,
+  maxMentions: 100,
+  /** A whole event body as JSON (message + attachment + metadata). */
+  maxEventBytes: 128 * 1024,
+  /** Metadata of a message as JSON. */
+  maxMetadataBytes: 8 * 1024,
+} as const;
+
+/** Mesh topics of the rooms layer besides the room events themselves. */
+export const roomTopics = {
+  /** Fast lane: a node's participants and their presence, re-announced periodically. */
+  presence: '/presence/participants',
+  /** Reliable lane: "these rooms exist", so nodes that have not joined still list them. */
+  announce: '/chat/rooms/announce',
+  /** Reliable lane, addressed to one node: anti-entropy sync messages for `nodeId`. */
+  sync: (nodeId: string) => `/chat/sync/${nodeId}`,
+} as const;
+
+/** Presence of one node's participants (fast lane, lossy: re-announced every few seconds). */
+export interface PresenceAnnouncement {
+  nodeId: string;
+  participants: Participant[];
+  /** Receivers treat these participants as offline after this many ms without a refresh. */
+  ttlMs: number;
+}
+
+export interface RoomAnnouncement {
+  rooms: { id: string; name: string }[];
+}
+
+/**
+ * Anti-entropy sync between two nodes. `summary` asks the receiver for every event of the listed
+ * rooms above the given per-origin contiguous high-water marks; the receiver answers with one
+ * bounded `events` batch (`more` when it holds further events, so the asker asks again).
+ */
+export type RoomSyncMessage =
+  | {
+      kind: 'summary';
+      requestId: number;
+      /** room → origin → highest contiguous roomSeq the asker holds. */
+      rooms: Record<string, Record<string, number>>;
+      /** room → origin → roomSeq already sent in this chain of batches (may be above a gap): send only above it. */
+      after?: Record<string, Record<string, number>>;
+    }
+  | { kind: 'events'; requestId: number; events: RoomEvent[]; more: boolean };

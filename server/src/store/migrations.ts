@@ -25,6 +25,70 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'rooms: event log, folded messages, members, high-water marks, local sequence counters',
+    sql: `
+      CREATE TABLE rooms (
+        room_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        joined INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      -- Every room event this node holds, as received: the source of truth that sync serves.
+      -- status: 'ok' (folded into the views), 'refused' (breaks a rule), 'ignored' (unknown kind).
+      CREATE TABLE room_events (
+        room_id TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        room_seq INTEGER NOT NULL,
+        hlc_wall INTEGER NOT NULL,
+        hlc_logical INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        target TEXT,
+        status TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (room_id, origin, room_seq)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX room_events_target ON room_events (room_id, target) WHERE target IS NOT NULL;
+      -- Messages with edits, deletion and reactions folded in (JSON ChatMessage), in display order.
+      CREATE TABLE room_messages (
+        room_id TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        room_seq INTEGER NOT NULL,
+        hlc_wall INTEGER NOT NULL,
+        hlc_logical INTEGER NOT NULL,
+        message TEXT NOT NULL,
+        PRIMARY KEY (room_id, origin, room_seq)
+      ) STRICT, WITHOUT ROWID;
+      CREATE UNIQUE INDEX room_messages_order ON room_messages (room_id, hlc_wall, hlc_logical, origin, room_seq);
+      -- Per room and origin: the highest roomSeq held with nothing missing below it, and the highest held.
+      CREATE TABLE room_heads (
+        room_id TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        contiguous INTEGER NOT NULL,
+        max_seq INTEGER NOT NULL,
+        PRIMARY KEY (room_id, origin)
+      ) STRICT, WITHOUT ROWID;
+      -- This node's own per-room sequence: the last roomSeq it gave an event (never reused).
+      CREATE TABLE room_local_seq (
+        room_id TEXT PRIMARY KEY,
+        last_seq INTEGER NOT NULL
+      ) STRICT;
+      -- Who is in a room: the latest joined/left event per participant (in display order).
+      CREATE TABLE room_members (
+        room_id TEXT NOT NULL,
+        node_id TEXT NOT NULL,
+        participant_id TEXT NOT NULL,
+        author TEXT NOT NULL,
+        joined INTEGER NOT NULL,
+        hlc_wall INTEGER NOT NULL,
+        hlc_logical INTEGER NOT NULL,
+        origin TEXT NOT NULL,
+        room_seq INTEGER NOT NULL,
+        PRIMARY KEY (room_id, node_id, participant_id)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const schemaVersion = migrations[migrations.length - 1]!.version;

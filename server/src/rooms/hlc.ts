@@ -1,0 +1,54 @@
+/**
+ * Hybrid logical clock (Kulkarni et al.): timestamps that follow the wall clock, never go
+ * backwards on this node, and move past every timestamp this node has seen, so an answer is
+ * always ordered after the message it answers even across machines whose clocks disagree.
+ *
+ * A remote timestamp far in the future (a peer with a broken clock) is not allowed to drag this
+ * clock along: beyond `maxDriftMs` ahead of our wall clock it is ignored for our clock (the event
+ * itself keeps its timestamp).
+ */
+import type { Hlc } from '../protocol/rooms';
+
+export interface HlcOptions {
+  /** Wall clock in ms (injected). */
+  now: () => number;
+  /** Remote timestamps further ahead than this are not adopted. Default 60 s. */
+  maxDriftMs?: number;
+}
+
+export function compareHlc(a: Hlc, b: Hlc): number {
+  return a.wall - b.wall || a.logical - b.logical;
+}
+
+export class HybridClock {
+  private last: Hlc = { wall: 0, logical: 0 };
+  private readonly maxDriftMs: number;
+
+  constructor(private readonly options: HlcOptions) {
+    this.maxDriftMs = options.maxDriftMs ?? 60_000;
+  }
+
+  /** The latest timestamp issued or observed. */
+  get current(): Hlc {
+    return { ...this.last };
+  }
+
+  /** A new timestamp for a local event: strictly greater than every earlier one. */
+  now(): Hlc {
+    const wall = this.options.now();
+    if (wall > this.last.wall) this.last = { wall, logical: 0 };
+    else this.last = { wall: this.last.wall, logical: this.last.logical + 1 };
+    return { ...this.last };
+  }
+
+  /**
+   * Observes a timestamp from elsewhere (a received event, or the newest stored one at start).
+   * Returns false when it was too far ahead to adopt.
+   */
+  observe(remote: Hlc): boolean {
+    const wall = this.options.now();
+    if (remote.wall > wall + this.maxDriftMs) return false;
+    if (compareHlc(remote, this.last) > 0) this.last = { wall: remote.wall, logical: remote.logical };
+    return true;
+  }
+}

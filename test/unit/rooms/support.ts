@@ -1,0 +1,157 @@
+/** Test support for rooms: a manual clock, in-memory databases and a mesh of Rooms nodes. */
+import Database from 'libsql';
+import type { Clock, TimerHandle } from '../../../server/src/node/clock';
+import { MemoryLog } from '../../../server/src/node/log';
+import { MemoryHub, type MemoryTransport } from '../../../server/src/rooms/memoryTransport';
+import { Rooms, type RoomsOptions } from '../../../server/src/rooms/rooms';
+import { migrate, type Db } from '../../../server/src/store/database';
+import { migrations } from '../../../server/src/store/migrations';
+
+interface Timer {
+  at: number;
+  every?: number;
+  callback: () => void;
+  cancelled: boolean;
+}
+
+/** Timers fire only when `advance` moves time past them; the wall clock can be skewed. */
+export class ManualClock implements Clock {
+  time = 0;
+  wallOffset = 1_800_000_000_000;
+  private timers: Timer[] = [];
+
+  now(): number {
+    return this.wallOffset + this.time;
+  }
+
+  monotonic(): number {
+    return this.time;
+  }
+
+  setTimeout(callback: () => void, ms: number): TimerHandle {
+    const timer: Timer = { at: this.time + Math.max(0, ms), callback, cancelled: false };
+    this.timers.push(timer);
+    return { cancel: () => (timer.cancelled = true) };
+  }
+
+  setInterval(callback: () => void, ms: number): TimerHandle {
+    const timer: Timer = { at: this.time + ms, every: Math.max(1, ms), callback, cancelled: false };
+    this.timers.push(timer);
+    return { cancel: () => (timer.cancelled = true) };
+  }
+
+  get activeTimers(): number {
+    return this.timers.filter((t) => !t.cancelled).length;
+  }
+
+  advance(ms: number): void {
+    const end = this.time + ms;
+    for (let guard = 0; guard < 100_000; guard++) {
+      const due = this.timers.filter((t) => !t.cancelled && t.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      this.time = due.at;
+      if (due.every) due.at += due.every;
+      else due.cancelled = true;
+      due.callback();
+    }
+    this.timers = this.timers.filter((t) => !t.cancelled);
+    this.time = end;
+  }
+}
+
+/** A clock of one node sharing the mesh's timers but with its own wall-clock skew. */
+export class SkewedClock implements Clock {
+  constructor(private readonly base: ManualClock, public skewMs: number) {}
+  now(): number {
+    return this.base.now() + this.skewMs;
+  }
+  monotonic(): number {
+    return this.base.monotonic();
+  }
+  setTimeout(callback: () => void, ms: number): TimerHandle {
+    return this.base.setTimeout(callback, ms);
+  }
+  setInterval(callback: () => void, ms: number): TimerHandle {
+    return this.base.setInterval(callback, ms);
+  }
+}
+
+export function memoryDb(): Db {
+  const db = new Database(':memory:');
+  migrate(db, migrations);
+  return db;
+}
+
+export interface TestNode {
+  id: string;
+  rooms: Rooms;
+  db: Db;
+  transport: MemoryTransport;
+  clock: SkewedClock;
+  log: MemoryLog;
+}
+
+/** Several Rooms nodes on an in-memory mesh with manual delivery. */
+export class TestMesh {
+  readonly hub = new MemoryHub();
+  readonly clock = new ManualClock();
+  readonly nodes = new Map<string, TestNode>();
+
+  constructor(private readonly defaults: Partial<RoomsOptions> = {}) {}
+
+  async add(id: string, skewMs = 0, db: Db = memoryDb()): Promise<TestNode> {
+    const transport = this.hub.attach(id);
+    const clock = new SkewedClock(this.clock, skewMs);
+    const log = new MemoryLog();
+    const rooms = new Rooms({ store: { db }, transport, displayName: `${id}-human`, clock, logger: log.logger, sync: { intervalMs: 0 }, ...this.defaults });
+    await rooms.start();
+    const node = { id, rooms, db, transport, clock, log };
+    this.nodes.set(id, node);
+    return node;
+  }
+
+  node(id: string): TestNode {
+    const node = this.nodes.get(id);
+    if (!node) throw new Error(`no node ${id}`);
+    return node;
+  }
+
+  /** Stops a node (its links go down) and starts it again on the same database. */
+  async restart(id: string): Promise<TestNode> {
+    const old = this.node(id);
+    await old.rooms.stop();
+    this.hub.detach(id);
+    return this.add(id, old.clock.skewMs, old.db);
+  }
+
+  /** Delivers everything, letting timers (gap pulls) run, until the mesh is quiet. */
+  settle(): void {
+    for (let round = 0; round < 100; round++) {
+      this.hub.flush();
+      this.clock.advance(1000);
+      if (this.hub.pending === 0) return;
+    }
+    throw new Error('the mesh did not settle');
+  }
+
+  async close(): Promise<void> {
+    for (const node of this.nodes.values()) {
+      await node.rooms.stop();
+      node.db.close();
+    }
+    this.nodes.clear();
+    this.hub.close();
+  }
+}
+
+/** The full history of a room as one array (oldest first), paging through it. */
+export function fullHistory(rooms: Rooms, roomId: string, pageSize = 50): unknown[] {
+  const pages: unknown[][] = [];
+  let page = rooms.history({ roomId, limit: pageSize });
+  pages.unshift(page.messages);
+  while (page.hasMore) {
+    page = rooms.history({ roomId, limit: pageSize, before: page.messages[0]!.id });
+    pages.unshift(page.messages);
+  }
+  return pages.flat();
+}
