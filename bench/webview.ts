@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   await buildWebview();
   const harness = await startHarness();
   try {
-    const page = (await harness.open({ viewport: { width: 1000, height: 800 }, timeoutMs: 60_000 })) as ChatPage;
+    const page: ChatPage = await harness.open({ viewport: { width: 1000, height: 800 }, timeoutMs: 60_000 });
     const all = many('general', count);
     const rooms = new FakeRooms({ general: all });
     rooms.install(page);
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
       for (;;) {
         await frame();
         const rows = list().shadowRoot!.querySelectorAll('article');
-        if (rows.length > 0 && rows[rows.length - 1]!.textContent!.includes(`#${message.result.messages.length} `)) break;
+        if (rows.length > 0 && rows[rows.length - 1]!.textContent.includes(`#${message.result.messages.length} `)) break;
       }
       await frame();
       return { renderMs: performance.now() - t0, rows: list().shadowRoot!.querySelectorAll('article').length };

@@ -144,6 +144,8 @@ export async function startHarness(): Promise<Harness> {
         contexts.delete(context);
         return context.close();
       });
+      // tsx/esbuild name helpers appear in functions passed to page.evaluate.
+      await page.addInitScript('globalThis.__name = (fn) => fn;');
       await page.exposeFunction('__hostPosted', (message: From) => webview.receive(message));
       if (options.onPosted) webview.onPosted = options.onPosted as unknown as (message: From, page: WebviewPage<From, To>) => void;
       if (options.state !== undefined) {

@@ -43,7 +43,8 @@ export interface CodeBlock {
 }
 
 export interface Rendered {
-  html: string;
+  /** Sanitised nodes: clone before inserting (the cached original is reused). */
+  fragment: DocumentFragment;
   blocks: CodeBlock[];
 }
 
@@ -127,7 +128,7 @@ DOMPurify.addHook('afterSanitizeAttributes', (node) => {
 const cache = new Map<string, Rendered>();
 const cacheSize = 400;
 
-/** Sanitised HTML for a message's Markdown (cached: the same text renders once). */
+/** Sanitised nodes for a message's Markdown (cached: the same text renders once). */
 export function renderMarkdown(text: string): Rendered {
   const hit = cache.get(text);
   if (hit) {
@@ -138,11 +139,12 @@ export function renderMarkdown(text: string): Rendered {
   let rendered: Rendered;
   if (text.length > maxMarkdownChars) {
     const shown = escapeHtml(text.slice(0, maxMarkdownChars));
-    rendered = { html: `<p class="too-long">This message is too long to format; the start is shown as plain text.</p><pre class="plain">${shown}</pre>`, blocks: [] };
+    const fragment = DOMPurify.sanitize(`<p class="too-long">This message is too long to format; the start is shown as plain text.</p><pre class="plain">${shown}</pre>`, { ...purifyConfig, RETURN_DOM_FRAGMENT: true });
+    rendered = { fragment, blocks: [] };
   } else {
     const env: Env = { blocks: [] };
     const raw = md.render(text, env as Record<string, unknown>);
-    rendered = { html: DOMPurify.sanitize(raw, purifyConfig), blocks: env.blocks ?? [] };
+    rendered = { fragment: DOMPurify.sanitize(raw, { ...purifyConfig, RETURN_DOM_FRAGMENT: true }), blocks: env.blocks ?? [] };
   }
   cache.set(text, rendered);
   if (cache.size > cacheSize) cache.delete(cache.keys().next().value!);

@@ -21,7 +21,7 @@ import { base, codicons, highlightTheme } from './styles';
 
 /** Height of the "start of room / loading older" line above the rows. */
 const headPx = 32;
-const overscanPx = 800;
+const overscanPx = 400;
 const defaultRowPx = 64;
 export const reactionChoices = ['👍', '👎', '❤️', '🎉', '😄', '🤔', '👀', '🚀'] as const;
 
@@ -58,13 +58,15 @@ export class MessageList extends LitElement {
   private index = new Map<string, number>();
   private measuredTotal = 0;
   private measuredCount = 0;
+  private frozenEstimate: number | undefined;
   private anchor: { id: string; offset: number } | undefined;
   private atBottom = true;
   private frame = 0;
   private anchorTimer: ReturnType<typeof setTimeout> | undefined;
   private pendingFocus: string | undefined;
   private settleRounds = 0;
-  private renderedSpacers: [number, number] = [-1, -1];
+  /** The [start, end) of the rows in the DOM. */
+  private rendered: [number, number] = [0, 0];
   private lastCount = 0;
   private lastLastId: string | undefined;
   private readonly observed = new Set<Element>();
@@ -77,7 +79,7 @@ export class MessageList extends LitElement {
       :host { display: flex; flex-direction: column; min-height: 0; flex: 1; position: relative; }
       .scroller { flex: 1; overflow-y: auto; overflow-anchor: none; contain: strict; padding: 0 8px 0 4px; }
       .head { height: ${headPx}px; display: flex; align-items: center; justify-content: center; color: var(--vscode-descriptionForeground); font-size: 0.9em; }
-      article { position: relative; padding: 6px 8px 6px 8px; border-radius: 4px; border: 1px solid transparent; overflow-wrap: anywhere; }
+      article { contain: layout style; position: relative; padding: 6px 8px 6px 8px; border-radius: 4px; border: 1px solid transparent; overflow-wrap: anywhere; }
       article:hover { background: var(--vscode-list-hoverBackground); }
       article:focus { outline: 1px solid var(--vscode-focusBorder); outline-offset: -1px; }
       article.highlight { background: var(--vscode-editor-findMatchHighlightBackground, var(--vscode-list-inactiveSelectionBackground));
@@ -160,6 +162,7 @@ export class MessageList extends LitElement {
       this.heights.clear();
       this.measuredTotal = 0;
       this.measuredCount = 0;
+      this.frozenEstimate = undefined;
       this.activeId = undefined;
       this.pickerFor = undefined;
       this.newBelow = 0;
@@ -187,10 +190,7 @@ export class MessageList extends LitElement {
   protected override updated(): void {
     const scroller = this.scroller;
     if (!scroller) return;
-    // Through CSSOM: the CSP forbids style attributes.
-    const [top, bottom] = this.renderedSpacers;
-    scroller.querySelector<HTMLElement>('.spacer.top')!.style.height = `${top}px`;
-    scroller.querySelector<HTMLElement>('.spacer.bottom')!.style.height = `${bottom}px`;
+    this.applySpacers(scroller);
     const rows = scroller.querySelectorAll<HTMLElement>('article[data-id]');
     let changed = false;
     const live = new Set<Element>();
@@ -247,8 +247,16 @@ export class MessageList extends LitElement {
     this.restoreScroll();
   }
 
+  /**
+   * Height assumed for rows not measured yet: the mean of the first rows measured, then fixed, so
+   * that measuring more rows does not shift every unmeasured row (and the reader's place).
+   */
   private estimate(): number {
-    return this.measuredCount > 0 ? this.measuredTotal / this.measuredCount : defaultRowPx;
+    if (this.frozenEstimate !== undefined) return this.frozenEstimate;
+    if (this.measuredCount === 0) return defaultRowPx;
+    const mean = this.measuredTotal / this.measuredCount;
+    if (this.measuredCount >= 24) this.frozenEstimate = mean;
+    return mean;
   }
 
   private computeOffsets(): void {
@@ -303,20 +311,49 @@ export class MessageList extends LitElement {
     return true;
   }
 
+  /**
+   * Puts the reader back on the anchor (or the bottom) after rows changed or were measured. The
+   * spacers are sized directly (no re-render) unless other rows must be rendered.
+   */
+  /**
+   * Keeps the rendered rows while they cover the viewport with some margin (fewer re-renders while
+   * scrolling); otherwise picks a new range. True when the range changed.
+   */
+  private ensureRange(scrollTop: number): boolean {
+    const viewport = this.scroller?.clientHeight || 600;
+    const top = scrollTop - headPx;
+    const n = this.messages.length;
+    const { start, end } = this;
+    const margin = overscanPx / 4;
+    const coversTop = start === 0 || this.offsets[start]! <= top - margin;
+    const coversBottom = end >= n || this.offsets[end]! >= top + viewport + margin;
+    const tooMany = (this.offsets[Math.min(end, n)] ?? 0) - (this.offsets[start] ?? 0) > viewport + 4 * overscanPx;
+    if (end <= n && coversTop && coversBottom && !tooMany) return false;
+    return this.computeRange(scrollTop);
+  }
+
   private restoreScroll(): void {
     const scroller = this.scroller;
     if (!scroller) return;
     const target = this.targetScrollTop();
-    if (Math.abs(scroller.scrollTop - target) > 1) scroller.scrollTop = target;
-    const rangeChanged = this.computeRange(target);
-    const top = this.offsets[this.start] ?? 0;
-    const bottom = this.total - (this.offsets[this.end] ?? this.total);
-    if (rangeChanged || top !== this.renderedSpacers[0] || bottom !== this.renderedSpacers[1]) {
+    if (this.ensureRange(target)) {
       // Bounded: heights converge in a few rounds; past that, the next scroll frame continues.
-      if (this.settleRounds++ < 8) this.requestUpdate();
-    } else {
-      this.settleRounds = 0;
+      if (this.settleRounds++ < 8) {
+        this.requestUpdate();
+        return;
+      }
     }
+    this.settleRounds = 0;
+    this.applySpacers(scroller);
+    if (Math.abs(scroller.scrollTop - target) > 1) scroller.scrollTop = target;
+  }
+
+  /** Through CSSOM: the CSP forbids style attributes. */
+  private applySpacers(scroller: HTMLElement): void {
+    const top = this.offsets[this.rendered[0]] ?? 0;
+    const bottom = this.total - (this.offsets[this.rendered[1]] ?? this.total);
+    scroller.querySelector<HTMLElement>('.spacer.top')!.style.height = `${top}px`;
+    scroller.querySelector<HTMLElement>('.spacer.bottom')!.style.height = `${bottom}px`;
   }
 
   private readonly onScroll = () => {
@@ -337,7 +374,7 @@ export class MessageList extends LitElement {
     const i = this.indexAt(Math.max(0, y));
     const message = this.messages[i];
     this.anchor = message ? { id: message.id, offset: y - this.offsets[i]! } : undefined;
-    if (this.computeRange(scrollTop)) this.settleRounds = 0;
+    if (this.ensureRange(scrollTop)) this.settleRounds = 0;
     if (scrollTop < headPx + overscanPx && this.hasMore && !this.loadingOlder && this.messages.length > 0) emit(this, 'load-older', { before: this.messages[0]!.id });
     clearTimeout(this.anchorTimer);
     this.anchorTimer = setTimeout(() => emit(this, 'anchor-change', this.scrollAnchor), 150);
@@ -480,9 +517,7 @@ export class MessageList extends LitElement {
 
   override render() {
     const n = this.messages.length;
-    const top = this.offsets[this.start] ?? 0;
-    const bottom = this.total - (this.offsets[this.end] ?? this.total);
-    this.renderedSpacers = [top, bottom];
+    this.rendered = [this.start, this.end];
     const window = this.messages.slice(this.start, this.end);
     const activeRendered = this.activeId !== undefined && this.index.has(this.activeId) && (this.index.get(this.activeId)! >= this.start && this.index.get(this.activeId)! < this.end);
     return html`${codicons()}
@@ -531,7 +566,7 @@ export class MessageList extends LitElement {
         <time datetime=${time.toISOString()} title=${dateFormat.format(time)}>${timeFormat.format(time)}</time>
         ${m.editedAt && !m.deleted ? html`<span class="edited">(edited)</span>` : nothing}
       </header>
-      ${m.deleted ? html`<p class="deleted">This message was deleted.</p>` : html`<mesh-markdown .source=${m.text} ?interactive=${active}></mesh-markdown>`}
+      ${m.deleted ? html`<p class="deleted">This message was deleted.</p>` : html`<mesh-markdown .source=${m.text} .interactive=${active}></mesh-markdown>`}
       ${m.attachment && !m.deleted ? this.attachment(m.attachment, tab) : nothing}
       ${this.reactions(m, tab)}
       ${m.deleted ? nothing : this.actions(m, self)}

@@ -65,7 +65,7 @@ function optStr(value: unknown, name: string, max: number): string | undefined {
 function bytes(value: unknown, name: string, maxBytes: number, what: string): string {
   if (typeof value !== 'string') throw new Invalid(`${name} must be text`);
   // Cheap bound first: a UTF-16 code unit is at most 3 UTF-8 bytes.
-  const size = value.length > maxBytes ? utf8Bytes(value) : 0;
+  const size = value.length * 3 > maxBytes ? utf8Bytes(value) : 0;
   if (size > maxBytes) throw new Invalid(`the ${what} is ${formatKiB(size)}; the limit is ${formatKiB(maxBytes)}`);
   return value;
 }
