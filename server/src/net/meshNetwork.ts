@@ -50,7 +50,7 @@ import type { Identity } from '../node/identity';
 import type { Component } from '../node/lifecycle';
 import { silentLogger, type Logger } from '../node/log';
 import { deriveKey, type MeshKey } from '../node/meshKey';
-import { netRandom } from './safeRandom';
+import { cryptoRandom } from '../node/random';
 import {
   defaultBeaconIntervalMs,
   defaultDiscoveryGroup,
@@ -190,7 +190,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
   constructor(private readonly options: MeshNetworkOptions) {
     super();
     this.clock = options.clock ?? systemClock;
-    const random = options.random ?? netRandom;
+    const random = options.random ?? cryptoRandom;
     this.logger = (options.logger ?? silentLogger).child('net');
     this.nodeId = options.identity.nodeId;
     this.instance = random.bytes(8).toString('hex');
