@@ -19,11 +19,6 @@ import type { Ctx } from './ctx';
 
 export const chatViewType = 'personaMesh.chat';
 
-/** Ctx may grow a sendNotification; until then typing indicators are not sent. */
-interface NotificationSender {
-  sendNotification?(type: typeof TypingNotification.type, params: { roomId: string }): Promise<void>;
-}
-
 export class ChatPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private ready = false;
@@ -129,7 +124,7 @@ export class ChatPanel implements vscode.Disposable {
         void this.answer(message);
         break;
       case 'typing':
-        void (this.ctx as NotificationSender).sendNotification?.(TypingNotification.type, { roomId: message.roomId })?.catch(() => undefined);
+        void this.ctx.sendNotification(TypingNotification.type, { roomId: message.roomId }).catch(() => undefined);
         break;
       case 'roomShown':
         if (this.shownRoom !== message.roomId) {

@@ -195,6 +195,12 @@ export class Ctx implements vscode.Disposable {
     return params === undefined ? client.sendRequest(type as RequestType0<unknown, void>) : client.sendRequest(type as RequestType<unknown, unknown, void>, params);
   }
 
+  /** Sends a notification; dropped (it is only a hint, like typing) while the server is down. */
+  async sendNotification<P>(type: NotificationType<P>, params: P): Promise<void> {
+    const client = this.client;
+    if (client?.state === State.Running) await client.sendNotification(type, params);
+  }
+
   /** Listens to a server notification across restarts of the server. */
   onNotification<P>(type: NotificationType<P>, handler: (params: P) => void): vscode.Disposable {
     const entry: (typeof this.notificationHandlers)[number] = { type: type, handler: handler as (params: unknown) => void };
