@@ -1,0 +1,51 @@
+/**
+ * RoomTransport over the real mesh (MeshNetwork). Messages for one node (sync) are published on
+ * `/chat/sync/{nodeId}`, a topic only that node subscribes to, so they reach it directly (or
+ * through the one designated forwarder) on the reliable lane.
+ */
+import type { MeshNetwork } from '../net/meshNetwork';
+import { roomTopics } from '../protocol/rooms';
+import type { RoomTransport, TransportMessage, TransportPublishOptions } from './transport';
+
+/** The part of MeshNetwork the adapter uses. */
+export type MeshLike = Pick<MeshNetwork, 'nodeId' | 'publish' | 'subscribe' | 'upPeers' | 'on' | 'off'>;
+
+export class MeshRoomTransport implements RoomTransport {
+  readonly localNodeId: string;
+
+  constructor(private readonly mesh: MeshLike) {
+    this.localNodeId = mesh.nodeId;
+  }
+
+  publish(topic: string, body: unknown, options: TransportPublishOptions = {}): void {
+    this.mesh.publish(topic, body, options.priority ? { priority: options.priority } : {});
+  }
+
+  subscribe(prefix: string, handler: (message: TransportMessage) => void): () => void {
+    return this.mesh.subscribe(prefix, (message) => handler({ topic: message.topic, body: message.body, from: message.from }));
+  }
+
+  sendTo(nodeId: string, body: unknown, options: TransportPublishOptions = {}): void {
+    this.mesh.publish(roomTopics.sync(nodeId), body, { lane: 'reliable', priority: options.priority ?? 'chat' });
+  }
+
+  onDirect(handler: (message: TransportMessage) => void): () => void {
+    return this.subscribe(roomTopics.sync(this.localNodeId), handler);
+  }
+
+  onPeerUp(handler: (nodeId: string) => void): () => void {
+    const listener = ({ nodeId }: { nodeId: string }) => handler(nodeId);
+    this.mesh.on('peer.up', listener);
+    return () => void this.mesh.off('peer.up', listener);
+  }
+
+  onPeerDown(handler: (nodeId: string) => void): () => void {
+    const listener = ({ nodeId }: { nodeId: string }) => handler(nodeId);
+    this.mesh.on('peer.down', listener);
+    return () => void this.mesh.off('peer.down', listener);
+  }
+
+  upPeers(): string[] {
+    return this.mesh.upPeers();
+  }
+}
