@@ -69,6 +69,9 @@ function targetOf(body: RoomEventBody): string | null {
 
 export class EventLog {
   private readonly statements;
+  /** Write-through caches of small hot tables; cleared when a transaction fails. */
+  private readonly headCache = new Map<string, { contiguous: number; maxSeq: number }>();
+  private readonly roomCache = new Map<string, RoomRow | null>();
 
   constructor(private readonly db: Db, private readonly localNodeId: string) {
     const p = (sql: string) => db.prepare(sql);
@@ -84,7 +87,7 @@ export class EventLog {
       ),
       eventGet: p('SELECT room_id, origin, room_seq, hlc_wall, hlc_logical, body, status FROM room_events WHERE room_id = ? AND origin = ? AND room_seq = ?'),
       eventExists: p('SELECT 1 AS x FROM room_events WHERE room_id = ? AND origin = ? AND room_seq = ?'),
-      eventsRelated: p("SELECT room_id, origin, room_seq, hlc_wall, hlc_logical, body, status FROM room_events WHERE room_id = ? AND target = ? AND status = 'ok'"),
+      eventsRelated: p("SELECT room_id, origin, room_seq, hlc_wall, hlc_logical, body, status FROM room_events INDEXED BY room_events_target WHERE room_id = ? AND target = ? AND status = 'ok'"),
       eventsAfter: p('SELECT room_id, origin, room_seq, hlc_wall, hlc_logical, body, status FROM room_events WHERE room_id = ? AND origin = ? AND room_seq > ? ORDER BY room_seq LIMIT ?'),
       headGet: p('SELECT contiguous, max_seq FROM room_heads WHERE room_id = ? AND origin = ?'),
       headSet: p('INSERT INTO room_heads (room_id, origin, contiguous, max_seq) VALUES (?, ?, ?, ?) ON CONFLICT (room_id, origin) DO UPDATE SET contiguous = excluded.contiguous, max_seq = excluded.max_seq'),
@@ -111,8 +114,12 @@ export class EventLog {
   // ---------------------------------------------------------------- rooms
 
   room(id: string): RoomRow | undefined {
+    const cached = this.roomCache.get(id);
+    if (cached !== undefined) return cached ? { ...cached } : undefined;
     const row = this.statements.roomGet.get(id) as { room_id: string; name: string; joined: number; created_at: number } | undefined;
-    return row && { id: row.room_id, name: row.name, joined: row.joined === 1, createdAt: row.created_at };
+    const room = row ? { id: row.room_id, name: row.name, joined: row.joined === 1, createdAt: row.created_at } : null;
+    this.roomCache.set(id, room);
+    return room ? { ...room } : undefined;
   }
 
   rooms(): RoomRow[] {
@@ -126,11 +133,15 @@ export class EventLog {
 
   /** Records a room; true if it was new. */
   ensureRoom(id: string, name: string, createdAt: number): boolean {
-    return this.statements.roomInsert.run(id, name, 0, createdAt).changes > 0;
+    if (this.room(id)) return false;
+    const created = this.statements.roomInsert.run(id, name, 0, createdAt).changes > 0;
+    this.roomCache.delete(id);
+    return created;
   }
 
   setJoined(id: string, joined: boolean): void {
     this.statements.roomJoined.run(joined ? 1 : 0, id);
+    this.roomCache.delete(id);
   }
 
   stats(roomId: string): { messageCount: number; lastActivity?: number } {
@@ -148,23 +159,34 @@ export class EventLog {
 
   /** Numbers, stores and applies an event of this node in one transaction. */
   appendLocal(roomId: string, hlc: Hlc, body: RoomEventBody): { event: RoomEvent; outcome: ApplyOutcome } {
-    return this.db.transaction(() => {
+    return this.inTransaction(() => {
       const last = (this.statements.localSeqGet.get(roomId) as { last_seq: number } | undefined)?.last_seq ?? 0;
       // Never reuse a number another copy of our history already holds (e.g. a restored backup).
       const held = this.head(roomId, this.localNodeId).maxSeq;
       const roomSeq = Math.max(last, held) + 1;
       this.statements.localSeqSet.run(roomId, roomSeq);
       const event: RoomEvent = { roomId, origin: this.localNodeId, roomSeq, hlc, body };
-      return { event, outcome: this.applyInTransaction(event, 'ok') };
-    })();
+      return { event, outcome: this.applyInTransaction(event, 'ok', true) };
+    });
   }
 
   /** Stores and applies received events (one transaction for the batch). */
   applyRemote(events: readonly { event: RoomEvent; status: EventStatus }[]): ApplyOutcome[] {
-    return this.db.transaction(() => events.map(({ event, status }) => this.applyInTransaction(event, status)))();
+    return this.inTransaction(() => events.map(({ event, status }) => this.applyInTransaction(event, status, false)));
   }
 
-  private applyInTransaction(event: RoomEvent, status: EventStatus): ApplyOutcome {
+  private inTransaction<T>(run: () => T): T {
+    try {
+      return this.db.transaction(run)();
+    } catch (error) {
+      // Rolled back: the caches may hold values that never committed.
+      this.headCache.clear();
+      this.roomCache.clear();
+      throw error;
+    }
+  }
+
+  private applyInTransaction(event: RoomEvent, status: EventStatus, local: boolean): ApplyOutcome {
     const { roomId, origin, roomSeq, hlc, body } = event;
     const type = typeof (body as { type?: unknown }).type === 'string' ? (body as { type: string }).type : 'unknown';
     const target = status === 'ignored' ? null : targetOf(body);
@@ -172,13 +194,14 @@ export class EventLog {
     const outcome: ApplyOutcome = { inserted, messages: [], membersChanged: false, gap: false };
     if (!inserted) return outcome;
     outcome.gap = this.advanceHead(roomId, origin, roomSeq);
-    if (origin === this.localNodeId) this.statements.localSeqSet.run(roomId, roomSeq);
+    if (origin === this.localNodeId && !local) this.statements.localSeqSet.run(roomId, roomSeq);
     if (this.room(roomId) === undefined) this.ensureRoom(roomId, roomId, hlc.wall);
     if (status !== 'ok') return outcome;
 
     switch (body.type) {
       case 'message': {
-        outcome.messages.push(this.refold(event as StoredEvent<MessageBody>));
+        // Nothing can target a message this node has just numbered; received ones may have waiting edits.
+        outcome.messages.push(this.refold(event as StoredEvent<MessageBody>, local));
         break;
       }
       case 'edit':
@@ -212,9 +235,9 @@ export class EventLog {
   }
 
   /** Recomputes a message from its event and every event that targets it, and stores it. */
-  private refold(message: StoredEvent<MessageBody>): ChatMessage {
+  private refold(message: StoredEvent<MessageBody>, fresh = false): ChatMessage {
     const id = messageId(message.origin, message.roomSeq);
-    const related = (this.statements.eventsRelated.all(message.roomId, id) as EventRow[]).map((row) => rowToEvent(row) as StoredEvent<RelatedBody>);
+    const related = fresh ? [] : (this.statements.eventsRelated.all(message.roomId, id) as EventRow[]).map((row) => rowToEvent(row) as StoredEvent<RelatedBody>);
     const folded = foldMessage(message, related);
     this.statements.messageUpsert.run(message.roomId, message.origin, message.roomSeq, message.hlc.wall, message.hlc.logical, JSON.stringify(folded));
     return folded;
@@ -229,12 +252,19 @@ export class EventLog {
       while (contiguous < maxSeq && this.statements.eventExists.get(roomId, origin, contiguous + 1)) contiguous++;
     }
     this.statements.headSet.run(roomId, origin, contiguous, maxSeq);
+    this.headCache.set(`${roomId} ${origin}`, { contiguous, maxSeq });
     return roomSeq > contiguous;
   }
 
   head(roomId: string, origin: string): { contiguous: number; maxSeq: number } {
+    const key = `${roomId} ${origin}`;
+    const cached = this.headCache.get(key);
+    if (cached) return { ...cached };
     const row = this.statements.headGet.get(roomId, origin) as { contiguous: number; max_seq: number } | undefined;
-    return { contiguous: row?.contiguous ?? 0, maxSeq: row?.max_seq ?? 0 };
+    const head = { contiguous: row?.contiguous ?? 0, maxSeq: row?.max_seq ?? 0 };
+    if (this.headCache.size > 100_000) this.headCache.clear();
+    this.headCache.set(key, head);
+    return { ...head };
   }
 
   heads(roomId: string): OriginHead[] {

@@ -64,6 +64,8 @@ export interface RoomsOptions {
   sync?: SyncOptions;
   /** Remote timestamps further ahead than this do not move our clock. Default 60 s. */
   maxClockDriftMs?: number;
+  /** Messages per participant per minute. Default roomLimits.maxMessagesPerMinute (benchmarks raise it). */
+  maxMessagesPerMinute?: number;
 }
 
 export interface SendOptions {
@@ -117,7 +119,7 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
     this.hlc = new HybridClock({ now: () => this.clock.now(), maxDriftMs: options.maxClockDriftMs });
     this.presence = new PresenceTable(() => this.clock.monotonic());
     this.typingTable = new TypingTable(() => this.clock.monotonic());
-    this.rate = new RateLimiter(roomLimits.maxMessagesPerMinute, 60_000, () => this.clock.monotonic());
+    this.rate = new RateLimiter(options.maxMessagesPerMinute ?? roomLimits.maxMessagesPerMinute, 60_000, () => this.clock.monotonic());
     this.presenceIntervalMs = options.presenceIntervalMs ?? 10_000;
     this.typingTtlMs = options.typingTtlMs ?? defaultTypingTtlMs;
     this.displayName = options.displayName.trim().slice(0, roomWireLimits.maxNameChars) || this.nodeId.slice(0, 7);
@@ -286,7 +288,7 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
     }
     const wait = this.rate.take(participantKey(author));
     if (wait !== undefined) {
-      throw new RoomError('rate-limited', `slow down: at most ${roomLimits.maxMessagesPerMinute} messages a minute; try again in ${Math.ceil(wait / 1000)} s`);
+      throw new RoomError('rate-limited', `slow down: at most ${this.options.maxMessagesPerMinute ?? roomLimits.maxMessagesPerMinute} messages a minute; try again in ${Math.ceil(wait / 1000)} s`);
     }
     const body: RoomEventBody = { type: 'message', author, text, mentions: [...mentions] };
     if (params.attachment) body.attachment = { ...params.attachment };

@@ -89,6 +89,14 @@ export const migrations: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 3,
+    name: 'rooms: a full index on event targets (the partial one was not used for `target = ?`)',
+    sql: `
+      DROP INDEX room_events_target;
+      CREATE INDEX room_events_target ON room_events (room_id, target);
+    `,
+  },
 ];
 
 export const schemaVersion = migrations[migrations.length - 1]!.version;
