@@ -233,7 +233,7 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
       log.setJoined(roomId, true);
       this.subscribeRoom(roomId);
       this.options.transport.publish(roomTopics.announce, { rooms: [{ id: roomId, name: room.name }] } satisfies RoomAnnouncement);
-      for (const peer of this.options.transport.upPeers()) this.sync?.pull(peer);
+      for (const peer of this.options.transport.upPeers()) this.sync?.pull(peer, { again: true });
     }
     if (!this.isMember(roomId, author)) this.appendAndPublish(roomId, { type: 'joined', author });
     else if (created || !room.joined) this.emitRoomsChanged();
@@ -365,7 +365,7 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
 
   /** Pulls from one peer, or from every peer that is up. */
   syncNow(nodeId?: string): void {
-    for (const peer of nodeId ? [nodeId] : this.options.transport.upPeers()) this.sync?.pull(peer);
+    for (const peer of nodeId ? [nodeId] : this.options.transport.upPeers()) this.sync?.pull(peer, { again: true });
   }
 
   /** Sync counters (tests, benchmark). */

@@ -43,6 +43,8 @@ export interface SyncHost {
 interface Pull {
   requestId: number;
   timer: TimerHandle;
+  /** Asked for again while in flight (e.g. a room was joined): pull once more when it ends. */
+  again?: boolean;
   /** origin → roomSeq already sent to us in this chain, per room. */
   cursor: Record<string, Record<string, number>>;
 }
@@ -104,8 +106,13 @@ export class RoomSync {
   }
 
   /** Asks `nodeId` for what we lack in our joined rooms (unless a pull is already in flight). */
-  pull(nodeId: string): void {
-    if (this.pulls.has(nodeId) || nodeId === this.transport.localNodeId) return;
+  pull(nodeId: string, options: { again?: boolean } = {}): void {
+    const inFlight = this.pulls.get(nodeId);
+    if (inFlight) {
+      if (options.again) inFlight.again = true;
+      return;
+    }
+    if (nodeId === this.transport.localNodeId) return;
     const rooms = this.host.joinedRooms();
     if (rooms.length === 0) return;
     const summary = this.host.log.summary(rooms);
@@ -201,6 +208,7 @@ export class RoomSync {
     this.pulls.delete(from);
     if (!more || events.length === 0) {
       this.chains.delete(from);
+      if (pull.again) this.pull(from);
       return;
     }
     // Remember what this chain was sent so the next request moves past it even above a gap.
@@ -212,6 +220,8 @@ export class RoomSync {
     }
     this.chains.set(from, cursor);
     this.pull(from);
+    const next = this.pulls.get(from);
+    if (pull.again && next) next.again = true;
   }
 }
 

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { RoomError } from '../../../server/src/rooms/errors';
+import { registerRoomRemoteMethods } from '../../../server/src/rooms/remoteMethods';
 import { useTempDir } from '../../support/tempDir';
 import { RoomsNode, sleep, waitFor } from './support';
 
@@ -89,6 +90,14 @@ describe('rooms on real MeshNetwork nodes (loopback)', function () {
     await c!.connect([a!.address, b!.address]);
     await converged(45);
     assert.ok(c!.history().some((m) => m.text === 'edited during the partition'));
+  });
+
+  it('answers `rooms.list` to peers', async () => {
+    const [a, b] = await threeNodes();
+    registerRoomRemoteMethods(a!.mesh!, a!.rooms);
+    a!.rooms.join('design');
+    const list = (await b!.mesh!.call(a!.nodeId, 'rooms.list', {}, { timeoutMs: 5000 })) as { id: string; joined: boolean }[];
+    assert.deepEqual(list.map((r) => [r.id, r.joined]), [['design', true], ['general', true]]);
   });
 
   it('edits and deletes by non-authors are refused; the author’s own propagate', async () => {

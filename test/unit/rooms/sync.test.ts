@@ -176,3 +176,23 @@ describe('rooms/sync (anti-entropy)', () => {
     mesh = new TestMesh();
   });
 });
+
+describe('rooms/sync (joins during a pull)', () => {
+  it('a room joined while a pull is in flight is fetched when that pull ends', async () => {
+    const mesh = new TestMesh();
+    try {
+      const a = await mesh.add('A');
+      const b = await mesh.add('B');
+      mesh.settle();
+      a.rooms.join('later');
+      a.rooms.send({ roomId: 'later', text: 'history of later' });
+      mesh.settle();
+      b.rooms.syncNow('A'); // a pull in flight (general only)
+      b.rooms.join('later'); // asks again while it is in flight
+      mesh.settle();
+      assert.deepEqual(b.rooms.history({ roomId: 'later', limit: 5 }).messages.map((m) => m.text), ['history of later']);
+    } finally {
+      await mesh.close();
+    }
+  });
+});
