@@ -107,7 +107,7 @@ export class EventLog {
           'ON CONFLICT (room_id, node_id, participant_id) DO UPDATE SET author = excluded.author, joined = excluded.joined, hlc_wall = excluded.hlc_wall, hlc_logical = excluded.hlc_logical, origin = excluded.origin, room_seq = excluded.room_seq',
       ),
       membersOfRoom: p('SELECT author, joined FROM room_members WHERE room_id = ? ORDER BY node_id, participant_id'),
-      maxHlc: p('SELECT hlc_wall, hlc_logical FROM room_events ORDER BY hlc_wall DESC, hlc_logical DESC LIMIT 1'),
+      maxHlc: p('SELECT hlc_wall, hlc_logical FROM room_events WHERE origin = ? ORDER BY hlc_wall DESC, hlc_logical DESC LIMIT 1'),
     };
   }
 
@@ -151,9 +151,9 @@ export class EventLog {
 
   // ---------------------------------------------------------------- events
 
-  /** The newest HLC in the log (to start the clock after it), if any. */
-  maxHlc(): Hlc | undefined {
-    const row = this.statements.maxHlc.get() as { hlc_wall: number; hlc_logical: number } | undefined;
+  /** The newest HLC this node gave one of its events (to restart the clock after it), if any. */
+  maxLocalHlc(): Hlc | undefined {
+    const row = this.statements.maxHlc.get(this.localNodeId) as { hlc_wall: number; hlc_logical: number } | undefined;
     return row && { wall: row.hlc_wall, logical: row.hlc_logical };
   }
 

@@ -41,6 +41,11 @@ export class HybridClock {
     return { ...this.last };
   }
 
+  /** Continues after a timestamp this node issued before a restart (even if the wall clock went back). */
+  restore(issued: Hlc): void {
+    if (compareHlc(issued, this.last) > 0) this.last = { wall: issued.wall, logical: issued.logical };
+  }
+
   /**
    * Observes a timestamp from elsewhere (a received event, or the newest stored one at start).
    * Returns false when it was too far ahead to adopt.

@@ -131,8 +131,9 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
     if (this.running) return Promise.resolve();
     const log = new EventLog(this.options.store.db, this.nodeId);
     this.eventLog = log;
-    const newest = log.maxHlc();
-    if (newest) this.hlc.observe({ wall: Math.min(newest.wall, this.clock.now() + 365 * 86_400_000), logical: newest.logical });
+    // Our own timestamps keep rising across restarts, even if the wall clock was set back.
+    const newest = log.maxLocalHlc();
+    if (newest) this.hlc.restore(newest);
     this.running = true;
     const transport = this.options.transport;
 

@@ -92,6 +92,18 @@ describe('rooms on real MeshNetwork nodes (loopback)', function () {
     assert.ok(c!.history().some((m) => m.text === 'edited during the partition'));
   });
 
+  it('typing and presence travel on the fast lane (session fallback without multicast)', async () => {
+    const [a, b, c] = await threeNodes();
+    const typing: string[] = [];
+    b!.rooms.on('typing', (event) => typing.push(event.author.displayName));
+    a!.rooms.typing('general');
+    a!.rooms.setPresence('evolving', 'adopting a genome');
+    await waitFor('typing at b', () => typing.includes('alice'));
+    await waitFor('presence at c', () => c!.rooms.participants('general').some((p) => p.nodeId === a!.nodeId && p.presence === 'evolving' && p.statusText === 'adopting a genome'));
+    await a!.disconnect();
+    await waitFor('alice offline at c', () => c!.rooms.participants('general').find((p) => p.nodeId === a!.nodeId)?.presence === 'offline');
+  });
+
   it('answers `rooms.list` to peers', async () => {
     const [a, b] = await threeNodes();
     registerRoomRemoteMethods(a!.mesh!, a!.rooms);

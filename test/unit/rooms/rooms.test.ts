@@ -240,3 +240,25 @@ describe('rooms/Rooms', () => {
     expectRoomError(() => a.rooms.list(), 'unavailable', /rooms are not available/);
   });
 });
+
+describe('rooms/Rooms clock', () => {
+  it('keeps its own timestamps rising across a restart with the wall clock set back, ignoring a far-future peer', async () => {
+    const mesh = new TestMesh();
+    try {
+      const a = await mesh.add('A');
+      const future = await mesh.add('F', 24 * 3600_000); // a peer one day ahead
+      mesh.settle();
+      const fromFuture = future.rooms.send({ roomId: 'general', text: 'from tomorrow' });
+      mesh.settle();
+      const before = a.rooms.send({ roomId: 'general', text: 'before restart' });
+      assert.ok(before.hlc.wall < fromFuture.hlc.wall, 'a far-future timestamp is not adopted');
+      a.clock.skewMs = -10 * 60_000; // the wall clock goes back ten minutes
+      const again = await mesh.restart('A');
+      const after = again.rooms.send({ roomId: 'general', text: 'after restart' });
+      assert.ok(after.hlc.wall > before.hlc.wall || (after.hlc.wall === before.hlc.wall && after.hlc.logical > before.hlc.logical));
+      assert.ok(after.hlc.wall < fromFuture.hlc.wall, 'the restart did not jump to the peer’s clock');
+    } finally {
+      await mesh.close();
+    }
+  });
+});
