@@ -49,8 +49,8 @@ interface Pull {
   cursor: Record<string, Record<string, number>>;
 }
 
-const maxRoomsPerSummary = 1000;
-const maxOriginsPerRoom = 10_000;
+const maxRoomsPerSummary = 500;
+const maxOriginsPerRoom = 2000;
 
 export class RoomSync {
   private readonly pulls = new Map<string, Pull>();
