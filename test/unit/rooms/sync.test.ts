@@ -110,6 +110,9 @@ describe('rooms/sync (anti-entropy)', () => {
       { weight: 1, arbitrary: fc.record({ t: fc.constant('heal' as const) }) },
       { weight: 1, arbitrary: fc.record({ t: fc.constant('restart' as const), node: fc.nat(2) }) },
       { weight: 1, arbitrary: fc.record({ t: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 5000 }) }) },
+      { weight: 1, arbitrary: fc.record({ t: fc.constant('join' as const), node: fc.nat(2) }) },
+      { weight: 1, arbitrary: fc.record({ t: fc.constant('leave' as const), node: fc.nat(2) }) },
+      { weight: 2, arbitrary: fc.record({ t: fc.constant('sendDev' as const), node: fc.nat(2) }) },
     );
     await fc.assert(
       fc.asyncProperty(fc.array(fc.integer({ min: -30_000, max: 30_000 }), { minLength: 3, maxLength: 3 }), fc.array(action, { minLength: 5, maxLength: 60 }), async (skews, actions) => {
@@ -117,6 +120,7 @@ describe('rooms/sync (anti-entropy)', () => {
         try {
           for (const [i, id] of ids.entries()) await mesh.add(id, skews[i]);
           const sent = new Set<string>();
+          const devSent = new Set<string>();
           const node = (i: number) => mesh.node(ids[i]!);
           const lastOwn = (n: TestNode) => fullHistory(n.rooms, 'general').reverse().find((m) => (m as ChatMessage).author.nodeId === n.id && (m as ChatMessage).author.participantId === 'user' && !(m as ChatMessage).deleted) as ChatMessage | undefined;
           for (const a of actions) {
@@ -157,11 +161,26 @@ describe('rooms/sync (anti-entropy)', () => {
               case 'tick':
                 mesh.clock.advance(a.ms);
                 break;
+              case 'join':
+                node(a.node).rooms.join('dev');
+                break;
+              case 'leave':
+                if (node(a.node).rooms.list().some((r) => r.id === 'dev' && r.joined)) node(a.node).rooms.leave('dev');
+                break;
+              case 'sendDev':
+                if (node(a.node).rooms.list().some((r) => r.id === 'dev' && r.joined)) devSent.add(node(a.node).rooms.send({ roomId: 'dev', text: 'dev' }).id);
+                break;
             }
           }
           mesh.hub.healAll();
           mesh.settle();
           const nodes = ids.map((id) => mesh.node(id));
+          for (const n of nodes) n.rooms.join('dev');
+          mesh.settle();
+          const dev = assertConverged(nodes, 'dev').map((m) => m.id);
+          assert.deepEqual([...devSent].sort(), [...dev].sort(), 'every dev message, once');
+          const participants = nodes.map((n) => n.rooms.participants('dev').map((p) => p.nodeId).sort());
+          for (const list of participants) assert.deepEqual(list, ['A', 'B', 'C']);
           const history = assertConverged(nodes);
           const seen = history.map((m) => m.id);
           assert.equal(new Set(seen).size, seen.length, 'nothing doubled');
