@@ -25,10 +25,14 @@ Options for "node":
   --no-discovery          no beacons: static peers and peer exchange only
   --peer HOST:PORT        a node to dial directly (repeatable)
   --trust NODE_ID         accept sessions only from these nodes (repeatable)
+  --room ROOM             join this room at start (repeatable; "general" always)
   --jsonl                 machine-readable events on stdout, one JSON object a line:
-                          ready, peer.up, peer.down, peers, rpc.result, error, stopped;
+                          ready, peer.up, peer.down, peers, message, message.updated,
+                          sent, joined, left, rpc.result, error, stopped;
                           stdin takes {"op":"status"}, {"op":"peers"},
-                          {"op":"rpc","node","method","params","id"} and {"op":"quit"}
+                          {"op":"send","room","text"}, {"op":"join","room"},
+                          {"op":"leave","room"}, {"op":"rpc","node","method","params","id"}
+                          and {"op":"quit"}
   --log-level LEVEL       trace, debug, info (default), warn or error; logs go to stderr
 
 The node stops cleanly on SIGTERM, SIGINT or {"op":"quit"} on stdin.

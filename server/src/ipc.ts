@@ -5,6 +5,7 @@
 import { createConnection, ProposedFeatures, ResponseError, type InitializeResult } from 'vscode-languageserver/node';
 import { version } from '../../package.json';
 import { MeshNode } from './node/meshNode';
+import { registerRoomHandlers } from './rooms/rpcHandlers';
 import { createLogger, logLevelAllows, type LogLevel } from './node/log';
 import { LogNotification, PeersRequest, PingPeerRequest, SetLogLevelNotification, SetMeshKeyRequest, StatusNotification, StatusRequest, type ServerInitOptions } from './protocol/extension';
 import type { NodeStatus } from './protocol/status';
@@ -57,6 +58,8 @@ connection.onRequest(SetMeshKeyRequest.type, async ({ meshKey }) => (await start
 connection.onNotification(SetLogLevelNotification.type, ({ level }) => {
   logLevel = level;
 });
+
+registerRoomHandlers(connection, async () => (await startedNode()).rooms, logger);
 
 connection.onShutdown(async () => {
   await node?.stop();

@@ -9,13 +9,14 @@ import { MeshNode } from '../node/meshNode';
 import { createLogger, type LogLevel } from '../node/log';
 import { MeshKeyError, parseMeshKey } from '../node/meshKey';
 import { defaultNetworkSettings, parseHostPort } from '../node/networkOptions';
+import type { ChatMessage } from '../protocol/rooms';
 import type { NetworkSettings } from '../protocol/status';
 import { lastValue, UsageError, type ParsedArgs } from './args';
 import { readMeshKey } from './meshKeySource';
 import type { CliOutput } from './output';
 
 export const nodeArgSpec = {
-  valued: ['name', 'data-dir', 'mesh-key-file', 'log-level', 'listen', 'multicast', 'interface', 'peer', 'trust', 'interval-ms'],
+  valued: ['name', 'data-dir', 'mesh-key-file', 'log-level', 'listen', 'multicast', 'interface', 'peer', 'trust', 'interval-ms', 'room'],
   boolean: ['jsonl', 'help', 'broadcast', 'no-discovery'],
 } as const;
 
@@ -81,12 +82,23 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
     network,
   });
   node.on('peer.up', (peer) => output.event({ event: 'peer.up', ...peer }));
+  const reportMessage = messageReporter(node, output);
   node.on('peer.down', (peer) => output.event({ event: 'peer.down', ...peer }));
   try {
     await node.start();
   } catch (error) {
     output.error((error as Error).message, (error as { code?: string }).code);
     return 2;
+  }
+  node.rooms?.on('message', reportMessage);
+  for (const room of args.values.get('room') ?? []) {
+    try {
+      node.rooms?.join(room);
+    } catch (error) {
+      output.error(`--room ${room}: ${(error as Error).message}`, 'usage');
+      await node.stop();
+      return 2;
+    }
   }
   const problems = node.status().problems;
   if (problems.length > 0) {
@@ -140,8 +152,13 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
         case 'rpc':
           void runRpc(node, command as RpcOp, output);
           break;
+        case 'send':
+        case 'join':
+        case 'leave':
+          runRoomOp(node, command as RoomOp, output);
+          break;
         default:
-          output.event({ event: 'error', reason: `stdin: unknown op ${JSON.stringify(command.op)} (known: status, peers, rpc, quit)` });
+          output.event({ event: 'error', reason: `stdin: unknown op ${JSON.stringify(command.op)} (known: status, peers, send, join, leave, rpc, quit)` });
       }
     });
     // End of stdin is not a quit: a node started as a service has /dev/null there.
@@ -180,4 +197,63 @@ async function runRpc(node: MeshNode, op: RpcOp, output: CliOutput): Promise<voi
   } catch (error) {
     output.event({ event: 'rpc.result', id, error: (error as Error).message });
   }
+}
+
+interface RoomOp {
+  op: 'send' | 'join' | 'leave';
+  room?: unknown;
+  text?: unknown;
+  id?: unknown;
+}
+
+/** `send` answers `{"event":"sent","room","id"}`; `join`/`leave` answer `{"event":"joined"|"left","room"}`. */
+function runRoomOp(node: MeshNode, op: RoomOp, output: CliOutput): void {
+  const rooms = node.rooms;
+  const room = typeof op.room === 'string' ? op.room : 'general';
+  try {
+    if (!rooms) throw new Error('rooms are not available (see the error logged at start)');
+    switch (op.op) {
+      case 'send': {
+        if (typeof op.text !== 'string') throw new Error('send needs "text" (a string)');
+        const message = rooms.send({ roomId: room, text: op.text });
+        output.event({ event: 'sent', room, id: message.id, ...(op.id !== undefined ? { ref: op.id } : {}) });
+        break;
+      }
+      case 'join':
+        rooms.join(room);
+        output.event({ event: 'joined', room });
+        break;
+      case 'leave':
+        rooms.leave(room);
+        output.event({ event: 'left', room });
+        break;
+    }
+  } catch (error) {
+    output.event({ event: 'error', reason: `${op.op} ${room}: ${(error as Error).message}` });
+  }
+}
+
+/**
+ * Reports each message from another node once, when first seen: `{"event":"message",...}`.
+ * Later changes to it (edits, reactions, streamed tokens) are `message.updated`.
+ */
+function messageReporter(node: MeshNode, output: CliOutput): (message: ChatMessage) => void {
+  const seen = new Set<string>();
+  return (message) => {
+    if (message.origin === node.identity.nodeId) return;
+    const first = !seen.has(message.id);
+    seen.add(message.id);
+    output.event({
+      event: first ? 'message' : 'message.updated',
+      room: message.roomId,
+      from: message.author.nodeId,
+      fromName: message.author.displayName,
+      kind: message.author.kind,
+      id: message.id,
+      text: message.deleted ? '' : message.text,
+      ...(message.attachment ? { attachment: message.attachment } : {}),
+      ...(message.replyTo ? { replyTo: message.replyTo } : {}),
+      ...(message.deleted ? { deleted: true } : {}),
+    });
+  };
 }

@@ -9,6 +9,9 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { version } from '../../../package.json';
 import { MeshNetwork } from '../net/meshNetwork';
+import { MeshRoomTransport } from '../rooms/meshTransport';
+import { Rooms } from '../rooms/rooms';
+import { SwitchableTransport } from '../rooms/switchableTransport';
 import type { NetworkSettings, NodeProblem, NodeState, NodeStatus, PeerSummary } from '../protocol/status';
 import { StoreError } from '../store/errors';
 import { Store } from '../store/database';
@@ -45,6 +48,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   private meshKeyValue: MeshKey | undefined;
   private storeValue: Store | undefined;
   private networkValue: MeshNetwork | undefined;
+  private roomsValue: Rooms | undefined;
+  private transport: SwitchableTransport | undefined;
   private readonly lifecycle = new Lifecycle();
   private readonly startedAt = Date.now();
 
@@ -65,6 +70,11 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
 
   get meshKey(): MeshKey | undefined {
     return this.meshKeyValue;
+  }
+
+  /** Rooms, once the database is open (they work offline and sync when the network comes). */
+  get rooms(): Rooms | undefined {
+    return this.roomsValue;
   }
 
   /** The running network, once a mesh key is set and the sockets are up. */
@@ -99,6 +109,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       const reason = error instanceof ComponentStartError && error.reason instanceof StoreError ? error.reason : new StoreError('database-error', describeError(error));
       this.addProblem({ code: reason.code, message: reason.message });
     }
+    if (this.storeValue) await this.startRooms(this.storeValue, identity);
 
     this.applyMeshKey(this.options.meshKey);
     await this.startNetwork();
@@ -155,6 +166,18 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     }));
   }
 
+  private async startRooms(store: Store, identity: Identity): Promise<void> {
+    const transport = new SwitchableTransport(identity.nodeId);
+    const rooms = new Rooms({ store, transport, displayName: this.name, clock: this.options.clock ?? systemClock, logger: this.options.logger });
+    try {
+      await this.lifecycle.startComponent(rooms);
+      this.transport = transport;
+      this.roomsValue = rooms;
+    } catch (error) {
+      this.addProblem({ code: 'rooms-unavailable', message: `the rooms could not start: ${describeError(error)}` });
+    }
+  }
+
   private async startNetwork(): Promise<void> {
     const settings = this.options.network;
     if (!settings || !this.meshKeyValue || !this.identityValue) return;
@@ -196,6 +219,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
         this.emitStatus();
       });
       this.networkValue = network;
+      this.transport?.attach(new MeshRoomTransport(network));
       logger.info(`listening on ${network.listenAddress}${discovery ? `, discovery ${discovery.group}:${discovery.port} on ${discovery.interface}` : ', discovery off'}`);
     } catch (error) {
       this.addProblem({ code: 'network-unavailable', message: `the network could not start: ${describeError(error)}. Check the Persona Mesh network settings (listen address, discovery interface, peers).` });
@@ -206,6 +230,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     const network = this.networkValue;
     this.networkValue = undefined;
     if (!network) return;
+    this.transport?.detach();
     network.removeAllListeners();
     await network.stop();
   }
