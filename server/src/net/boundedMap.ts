@@ -6,6 +6,8 @@
 export class BoundedMap<K, V> {
   private readonly map = new Map<K, V>();
   private evictions = 0;
+  /** The most recently set key: setting it again needs no reordering (the common case). */
+  private newest: K | undefined;
 
   constructor(readonly capacity: number) {
     if (!(capacity > 0)) throw new RangeError('capacity must be positive');
@@ -29,6 +31,11 @@ export class BoundedMap<K, V> {
 
   /** Sets and marks as most recent. */
   set(key: K, value: V): void {
+    if (key === this.newest && this.map.has(key)) {
+      this.map.set(key, value);
+      return;
+    }
+    this.newest = key;
     if (this.map.has(key)) this.map.delete(key);
     this.map.set(key, value);
     while (this.map.size > this.capacity) {
@@ -39,10 +46,12 @@ export class BoundedMap<K, V> {
   }
 
   delete(key: K): boolean {
+    if (key === this.newest) this.newest = undefined;
     return this.map.delete(key);
   }
 
   clear(): void {
+    this.newest = undefined;
     this.map.clear();
   }
 

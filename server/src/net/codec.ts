@@ -3,6 +3,7 @@
  * any MessagePack decoder reads). Decoding never throws: it returns a result.
  */
 import { Packr } from 'msgpackr';
+import type { SessionMessage } from '../protocol/mesh';
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number', moreTypes: false });
 
@@ -19,6 +20,36 @@ export function decode(bytes: Uint8Array): Decoded<unknown> {
   } catch (error) {
     return { ok: false, error: error instanceof Error ? error.message : String(error) };
   }
+}
+
+/**
+ * Encodes a session message. `env` messages, the hot path, travel as a MessagePack array (see
+ * `EnvelopeTuple` in protocol/mesh.ts: no keys to write or read); every other type as a map.
+ */
+export function encodeSessionMessage(message: SessionMessage): Buffer {
+  if (message.t !== 'env') return packr.pack(message);
+  const e = message.e;
+  const tuple: unknown[] = ['env', e.type, e.id, e.origin, e.seq, e.ts, e.topic, e.body];
+  if (e.hops !== undefined || e.to !== undefined || e.fast !== undefined) tuple.push(e.hops ?? null);
+  if (e.to !== undefined || e.fast !== undefined) tuple.push(e.to ?? null);
+  if (e.fast !== undefined) tuple.push(e.fast);
+  return packr.pack(tuple);
+}
+
+/**
+ * Decodes a session message: a map (checked by the session) or an envelope tuple, returned as
+ * `{t: 'env', e}` with the envelope's fields unchecked (the router checks them). Never throws.
+ */
+export function decodeSessionMessage(bytes: Uint8Array): Decoded<unknown> {
+  const decoded = decode(bytes);
+  if (!decoded.ok || !Array.isArray(decoded.value)) return decoded;
+  const tuple = decoded.value as unknown[];
+  if (tuple[0] !== 'env' || tuple.length < 8 || tuple.length > 11) return { ok: false, error: 'not a session message' };
+  const e: Record<string, unknown> = { type: tuple[1], id: tuple[2], origin: tuple[3], seq: tuple[4], ts: tuple[5], topic: tuple[6], body: tuple[7] };
+  if (tuple.length > 8 && tuple[8] !== null) e.hops = tuple[8];
+  if (tuple.length > 9 && tuple[9] !== null) e.to = tuple[9];
+  if (tuple.length > 10 && tuple[10] !== null) e.fast = tuple[10];
+  return { ok: true, value: { t: 'env', e } };
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

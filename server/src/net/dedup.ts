@@ -13,6 +13,9 @@ export type DedupVerdict = 'new' | 'duplicate' | 'late';
 
 export class Dedup {
   private readonly origins: BoundedMap<string, ReplayWindow>;
+  /** The origin accepted last (the map's newest key) and its window: consecutive envelopes mostly share one. */
+  private lastOrigin: string | undefined;
+  private lastWindow: ReplayWindow | undefined;
 
   constructor(readonly maxOrigins = 65536, private readonly window = 256, private readonly strictOrder = true) {
     this.origins = new BoundedMap(maxOrigins);
@@ -23,11 +26,16 @@ export class Dedup {
   }
 
   accept(origin: string, seq: number): DedupVerdict {
-    let replay = this.origins.get(origin);
-    if (!replay) {
-      replay = new ReplayWindow(this.window);
+    let replay: ReplayWindow | undefined;
+    if (origin === this.lastOrigin) {
+      // Still the newest key of the map (only accept() sets, eviction takes the oldest).
+      replay = this.lastWindow!;
+    } else {
+      replay = this.origins.get(origin) ?? new ReplayWindow(this.window);
+      this.origins.set(origin, replay);
+      this.lastOrigin = origin;
+      this.lastWindow = replay;
     }
-    this.origins.set(origin, replay);
     const verdict = replay.check(seq);
     if (verdict === 'replay' || verdict === 'too-old') return 'duplicate';
     // An unseen seq below the highest: a late arrival over another route.
@@ -38,6 +46,10 @@ export class Dedup {
 
   /** Forgets an origin, e.g. after it restarted with a lower seq (never, with clock-based seqs). */
   forget(origin: string): void {
+    if (origin === this.lastOrigin) {
+      this.lastOrigin = undefined;
+      this.lastWindow = undefined;
+    }
     this.origins.delete(origin);
   }
 

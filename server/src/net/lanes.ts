@@ -13,8 +13,20 @@ export interface LaneChoice {
   priority: Priority;
 }
 
+/** Choices by topic (bounded): publishing repeats few topics, so the patterns run once each. */
+const byTopic = new Map<string, LaneChoice>();
+const maxCachedTopics = 1024;
+
 export function chooseLane(topic: string, override: Partial<LaneChoice> = {}): LaneChoice {
-  const lane = override.lane ?? (fastPatterns.some((pattern) => pattern.test(topic)) ? 'fast' : 'reliable');
-  const priority = override.priority ?? (bulkPatterns.some((pattern) => pattern.test(topic)) ? 'bulk' : 'chat');
-  return { lane, priority };
+  let choice = byTopic.get(topic);
+  if (!choice) {
+    choice = {
+      lane: fastPatterns.some((pattern) => pattern.test(topic)) ? 'fast' : 'reliable',
+      priority: bulkPatterns.some((pattern) => pattern.test(topic)) ? 'bulk' : 'chat',
+    };
+    if (byTopic.size >= maxCachedTopics) byTopic.clear();
+    byTopic.set(topic, choice);
+  }
+  if (override.lane === undefined && override.priority === undefined) return choice;
+  return { lane: override.lane ?? choice.lane, priority: override.priority ?? choice.priority };
 }

@@ -61,7 +61,7 @@ import {
   type SessionMessage,
 } from '../protocol/mesh';
 import type { BackoffOptions } from './backoff';
-import { encode, isRecord, isStringArray } from './codec';
+import { encodeSessionMessage, isRecord, isStringArray } from './codec';
 import { Counters } from './counters';
 import { DatagramSocket } from './datagramSocket';
 import { Discovery } from './discovery';
@@ -217,7 +217,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
       logger: this.logger.child('router'),
       hopLimit: tuning.hopLimit,
       links: {
-        upPeers: () => this.sessions.upPeerIds(),
+        upPeers: () => this.sessions.upPeerSet(),
         isUp: (nodeId) => this.sessions.isUp(nodeId),
         sendEncoded: (nodeId, bytes, priority) => this.sessions.sendEncoded(nodeId, bytes, priority),
       },
@@ -277,7 +277,9 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
       });
     }
 
-    this.router.on('deliver', (envelope) => this.emit('message', toMessage(envelope)));
+    this.router.on('deliver', (envelope) => {
+      if (this.listenerCount('message') > 0) this.emit('message', toMessage(envelope));
+    });
     this.router.on('addressed', (envelope, from) => this.rpc.receive(envelope, from));
     this.router.on('subs-changed', (add, remove) => {
       for (const peer of this.sessions.upPeerIds()) this.sessions.send(peer, { t: 'subs', add, remove }, 'control');
@@ -462,7 +464,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
       if (peers.length >= maxPxPeers) break;
     }
     const message: SessionMessage = { t: 'px', peers, neighbors: up.slice(0, maxPxNeighbors) };
-    const bytes = encode(message);
+    const bytes = encodeSessionMessage(message);
     for (const peer of up) this.sessions.sendEncoded(peer, bytes, 'control');
     this.counters.add('px.sent');
   }

@@ -15,8 +15,8 @@
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../node/clock';
 import type { Logger } from '../node/log';
-import type { Envelope, Priority, SessionMessage } from '../protocol/mesh';
-import { encode, isRecord } from './codec';
+import type { Envelope, Priority } from '../protocol/mesh';
+import { encodeSessionMessage, isRecord } from './codec';
 import type { Counters } from './counters';
 import { Dedup } from './dedup';
 
@@ -49,6 +49,18 @@ export interface RouterEvents {
 
 const nodeIdPattern = /^[A-Z2-7]{52}$/;
 export const maxTopicLength = 512;
+const idLowRange = 36 ** 4;
+
+/** The last origin that passed the pattern: a batch mostly carries one sender's envelopes. */
+let lastValidOrigin = '';
+
+function isNodeId(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  if (value === lastValidOrigin) return true;
+  if (!nodeIdPattern.test(value)) return false;
+  lastValidOrigin = value;
+  return true;
+}
 
 export function isEnvelope(value: unknown): value is Envelope {
   if (!isRecord(value)) return false;
@@ -56,7 +68,7 @@ export function isEnvelope(value: unknown): value is Envelope {
   return (
     (type === 'event' || type === 'rpc') &&
     typeof id === 'string' && id.length <= 128 &&
-    typeof origin === 'string' && nodeIdPattern.test(origin) &&
+    isNodeId(origin) &&
     typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0 &&
     typeof ts === 'number' && Number.isFinite(ts) &&
     typeof topic === 'string' && topic.startsWith('/') && topic.length <= maxTopicLength &&
@@ -80,6 +92,9 @@ export class Router extends EventEmitter<RouterEvents> {
   private readonly addressedDedup: Dedup;
   private readonly hopLimit: number;
   private readonly idPrefix: string;
+  /** `seq.toString(36)` in two parts: the high digits change once every 36^4 seqs. */
+  private idHigh = -1;
+  private idHighText = '';
 
   constructor(private readonly options: RouterOptions) {
     super();
@@ -104,9 +119,20 @@ export class Router extends EventEmitter<RouterEvents> {
 
   createEnvelope(type: Envelope['type'], topic: string, body: unknown, to?: string): Envelope {
     const seq = this.nextSeq();
-    const envelope: Envelope = { type, id: this.idPrefix + seq.toString(36), origin: this.options.nodeId, seq, ts: this.options.clock.now(), topic, body, hops: this.hopLimit };
+    const envelope: Envelope = { type, id: this.idPrefix + this.seqText(seq), origin: this.options.nodeId, seq, ts: this.options.clock.now(), topic, body, hops: this.hopLimit };
     if (to) envelope.to = to;
     return envelope;
+  }
+
+  /** Same text as `seq.toString(36)`, without converting a large double on every event. */
+  private seqText(seq: number): string {
+    const high = Math.floor(seq / idLowRange);
+    if (high === 0) return seq.toString(36);
+    if (high !== this.idHigh) {
+      this.idHigh = high;
+      this.idHighText = high.toString(36);
+    }
+    return this.idHighText + (seq - high * idLowRange).toString(36).padStart(4, '0');
   }
 
   // ---- subscriptions ----
@@ -172,7 +198,7 @@ export class Router extends EventEmitter<RouterEvents> {
    * was queued for. `echo` also delivers it to our own subscribers.
    */
   publish(envelope: Envelope, priority: Priority, options: { echo?: boolean; exclude?: (peer: string) => boolean } = {}): number {
-    const bytes = encode({ t: 'env', e: envelope } satisfies SessionMessage);
+    const bytes = encodeSessionMessage({ t: 'env', e: envelope });
     let sent = 0;
     for (const peer of this.options.links.upPeers()) {
       if (options.exclude?.(peer) || !this.peerSubscribed(peer, envelope.topic)) continue;
@@ -186,14 +212,14 @@ export class Router extends EventEmitter<RouterEvents> {
   /** Sends an addressed envelope towards `envelope.to`; false when there is no route. */
   sendAddressed(envelope: Envelope, priority: Priority = 'control', from?: string): boolean {
     const to = envelope.to!;
-    const bytes = () => encode({ t: 'env', e: envelope } satisfies SessionMessage);
+    const bytes = () => encodeSessionMessage({ t: 'env', e: envelope });
     if (this.options.links.isUp(to)) return this.options.links.sendEncoded(to, bytes(), priority);
     if ((envelope.hops ?? 0) <= 1) return false;
     const via = this.relayFor(to, from);
     if (!via) return false;
     const forwarded = { ...envelope, hops: (envelope.hops ?? 1) - 1 };
     this.options.counters.add('router.relayed');
-    return this.options.links.sendEncoded(via, encode({ t: 'env', e: forwarded } satisfies SessionMessage), priority);
+    return this.options.links.sendEncoded(via, encodeSessionMessage({ t: 'env', e: forwarded }), priority);
   }
 
   /** The smallest up neighbour (not `exclude`) that says it has a session with `to`. */
@@ -276,7 +302,7 @@ export class Router extends EventEmitter<RouterEvents> {
       if (peerNeighbors?.has(envelope.origin) || originNeighbors?.has(peer)) continue;
       if (!peerNeighbors || !fromNeighbors) continue;
       if (!this.designatedForwarder(fromNeighbors, peerNeighbors)) continue;
-      bytes ??= encode({ t: 'env', e: { ...envelope, hops: hops - 1 } } satisfies SessionMessage);
+      bytes ??= encodeSessionMessage({ t: 'env', e: { ...envelope, hops: hops - 1 } });
       if (this.options.links.sendEncoded(peer, bytes, 'chat')) this.options.counters.add('router.forwarded');
     }
   }

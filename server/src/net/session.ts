@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 import type { Clock, TimerHandle } from '../node/clock';
 import type { Logger } from '../node/log';
 import type { Priority, SessionMessage, SessionMessageType } from '../protocol/mesh';
-import { decode, encode, isRecord } from './codec';
+import { decodeSessionMessage, encodeSessionMessage, isRecord } from './codec';
 import type { Counters } from './counters';
 import { sharedFlushScheduler, type FlushScheduler } from './flushScheduler';
 import { defaultMaxFrameBytes, encodeFrame, FrameDecoder } from './framing';
@@ -136,7 +136,7 @@ export class Session extends EventEmitter<SessionEvents> {
    */
   send(message: SessionMessage, priority: Priority = 'chat'): boolean {
     if (this.stateValue !== 'open') return false;
-    return this.sendEncoded(encode(message), priority);
+    return this.sendEncoded(encodeSessionMessage(message), priority);
   }
 
   /** Queues an already MessagePack-encoded session message (encode once, send to many). */
@@ -346,7 +346,7 @@ export class Session extends EventEmitter<SessionEvents> {
       const length = plaintext.readUInt32BE(offset);
       offset += 4;
       if (offset + length > plaintext.length) return this.close('malformed-batch', 'length past the end', false);
-      const decoded = decode(plaintext.subarray(offset, offset + length));
+      const decoded = decodeSessionMessage(plaintext.subarray(offset, offset + length));
       offset += length;
       if (!decoded.ok || !isRecord(decoded.value) || !messageTypes.has(decoded.value.t as SessionMessageType)) {
         return this.close('malformed-message', decoded.ok ? 'unknown message' : decoded.error, false);

@@ -116,6 +116,11 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     return [...this.upPeers];
   }
 
+  /** The live set of up peers (no copy, for the per-message paths); do not keep it. */
+  upPeerSet(): ReadonlySet<string> {
+    return this.upPeers;
+  }
+
   isUp(nodeId: string): boolean {
     return this.upPeers.has(nodeId);
   }

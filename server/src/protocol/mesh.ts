@@ -12,7 +12,8 @@
  *   MessagePack {@link HandshakePayload}. After the handshake every frame is
  *   `u32 length | flags u8 | ciphertext | tag(16)` sealed with ChaCha20-Poly1305 (counter nonces,
  *   one key per direction, flags bit 0 = key phase). The plaintext of a frame is a batch:
- *   `(u32 length | MessagePack SessionMessage)*`.
+ *   `(u32 length | MessagePack SessionMessage)*`. Session messages are MessagePack maps, except
+ *   `env`, the hot path, which travels as an {@link EnvelopeTuple} (an array: no keys).
  * - {@link Envelope}s carried in `env` session messages: published events and JSON-RPC 2.0
  *   remote commands.
  */
@@ -125,6 +126,26 @@ export type SessionMessage =
   | { t: 'bye'; reason: string };
 
 export type SessionMessageType = SessionMessage['t'];
+
+/**
+ * Wire form of `{t: 'env', e}`: a MessagePack array
+ * `['env', type, id, origin, seq, ts, topic, body, hops?, to?, fast?]`. The trailing optional
+ * fields are left out when absent, and `null` when a later one is present. Receivers read it back
+ * into an {@link Envelope} (then check it) before routing.
+ */
+export type EnvelopeTuple = [
+  kind: 'env',
+  type: Envelope['type'],
+  id: string,
+  origin: string,
+  seq: number,
+  ts: number,
+  topic: string,
+  body: unknown,
+  hops?: number | null,
+  to?: string | null,
+  fast?: boolean | null,
+];
 
 /** Topic helpers. Topics are `/`-separated; subscriptions match by prefix. */
 export const topics = {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { BeaconVerifier, encodeBeacon, parseBeacon } from '../../../server/src/net/beacon';
-import { decode } from '../../../server/src/net/codec';
+import { decode, decodeSessionMessage, encode, isRecord } from '../../../server/src/net/codec';
 import { Counters } from '../../../server/src/net/counters';
 import { FrameDecoder } from '../../../server/src/net/framing';
 import { isEnvelope } from '../../../server/src/net/router';
@@ -63,8 +63,20 @@ describe('net property tests (fast-check)', () => {
       fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => {
         const decoded = decode(bytes);
         if (decoded.ok) isEnvelope(decoded.value);
+        const message = decodeSessionMessage(bytes);
+        if (message.ok && isRecord(message.value) && message.value.t === 'env') isEnvelope(message.value.e);
       }),
       { numRuns: 3000 },
+    );
+  });
+
+  it('envelope tuples with any field values decode without throwing, and valid ones round-trip', () => {
+    fc.assert(
+      fc.property(fc.array(fc.anything(), { maxLength: 12 }), (fields) => {
+        const message = decodeSessionMessage(encode(['env', ...fields]));
+        if (message.ok && isRecord(message.value) && message.value.t === 'env') isEnvelope(message.value.e);
+      }),
+      { numRuns: 1000 },
     );
   });
 

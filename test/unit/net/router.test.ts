@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { decode } from '../../../server/src/net/codec';
+import { decodeSessionMessage } from '../../../server/src/net/codec';
 import { Counters } from '../../../server/src/net/counters';
 import { Router } from '../../../server/src/net/router';
 import { silentLogger } from '../../../server/src/node/log';
@@ -33,7 +33,7 @@ function mesh(edges: [string, string][]) {
   const pump = () => {
     for (let guard = 0; guard < 10_000 && queue.length > 0; guard++) {
       const [from, to, bytes] = queue.shift()!;
-      const decoded = decode(bytes);
+      const decoded = decodeSessionMessage(bytes);
       assert.ok(decoded.ok);
       routers.get(to)!.receive(from, (decoded.value as Extract<SessionMessage, { t: 'env' }>).e);
     }
