@@ -93,6 +93,13 @@ export interface RoomEvent {
   roomSeq: number;
   hlc: Hlc;
   body: RoomEventBody;
+  /**
+   * The origin's Ed25519 public key (base64, 32 bytes; the origin's node id is its hash) and its
+   * signature (base64) over the canonical JSON of {roomId, origin, roomSeq, hlc, body}, so an
+   * event relayed by sync cannot be forged or altered by the nodes it passes through.
+   */
+  key?: string;
+  sig?: string;
 }
 
 export interface RoomSummary {

@@ -57,11 +57,20 @@ interface EventRow {
   hlc_logical: number;
   body: string;
   status: EventStatus;
+  key: string | null;
+  sig: string | null;
 }
 
 function rowToEvent(row: EventRow): RoomEvent {
-  return { roomId: row.room_id, origin: row.origin, roomSeq: row.room_seq, hlc: { wall: row.hlc_wall, logical: row.hlc_logical }, body: JSON.parse(row.body) as RoomEventBody };
+  const event: RoomEvent = { roomId: row.room_id, origin: row.origin, roomSeq: row.room_seq, hlc: { wall: row.hlc_wall, logical: row.hlc_logical }, body: JSON.parse(row.body) as RoomEventBody };
+  if (row.key !== null && row.sig !== null) {
+    event.key = row.key;
+    event.sig = row.sig;
+  }
+  return event;
 }
+
+const eventColumns = 'room_id, origin, room_seq, hlc_wall, hlc_logical, body, status, key, sig';
 
 function targetOf(body: RoomEventBody): string | null {
   return isRelated(body) ? body.messageId : null;
@@ -83,12 +92,12 @@ export class EventLog {
       localSeqGet: p('SELECT last_seq FROM room_local_seq WHERE room_id = ?'),
       localSeqSet: p('INSERT INTO room_local_seq (room_id, last_seq) VALUES (?, ?) ON CONFLICT (room_id) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)'),
       eventInsert: p(
-        'INSERT INTO room_events (room_id, origin, room_seq, hlc_wall, hlc_logical, type, target, status, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+        'INSERT INTO room_events (room_id, origin, room_seq, hlc_wall, hlc_logical, type, target, status, body, key, sig) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
       ),
-      eventGet: p('SELECT room_id, origin, room_seq, hlc_wall, hlc_logical, body, status FROM room_events WHERE room_id = ? AND origin = ? AND room_seq = ?'),
+      eventGet: p(`SELECT ${eventColumns} FROM room_events WHERE room_id = ? AND origin = ? AND room_seq = ?`),
       eventExists: p('SELECT 1 AS x FROM room_events WHERE room_id = ? AND origin = ? AND room_seq = ?'),
-      eventsRelated: p("SELECT room_id, origin, room_seq, hlc_wall, hlc_logical, body, status FROM room_events INDEXED BY room_events_target WHERE room_id = ? AND target = ? AND status = 'ok'"),
-      eventsAfter: p('SELECT room_id, origin, room_seq, hlc_wall, hlc_logical, body, status FROM room_events WHERE room_id = ? AND origin = ? AND room_seq > ? ORDER BY room_seq LIMIT ?'),
+      eventsRelated: p(`SELECT ${eventColumns} FROM room_events INDEXED BY room_events_target WHERE room_id = ? AND target = ? AND status = 'ok'`),
+      eventsAfter: p(`SELECT ${eventColumns} FROM room_events WHERE room_id = ? AND origin = ? AND room_seq > ? ORDER BY room_seq LIMIT ?`),
       headGet: p('SELECT contiguous, max_seq FROM room_heads WHERE room_id = ? AND origin = ?'),
       headSet: p('INSERT INTO room_heads (room_id, origin, contiguous, max_seq) VALUES (?, ?, ?, ?) ON CONFLICT (room_id, origin) DO UPDATE SET contiguous = excluded.contiguous, max_seq = excluded.max_seq'),
       headsOfRoom: p('SELECT origin, contiguous, max_seq FROM room_heads WHERE room_id = ? ORDER BY origin'),
@@ -158,14 +167,14 @@ export class EventLog {
   }
 
   /** Numbers, stores and applies an event of this node in one transaction. */
-  appendLocal(roomId: string, hlc: Hlc, body: RoomEventBody): { event: RoomEvent; outcome: ApplyOutcome } {
+  appendLocal(roomId: string, hlc: Hlc, body: RoomEventBody, sign: (event: RoomEvent) => RoomEvent = (event) => event): { event: RoomEvent; outcome: ApplyOutcome } {
     return this.inTransaction(() => {
       const last = (this.statements.localSeqGet.get(roomId) as { last_seq: number } | undefined)?.last_seq ?? 0;
       // Never reuse a number another copy of our history already holds (e.g. a restored backup).
       const held = this.head(roomId, this.localNodeId).maxSeq;
       const roomSeq = Math.max(last, held) + 1;
       this.statements.localSeqSet.run(roomId, roomSeq);
-      const event: RoomEvent = { roomId, origin: this.localNodeId, roomSeq, hlc, body };
+      const event = sign({ roomId, origin: this.localNodeId, roomSeq, hlc, body });
       return { event, outcome: this.applyInTransaction(event, 'ok', true) };
     });
   }
@@ -190,7 +199,7 @@ export class EventLog {
     const { roomId, origin, roomSeq, hlc, body } = event;
     const type = typeof (body as { type?: unknown }).type === 'string' ? (body as { type: string }).type : 'unknown';
     const target = status === 'ignored' ? null : targetOf(body);
-    const inserted = this.statements.eventInsert.run(roomId, origin, roomSeq, hlc.wall, hlc.logical, type, target, status, JSON.stringify(body)).changes > 0;
+    const inserted = this.statements.eventInsert.run(roomId, origin, roomSeq, hlc.wall, hlc.logical, type, target, status, JSON.stringify(body), event.key ?? null, event.sig ?? null).changes > 0;
     const outcome: ApplyOutcome = { inserted, messages: [], membersChanged: false, gap: false };
     if (!inserted) return outcome;
     outcome.gap = this.advanceHead(roomId, origin, roomSeq);
@@ -254,6 +263,14 @@ export class EventLog {
     this.statements.headSet.run(roomId, origin, contiguous, maxSeq);
     this.headCache.set(`${roomId} ${origin}`, { contiguous, maxSeq });
     return roomSeq > contiguous;
+  }
+
+  /** True when the event (roomId, origin, roomSeq) is held. */
+  has(roomId: string, origin: string, roomSeq: number): boolean {
+    const head = this.head(roomId, origin);
+    if (roomSeq <= head.contiguous) return true;
+    if (roomSeq > head.maxSeq) return false;
+    return this.statements.eventExists.get(roomId, origin, roomSeq) !== undefined;
   }
 
   head(roomId: string, origin: string): { contiguous: number; maxSeq: number } {

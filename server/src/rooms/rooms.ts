@@ -38,6 +38,7 @@ import { EventLog, type ApplyOutcome, type EventStatus } from './eventLog';
 import { HybridClock } from './hlc';
 import { isPresenceState, PresenceTable } from './presence';
 import { RateLimiter } from './rateLimiter';
+import type { EventAuthenticator } from './signing';
 import { RoomSync, type SyncOptions } from './sync';
 import type { RoomTransport, TransportMessage } from './transport';
 import { defaultTypingTtlMs, TypingTable } from './typing';
@@ -66,6 +67,11 @@ export interface RoomsOptions {
   maxClockDriftMs?: number;
   /** Messages per participant per minute. Default roomLimits.maxMessagesPerMinute (benchmarks raise it). */
   maxMessagesPerMinute?: number;
+  /**
+   * Signs this node's events and checks received ones (`identityAuthenticator(identity)`). When set,
+   * a received event without a valid signature of its origin is dropped. Tests may leave it out.
+   */
+  authenticator?: EventAuthenticator;
 }
 
 export interface SendOptions {
@@ -415,7 +421,8 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
   }
 
   private appendAndPublish(roomId: string, body: RoomEventBody): { event: RoomEvent; outcome: ApplyOutcome } {
-    const result = this.log.appendLocal(roomId, this.hlc.now(), body);
+    const authenticator = this.options.authenticator;
+    const result = this.log.appendLocal(roomId, this.hlc.now(), body, authenticator && ((event) => authenticator.sign(event)));
     this.options.transport.publish(topics.chatRoomEvent(roomId, body.type), result.event);
     this.notify(result.outcome);
     return result;
@@ -462,6 +469,11 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
       const verdict = checkRemoteEvent(value);
       if (verdict.kind === 'drop') {
         this.logger.warn(`dropped a room event from ${from.slice(0, 7)}: ${verdict.reason}`);
+        continue;
+      }
+      const { event } = verdict;
+      if (this.options.authenticator && !this.log.has(event.roomId, event.origin, event.roomSeq) && !this.options.authenticator.verify(event)) {
+        this.logger.warn(`dropped ${describe(event)} from ${from.slice(0, 7)}: it is not signed by its origin`);
         continue;
       }
       if (verdict.kind === 'refuse') {

@@ -108,7 +108,11 @@ export function checkRemoteEvent(value: unknown): EventVerdict {
     return { kind: 'drop', reason: 'body is not serialisable' };
   }
   if (utf8Bytes(json) > roomWireLimits.maxEventBytes) return { kind: 'drop', reason: `event body over ${formatBytes(roomWireLimits.maxEventBytes)}` };
-  const event = { roomId, origin, roomSeq: roomSeq as number, hlc: { wall: hlc.wall, logical: hlc.logical }, body: JSON.parse(json) as RoomEventBody };
+  const event: RoomEvent = { roomId, origin, roomSeq: roomSeq as number, hlc: { wall: hlc.wall, logical: hlc.logical }, body: JSON.parse(json) as RoomEventBody };
+  if (isBoundedString(value.key, 64, 1) && isBoundedString(value.sig, 128, 1)) {
+    event.key = value.key;
+    event.sig = value.sig;
+  }
   const problem = bodyProblem(body);
   if (problem) return { kind: 'ignore', event, reason: problem };
   const typed = event.body;

@@ -97,6 +97,14 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX room_events_target ON room_events (room_id, target);
     `,
   },
+  {
+    version: 4,
+    name: 'rooms: the origin key and signature of each event',
+    sql: `
+      ALTER TABLE room_events ADD COLUMN key TEXT;
+      ALTER TABLE room_events ADD COLUMN sig TEXT;
+    `,
+  },
 ];
 
 export const schemaVersion = migrations[migrations.length - 1]!.version;

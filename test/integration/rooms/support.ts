@@ -4,6 +4,7 @@ import { MemoryLog } from '../../../server/src/node/log';
 import { MeshNetwork } from '../../../server/src/net/meshNetwork';
 import { MeshRoomTransport } from '../../../server/src/rooms/meshTransport';
 import { Rooms, type RoomsOptions } from '../../../server/src/rooms/rooms';
+import { identityAuthenticator } from '../../../server/src/rooms/signing';
 import { SwitchableTransport } from '../../../server/src/rooms/switchableTransport';
 import { Store } from '../../../server/src/store/database';
 import type { ChatMessage } from '../../../server/src/protocol/rooms';
@@ -20,7 +21,7 @@ export class RoomsNode {
     const store = new Store(dir, log.logger);
     await store.start();
     const transport = new SwitchableTransport(identity.nodeId);
-    const rooms = new Rooms({ store, transport, displayName: name, logger: log.logger, sync: { intervalMs: 2000 }, ...options });
+    const rooms = new Rooms({ store, transport, displayName: name, logger: log.logger, sync: { intervalMs: 2000 }, authenticator: identityAuthenticator(identity), ...options });
     await rooms.start();
     return new RoomsNode(name, dir, identity, store, transport, rooms);
   }

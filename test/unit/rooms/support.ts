@@ -89,6 +89,7 @@ export interface TestNode {
   transport: MemoryTransport;
   clock: SkewedClock;
   log: MemoryLog;
+  extra: Partial<RoomsOptions>;
 }
 
 /** Several Rooms nodes on an in-memory mesh with manual delivery. */
@@ -99,13 +100,13 @@ export class TestMesh {
 
   constructor(private readonly defaults: Partial<RoomsOptions> = {}) {}
 
-  async add(id: string, skewMs = 0, db: Db = memoryDb()): Promise<TestNode> {
+  async add(id: string, skewMs = 0, db: Db = memoryDb(), extra: Partial<RoomsOptions> = {}): Promise<TestNode> {
     const transport = this.hub.attach(id);
     const clock = new SkewedClock(this.clock, skewMs);
     const log = new MemoryLog();
-    const rooms = new Rooms({ store: { db }, transport, displayName: `${id}-human`, clock, logger: log.logger, sync: { intervalMs: 0 }, ...this.defaults });
+    const rooms = new Rooms({ store: { db }, transport, displayName: `${id}-human`, clock, logger: log.logger, sync: { intervalMs: 0 }, ...this.defaults, ...extra });
     await rooms.start();
-    const node = { id, rooms, db, transport, clock, log };
+    const node = { id, rooms, db, transport, clock, log, extra };
     this.nodes.set(id, node);
     return node;
   }
@@ -121,7 +122,7 @@ export class TestMesh {
     const old = this.node(id);
     await old.rooms.stop();
     this.hub.detach(id);
-    return this.add(id, old.clock.skewMs, old.db);
+    return this.add(id, old.clock.skewMs, old.db, old.extra);
   }
 
   /** Delivers everything, letting timers (gap pulls) run, until the mesh is quiet. */
