@@ -10,6 +10,8 @@ import { hostname } from 'node:os';
 import { version } from '../../../package.json';
 import { MeshNetwork } from '../net/meshNetwork';
 import { MeshRoomTransport } from '../rooms/meshTransport';
+import { registerRoomRemoteMethods } from '../rooms/remoteMethods';
+import { identityAuthenticator } from '../rooms/signing';
 import { Rooms } from '../rooms/rooms';
 import { SwitchableTransport } from '../rooms/switchableTransport';
 import type { NetworkSettings, NodeProblem, NodeState, NodeStatus, PeerSummary } from '../protocol/status';
@@ -168,7 +170,15 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
 
   private async startRooms(store: Store, identity: Identity): Promise<void> {
     const transport = new SwitchableTransport(identity.nodeId);
-    const rooms = new Rooms({ store, transport, displayName: this.name, clock: this.options.clock ?? systemClock, logger: this.options.logger });
+    // Signed events: a member of the mesh cannot pass off events as another node's through sync.
+    const rooms = new Rooms({
+      store,
+      transport,
+      displayName: this.name,
+      clock: this.options.clock ?? systemClock,
+      logger: this.options.logger,
+      authenticator: identityAuthenticator(identity),
+    });
     try {
       await this.lifecycle.startComponent(rooms);
       this.transport = transport;
@@ -220,6 +230,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       });
       this.networkValue = network;
       this.transport?.attach(new MeshRoomTransport(network));
+      if (this.roomsValue) registerRoomRemoteMethods(network, this.roomsValue);
       logger.info(`listening on ${network.listenAddress}${discovery ? `, discovery ${discovery.group}:${discovery.port} on ${discovery.interface}` : ', discovery off'}`);
     } catch (error) {
       this.addProblem({ code: 'network-unavailable', message: `the network could not start: ${describeError(error)}. Check the Persona Mesh network settings (listen address, discovery interface, peers).` });
