@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { PersonaMeshApi } from './api';
 import { ChatPanel } from './chatPanel';
+import { IdlePresence } from './idlePresence';
 import { registerCommands } from './commands';
 import { registerRoomCommands } from './roomCommands';
 import { Ctx } from './ctx';
@@ -18,6 +19,7 @@ export function activate(context: vscode.ExtensionContext): PersonaMeshApi {
   const current = new Ctx(context, log, meshKeys);
   ctx = current;
   const chat = new ChatPanel(context.extensionUri, current);
+  const idle = new IdlePresence(current);
   const peers = new PeersView(current);
   const peersTree = vscode.window.createTreeView('personaMesh.peers', { treeDataProvider: peers, showCollapseAll: true });
   context.subscriptions.push(
@@ -35,7 +37,8 @@ export function activate(context: vscode.ExtensionContext): PersonaMeshApi {
       }
     }),
     ...registerCommands(current, chat),
-    ...registerRoomCommands(current, chat),
+    idle,
+    ...registerRoomCommands(current, chat, () => idle.userChosePresence()),
     meshKeys.onDidChange(() => void current.reloadMeshKey()),
   );
   // Start in the background: activation must not wait for the node.

@@ -8,7 +8,7 @@ import { JoinRoomRequest, LeaveRoomRequest, ListRoomsRequest, SendMessageRequest
 import type { ChatPanel } from './chatPanel';
 import type { Ctx } from './ctx';
 
-export function registerRoomCommands(ctx: Ctx, chat: ChatPanel): vscode.Disposable[] {
+export function registerRoomCommands(ctx: Ctx, chat: ChatPanel, onPresenceChosen: () => void): vscode.Disposable[] {
   const run = (title: string, action: () => Promise<void>) => async () => {
     try {
       await action();
@@ -19,7 +19,9 @@ export function registerRoomCommands(ctx: Ctx, chat: ChatPanel): vscode.Disposab
   return [
     vscode.commands.registerCommand('personaMesh.joinRoom', run('Join Room', () => joinRoom(ctx, chat))),
     vscode.commands.registerCommand('personaMesh.leaveRoom', run('Leave Room', () => leaveRoom(ctx, chat))),
-    vscode.commands.registerCommand('personaMesh.setPresence', run('Set Presence', () => setPresence(ctx))),
+    vscode.commands.registerCommand('personaMesh.setPresence', run('Set Presence', async () => {
+      if (await setPresence(ctx)) onPresenceChosen();
+    })),
     vscode.commands.registerCommand('personaMesh.askRoomAboutSelection', run('Ask Room About Selection', () => askRoomAboutSelection(ctx, chat))),
   ];
 }
@@ -69,12 +71,14 @@ const presenceChoices: { presence: PresenceState; label: string }[] = [
   { presence: 'offline', label: '$(circle-outline) Appear offline' },
 ];
 
-async function setPresence(ctx: Ctx): Promise<void> {
+/** Resolves true when a presence was set. */
+async function setPresence(ctx: Ctx): Promise<boolean> {
   const picked = await vscode.window.showQuickPick(presenceChoices, { title: 'Persona Mesh: Set Presence' });
-  if (!picked) return;
+  if (!picked) return false;
   const statusText = await vscode.window.showInputBox({ title: 'Persona Mesh: Set Presence', prompt: 'Optional status text (Enter to skip)', placeHolder: 'reviewing the parser' });
-  if (statusText === undefined) return;
+  if (statusText === undefined) return false;
   await ctx.sendRequest(SetPresenceRequest.type, { presence: picked.presence, ...(statusText.trim() ? { statusText: statusText.trim() } : {}) });
+  return true;
 }
 
 /** Posts the selection as a code attachment with an optional question, then opens the room. */
