@@ -38,7 +38,7 @@ export function activate(context: vscode.ExtensionContext): PersonaMeshApi {
     }),
     ...registerCommands(current, chat),
     idle,
-    ...registerRoomCommands(current, chat, () => idle.userChosePresence()),
+    ...registerRoomCommands(current, chat, (presence) => idle.userChosePresence(presence)),
     meshKeys.onDidChange(() => void current.reloadMeshKey()),
   );
   // Start in the background: activation must not wait for the node.

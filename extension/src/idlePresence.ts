@@ -9,6 +9,8 @@ import type { Ctx } from './ctx';
 export class IdlePresence implements vscode.Disposable {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private wentAway = false;
+  /** A presence other than online picked by hand; idle tracking pauses until the user goes online. */
+  private chosen = false;
   private readonly subscription: vscode.Disposable;
 
   constructor(private readonly ctx: Ctx, private readonly idleMs = () => vscode.workspace.getConfiguration('personaMesh').get<number>('presence.awayAfterMinutes', 5) * 60_000) {
@@ -16,8 +18,9 @@ export class IdlePresence implements vscode.Disposable {
   }
 
   /** The user picked a presence by hand: idle tracking must not override it. */
-  userChosePresence(): void {
+  userChosePresence(presence: string): void {
     this.wentAway = false;
+    this.chosen = presence !== 'online';
   }
 
   private onWindowState(focused: boolean): void {
@@ -31,7 +34,7 @@ export class IdlePresence implements vscode.Disposable {
       return;
     }
     const idleMs = this.idleMs();
-    if (idleMs <= 0) return;
+    if (idleMs <= 0 || this.chosen) return;
     this.timer = setTimeout(() => {
       this.wentAway = true;
       void this.set('away');

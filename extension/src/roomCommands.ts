@@ -8,7 +8,7 @@ import { JoinRoomRequest, LeaveRoomRequest, ListRoomsRequest, SendMessageRequest
 import type { ChatPanel } from './chatPanel';
 import type { Ctx } from './ctx';
 
-export function registerRoomCommands(ctx: Ctx, chat: ChatPanel, onPresenceChosen: () => void): vscode.Disposable[] {
+export function registerRoomCommands(ctx: Ctx, chat: ChatPanel, onPresenceChosen: (presence: PresenceState) => void): vscode.Disposable[] {
   const run = (title: string, action: () => Promise<void>) => async () => {
     try {
       await action();
@@ -20,7 +20,8 @@ export function registerRoomCommands(ctx: Ctx, chat: ChatPanel, onPresenceChosen
     vscode.commands.registerCommand('personaMesh.joinRoom', run('Join Room', () => joinRoom(ctx, chat))),
     vscode.commands.registerCommand('personaMesh.leaveRoom', run('Leave Room', () => leaveRoom(ctx, chat))),
     vscode.commands.registerCommand('personaMesh.setPresence', run('Set Presence', async () => {
-      if (await setPresence(ctx)) onPresenceChosen();
+      const presence = await setPresence(ctx);
+      if (presence) onPresenceChosen(presence);
     })),
     vscode.commands.registerCommand('personaMesh.askRoomAboutSelection', run('Ask Room About Selection', () => askRoomAboutSelection(ctx, chat))),
   ];
@@ -71,14 +72,14 @@ const presenceChoices: { presence: PresenceState; label: string }[] = [
   { presence: 'offline', label: '$(circle-outline) Appear offline' },
 ];
 
-/** Resolves true when a presence was set. */
-async function setPresence(ctx: Ctx): Promise<boolean> {
+/** Resolves with the presence that was set, if one was. */
+async function setPresence(ctx: Ctx): Promise<PresenceState | undefined> {
   const picked = await vscode.window.showQuickPick(presenceChoices, { title: 'Persona Mesh: Set Presence' });
-  if (!picked) return false;
+  if (!picked) return undefined;
   const statusText = await vscode.window.showInputBox({ title: 'Persona Mesh: Set Presence', prompt: 'Optional status text (Enter to skip)', placeHolder: 'reviewing the parser' });
-  if (statusText === undefined) return false;
+  if (statusText === undefined) return undefined;
   await ctx.sendRequest(SetPresenceRequest.type, { presence: picked.presence, ...(statusText.trim() ? { statusText: statusText.trim() } : {}) });
-  return true;
+  return picked.presence;
 }
 
 /** Posts the selection as a code attachment with an optional question, then opens the room. */
