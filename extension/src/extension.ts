@@ -9,6 +9,7 @@ import { Log } from './log';
 import { MeshKeyStore } from './meshKeyStore';
 import { MeshStatusBar } from './statusBar';
 import { PeersView } from './views/peersView';
+import { EmptyView } from './views/emptyView';
 import { networkSettingKeys } from './settings';
 
 let ctx: Ctx | undefined;
@@ -29,6 +30,8 @@ export function activate(context: vscode.ExtensionContext): PersonaMeshApi {
     peers,
     new MeshStatusBar(current),
     peersTree,
+    vscode.window.registerTreeDataProvider('personaMesh.personas', new EmptyView()),
+    vscode.window.registerTreeDataProvider('personaMesh.genomes', new EmptyView()),
     peersTree.onDidChangeVisibility(({ visible }) => peers.setVisible(visible)),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (networkSettingKeys.some((key) => event.affectsConfiguration(key))) {
