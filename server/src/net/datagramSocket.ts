@@ -16,7 +16,14 @@ export interface DatagramOptions {
   interface: string;
   /** Also send to this broadcast address (opt-in fallback), e.g. `255.255.255.255`. */
   broadcast?: string;
+  /**
+   * SO_RCVBUF to ask for (default 4 MiB): bursts on the fast lane overflow the kernel's default
+   * (~208 KiB) before the event loop reads them. Linux caps it at net.core.rmem_max.
+   */
+  recvBufferBytes?: number;
 }
+
+export const defaultRecvBufferBytes = 4 * 1024 * 1024;
 
 export type DatagramHandler = (datagram: Buffer, from: RemoteInfo) => void;
 
@@ -36,7 +43,7 @@ export class DatagramSocket implements Component {
   }
 
   async start(): Promise<void> {
-    const socket = createSocket({ type: 'udp4', reuseAddr: true });
+    const socket = createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: this.options.recvBufferBytes ?? defaultRecvBufferBytes });
     await new Promise<void>((resolve, reject) => {
       const onError = (error: Error) => {
         socket.close();
@@ -78,7 +85,16 @@ export class DatagramSocket implements Component {
       }
     });
     this.socket = socket;
-    this.logger.debug(`multicast ${this.options.group}:${this.options.port} on ${this.options.interface}${this.options.broadcast ? ` + broadcast ${this.options.broadcast}` : ''}`);
+    this.logger.debug(`multicast ${this.options.group}:${this.options.port} on ${this.options.interface}${this.options.broadcast ? ` + broadcast ${this.options.broadcast}` : ''}, receive buffer ${this.recvBufferBytes} bytes`);
+  }
+
+  /** The receive buffer the kernel granted (Linux reports twice the bytes asked for, capped by rmem_max). */
+  get recvBufferBytes(): number {
+    try {
+      return this.socket?.getRecvBufferSize() ?? 0;
+    } catch {
+      return 0;
+    }
   }
 
   /** Sends to the group (and the broadcast address if enabled). */

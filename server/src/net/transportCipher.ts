@@ -6,8 +6,13 @@
  * Sealed frame payload: `flags u8 | ciphertext | tag(16)`; flags bit 0 is the key phase. The
  * sender derives the next key with HKDF and flips the phase; the receiver follows when it sees
  * the flipped phase. The flags byte is authenticated (associated data).
+ *
+ * Two implementations of the same AEAD (IETF ChaCha20-Poly1305, identical bytes): libsodium
+ * (sodium-native, one call, no cipher object) for frames up to {@link sodiumMaxBytes}, where
+ * node:crypto's per-frame cipher set-up dominates; node:crypto (OpenSSL, faster per byte) above.
  */
 import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
+import sodium from 'sodium-native';
 import type { Clock } from '../node/clock';
 import { frameHeaderBytes } from './framing';
 
@@ -15,6 +20,8 @@ export const tagBytes = 16;
 export const sealOverheadBytes = 1 + tagBytes;
 export const defaultRekeyAfterFrames = 2 ** 20;
 export const defaultRekeyAfterMs = 2 * 60 * 1000;
+/** Frames up to this many plaintext bytes use libsodium (measured here: 2x faster at 5 KB, slower at 350 KB). */
+export const sodiumMaxBytes = 64 * 1024;
 
 export interface RekeyPolicy {
   afterFrames: number;
@@ -54,13 +61,18 @@ export class Sealer {
   /** Returns a complete frame: `u32 length | flags | ciphertext | tag` (one cipher set-up). */
   sealFrame(plaintext: Buffer): Buffer {
     if (this.counter >= this.policy.afterFrames || this.clock.monotonic() - this.keyStartedAt >= this.policy.afterMs) this.rekey();
-    const header = Buffer.of(this.phase);
-    const cipher = createCipheriv('chacha20-poly1305', this.key, nonceFor(this.counter, this.nonce), { authTagLength: tagBytes });
-    cipher.setAAD(header, { plaintextLength: plaintext.length });
-    this.counter++;
     const out = Buffer.allocUnsafe(frameHeaderBytes + 1 + plaintext.length + tagBytes);
     out.writeUInt32BE(1 + plaintext.length + tagBytes, 0);
     out[frameHeaderBytes] = this.phase;
+    const header = out.subarray(frameHeaderBytes, frameHeaderBytes + 1);
+    const nonce = nonceFor(this.counter, this.nonce);
+    this.counter++;
+    if (plaintext.length <= sodiumMaxBytes) {
+      sodium.crypto_aead_chacha20poly1305_ietf_encrypt(out.subarray(frameHeaderBytes + 1), plaintext, header, null, nonce, this.key);
+      return out;
+    }
+    const cipher = createCipheriv('chacha20-poly1305', this.key, nonce, { authTagLength: tagBytes });
+    cipher.setAAD(header, { plaintextLength: plaintext.length });
     const encrypted = cipher.update(plaintext);
     encrypted.copy(out, frameHeaderBytes + 1);
     cipher.final();
@@ -107,6 +119,16 @@ export class Opener {
     }
     const ciphertext = payload.subarray(1, payload.length - tagBytes);
     const tag = payload.subarray(payload.length - tagBytes);
+    if (ciphertext.length <= sodiumMaxBytes) {
+      const plaintext = Buffer.allocUnsafe(ciphertext.length);
+      try {
+        sodium.crypto_aead_chacha20poly1305_ietf_decrypt(plaintext, null, payload.subarray(1), payload.subarray(0, 1), nonceFor(this.counter, this.nonce), this.key);
+      } catch {
+        return undefined;
+      }
+      this.counter++;
+      return plaintext;
+    }
     try {
       const decipher = createDecipheriv('chacha20-poly1305', this.key, nonceFor(this.counter, this.nonce), { authTagLength: tagBytes });
       decipher.setAAD(payload.subarray(0, 1), { plaintextLength: ciphertext.length });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { createCipheriv } from 'node:crypto';
 import { FrameDecoder } from '../../../server/src/net/framing';
-import { Opener, Sealer } from '../../../server/src/net/transportCipher';
+import { Opener, Sealer, sodiumMaxBytes } from '../../../server/src/net/transportCipher';
 import { FakeClock } from './support/fakeClock';
 
 const key = Buffer.alloc(32, 9);
@@ -51,5 +52,19 @@ describe('net/transportCipher (ChaCha20-Poly1305, counter nonces, rekey)', () =>
     const next = frames(new Sealer(key, clock, { afterFrames: 1, afterMs: 1e9 }), ['x', 'y']);
     assert.ok(stale.open(next[0]!));
     assert.ok(stale.open(next[1]!));
+  });
+
+  it('libsodium (small frames) and node:crypto (large frames) write the same AEAD bytes and open each other', () => {
+    const clock = new FakeClock();
+    for (const size of [0, 1, 1000, sodiumMaxBytes, sodiumMaxBytes + 1, 200_000]) {
+      const plaintext = Buffer.alloc(size, 7);
+      const [frame] = new FrameDecoder().push(new Sealer(key, clock).sealFrame(plaintext)).frames;
+      // Reference: node:crypto with counter 0, phase 0 as associated data.
+      const cipher = createCipheriv('chacha20-poly1305', key, Buffer.alloc(12), { authTagLength: 16 });
+      cipher.setAAD(Buffer.of(0), { plaintextLength: size });
+      const expected = Buffer.concat([Buffer.of(0), cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+      assert.ok(frame!.equals(expected), `size ${size}`);
+      assert.ok(new Opener(key).open(frame!)!.equals(plaintext), `size ${size}`);
+    }
   });
 });
