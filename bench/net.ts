@@ -2,17 +2,26 @@
  * Network benchmark (`npm run bench -- --json [--quick]`). Prints one JSON object on stdout;
  * progress goes to stderr. Everything runs on loopback (127.0.0.1; multicast named on 127.0.0.1).
  *
- * - tcpBaseline: raw TCP, same u32 framing + MessagePack, no crypto: ping-pong RTT, and one-way
- *   throughput with writes batched per event-loop turn.
- * - mesh: two full MeshNetwork nodes (Noise session, sealed batches, routing): one-way latency
- *   at a steady 10k events/s (HDR-style histogram), and max events/s on one connection.
+ * - tcpBaseline: raw TCP, same u32 framing + MessagePack, no crypto: ping-pong RTT, one-way
+ *   throughput with writes batched per event-loop turn, and one-way latency at a steady 10k
+ *   events/s to a receiver in another process (the floor under the mesh's latency here).
+ * - mesh: two full MeshNetwork nodes (Noise session, sealed batches, routing), the receiver in a
+ *   child process (bench/netMeshPeer.ts): one-way latency at a steady 10k events/s (HDR-style
+ *   histogram, both ends on CLOCK_MONOTONIC), and max events/s on one connection.
  * - peers: one node holding 1,000 sessions opened by a child process; RSS growth per session.
  * - discoveryMs: a new node started next to a running one, until both see peer.up (≥ 20 trials).
- * - fastLane: 10 receivers; the same events by one multicast datagram each vs over 10 sessions.
+ * - fastLane: 10 receivers, each in its own process; the same events by one multicast datagram
+ *   each vs over 10 sessions (delivery ratio, CPU per event).
+ *
+ * `--only=tcpBaseline,mesh,peers,discoveryMs,fastLane` runs a subset; BENCH_PEER_NODE_ARGS adds
+ * node flags to the child nodes (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { createServer, Socket, type AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { encode, decode } from '../server/src/net/codec';
 import { FrameDecoder } from '../server/src/net/framing';
 import { MeshNetwork, type MeshNetworkOptions } from '../server/src/net/meshNetwork';
@@ -21,6 +30,9 @@ import { parseMeshKey } from '../server/src/node/meshKey';
 import { Histogram } from './histogram';
 
 const quick = process.argv.includes('--quick');
+/** `--only=mesh,fastLane` runs just those parts (for profiling); the JSON then lacks the others. */
+const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
+const runs = (part: string) => !only || only.includes(part);
 const keyHex = 'ab'.repeat(32);
 const meshKey = parseMeshKey(keyHex);
 const body = { room: 'lobby', text: 'x'.repeat(120), author: 'bench' }; // ~200-byte events
@@ -115,64 +127,151 @@ function frameOf(value: unknown): Buffer {
   return out;
 }
 
-// ------------------------------------------------------------------ two full nodes
+// ------------------------------------------------------------------ two full nodes, two processes
 
-async function meshPair() {
-  const b = node({ name: 'b' });
-  await b.start();
-  const a = node({ name: 'a', staticPeers: [b.listenAddress] });
-  await a.start();
-  await waitFor('pair up', () => a.upPeers().length === 1 && b.upPeers().length === 1, 10_000);
-  return { a, b };
+/** A bench/netMeshPeer.ts child: a mesh node in its own process, driven over stdin/stdout. */
+class PeerProcess {
+  readonly child: ChildProcessByStdio<Writable, Readable, null>;
+  progress = 0;
+  private readonly lines: Record<string, unknown>[] = [];
+  private waiters: (() => void)[] = [];
+  readonly exited: Promise<unknown>;
+
+  constructor(args: string[]) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', ...peerNodeArgs, join(__dirname, 'netMeshPeer.ts'), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+    createInterface({ input: this.child.stdout }).on('line', (line) => {
+      const value = JSON.parse(line) as Record<string, unknown>;
+      if (typeof value.progress === 'number') this.progress = value.progress;
+      else this.lines.push(value);
+      for (const wake of this.waiters.splice(0)) wake();
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', resolve));
+  }
+
+  /** The next non-progress line with `key`. */
+  async next(key: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+    const started = now();
+    for (;;) {
+      const index = this.lines.findIndex((line) => key in line);
+      if (index >= 0) return this.lines.splice(index, 1)[0]!;
+      if (now() - started > timeoutMs) throw new Error(`bench: peer process sent no "${key}" within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 50);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  async command(command: 'reset' | 'report'): Promise<Record<string, unknown>> {
+    this.child.stdin.write(`${command}\n`);
+    return this.next(command === 'reset' ? 'reset' : 'received');
+  }
+
+  async quit(): Promise<void> {
+    this.child.stdin.end('quit\n');
+    await this.exited;
+  }
 }
 
-async function meshLatencyAndThroughput() {
-  const { a, b } = await meshPair();
-  const histogram = new Histogram();
-  let received = 0;
-  let measuring = false;
-  b.subscribe('/chat/', (message) => {
-    received++;
-    if (measuring) histogram.record((now() - (message.body as { t: number }).t) * 1e6);
-  });
-  await sleep(200);
-  // Steady 10k events/s: every 1 ms timer tick publishes the events that are due.
-  const rate = 10_000;
-  const seconds = quick ? 3 : 10;
-  const warmup = 0.5;
-  const total = rate * (seconds + warmup);
+/** Extra node flags for the children (e.g. `--cpu-prof` through BENCH_PEER_NODE_ARGS). */
+const peerNodeArgs = (process.env.BENCH_PEER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const hrNs = () => Number(process.hrtime.bigint());
+const nsSummary = (latency: Record<string, number>) => ({ p50: us(latency.p50!), p99: us(latency.p99!), p999: us(latency.p999!), max: us(latency.max!), samples: latency.samples! });
+
+/**
+ * Publishes `total` events at a steady `rate` (every ~1 ms timer tick sends those due), each
+ * stamped with process.hrtime.bigint() once `warm` events have gone (earlier ones carry t: 0).
+ */
+async function steady(total: number, rate: number, warm: number, send: (sent: number, t: number) => void, flush: () => void = () => undefined): Promise<void> {
   let sent = 0;
   const started = now();
   await new Promise<void>((resolve) => {
     const tick = () => {
       const due = Math.min(total, Math.floor(((now() - started) / 1000) * rate));
-      measuring = sent >= rate * warmup;
-      for (; sent < due; sent++) a.publish('/chat/room/lobby/events/message', { t: now(), body });
+      for (; sent < due; sent++) send(sent, sent >= warm ? hrNs() : 0);
+      flush();
       if (sent >= total) resolve();
       else setTimeout(tick, 1);
     };
     tick();
   });
-  await waitFor('latency run delivered', () => received >= total, 30_000);
-  const latency = summary(histogram);
+}
 
-  // Max events/s on one connection: publish in chunks of 1000 per turn, backing off when the
-  // socket buffers more than 8 MiB.
+/**
+ * The floor under the mesh's latency on this machine: the same steady 10k events/s, framing and
+ * MessagePack to a receiver in another process over plain TCP (no crypto, no routing), one
+ * write per tick.
+ */
+async function rawCrossProcess() {
+  const peer = new PeerProcess(['raw', keyHex]);
+  const { listen } = (await peer.next('listen')) as { listen: string };
+  const client = new Socket();
+  client.setNoDelay(true);
+  await new Promise<void>((resolve) => client.connect(Number(listen.split(':')[1]), '127.0.0.1', resolve));
+  const rate = 10_000;
+  const seconds = quick ? 3 : 10;
+  const total = rate * (seconds + 0.5);
+  let pending: Buffer[] = [];
+  await steady(total, rate, rate * 0.5, (_sent, t) => pending.push(frameOf({ t, body })), () => {
+    if (pending.length === 0) return;
+    client.write(pending.length === 1 ? pending[0]! : Buffer.concat(pending));
+    pending = [];
+  });
+  await waitFor('raw run delivered', () => peer.progress >= total, 30_000);
+  const report = (await peer.command('report')) as { latencyNs: Record<string, number> };
+  client.destroy();
+  await peer.quit();
+  return nsSummary(report.latencyNs);
+}
+
+async function meshLatencyAndThroughput() {
+  const peer = new PeerProcess(['reliable', keyHex]);
+  const { listen } = (await peer.next('listen')) as { listen: string };
+  const a = node({ name: 'a', staticPeers: [listen] });
+  await a.start();
+  await waitFor('pair up', () => a.upPeers().length === 1, 10_000);
+  await sleep(300); // the peer's subscription announced
+  const topic = '/chat/room/lobby/events/message';
+
+  // Steady 10k events/s: every 1 ms timer tick publishes the events that are due, each stamped
+  // with process.hrtime.bigint() (CLOCK_MONOTONIC, shared by both processes).
+  const rate = 10_000;
+  const seconds = quick ? 3 : 10;
+  const total = rate * (seconds + 0.5);
+  await steady(total, rate, rate * 0.5, (_sent, t) => a.publish(topic, { t, body }));
+  await waitFor('latency run delivered', () => peer.progress >= total, 30_000);
+  const steadyReport = (await peer.command('report')) as { latencyNs: Record<string, number>; gc: unknown; loopDelayMs: unknown };
+  const latency = nsSummary(steadyReport.latencyNs);
+
+  // Max events/s on one connection: 1000 events per turn, at most 50k in flight (the receiver
+  // reports its progress every 5 ms). Events/s = events / (last received - first sent).
+  await peer.command('reset');
   const burst = quick ? 300_000 : 1_000_000;
-  received = 0;
-  measuring = false;
-  const burstStarted = now();
+  const inFlight = 50_000;
+  const burstStarted = hrNs();
+  const senderCpu = process.cpuUsage();
+  const started = now();
   for (let i = 0; i < burst; ) {
-    for (let j = 0; j < 1000 && i < burst; j++, i++) a.publish('/chat/room/lobby/events/message', { t: 0, body });
+    for (let j = 0; j < 1000 && i < burst; j++, i++) a.publish(topic, { t: 0, body });
     await new Promise((resolve) => setImmediate(resolve));
-    while (i - received > 100_000) await new Promise((resolve) => setImmediate(resolve));
+    // Bounded: the receiver reports within 5 ms of each delivery, or the run gives up.
+    while (i - peer.progress > inFlight) {
+      if (now() - started > 120_000) throw new Error('bench: throughput run stalled');
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
   }
-  await waitFor('throughput run delivered', () => received >= burst, 60_000);
-  const eventsPerSec = Math.round(burst / ((now() - burstStarted) / 1000));
-  const lost = a.stats().counters['router.late'] ?? 0;
+  await waitFor('throughput run delivered', () => peer.progress >= burst, 60_000);
+  const senderUsed = process.cpuUsage(senderCpu);
+  const report = (await peer.command('report')) as { received: number; lastNs: number; late: number; cpuUs: number };
+  const eventsPerSec = Math.round(report.received / ((report.lastNs - burstStarted) / 1e9));
+  // CPU per event on each side: what the throughput would be on two idle cores.
+  const cpuUsPerEvent = { sender: Math.round(((senderUsed.user + senderUsed.system) / burst) * 100) / 100, receiver: Math.round((report.cpuUs / burst) * 100) / 100 };
   await a.stop();
-  await b.stop();
-  return { latencyUs: latency, steadyRate: rate, eventsPerSec, lost };
+  await peer.quit();
+  return { latencyUs: latency, steadyRate: rate, receiverDuringLatencyRun: { gc: steadyReport.gc, loopDelayMs: steadyReport.loopDelayMs }, eventsPerSec, cpuUsPerEvent, lost: report.late, processes: 'sender and receiver in separate processes; one-way latency on CLOCK_MONOTONIC' };
 }
 
 // ------------------------------------------------------------------ 1,000 sessions on one node
@@ -228,60 +327,91 @@ async function discoveryTrials() {
 
 // ------------------------------------------------------------------ fast lane vs sessions
 
+/** CPU time (user + system, µs) of another process, from /proc (Linux). */
+function processCpuUs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of the whole line (11 and 12 after the name).
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 async function fastLaneFanOut() {
   const port = 48000 + Math.floor(Math.random() * 2000);
-  const discovery = { group: '239.255.77.77', port, interface: '127.0.0.1', intervalMs: 2000 };
+  const group = '239.255.77.77';
+  const discovery = { group, port, interface: '127.0.0.1', intervalMs: 2000 };
   const sender = node({ name: 'sender', discovery });
-  const receivers = Array.from({ length: 10 }, (_, i) => node({ name: `r${i}`, discovery }));
-  let received = 0;
-  for (const receiver of receivers) receiver.subscribe('/presence/', () => received++);
+  const receivers = Array.from({ length: 10 }, () => new PeerProcess(['fast', keyHex, group, String(port)]));
+  await Promise.all(receivers.map((receiver) => receiver.next('ready')));
   await sender.start();
-  for (const receiver of receivers) await receiver.start();
   await waitFor('sender has 10 peers', () => sender.upPeers().length === 10, 20_000);
   await sleep(500);
   const events = quick ? 2000 : 10_000;
+  const received = () => receivers.reduce((sum, receiver) => sum + receiver.progress, 0);
   const run = async (lane: 'fast' | 'reliable') => {
-    received = 0;
+    await Promise.all(receivers.map((receiver) => receiver.command('reset')));
+    for (const receiver of receivers) receiver.progress = 0;
     const cpu = process.cpuUsage();
+    const childCpu = receivers.map((receiver) => processCpuUs(receiver.child.pid!));
     const started = now();
     for (let i = 0; i < events; i++) {
       sender.publish('/presence/telemetry', { i, body }, { lane });
       if (i % 50 === 49) await new Promise((resolve) => setImmediate(resolve));
     }
-    await waitFor(`${lane} delivery`, () => received >= events * 10 || now() - started > 5000, 10_000).catch(() => undefined);
+    await waitFor(`${lane} delivery`, () => received() >= events * 10 || now() - started > 5000, 10_000).catch(() => undefined);
     await sleep(200);
     const used = process.cpuUsage(cpu);
+    const reports = (await Promise.all(receivers.map((receiver) => receiver.command('report')))) as { received: number; lost: number }[];
+    const receiversCpu = receivers.reduce((sum, receiver, i) => sum + processCpuUs(receiver.child.pid!) - childCpu[i]!, 0);
+    const senderCpu = used.user + used.system;
     return {
-      cpuUsPerEvent: Math.round(((used.user + used.system) / events) * 10) / 10,
-      deliveryRatio: Math.round((received / (events * 10)) * 10_000) / 10_000,
+      senderCpuUsPerEvent: Math.round((senderCpu / events) * 10) / 10,
+      cpuUsPerEvent: Math.round(((senderCpu + receiversCpu) / events) * 10) / 10,
+      deliveryRatio: Math.round((reports.reduce((sum, r) => sum + r.received, 0) / (events * 10)) * 10_000) / 10_000,
+      lostCounted: reports.reduce((sum, r) => sum + r.lost, 0),
     };
   };
   const fast = await run('fast');
   const sessions = await run('reliable');
-  const loss = receivers.reduce((sum, r) => sum + r.stats().fastLane.lost, 0);
-  await Promise.all([sender, ...receivers].map((n) => n.stop()));
-  return { receivers: 10, events, multicast: fast, sessions, fastLaneLostCounted: loss, note: 'CPU of the whole process (sender and the 10 receivers)' };
+  await sender.stop();
+  await Promise.all(receivers.map((receiver) => receiver.quit()));
+  return {
+    receivers: 10,
+    events,
+    multicast: fast,
+    sessions,
+    fastLaneLostCounted: fast.lostCounted,
+    note: 'each receiver in its own process; cpuUsPerEvent = sender + the 10 receivers (from /proc, 10 ms ticks), senderCpuUsPerEvent = the sender alone',
+  };
 }
 
 async function main(): Promise<void> {
   const started = now();
   log(`mode: ${quick ? 'quick' : 'full'}`);
+  const { loadavg, cpus } = await import('node:os');
+  const loadBefore = loadavg();
   log('tcp baseline…');
-  const tcp = await tcpBaseline();
+  const tcp = runs('tcpBaseline') ? await tcpBaseline() : undefined;
+  log('raw TCP one-way latency across processes…');
+  const rawOneWay = runs('tcpBaseline') ? await rawCrossProcess() : undefined;
   log('mesh latency and throughput…');
-  const mesh = await meshLatencyAndThroughput();
+  const mesh = runs('mesh') ? await meshLatencyAndThroughput() : undefined;
   log('1,000 peers…');
-  const peers = await manyPeers();
+  const peers = runs('peers') ? await manyPeers() : undefined;
   log('discovery…');
-  const discoveryMs = await discoveryTrials();
+  const discoveryMs = runs('discoveryMs') ? await discoveryTrials() : undefined;
   log('fast lane…');
-  const fastLane = await fastLaneFanOut();
+  const fastLane = runs('fastLane') ? await fastLaneFanOut() : undefined;
   const result = {
     bench: 'net',
     quick,
     node: process.version,
-    cpus: (await import('node:os')).cpus().length,
-    tcpBaseline: tcp,
+    cpus: cpus().length,
+    loadAverage: { before: loadBefore.map((x) => Math.round(x * 100) / 100), after: loadavg().map((x) => Math.round(x * 100) / 100) },
+    tcpBaseline: tcp && { ...tcp, oneWayCrossProcessUs: rawOneWay, oneWayNote: 'same steady 10k events/s, framing and MessagePack as the mesh run, receiver in another process, no crypto or routing: the floor on this machine' },
     mesh,
     peers,
     discoveryMs,
