@@ -198,10 +198,12 @@ export class Router extends EventEmitter<RouterEvents> {
    * was queued for. `echo` also delivers it to our own subscribers.
    */
   publish(envelope: Envelope, priority: Priority, options: { echo?: boolean; exclude?: (peer: string) => boolean } = {}): number {
-    const bytes = encodeSessionMessage({ t: 'env', e: envelope });
+    // Encoded once, on the first peer that wants it (none, when the fast lane reached them all).
+    let bytes: Buffer | undefined;
     let sent = 0;
     for (const peer of this.options.links.upPeers()) {
       if (options.exclude?.(peer) || !this.peerSubscribed(peer, envelope.topic)) continue;
+      bytes ??= encodeSessionMessage({ t: 'env', e: envelope });
       if (this.options.links.sendEncoded(peer, bytes, priority)) sent++;
     }
     this.options.counters.add('router.published');
