@@ -14,7 +14,8 @@
  * MODE `fast` (ARGS: GROUP PORT): a node with multicast discovery on 127.0.0.1 that counts
  * `/presence/` events. Prints `{"ready":true,"nodeId"}` after start.
  *
- * Both answer stdin lines: `reset` (zero the counters and the histogram), `report` (prints
+ * Both answer stdin lines: `reset [RUN]` (zero the counters and the histogram; with RUN, count
+ * only events whose body has `run: RUN`), `report` (prints
  * `{"cpuUs","received","firstNs","lastNs","latencyNs":{p50,p99,p999,max,samples},"lost","late"}`;
  * cpuUs = this process's CPU time since the last reset), `quit`.
  * While events arrive, `{"progress":received}` lines go out at most every 5 ms, so the sender
@@ -68,7 +69,10 @@ async function main(): Promise<void> {
       out({ progress: received });
     }
   };
+  // `reset RUN`: from then on only events whose body has `run: RUN` count (late ones of an earlier run do not).
+  let run: string | undefined;
   const onEvent = (body: unknown) => {
+    if (run !== undefined && (body as { run?: unknown } | null)?.run !== run) return;
     const nowNs = Number(process.hrtime.bigint());
     received++;
     if (firstNs === 0) firstNs = nowNs;
@@ -99,8 +103,9 @@ async function main(): Promise<void> {
   }
   const lines = createInterface({ input: process.stdin });
   lines.on('line', (line) => {
-    const command = line.trim();
+    const [command, argument] = line.trim().split(' ');
     if (command === 'reset') {
+      run = argument;
       histogram = new Histogram();
       received = 0;
       reported = 0;
