@@ -99,6 +99,29 @@ describe('e2e: chat panel with a headless node in code-server', function () {
     await panel.locator('text=sum.ts').first().waitFor({ state: 'visible', timeout: 30_000 });
     await browser!.page.screenshot({ path: join(resultsDir, 'chat-attachment.png') });
   });
+
+  it('follows a high contrast theme (colours come from the theme, not the panel)', async function () {
+    const page = browser!.page;
+    await runCommand(page, 'Preferences: Color Theme');
+    await page.keyboard.type('Dark High Contrast', { delay: 5 });
+    await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'Dark High Contrast' }).first().waitFor({ state: 'visible' });
+    await page.keyboard.press('Enter');
+    await runCommand(page, 'Persona Mesh: Open Chat');
+    const message = panel.locator('text=hello from the panel').first();
+    await message.waitFor({ state: 'visible', timeout: 30_000 });
+    const colours = await message.evaluate((element) => {
+      let background = 'rgba(0, 0, 0, 0)';
+      for (let node: Element | null = element; node && background === 'rgba(0, 0, 0, 0)'; node = node.parentElement ?? ((node.getRootNode() as ShadowRoot).host ?? null)) {
+        background = getComputedStyle(node).backgroundColor;
+      }
+      if (background === 'rgba(0, 0, 0, 0)') background = getComputedStyle(document.body).backgroundColor;
+      return { text: getComputedStyle(element).color, background, themeKind: document.body.dataset.vscodeThemeKind ?? document.body.className };
+    });
+    assert.match(colours.themeKind, /high-contrast/);
+    assert.equal(colours.text, 'rgb(255, 255, 255)');
+    assert.equal(colours.background, 'rgb(0, 0, 0)');
+    await page.screenshot({ path: join(resultsDir, 'chat-high-contrast.png') });
+  });
 });
 
 async function waitForPeerMessage(peer: CliProcess, match: (event: Record<string, unknown>) => boolean, timeoutMs = 30_000): Promise<Record<string, unknown>> {
