@@ -24,6 +24,9 @@ import { brainKeys, closest, describeKind, participationKeys, personaIdPattern, 
 
 export const personaFileSuffix = '.persona.md';
 
+/** Participant ids a node uses for its human and system participants. */
+const reservedIds = new Set(['user', 'system']);
+
 export interface ParseOptions {
   /** Absolute path of the file (model paths are relative to its folder). */
   file: string;
@@ -181,6 +184,7 @@ export function parsePersonaFile(text: string, options: ParseOptions): ParsedPer
     result.idRange = valueRange('id');
     if (value === undefined || value === '') sink.add(valueRange('id'), 'wrong-type', '`id` must be text such as `reviewer`');
     else if (!personaIdPattern.test(value)) sink.add(valueRange('id'), 'bad-id', `\`${value}\` is not a valid id: use lower-case letters, digits, \`-\` and \`_\`, starting with a letter or digit (up to 64)`);
+    else if (reservedIds.has(value)) sink.add(valueRange('id'), 'bad-id', `\`${value}\` is reserved (it names the human or system participant of a node): choose another id`);
     else id = value;
   }
 

@@ -77,6 +77,7 @@ describe('persona files', () => {
     find(unclosed.problems, 'unclosed-front-matter');
     const badId = parsePersonaFile('---\nid: Not Valid\n---\nhi\n', { file: '/x.persona.md' });
     assert.deepEqual(at(find(badId.problems, 'bad-id')), [1, 4, 1, 13]);
+    find(parsePersonaFile('---\nid: user\n---\nhi\n', { file: '/x.persona.md' }).problems, 'bad-id', 'reserved');
   });
 
   it('checks the brain: hf references, openai needs a model, headless vscode-lm', () => {

@@ -1,0 +1,427 @@
+/**
+ * Personas hosted by this node taking part in rooms: they join the rooms their files name, show
+ * their presence (online, busy while answering, away with the reason when degraded), and answer
+ * when @mentioned, speaking through Rooms.send as the persona participant.
+ *
+ * A reply is one message when the brain finishes quickly; a slower brain's reply is posted after
+ * `firstFlushMs` and then grown by edits at most every `streamIntervalMs`.
+ *
+ * Loops and floods: each persona has a per-minute reply budget and a per-room cooldown. A human's
+ * mention always gets an answer: when a limit is hit it waits (a short queue per persona) until the
+ * limit allows. A persona's mention is answered only if the limits allow it now and the chain of
+ * persona-to-persona replies is shorter than both the persona's `maxChainDepth` and the node's cap.
+ * Replies carry `metadata.persona = {id, chain}` so every node can tell the chain depth.
+ *
+ * Bidding (answering unmentioned messages, best bid mesh-wide) is not here yet.
+ */
+import { systemClock, type Clock, type TimerHandle } from '../node/clock';
+import type { Component } from '../node/lifecycle';
+import { silentLogger, type Logger } from '../node/log';
+import type { PersonaDefinition } from '../protocol/personas';
+import { participantKey, roomLimits, type ChatMessage } from '../protocol/rooms';
+import type { LocalParticipant, Rooms } from '../rooms/rooms';
+import { BrainError, type Brain, type BrainMessage } from './brains/brain';
+import type { PersonaRegistry } from './registry';
+
+/** What participation needs of the registry (PersonaRegistry fits). */
+export type PersonaSource = Pick<PersonaRegistry, 'list' | 'get' | 'setBusy' | 'setBrainProblem' | 'on' | 'off'>;
+
+export interface ParticipationOptions {
+  rooms: Rooms;
+  personas: PersonaSource;
+  /** Makes the brain of a persona; called again when the persona's file changes. */
+  createBrain: (persona: PersonaDefinition) => Brain;
+  clock?: Clock;
+  logger?: Logger;
+  /** Node-wide cap on persona-to-persona reply chains (each persona's own cap also applies). Default 3. */
+  maxChainDepth?: number;
+  /** Messages older than this (by their timestamp) are history, never answered. Default 2 minutes. */
+  maxMessageAgeMs?: number;
+  /** Post a partial reply once the brain has taken this long. Default 800 ms. */
+  firstFlushMs?: number;
+  /** Then edit it at most this often. Default 500 ms. */
+  streamIntervalMs?: number;
+  /** Recent room messages given to the brain. Default 20. */
+  contextMessages?: number;
+  /** Human mentions waiting for a rate limit, per persona. Default 5. */
+  maxQueuedMentions?: number;
+}
+
+interface Job {
+  message: ChatMessage;
+  persona: string;
+  chain: number;
+  fromHuman: boolean;
+}
+
+interface PersonaRuntime {
+  /** Monotonic times of replies in the last minute. */
+  replies: number[];
+  /** room → monotonic time of the last reply. */
+  lastReplyIn: Map<string, number>;
+  queue: Job[];
+  running: boolean;
+  wake?: TimerHandle;
+  brain?: Brain;
+  /** The definition the brain was made from (to notice file changes). */
+  brainOf?: PersonaDefinition;
+  /** The brain problem already announced in a room (once per problem). */
+  noticed?: string;
+  controller?: AbortController;
+  /** Rooms joined as this persona. */
+  joined: Set<string>;
+}
+
+const handledLimit = 5000;
+
+export class Participation implements Component {
+  readonly name = 'participation';
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly runtime = new Map<string, PersonaRuntime>();
+  private readonly handled = new Set<string>();
+  private readonly inflight = new Set<Promise<void>>();
+  private running = false;
+  private readonly onMessage = (message: ChatMessage) => this.consider(message);
+  private readonly onPersonas = () => this.syncPersonas();
+
+  constructor(private readonly options: ParticipationOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.logger = (options.logger ?? silentLogger).child('participation');
+  }
+
+  start(): Promise<void> {
+    this.running = true;
+    this.options.rooms.on('message', this.onMessage);
+    this.options.personas.on('changed', this.onPersonas);
+    this.syncPersonas();
+    return Promise.resolve();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.options.rooms.off('message', this.onMessage);
+    this.options.personas.off('changed', this.onPersonas);
+    for (const runtime of this.runtime.values()) {
+      runtime.wake?.cancel();
+      runtime.queue.length = 0;
+      runtime.controller?.abort();
+    }
+    await this.idle();
+    for (const runtime of this.runtime.values()) await runtime.brain?.dispose().catch(() => undefined);
+    this.runtime.clear();
+  }
+
+  /** Resolves when no reply is being written (tests; stop). Queued mentions waiting for a limit do not count. */
+  async idle(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
+  /** Mentions waiting for a rate limit, per persona (tests, status). */
+  queued(personaId: string): number {
+    return this.runtime.get(personaId)?.queue.length ?? 0;
+  }
+
+  // ---------------------------------------------------------------- personas
+
+  private participant(persona: PersonaDefinition): LocalParticipant {
+    return { participantId: persona.id, displayName: persona.name, kind: 'persona' };
+  }
+
+  /** Joins each persona's rooms and sets its presence; retires personas that are gone. */
+  private syncPersonas(): void {
+    if (!this.running) return;
+    const rooms = this.options.rooms;
+    const present = new Set<string>();
+    for (const entry of this.options.personas.list()) {
+      const { persona } = entry;
+      present.add(persona.id);
+      const runtime = this.runtimeOf(persona.id);
+      const as = this.participant(persona);
+      if (runtime.brainOf && runtime.brainOf !== persona) {
+        const old = runtime.brain;
+        runtime.brain = undefined;
+        runtime.brainOf = undefined;
+        void old?.dispose().catch(() => undefined);
+      }
+      try {
+        if (entry.state === 'disabled') {
+          for (const room of runtime.joined) rooms.leave(room, as);
+          runtime.joined.clear();
+          continue;
+        }
+        for (const room of Object.keys(persona.rooms)) {
+          if (runtime.joined.has(room)) continue;
+          rooms.join(room, as);
+          runtime.joined.add(room);
+        }
+        if (entry.state === 'degraded') rooms.setPresence('away', `degraded: ${entry.reason ?? 'unknown reason'}`.slice(0, 200), as);
+        else rooms.setPresence(entry.state === 'busy' ? 'busy' : 'online', undefined, as);
+      } catch (error) {
+        this.logger.warn(`persona ${persona.id}: ${(error as Error).message}`);
+      }
+    }
+    for (const [id, runtime] of this.runtime) {
+      if (present.has(id)) continue;
+      runtime.wake?.cancel();
+      runtime.controller?.abort();
+      const as: LocalParticipant = { participantId: id, displayName: id, kind: 'persona' };
+      try {
+        for (const room of runtime.joined) rooms.leave(room, as);
+        rooms.setPresence('offline', undefined, as);
+      } catch (error) {
+        this.logger.debug(`retiring persona ${id}: ${(error as Error).message}`);
+      }
+      void runtime.brain?.dispose().catch(() => undefined);
+      this.runtime.delete(id);
+    }
+  }
+
+  private runtimeOf(id: string): PersonaRuntime {
+    let runtime = this.runtime.get(id);
+    if (!runtime) {
+      runtime = { replies: [], lastReplyIn: new Map(), queue: [], running: false, joined: new Set() };
+      this.runtime.set(id, runtime);
+    }
+    return runtime;
+  }
+
+  // ---------------------------------------------------------------- messages
+
+  private consider(message: ChatMessage): void {
+    if (!this.running || message.deleted || this.handled.has(message.id)) return;
+    this.handled.add(message.id);
+    if (this.handled.size > handledLimit) this.handled.delete(this.handled.values().next().value!);
+    if (this.clock.now() - message.hlc.wall > (this.options.maxMessageAgeMs ?? 120_000)) return;
+
+    const nodeId = this.options.rooms.nodeId;
+    const chain = chainDepth(message);
+    for (const entry of this.options.personas.list()) {
+      const { persona } = entry;
+      if (message.author.nodeId === nodeId && message.author.participantId === persona.id) continue;
+      if (!mentions(message, nodeId, persona.id)) continue;
+      if (entry.state === 'disabled' || entry.problems.some((p) => p.severity === 'error')) {
+        this.logger.debug(`${persona.id} was mentioned in ${message.roomId} but is ${entry.state}`);
+        continue;
+      }
+      const fromHuman = message.author.kind === 'human';
+      const cap = Math.min(persona.participation.maxChainDepth, this.options.maxChainDepth ?? 3);
+      if (!fromHuman && chain >= cap) {
+        this.logger.info(`${persona.id} does not answer ${message.id}: the persona-to-persona chain is already ${chain} long (cap ${cap})`);
+        continue;
+      }
+      this.enqueue({ message, persona: persona.id, chain, fromHuman });
+    }
+  }
+
+  private enqueue(job: Job): void {
+    const runtime = this.runtimeOf(job.persona);
+    if (!job.fromHuman && this.waitFor(job) > 0) {
+      this.logger.info(`${job.persona} does not answer ${job.message.id} from a persona: rate limit or cooldown`);
+      return;
+    }
+    if (runtime.queue.length >= (this.options.maxQueuedMentions ?? 5)) {
+      this.logger.warn(`${job.persona} is behind: dropped the mention in ${job.message.id}`);
+      return;
+    }
+    runtime.queue.push(job);
+    this.pump(job.persona);
+  }
+
+  /** Milliseconds until the persona may answer in the job's room (0 = now). */
+  private waitFor(job: Job): number {
+    const entry = this.options.personas.get(job.persona);
+    const runtime = this.runtimeOf(job.persona);
+    if (!entry) return 0;
+    const { maxRepliesPerMinute, cooldownSeconds } = entry.persona.participation;
+    const now = this.clock.monotonic();
+    runtime.replies = runtime.replies.filter((t) => now - t < 60_000);
+    let wait = 0;
+    if (runtime.replies.length >= maxRepliesPerMinute) wait = runtime.replies[runtime.replies.length - maxRepliesPerMinute]! + 60_000 - now;
+    const last = runtime.lastReplyIn.get(job.message.roomId);
+    if (last !== undefined) wait = Math.max(wait, last + cooldownSeconds * 1000 - now);
+    return Math.max(0, wait);
+  }
+
+  /** Runs the persona's queue, one reply at a time, sleeping on the clock while a limit holds. */
+  private pump(personaId: string): void {
+    const runtime = this.runtimeOf(personaId);
+    if (runtime.running || runtime.wake || !this.running) return;
+    const job = runtime.queue[0];
+    if (!job) return;
+    const wait = this.waitFor(job);
+    if (wait > 0) {
+      runtime.wake = this.clock.setTimeout(() => {
+        runtime.wake = undefined;
+        this.pump(personaId);
+      }, wait);
+      return;
+    }
+    runtime.queue.shift();
+    runtime.running = true;
+    const task = this.answer(job)
+      .catch((error: unknown) => this.logger.error(`${personaId} failed to answer ${job.message.id}: ${(error as Error).message}`))
+      .finally(() => {
+        runtime.running = false;
+        this.inflight.delete(task);
+        this.pump(personaId);
+      });
+    this.inflight.add(task);
+  }
+
+  private async answer(job: Job): Promise<void> {
+    const entry = this.options.personas.get(job.persona);
+    if (!entry) return;
+    const { persona } = entry;
+    const runtime = this.runtimeOf(persona.id);
+    const rooms = this.options.rooms;
+    const as = this.participant(persona);
+    const roomId = job.message.roomId;
+    const now = this.clock.monotonic();
+    runtime.replies.push(now);
+    runtime.lastReplyIn.set(roomId, now);
+
+    if (!runtime.joined.has(roomId)) {
+      rooms.join(roomId, as);
+      runtime.joined.add(roomId);
+    }
+    this.options.personas.setBusy(persona.id, true);
+    rooms.setPresence('busy', undefined, as);
+    rooms.typing(roomId, as);
+    const controller = new AbortController();
+    runtime.controller = controller;
+    const metadata = { persona: { id: persona.id, chain: job.chain + 1 } };
+    let text = '';
+    let posted: ChatMessage | undefined;
+    let postedText = '';
+    let timer: TimerHandle | undefined;
+    const flush = () => {
+      timer = undefined;
+      const shown = fitMessage(text);
+      if (shown.trim() === '' || shown === postedText) return;
+      try {
+        // Mention a human asker (a notification); a persona asker is only replied to, so it is not pinged into a loop.
+        const ping = job.message.author.kind === 'human' ? [participantKey(job.message.author)] : [];
+        if (!posted) posted = rooms.send({ roomId, text: shown, replyTo: job.message.id, metadata, mentions: ping }, as);
+        else posted = rooms.edit(roomId, posted.id, shown, as);
+        postedText = shown;
+      } catch (error) {
+        this.logger.warn(`${persona.id} could not post in ${roomId}: ${(error as Error).message}`);
+      }
+    };
+    const schedule = () => {
+      if (timer || !this.running) return;
+      timer = this.clock.setTimeout(flush, posted ? (this.options.streamIntervalMs ?? 500) : (this.options.firstFlushMs ?? 800));
+    };
+    try {
+      const brain = this.brainOf(runtime, persona);
+      const reply = brain.reply({ persona, messages: this.context(persona, job.message), question: stripMentions(job.message.text), signal: controller.signal });
+      for await (const chunk of reply) {
+        text += chunk;
+        schedule();
+      }
+      timer?.cancel();
+      flush();
+      if (!posted) throw new BrainError('failed', 'the brain returned an empty reply');
+      if (runtime.noticed !== undefined) {
+        runtime.noticed = undefined;
+        this.options.personas.setBrainProblem(persona.id, undefined);
+      }
+    } catch (error) {
+      timer?.cancel();
+      const reason = error instanceof BrainError ? error.message : `unexpected error: ${(error as Error).message}`;
+      if (error instanceof BrainError && error.code === 'cancelled') {
+        if (posted) this.safeEdit(roomId, posted.id, `${fitMessage(text, 20)}\n\n*(cancelled)*`, as);
+        return;
+      }
+      this.logger.warn(`${persona.id} could not answer in ${roomId}: ${reason}`);
+      this.options.personas.setBrainProblem(persona.id, reason);
+      if (runtime.noticed !== reason) {
+        runtime.noticed = reason;
+        try {
+          rooms.send({ roomId, text: `⚠️ ${persona.name} cannot answer right now: ${reason}`, replyTo: job.message.id, metadata: { ...metadata, notice: true } }, as);
+        } catch (sendError) {
+          this.logger.debug(`notice not posted: ${(sendError as Error).message}`);
+        }
+      }
+    } finally {
+      runtime.controller = undefined;
+      this.options.personas.setBusy(persona.id, false);
+      const after = this.options.personas.get(persona.id);
+      try {
+        if (after?.state === 'degraded') rooms.setPresence('away', `degraded: ${after.reason ?? ''}`.slice(0, 200), as);
+        else if (after && after.state !== 'disabled') rooms.setPresence('online', undefined, as);
+      } catch (error) {
+        this.logger.debug(`presence of ${persona.id}: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  private safeEdit(roomId: string, messageId: string, text: string, as: LocalParticipant): void {
+    try {
+      this.options.rooms.edit(roomId, messageId, text, as);
+    } catch (error) {
+      this.logger.debug(`edit not posted: ${(error as Error).message}`);
+    }
+  }
+
+  private brainOf(runtime: PersonaRuntime, persona: PersonaDefinition): Brain {
+    if (!runtime.brain || runtime.brainOf !== persona) {
+      runtime.brain = this.options.createBrain(persona);
+      runtime.brainOf = persona;
+    }
+    return runtime.brain;
+  }
+
+  /** The system prompt and the room's recent messages (this persona's own as `assistant`). */
+  private context(persona: PersonaDefinition, message: ChatMessage): BrainMessage[] {
+    const messages: BrainMessage[] = [{ role: 'system', content: persona.systemPrompt }];
+    let recent: ChatMessage[];
+    try {
+      recent = this.options.rooms.history({ roomId: message.roomId, limit: this.options.contextMessages ?? 20 }).messages;
+    } catch {
+      recent = [];
+    }
+    if (!recent.some((m) => m.id === message.id)) recent.push(message);
+    const nodeId = this.options.rooms.nodeId;
+    for (const m of recent) {
+      if (m.deleted) continue;
+      const own = m.author.nodeId === nodeId && m.author.participantId === persona.id;
+      let content = m.text;
+      if (m.attachment) content += `\n\n\`${m.attachment.path}\` lines ${m.attachment.startLine}-${m.attachment.endLine}:\n\`\`\`${m.attachment.language}\n${m.attachment.content}\n\`\`\``;
+      messages.push(own ? { role: 'assistant', content } : { role: 'user', content, name: m.author.displayName });
+    }
+    return messages;
+  }
+}
+
+/** Whether a message mentions the persona hosted here: by participant key, or by `@id` in its text when no key names it elsewhere. */
+export function mentions(message: ChatMessage, nodeId: string, personaId: string): boolean {
+  if (message.mentions.includes(`${nodeId}/${personaId}`)) return true;
+  if (message.mentions.some((key) => key.endsWith(`/${personaId}`))) return false;
+  return new RegExp(`(^|[^\\w@])@${escapeRegExp(personaId)}(?![\\w-])`, 'i').test(message.text);
+}
+
+/** How many persona replies lead to this message: 0 for a human's message. */
+export function chainDepth(message: ChatMessage): number {
+  if (message.author.kind !== 'persona') return 0;
+  const meta = message.metadata?.['persona'] as { chain?: unknown } | undefined;
+  return typeof meta?.chain === 'number' && Number.isFinite(meta.chain) ? meta.chain : 1;
+}
+
+export function stripMentions(text: string): string {
+  return text.replace(/(^|\s)@[\w-]+/g, ' ').replace(/\s+/g, ' ').trim();
+}
+
+/** Cuts a reply to the room's message limit (UTF-8 bytes), leaving room for a suffix. */
+export function fitMessage(text: string, reserve = 0): string {
+  const limit = roomLimits.maxMessageBytes - reserve - 16;
+  if (Buffer.byteLength(text, 'utf8') <= limit) return text;
+  let cut = text.slice(0, limit);
+  while (Buffer.byteLength(cut, 'utf8') > limit) cut = cut.slice(0, -64);
+  return `${cut}…`;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
