@@ -237,12 +237,16 @@ function runRoomOp(node: MeshNode, op: RoomOp, output: CliOutput): void {
  * Reports each message from another node once, when first seen: `{"event":"message",...}`.
  * Later changes to it (edits, reactions, streamed tokens) are `message.updated`.
  */
+const maxReportedIds = 50_000;
+
 function messageReporter(node: MeshNode, output: CliOutput): (message: ChatMessage) => void {
   const seen = new Set<string>();
   return (message) => {
     if (message.origin === node.identity.nodeId) return;
     const first = !seen.has(message.id);
     seen.add(message.id);
+    // Bounded: a message edited long after 50,000 newer ones is reported as new again, harmlessly.
+    if (seen.size > maxReportedIds) seen.delete(seen.values().next().value!);
     output.event({
       event: first ? 'message' : 'message.updated',
       room: message.roomId,
