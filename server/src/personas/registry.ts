@@ -95,6 +95,11 @@ export class PersonaRegistry extends EventEmitter<PersonaRegistryEvents> impleme
     await this.reloading;
   }
 
+  /** The workspace folders (the librarian indexes them). */
+  get workspace(): readonly string[] {
+    return this.workspaceFolders;
+  }
+
   /** The folders persona files are read from, in order. */
   folders(): string[] {
     const all = [...this.workspaceFolders.map((w) => path.join(w, workspacePersonaFolder)), ...this.extraFolders].map((f) => path.resolve(f));

@@ -1,0 +1,86 @@
+/**
+ * Personas on this node as one component: the registry of persona files, the directory of
+ * personas mesh-wide, and participation in rooms. MeshNode creates it once Rooms is up:
+ *
+ *   const personas = new PersonaService({ rooms, transport, headless, clock, logger });
+ *   await lifecycle.startComponent(personas);
+ */
+import { systemClock, type Clock } from '../node/clock';
+import { Lifecycle, type Component } from '../node/lifecycle';
+import { silentLogger, type Logger } from '../node/log';
+import type { PersonaDefinition } from '../protocol/personas';
+import type { Rooms } from '../rooms/rooms';
+import type { RoomTransport } from '../rooms/transport';
+import type { PersonaLanguageDeps } from '../lsp/personaLanguage';
+import type { Brain } from './brains/brain';
+import { createBrainFactory } from './brains';
+import { PersonaDirectory } from './directory';
+import { Participation, type ParticipationOptions } from './participation';
+import { PersonaRegistry } from './registry';
+
+export interface PersonaServiceOptions {
+  rooms: Rooms;
+  /** The node's room transport (persona announcements travel beside room presence). */
+  transport: RoomTransport;
+  /** Workspace folders and `personaMesh.personaFolders`; the client can change them later. */
+  workspaceFolders?: string[];
+  extraFolders?: string[];
+  /** A node without VS Code (the CLI): `vscode-lm` personas are degraded. */
+  headless?: boolean;
+  clock?: Clock;
+  logger?: Logger;
+  /** Replaces the brain factory (tests). */
+  createBrain?: (persona: PersonaDefinition) => Brain;
+  participation?: Partial<Omit<ParticipationOptions, 'rooms' | 'personas' | 'createBrain' | 'clock' | 'logger'>>;
+  /** Persona announcement period. Default 10 s. */
+  announceIntervalMs?: number;
+}
+
+export class PersonaService implements Component {
+  readonly name = 'personas';
+  readonly registry: PersonaRegistry;
+  readonly directory: PersonaDirectory;
+  readonly participation: Participation;
+  private readonly lifecycle: Lifecycle;
+
+  constructor(private readonly options: PersonaServiceOptions) {
+    const clock = options.clock ?? systemClock;
+    const logger = options.logger ?? silentLogger;
+    this.registry = new PersonaRegistry({
+      workspaceFolders: options.workspaceFolders ?? [],
+      extraFolders: options.extraFolders ?? [],
+      headless: options.headless ?? false,
+      clock,
+      logger,
+    });
+    this.directory = new PersonaDirectory({ transport: options.transport, registry: this.registry, clock, logger, ...(options.announceIntervalMs ? { intervalMs: options.announceIntervalMs } : {}) });
+    this.participation = new Participation({
+      ...options.participation,
+      rooms: options.rooms,
+      personas: this.registry,
+      createBrain: options.createBrain ?? createBrainFactory({ workspaceFolders: () => this.registry.workspace }),
+      clock,
+      logger,
+    });
+    this.lifecycle = new Lifecycle([this.registry, this.directory, this.participation]);
+  }
+
+  start(): Promise<void> {
+    return this.lifecycle.start();
+  }
+
+  async stop(): Promise<void> {
+    const errors = await this.lifecycle.stop();
+    if (errors.length > 0) throw errors[0]!;
+  }
+
+  /** What the persona language features need from the node. */
+  languageDeps(): PersonaLanguageDeps {
+    return {
+      personaFiles: () => this.registry.parsedFiles(),
+      roomNames: () => this.options.rooms.list().map((r) => r.id),
+      capabilityNames: () => this.directory.capabilityNames(),
+      headless: this.options.headless ?? false,
+    };
+  }
+}
