@@ -12,16 +12,24 @@
  * persona-to-persona replies is shorter than both the persona's `maxChainDepth` and the node's cap.
  * Replies carry `metadata.persona = {id, chain}` so every node can tell the chain depth.
  *
- * Bidding (answering unmentioned messages, best bid mesh-wide) is not here yet.
+ * A human's message that mentions nobody is open for bids: every node scores its eligible personas
+ * (relevance.ts), publishes its bids on `/personas/bids`, waits `bidWindowMs` and then picks the best
+ * bid it knows (score, then a hash of message and bidder as a tie-break every node computes the
+ * same); only the node hosting the winner answers, so one question gets one answer mesh-wide.
+ * Persona messages are never bid on (only mentions continue a persona-to-persona chain).
  */
+import { createHash } from 'node:crypto';
 import { systemClock, type Clock, type TimerHandle } from '../node/clock';
 import type { Component } from '../node/lifecycle';
 import { silentLogger, type Logger } from '../node/log';
 import type { PersonaDefinition } from '../protocol/personas';
 import { participantKey, roomLimits, type ChatMessage } from '../protocol/rooms';
 import type { LocalParticipant, Rooms } from '../rooms/rooms';
+import type { RoomTransport, TransportMessage } from '../rooms/transport';
 import { BrainError, type Brain, type BrainMessage } from './brains/brain';
 import type { PersonaRegistry } from './registry';
+import { relevance } from './relevance';
+import { personaIdPattern } from './schema';
 
 /** What participation needs of the registry (PersonaRegistry fits). */
 export type PersonaSource = Pick<PersonaRegistry, 'list' | 'get' | 'setBusy' | 'setBrainProblem' | 'on' | 'off'>;
@@ -45,6 +53,36 @@ export interface ParticipationOptions {
   contextMessages?: number;
   /** Human mentions waiting for a rate limit, per persona. Default 5. */
   maxQueuedMentions?: number;
+  /** Where bids travel; without it only this node's personas compete. */
+  transport?: Pick<RoomTransport, 'publish' | 'subscribe'>;
+  /** How long bids are collected before the best one answers. Default 1500 ms. */
+  bidWindowMs?: number;
+}
+
+/** A persona's offer to answer a message nobody was mentioned in. */
+export interface Bid {
+  messageId: string;
+  roomId: string;
+  nodeId: string;
+  personaId: string;
+  score: number;
+}
+
+export const bidTopic = '/personas/bids';
+
+/** Best bid first: higher score, then the lower hash of (message, bidder), the same on every node. */
+export function compareBids(a: Bid, b: Bid): number {
+  return b.score - a.score || (bidTieKey(a) < bidTieKey(b) ? -1 : bidTieKey(a) > bidTieKey(b) ? 1 : 0);
+}
+
+function bidTieKey(bid: Bid): string {
+  return createHash('sha256').update(`${bid.messageId}|${bid.nodeId}/${bid.personaId}`).digest('hex');
+}
+
+interface BidRound {
+  bids: Bid[];
+  message?: ChatMessage;
+  timer?: TimerHandle;
 }
 
 interface Job {
@@ -81,6 +119,8 @@ export class Participation implements Component {
   private readonly runtime = new Map<string, PersonaRuntime>();
   private readonly handled = new Set<string>();
   private readonly inflight = new Set<Promise<void>>();
+  private readonly rounds = new Map<string, BidRound>();
+  private unsubscribeBids: (() => void) | undefined;
   private running = false;
   private readonly onMessage = (message: ChatMessage) => this.consider(message);
   private readonly onPersonas = () => this.syncPersonas();
@@ -94,6 +134,7 @@ export class Participation implements Component {
     this.running = true;
     this.options.rooms.on('message', this.onMessage);
     this.options.personas.on('changed', this.onPersonas);
+    this.unsubscribeBids = this.options.transport?.subscribe(bidTopic, (message) => this.receiveBids(message));
     this.syncPersonas();
     return Promise.resolve();
   }
@@ -102,6 +143,10 @@ export class Participation implements Component {
     this.running = false;
     this.options.rooms.off('message', this.onMessage);
     this.options.personas.off('changed', this.onPersonas);
+    this.unsubscribeBids?.();
+    this.unsubscribeBids = undefined;
+    for (const round of this.rounds.values()) round.timer?.cancel();
+    this.rounds.clear();
     for (const runtime of this.runtime.values()) {
       runtime.wake?.cancel();
       runtime.queue.length = 0;
@@ -212,12 +257,94 @@ export class Participation implements Component {
       }
       this.enqueue({ message, persona: persona.id, chain, fromHuman });
     }
+    if (message.author.kind === 'human' && message.mentions.length === 0 && !/(^|\s)@[\w-]+/.test(message.text)) this.bid(message);
+  }
+
+  // ---------------------------------------------------------------- bidding
+
+  private bid(message: ChatMessage): void {
+    const nodeId = this.options.rooms.nodeId;
+    const bids: Bid[] = [];
+    for (const entry of this.options.personas.list()) {
+      const { persona } = entry;
+      if (entry.state === 'disabled' || entry.problems.some((p) => p.severity === 'error')) continue;
+      const score = relevance(persona, message.roomId, message.text);
+      if (score <= 0) continue;
+      if (this.waitFor({ message, persona: persona.id, chain: 0, fromHuman: false }) > 0) continue;
+      bids.push({ messageId: message.id, roomId: message.roomId, nodeId, personaId: persona.id, score });
+    }
+    if (bids.length === 0) return;
+    const round = this.roundOf(message.id);
+    round.message = message;
+    round.bids.push(...bids);
+    try {
+      this.options.transport?.publish(bidTopic, { bids });
+    } catch (error) {
+      this.logger.debug(`bids not sent: ${(error as Error).message}`);
+    }
+    round.timer ??= this.clock.setTimeout(() => this.decide(message.id), this.options.bidWindowMs ?? 1500);
+  }
+
+  private roundOf(messageId: string): BidRound {
+    let round = this.rounds.get(messageId);
+    if (!round) {
+      round = { bids: [] };
+      this.rounds.set(messageId, round);
+      if (this.rounds.size > 500) {
+        const [oldest, stale] = this.rounds.entries().next().value!;
+        stale.timer?.cancel();
+        this.rounds.delete(oldest);
+      }
+    }
+    return round;
+  }
+
+  private receiveBids(message: TransportMessage): void {
+    if (!this.running) return;
+    const bids = (message.body as { bids?: unknown } | null)?.bids;
+    if (!Array.isArray(bids) || bids.length > 100) return;
+    for (const raw of bids as unknown[]) {
+      const bid = raw as Partial<Bid> | null;
+      if (
+        !bid ||
+        bid.nodeId !== message.from ||
+        typeof bid.messageId !== 'string' ||
+        bid.messageId.length > 200 ||
+        typeof bid.roomId !== 'string' ||
+        typeof bid.personaId !== 'string' ||
+        !personaIdPattern.test(bid.personaId) ||
+        typeof bid.score !== 'number' ||
+        !Number.isFinite(bid.score) ||
+        bid.score <= 0 ||
+        bid.score > 1000
+      ) {
+        this.logger.debug(`dropped a malformed bid from ${message.from.slice(0, 7)}`);
+        continue;
+      }
+      const round = this.roundOf(bid.messageId);
+      if (!round.bids.some((b) => b.nodeId === bid.nodeId && b.personaId === bid.personaId)) {
+        round.bids.push({ messageId: bid.messageId, roomId: bid.roomId, nodeId: bid.nodeId, personaId: bid.personaId, score: bid.score });
+      }
+    }
+  }
+
+  /** The bid window closed: the node of the best bid answers. */
+  private decide(messageId: string): void {
+    const round = this.rounds.get(messageId);
+    this.rounds.delete(messageId);
+    if (!round?.message || !this.running) return;
+    const best = [...round.bids].sort(compareBids)[0];
+    if (!best) return;
+    const nodeId = this.options.rooms.nodeId;
+    this.logger.debug(`bids for ${messageId}: ${round.bids.map((b) => `${b.personaId}@${b.nodeId.slice(0, 7)}=${b.score}`).join(', ')}; ${best.personaId} answers`);
+    if (best.nodeId !== nodeId) return;
+    this.enqueue({ message: round.message, persona: best.personaId, chain: 0, fromHuman: false });
   }
 
   private enqueue(job: Job): void {
     const runtime = this.runtimeOf(job.persona);
     if (!job.fromHuman && this.waitFor(job) > 0) {
-      this.logger.info(`${job.persona} does not answer ${job.message.id} from a persona: rate limit or cooldown`);
+      this.logger.info(`${job.persona} does not answer ${job.message.id}: rate limit or cooldown`);
       return;
     }
     if (runtime.queue.length >= (this.options.maxQueuedMentions ?? 5)) {

@@ -57,6 +57,7 @@ export class PersonaService implements Component {
     this.participation = new Participation({
       ...options.participation,
       rooms: options.rooms,
+      transport: options.transport,
       personas: this.registry,
       createBrain: options.createBrain ?? createBrainFactory({ workspaceFolders: () => this.registry.workspace }),
       clock,
