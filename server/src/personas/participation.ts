@@ -28,6 +28,7 @@ import type { LocalParticipant, Rooms } from '../rooms/rooms';
 import type { RoomTransport, TransportMessage } from '../rooms/transport';
 import { BrainError, type Brain, type BrainMessage } from './brains/brain';
 import type { PersonaRegistry } from './registry';
+import { buildContext } from './contextWindow';
 import { relevance } from './relevance';
 import { personaIdPattern } from './schema';
 
@@ -500,25 +501,9 @@ export class Participation implements Component {
     return runtime.brain;
   }
 
-  /** The system prompt and the room's recent messages (this persona's own as `assistant`). */
+  /** The context window of one room (contextWindow.ts). */
   private context(persona: PersonaDefinition, message: ChatMessage): BrainMessage[] {
-    const messages: BrainMessage[] = [{ role: 'system', content: persona.systemPrompt }];
-    let recent: ChatMessage[];
-    try {
-      recent = this.options.rooms.history({ roomId: message.roomId, limit: this.options.contextMessages ?? 20 }).messages;
-    } catch {
-      recent = [];
-    }
-    if (!recent.some((m) => m.id === message.id)) recent.push(message);
-    const nodeId = this.options.rooms.nodeId;
-    for (const m of recent) {
-      if (m.deleted) continue;
-      const own = m.author.nodeId === nodeId && m.author.participantId === persona.id;
-      let content = m.text;
-      if (m.attachment) content += `\n\n\`${m.attachment.path}\` lines ${m.attachment.startLine}-${m.attachment.endLine}:\n\`\`\`${m.attachment.language}\n${m.attachment.content}\n\`\`\``;
-      messages.push(own ? { role: 'assistant', content } : { role: 'user', content, name: m.author.displayName });
-    }
-    return messages;
+    return buildContext(persona, this.options.rooms.nodeId, message, this.options.rooms, { recent: this.options.contextMessages ?? 20 });
   }
 }
 
