@@ -42,8 +42,30 @@ export function encodeSessionMessage(message: SessionMessage): Buffer {
  */
 export function decodeSessionMessage(bytes: Uint8Array): Decoded<unknown> {
   const decoded = decode(bytes);
-  if (!decoded.ok || !Array.isArray(decoded.value)) return decoded;
-  const tuple = decoded.value as unknown[];
+  return decoded.ok ? toSessionMessage(decoded.value) : decoded;
+}
+
+/**
+ * Decodes a batch: MessagePack values back to back, each one self-delimiting (one decoder pass
+ * for the whole frame). Returns the values read before any error, and the error. Never throws.
+ */
+export function decodeBatch(bytes: Uint8Array): { values: unknown[]; error?: string } {
+  const values: unknown[] = [];
+  if (bytes.length === 0) return { values };
+  try {
+    packr.unpackMultiple(bytes, (value: unknown) => {
+      values.push(value);
+    });
+  } catch (error) {
+    return { values, error: error instanceof Error ? error.message : String(error) };
+  }
+  return { values };
+}
+
+/** A decoded value as a session message: an envelope tuple becomes `{t: 'env', e}`; maps pass. */
+export function toSessionMessage(value: unknown): Decoded<unknown> {
+  if (!Array.isArray(value)) return { ok: true, value };
+  const tuple = value as unknown[];
   if (tuple[0] !== 'env' || tuple.length < 8 || tuple.length > 11) return { ok: false, error: 'not a session message' };
   const e: Record<string, unknown> = { type: tuple[1], id: tuple[2], origin: tuple[3], seq: tuple[4], ts: tuple[5], topic: tuple[6], body: tuple[7] };
   if (tuple.length > 8 && tuple[8] !== null) e.hops = tuple[8];

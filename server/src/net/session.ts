@@ -13,7 +13,7 @@ import type { Socket } from 'node:net';
 import type { Clock, TimerHandle } from '../node/clock';
 import type { Logger } from '../node/log';
 import type { Priority, SessionMessage, SessionMessageType } from '../protocol/mesh';
-import { decodeSessionMessage, encodeSessionMessage, isRecord } from './codec';
+import { decodeBatch, encodeSessionMessage, isRecord, toSessionMessage } from './codec';
 import type { Counters } from './counters';
 import { sharedFlushScheduler, type FlushScheduler } from './flushScheduler';
 import { defaultMaxFrameBytes, encodeFrame, FrameDecoder } from './framing';
@@ -142,13 +142,13 @@ export class Session extends EventEmitter<SessionEvents> {
   /** Queues an already MessagePack-encoded session message (encode once, send to many). */
   sendEncoded(bytes: Buffer, priority: Priority = 'chat'): boolean {
     if (this.stateValue !== 'open') return false;
-    if (bytes.length + 4 > this.maxBatchBytes) {
+    if (bytes.length > this.maxBatchBytes) {
       this.options.counters.add('session.send.too-large');
       return false;
     }
     const queue = this.queues[priority];
     queue.parts.push(bytes);
-    queue.bytes += 4 + bytes.length;
+    queue.bytes += bytes.length;
     this.scheduler.schedule(this);
     return true;
   }
@@ -161,13 +161,13 @@ export class Session extends EventEmitter<SessionEvents> {
     let bytes = 0;
     const seal = () => {
       if (bytes === 0) return;
-      // One plaintext buffer per frame: one cipher set-up and one update call per batch.
+      // One plaintext buffer per frame (the messages back to back: MessagePack values delimit
+      // themselves): one seal per batch.
       const plaintext = Buffer.allocUnsafe(bytes);
       let offset = 0;
       for (const message of batch) {
-        plaintext.writeUInt32BE(message.length, offset);
-        message.copy(plaintext, offset + 4);
-        offset += 4 + message.length;
+        message.copy(plaintext, offset);
+        offset += message.length;
       }
       frames.push(this.sealer!.sealFrame(plaintext));
       this.stats.framesOut++;
@@ -183,7 +183,7 @@ export class Session extends EventEmitter<SessionEvents> {
       // Each pass moves one message: bounded by the queue length.
       for (; taken < queue.parts.length; taken++) {
         const message = queue.parts[taken]!;
-        const size = 4 + message.length;
+        const size = message.length;
         if (bytes + size > this.maxBatchBytes) seal();
         batch.push(message);
         bytes += size;
@@ -339,15 +339,11 @@ export class Session extends EventEmitter<SessionEvents> {
       return;
     }
     this.lastReceived = this.options.clock.monotonic();
-    let offset = 0;
-    // Each pass consumes at least 4 bytes: bounded by the plaintext length.
-    while (offset < plaintext.length) {
-      if (offset + 4 > plaintext.length) return this.close('malformed-batch', 'truncated length', false);
-      const length = plaintext.readUInt32BE(offset);
-      offset += 4;
-      if (offset + length > plaintext.length) return this.close('malformed-batch', 'length past the end', false);
-      const decoded = decodeSessionMessage(plaintext.subarray(offset, offset + length));
-      offset += length;
+    // The whole batch in one decoder pass; the messages before a malformed one still count.
+    const batch = decodeBatch(plaintext);
+    // Bounded by the number of values decoded.
+    for (const value of batch.values) {
+      const decoded = toSessionMessage(value);
       if (!decoded.ok || !isRecord(decoded.value) || !messageTypes.has(decoded.value.t as SessionMessageType)) {
         return this.close('malformed-message', decoded.ok ? 'unknown message' : decoded.error, false);
       }
@@ -370,5 +366,6 @@ export class Session extends EventEmitter<SessionEvents> {
       }
       if (this.stateValue === 'closed') return;
     }
+    if (batch.error !== undefined && this.stateValue !== 'closed') this.close('malformed-batch', batch.error, false);
   }
 }

@@ -12,8 +12,9 @@
  *   MessagePack {@link HandshakePayload}. After the handshake every frame is
  *   `u32 length | flags u8 | ciphertext | tag(16)` sealed with ChaCha20-Poly1305 (counter nonces,
  *   one key per direction, flags bit 0 = key phase). The plaintext of a frame is a batch:
- *   `(u32 length | MessagePack SessionMessage)*`. Session messages are MessagePack maps, except
- *   `env`, the hot path, which travels as an {@link EnvelopeTuple} (an array: no keys).
+ *   MessagePack SessionMessages back to back (each value delimits itself, so one decoder pass
+ *   reads the whole batch). Session messages are MessagePack maps, except `env`, the hot path,
+ *   which travels as an {@link EnvelopeTuple} (an array: no keys).
  * - {@link Envelope}s carried in `env` session messages: published events and JSON-RPC 2.0
  *   remote commands.
  */

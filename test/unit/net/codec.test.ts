@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { decode, decodeSessionMessage, encodeSessionMessage } from '../../../server/src/net/codec';
+import { decode, decodeBatch, decodeSessionMessage, encodeSessionMessage, toSessionMessage } from '../../../server/src/net/codec';
 import type { Envelope, SessionMessage } from '../../../server/src/protocol/mesh';
 
 const origin = 'A'.repeat(52);
@@ -30,6 +30,22 @@ describe('net/codec session messages', () => {
     const bytes = encodeSessionMessage(hello);
     assert.deepEqual(decode(bytes), { ok: true, value: hello });
     assert.deepEqual(decodeSessionMessage(bytes), { ok: true, value: hello });
+  });
+
+  it('a batch is messages back to back: one pass reads them all, and a truncated tail keeps what came before', () => {
+    const messages: SessionMessage[] = [
+      { t: 'ping', n: 1, ts: 2 },
+      { t: 'env', e: { ...base, hops: 2 } },
+      { t: 'bye', reason: 'stop' },
+    ];
+    const batch = Buffer.concat(messages.map(encodeSessionMessage));
+    const whole = decodeBatch(batch);
+    assert.equal(whole.error, undefined);
+    assert.deepEqual(whole.values.map((value) => (toSessionMessage(value) as { value: { t: string } }).value.t), ['ping', 'env', 'bye']);
+    const cut = decodeBatch(batch.subarray(0, batch.length - 3));
+    assert.equal(cut.values.length, 2);
+    assert.ok(cut.error);
+    assert.deepEqual(decodeBatch(Buffer.alloc(0)), { values: [] });
   });
 
   it('refuses arrays that are not envelope tuples', () => {

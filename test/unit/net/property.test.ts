@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { BeaconVerifier, encodeBeacon, parseBeacon } from '../../../server/src/net/beacon';
-import { decode, decodeSessionMessage, encode, isRecord } from '../../../server/src/net/codec';
+import { decode, decodeBatch, decodeSessionMessage, encode, isRecord, toSessionMessage } from '../../../server/src/net/codec';
 import { Counters } from '../../../server/src/net/counters';
 import { FrameDecoder } from '../../../server/src/net/framing';
 import { isEnvelope } from '../../../server/src/net/router';
@@ -65,6 +65,7 @@ describe('net property tests (fast-check)', () => {
         if (decoded.ok) isEnvelope(decoded.value);
         const message = decodeSessionMessage(bytes);
         if (message.ok && isRecord(message.value) && message.value.t === 'env') isEnvelope(message.value.e);
+        for (const value of decodeBatch(bytes).values) toSessionMessage(value);
       }),
       { numRuns: 3000 },
     );
