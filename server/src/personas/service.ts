@@ -29,6 +29,8 @@ export interface PersonaServiceOptions {
   headless?: boolean;
   clock?: Clock;
   logger?: Logger;
+  /** The API key of an `openai` persona's endpoint (from SecretStorage through the client). */
+  apiKey?: (persona: PersonaDefinition) => Promise<string | undefined> | string | undefined;
   /** Replaces the brain factory (tests). */
   createBrain?: (persona: PersonaDefinition) => Brain;
   participation?: Partial<Omit<ParticipationOptions, 'rooms' | 'personas' | 'createBrain' | 'clock' | 'logger'>>;
@@ -59,7 +61,7 @@ export class PersonaService implements Component {
       rooms: options.rooms,
       transport: options.transport,
       personas: this.registry,
-      createBrain: options.createBrain ?? createBrainFactory({ workspaceFolders: () => this.registry.workspace }),
+      createBrain: options.createBrain ?? createBrainFactory({ workspaceFolders: () => this.registry.workspace, ...(options.apiKey ? { apiKey: options.apiKey } : {}) }),
       clock,
       logger,
     });

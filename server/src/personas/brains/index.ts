@@ -1,16 +1,19 @@
 /**
- * Makes the brain a persona's file asks for. Only `librarian` exists so far; the other providers
+ * Makes the brain a persona's file asks for: `librarian` and `openai` so far; the other providers
  * give a brain that fails with a one-line reason, so the persona shows as degraded with it.
  */
 import * as path from 'node:path';
 import type { PersonaDefinition } from '../../protocol/personas';
 import { BrainError, type Brain, type BrainRequest } from './brain';
 import { LibrarianBrain, type LibrarianOptions } from './librarian';
+import { OpenAiBrain } from './openai';
 
 export interface BrainFactoryOptions {
   /** The workspace folders (read at each brain's creation). */
   workspaceFolders: () => readonly string[];
   librarian?: Omit<LibrarianOptions, 'roots' | 'knowledge'>;
+  /** The API key of an `openai` persona's endpoint (SecretStorage, through the client). */
+  apiKey?: (persona: PersonaDefinition) => Promise<string | undefined> | string | undefined;
 }
 
 export function createBrainFactory(options: BrainFactoryOptions): (persona: PersonaDefinition) => Brain {
@@ -22,6 +25,8 @@ export function createBrainFactory(options: BrainFactoryOptions): (persona: Pers
           roots: [...options.workspaceFolders()],
           knowledge: persona.knowledge.map((k) => path.resolve(path.dirname(persona.file), k)),
         });
+      case 'openai':
+        return new OpenAiBrain({ config: persona.brain, apiKey: () => options.apiKey?.(persona) });
       default:
         return new UnavailableBrain(persona.brain.provider, `the ${persona.brain.provider} brain is not available in this version yet`);
     }
