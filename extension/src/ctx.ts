@@ -33,12 +33,16 @@ export class Ctx implements vscode.Disposable {
   private serverStateValue: ServerState = 'stopped';
   private readonly crashes: number[] = [];
   private readonly statusEmitter = new vscode.EventEmitter<NodeStatus | undefined>();
-  private readonly disposables: vscode.Disposable[] = [this.statusEmitter];
+  private readonly disposables: vscode.Disposable[] = [];
   private clientDisposables: vscode.Disposable[] = [];
   private meshKey = '';
+  private readonly requestHandlers: { type: RequestType<unknown, unknown, void>; handler: (params: unknown) => Promise<unknown>; registration: vscode.Disposable | undefined }[] = [];
   private readonly notificationHandlers: { type: NotificationType<unknown>; handler: (params: unknown) => void; registration?: vscode.Disposable }[] = [];
 
   readonly onDidChangeStatus = this.statusEmitter.event;
+  private readonly runningEmitter = new vscode.EventEmitter<void>();
+  /** The server (re)started and answers requests: a moment to send it what it needs from the client. */
+  readonly onDidStartServer = this.runningEmitter.event;
 
   constructor(
     private readonly extension: vscode.ExtensionContext,
@@ -46,6 +50,8 @@ export class Ctx implements vscode.Disposable {
     private readonly meshKeys: MeshKeyStore,
   ) {
     this.disposables.push(
+      this.statusEmitter,
+      this.runningEmitter,
       log.channel.onDidChangeLogLevel(() => {
         if (this.client?.state === State.Running) void this.client.sendNotification(SetLogLevelNotification.type, { level: log.level });
       }),
@@ -72,7 +78,7 @@ export class Ctx implements vscode.Disposable {
       debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6011'] } },
     };
     const clientOptions: LanguageClientOptions = {
-      documentSelector: [{ scheme: 'file', pattern: '**/*.persona.md' }],
+      documentSelector: [{ language: 'persona-markdown' }, { scheme: 'file', pattern: '**/*.persona.md' }],
       outputChannel: this.log.channel,
       // A function, so a restart picks up a mesh key the user set meanwhile.
       initializationOptions: (): ServerInitOptions => ({
@@ -93,9 +99,11 @@ export class Ctx implements vscode.Disposable {
       client.onNotification(LogNotification.type, ({ level, scope, message }) => this.log.write(level, `[${scope}] ${message}`)),
       client.onNotification(StatusNotification.type, (status) => this.setStatus(status)),
       ...this.notificationHandlers.map((entry) => (entry.registration = client.onNotification(entry.type, entry.handler))),
+      ...this.requestHandlers.map((entry) => (entry.registration = client.onRequest(entry.type, entry.handler))),
       client.onDidChangeState(({ newState }) => {
         if (newState === State.Running) {
           this.serverStateValue = 'running';
+          this.runningEmitter.fire();
           void this.refreshStatus();
         } else {
           this.serverStateValue = newState === State.Starting ? 'starting' : 'stopped';
@@ -199,6 +207,17 @@ export class Ctx implements vscode.Disposable {
   async sendNotification<P>(type: NotificationType<P>, params: P): Promise<void> {
     const client = this.client;
     if (client?.state === State.Running) await client.sendNotification(type, params);
+  }
+
+  /** Answers a server → client request across restarts of the server. */
+  onRequest<P, R>(type: RequestType<P, R, void>, handler: (params: P) => Promise<R> | R): vscode.Disposable {
+    const entry = { type: type as RequestType<unknown, unknown, void>, handler: handler as (params: unknown) => Promise<unknown>, registration: undefined as vscode.Disposable | undefined };
+    entry.registration = this.client?.onRequest(entry.type, entry.handler);
+    this.requestHandlers.push(entry);
+    return new vscode.Disposable(() => {
+      entry.registration?.dispose();
+      this.requestHandlers.splice(this.requestHandlers.indexOf(entry), 1);
+    });
   }
 
   /** Listens to a server notification across restarts of the server. */

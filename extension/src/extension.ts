@@ -10,6 +10,9 @@ import { MeshKeyStore } from './meshKeyStore';
 import { MeshStatusBar } from './statusBar';
 import { PeersView } from './views/peersView';
 import { EmptyView } from './views/emptyView';
+import { PersonasView } from './views/personasView';
+import { registerPersonaCommands } from './personaCommands';
+import { registerLanguageModelBridge } from './languageModelBridge';
 import { networkSettingKeys } from './settings';
 
 let ctx: Ctx | undefined;
@@ -21,6 +24,7 @@ export function activate(context: vscode.ExtensionContext): PersonaMeshApi {
   ctx = current;
   const chat = new ChatPanel(context.extensionUri, current);
   const idle = new IdlePresence(current);
+  const personas = new PersonasView(current);
   const peers = new PeersView(current);
   const peersTree = vscode.window.createTreeView('personaMesh.peers', { treeDataProvider: peers, showCollapseAll: true });
   context.subscriptions.push(
@@ -30,7 +34,10 @@ export function activate(context: vscode.ExtensionContext): PersonaMeshApi {
     peers,
     new MeshStatusBar(current),
     peersTree,
-    vscode.window.registerTreeDataProvider('personaMesh.personas', new EmptyView()),
+    personas,
+    vscode.window.registerTreeDataProvider('personaMesh.personas', personas),
+    ...registerPersonaCommands(current),
+    ...registerLanguageModelBridge(current),
     vscode.window.registerTreeDataProvider('personaMesh.genomes', new EmptyView()),
     peersTree.onDidChangeVisibility(({ visible }) => peers.setVisible(visible)),
     vscode.workspace.onDidChangeConfiguration((event) => {

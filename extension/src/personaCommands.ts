@@ -1,0 +1,79 @@
+/** Persona commands: New Persona, Open Persona File, Enable/Disable, and persona folders for the server. */
+import * as vscode from 'vscode';
+import { PersonaTemplateRequest, SetPersonaEnabledRequest, SetPersonaFoldersNotification } from '../../server/src/protocol/personas';
+import type { Ctx } from './ctx';
+import type { PersonaItem } from './views/personasView';
+
+export function registerPersonaCommands(ctx: Ctx): vscode.Disposable[] {
+  const sendFolders = () => void ctx.sendNotification(SetPersonaFoldersNotification.type, personaFolders()).catch(() => undefined);
+  return [
+    ctx.onDidStartServer(sendFolders),
+    vscode.workspace.onDidChangeWorkspaceFolders(sendFolders),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration('personaMesh.personaFolders')) sendFolders();
+    }),
+    vscode.commands.registerCommand('personaMesh.newPersona', () => newPersona(ctx)),
+    vscode.commands.registerCommand('personaMesh.openPersonaFile', async (item?: PersonaItem) => {
+      if (item?.kind !== 'persona' || !item.persona.file) return;
+      await vscode.window.showTextDocument(vscode.Uri.file(item.persona.file));
+    }),
+    vscode.commands.registerCommand('personaMesh.disablePersona', (item?: PersonaItem) => setEnabled(ctx, item, false)),
+    vscode.commands.registerCommand('personaMesh.enablePersona', (item?: PersonaItem) => setEnabled(ctx, item, true)),
+  ];
+}
+
+export function personaFolders(): { workspaceFolders: string[]; extraFolders: string[] } {
+  const workspaceFolders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+  const base = workspaceFolders[0];
+  const extraFolders = vscode.workspace
+    .getConfiguration('personaMesh')
+    .get<string[]>('personaFolders', [])
+    .map((folder) => (base && !folder.startsWith('/') && !/^[A-Za-z]:[\\/]/.test(folder) ? vscode.Uri.joinPath(vscode.Uri.file(base), folder).fsPath : folder));
+  return { workspaceFolders, extraFolders };
+}
+
+async function setEnabled(ctx: Ctx, item: PersonaItem | undefined, enabled: boolean): Promise<void> {
+  if (item?.kind !== 'persona' || !item.persona.local) return;
+  try {
+    await ctx.sendRequest(SetPersonaEnabledRequest.type, { id: item.persona.id, enabled });
+  } catch (error) {
+    void vscode.window.showWarningMessage(`${enabled ? 'Enable' : 'Disable'} ${item.persona.name}: ${(error as Error).message}`);
+  }
+}
+
+/** Writes a commented template to `.mesh/personas/<id>.persona.md` in the first workspace folder. */
+async function newPersona(ctx: Ctx): Promise<void> {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  if (!folder) {
+    void vscode.window.showWarningMessage('Open a folder first: personas live in its .mesh/personas/ folder.');
+    return;
+  }
+  const name = await vscode.window.showInputBox({ title: 'Persona Mesh: New Persona', prompt: 'Display name', placeHolder: 'Parser Expert', validateInput: (v) => (v.trim() ? undefined : 'A name, please') });
+  if (!name) return;
+  const suggested = name.trim().toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'persona';
+  const id = await vscode.window.showInputBox({
+    title: 'Persona Mesh: New Persona',
+    prompt: 'Id (unique on the mesh: lower-case letters, digits and -)',
+    value: suggested,
+    validateInput: (v) => (/^[a-z0-9][a-z0-9-]{0,63}$/.test(v) ? undefined : 'Lower-case letters, digits and -, up to 64'),
+  });
+  if (!id) return;
+  const uri = vscode.Uri.joinPath(folder.uri, '.mesh', 'personas', `${id}.persona.md`);
+  try {
+    await vscode.workspace.fs.stat(uri);
+    void vscode.window.showWarningMessage(`${vscode.workspace.asRelativePath(uri)} exists already.`);
+    await vscode.window.showTextDocument(uri);
+    return;
+  } catch {
+    // Does not exist: write it.
+  }
+  let text: string;
+  try {
+    ({ text } = await ctx.sendRequest(PersonaTemplateRequest.type, { id, name: name.trim() }));
+  } catch (error) {
+    void vscode.window.showWarningMessage(`New Persona: ${(error as Error).message}`);
+    return;
+  }
+  await vscode.workspace.fs.writeFile(uri, Buffer.from(text, 'utf8'));
+  await vscode.window.showTextDocument(uri);
+}
