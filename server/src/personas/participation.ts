@@ -17,6 +17,9 @@
  * bid it knows (score, then a hash of message and bidder as a tie-break every node computes the
  * same); only the node hosting the winner answers, so one question gets one answer mesh-wide.
  * Persona messages are never bid on (only mentions continue a persona-to-persona chain).
+ * The same persona file is often hosted by several nodes (it lives in the shared repository): a
+ * mention by text only, or by the keys of several hosts, is settled by a round among the hosts
+ * (mention bids, all scored {@link mentionScore}), so it is answered once.
  */
 import { createHash } from 'node:crypto';
 import { systemClock, type Clock, type TimerHandle } from '../node/clock';
@@ -67,13 +70,22 @@ export interface Bid {
   nodeId: string;
   personaId: string;
   score: number;
+  /** A round among the nodes hosting a mentioned persona (score {@link mentionScore}). */
+  mention?: boolean;
 }
+
+/** The score of a mention bid: above any relevance bid. */
+export const mentionScore = 1000;
 
 export const bidTopic = '/personas/bids';
 
 /** Best bid first: higher score, then the lower hash of (message, bidder), the same on every node. */
 export function compareBids(a: Bid, b: Bid): number {
   return b.score - a.score || (bidTieKey(a) < bidTieKey(b) ? -1 : bidTieKey(a) > bidTieKey(b) ? 1 : 0);
+}
+
+function roundKey(bid: Pick<Bid, 'messageId' | 'personaId' | 'mention'>): string {
+  return bid.mention ? `${bid.messageId}|@${bid.personaId}` : bid.messageId;
 }
 
 function bidTieKey(bid: Bid): string {
@@ -256,7 +268,11 @@ export class Participation implements Component {
         this.logger.info(`${persona.id} does not answer ${message.id}: the persona-to-persona chain is already ${chain} long (cap ${cap})`);
         continue;
       }
-      this.enqueue({ message, persona: persona.id, chain, fromHuman });
+      // Mentioned by this node's key alone: it is ours to answer. Mentioned by text only, or by the
+      // keys of several nodes hosting the same persona id: the hosts settle who answers by a round.
+      const keyed = message.mentions.filter((key) => key.endsWith(`/${persona.id}`));
+      if (keyed.length === 1 && keyed[0] === `${nodeId}/${persona.id}`) this.enqueue({ message, persona: persona.id, chain, fromHuman });
+      else this.mentionBid(message, persona.id);
     }
     if (message.author.kind === 'human' && message.mentions.length === 0 && !/(^|\s)@[\w-]+/.test(message.text)) this.bid(message);
   }
@@ -275,7 +291,17 @@ export class Participation implements Component {
       bids.push({ messageId: message.id, roomId: message.roomId, nodeId, personaId: persona.id, score });
     }
     if (bids.length === 0) return;
-    const round = this.roundOf(message.id);
+    this.openRound(message.id, message, bids);
+  }
+
+  /** Offers to answer a mention that other nodes may also host the persona for. */
+  private mentionBid(message: ChatMessage, personaId: string): void {
+    const bid: Bid = { messageId: message.id, roomId: message.roomId, nodeId: this.options.rooms.nodeId, personaId, score: mentionScore, mention: true };
+    this.openRound(roundKey(bid), message, [bid]);
+  }
+
+  private openRound(key: string, message: ChatMessage, bids: Bid[]): void {
+    const round = this.roundOf(key);
     round.message = message;
     round.bids.push(...bids);
     try {
@@ -283,14 +309,14 @@ export class Participation implements Component {
     } catch (error) {
       this.logger.debug(`bids not sent: ${(error as Error).message}`);
     }
-    round.timer ??= this.clock.setTimeout(() => this.decide(message.id), this.options.bidWindowMs ?? 1500);
+    round.timer ??= this.clock.setTimeout(() => this.decide(key), this.options.bidWindowMs ?? 1500);
   }
 
-  private roundOf(messageId: string): BidRound {
-    let round = this.rounds.get(messageId);
+  private roundOf(key: string): BidRound {
+    let round = this.rounds.get(key);
     if (!round) {
       round = { bids: [] };
-      this.rounds.set(messageId, round);
+      this.rounds.set(key, round);
       if (this.rounds.size > 500) {
         const [oldest, stale] = this.rounds.entries().next().value!;
         stale.timer?.cancel();
@@ -317,29 +343,35 @@ export class Participation implements Component {
         typeof bid.score !== 'number' ||
         !Number.isFinite(bid.score) ||
         bid.score <= 0 ||
-        bid.score > 1000
+        bid.score > mentionScore ||
+        (bid.mention !== undefined && typeof bid.mention !== 'boolean')
       ) {
         this.logger.debug(`dropped a malformed bid from ${message.from.slice(0, 7)}`);
         continue;
       }
-      const round = this.roundOf(bid.messageId);
+      const mention = bid.mention === true;
+      if (mention !== (bid.score === mentionScore)) continue;
+      const round = this.roundOf(roundKey({ messageId: bid.messageId, personaId: bid.personaId, mention }));
       if (!round.bids.some((b) => b.nodeId === bid.nodeId && b.personaId === bid.personaId)) {
-        round.bids.push({ messageId: bid.messageId, roomId: bid.roomId, nodeId: bid.nodeId, personaId: bid.personaId, score: bid.score });
+        round.bids.push({ messageId: bid.messageId, roomId: bid.roomId, nodeId: bid.nodeId, personaId: bid.personaId, score: bid.score, ...(mention ? { mention } : {}) });
       }
     }
   }
 
   /** The bid window closed: the node of the best bid answers. */
-  private decide(messageId: string): void {
-    const round = this.rounds.get(messageId);
-    this.rounds.delete(messageId);
-    if (!round?.message || !this.running) return;
+  private decide(key: string): void {
+    const round = this.rounds.get(key);
+    this.rounds.delete(key);
+    const message = round?.message;
+    if (!round || !message || !this.running) return;
     const best = [...round.bids].sort(compareBids)[0];
     if (!best) return;
     const nodeId = this.options.rooms.nodeId;
-    this.logger.debug(`bids for ${messageId}: ${round.bids.map((b) => `${b.personaId}@${b.nodeId.slice(0, 7)}=${b.score}`).join(', ')}; ${best.personaId} answers`);
+    this.logger.debug(`bids for ${key}: ${round.bids.map((b) => `${b.personaId}@${b.nodeId.slice(0, 7)}=${b.score}`).join(', ')}; ${best.personaId}@${best.nodeId.slice(0, 7)} answers`);
     if (best.nodeId !== nodeId) return;
-    this.enqueue({ message: round.message, persona: best.personaId, chain: 0, fromHuman: false });
+    // A mention keeps its rights (a human's waits for the limits); an open bid was within the limits when made.
+    if (best.mention) this.enqueue({ message, persona: best.personaId, chain: chainDepth(message), fromHuman: message.author.kind === 'human' });
+    else this.enqueue({ message, persona: best.personaId, chain: 0, fromHuman: false });
   }
 
   private enqueue(job: Job): void {

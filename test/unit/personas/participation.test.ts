@@ -77,12 +77,12 @@ describe('persona participation', () => {
   }
 
   /** Lets replies finish and the mesh deliver them. */
+  /** Lets replies finish, bid windows close and the mesh deliver everything. */
   async function settle(): Promise<void> {
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 8; i++) {
       await participation!.idle();
       mesh.settle();
       await new Promise((resolve) => setImmediate(resolve));
-      if (!(participation as unknown as { inflight: Set<unknown> }).inflight.size) return;
     }
   }
 
@@ -175,7 +175,7 @@ describe('persona participation', () => {
       yield ' world';
     });
     await host({ slow: personaFile('slow', 'librarian', 'cooldownSeconds: 0') });
-    b.rooms.send({ roomId: 'general', text: '@slow hi' });
+    b.rooms.send({ roomId: 'general', text: '@slow hi', mentions: ['node-a/slow'] });
     mesh.settle();
     await new Promise((resolve) => setImmediate(resolve));
     mesh.clock.advance(800);

@@ -124,6 +124,25 @@ describe('turn taking across nodes', () => {
     assert.deepEqual(got.sort(), ['A/net: ask about it', 'B/store: ask about it']);
   });
 
+  it('a persona hosted by several nodes (a shared repository) answers a mention once', async () => {
+    const twin = file('twin', 'rooms: {general: expert}\nparticipation: {cooldownSeconds: 0}');
+    await node('D', { twin });
+    await node('E', { twin });
+    await settle();
+    const [a] = nodes;
+    a!.rooms.send({ roomId: 'general', text: '@twin hello by text' });
+    await settle();
+    a!.rooms.send({ roomId: 'general', text: '@Twin hello by keys', mentions: ['D/twin', 'E/twin'] });
+    await settle();
+    const got = answers(a!);
+    assert.equal(got.length, 2, got.join('\n'));
+    assert.match(got[0]!, /^[DE]\/twin: hello by text$/);
+    assert.match(got[1]!, /^[DE]\/twin: hello by keys$/);
+    a!.rooms.send({ roomId: 'general', text: '@Twin only you', mentions: ['E/twin'] });
+    await settle();
+    assert.equal(answers(a!)[2], 'E/twin: only you', 'a key for one host goes to that host');
+  });
+
   it('scores relevance from triggers, capabilities, name and role', () => {
     const p = parsePersonaFile(file('net', 'name: Net\ntriggers: [beacon, "/noise\\\\s+xx/i"]\ncapabilities: [networking, tcp-sessions]\nrooms: {general: expert, lobby: observer, side: member}'), { file: '/n.persona.md' }).persona!;
     assert.equal(relevance(p, 'general', 'beacons and Noise  XX'), 6);
