@@ -26,6 +26,9 @@ Options for "node":
   --peer HOST:PORT        a node to dial directly (repeatable)
   --trust NODE_ID         accept sessions only from these nodes (repeatable)
   --room ROOM             join this room at start (repeatable; "general" always)
+  --workspace DIR         a workspace folder: personas in DIR/.mesh/personas/ are hosted
+                          here and the librarian indexes DIR (repeatable)
+  --personas DIR          another folder of *.persona.md files (repeatable)
   --jsonl                 machine-readable events on stdout, one JSON object a line:
                           ready, peer.up, peer.down, peers, message, message.updated,
                           sent, joined, left, rpc.result, error, stopped;

@@ -2,7 +2,10 @@
  * The mesh server as VS Code starts it: a language server over IPC. Standard LSP serves the
  * persona files; custom `mesh/...` methods (server/src/protocol/extension.ts) carry the mesh.
  */
-import { createConnection, ProposedFeatures, ResponseError, type InitializeResult } from 'vscode-languageserver/node';
+import { createConnection, ProposedFeatures, ResponseError, TextDocuments, type InitializeResult } from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { personaServerCapabilities, registerPersonaLanguageFeatures } from './lsp/personaLanguage';
+import { registerPersonaHandlers } from './personas/rpcHandlers';
 import { version } from '../../package.json';
 import { MeshNode } from './node/meshNode';
 import { registerRoomHandlers } from './rooms/rpcHandlers';
@@ -27,12 +30,15 @@ connection.onInitialize((params): InitializeResult => {
   logLevel = options.logLevel ?? 'info';
   node = new MeshNode({ dataDir: options.dataDir, meshKey: options.meshKey ?? '', name: options.nodeName, logger, network: options.network });
   node.on('status', (status) => void connection.sendNotification(StatusNotification.type, status));
-  return { capabilities: {}, serverInfo: { name: 'persona-mesh', version } };
+  return { capabilities: { ...personaServerCapabilities }, serverInfo: { name: 'persona-mesh', version } };
 });
 
 connection.onInitialized(() => {
   // A node that cannot start stays reachable and reports why in its status.
-  nodeStarted = node!.start().catch(() => undefined);
+  nodeStarted = node!
+    .start()
+    .then(() => personaLanguage.refresh())
+    .catch(() => undefined);
 });
 
 async function startedNode(): Promise<MeshNode> {
@@ -60,6 +66,16 @@ connection.onNotification(SetLogLevelNotification.type, ({ level }) => {
 });
 
 registerRoomHandlers(connection, async () => (await startedNode()).rooms, logger);
+registerPersonaHandlers(connection, async () => (await startedNode()).personas, logger);
+
+// Persona files open in the editor: diagnostics, completion and hover, with what the node knows.
+const documents = new TextDocuments(TextDocument);
+const personaLanguage = registerPersonaLanguageFeatures(connection, documents, {
+  personaFiles: () => node?.personas?.languageDeps().personaFiles?.() ?? [],
+  roomNames: () => node?.rooms?.list().map((room) => room.id) ?? [],
+  capabilityNames: () => node?.personas?.languageDeps().capabilityNames?.() ?? [],
+});
+documents.listen(connection);
 
 connection.onShutdown(async () => {
   await node?.stop();

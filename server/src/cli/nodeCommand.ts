@@ -3,7 +3,7 @@
  * line `{"op":"quit"}`; every stdin line is one JSON command.
  */
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { MeshNode } from '../node/meshNode';
 import { createLogger, type LogLevel } from '../node/log';
@@ -16,7 +16,7 @@ import { readMeshKey } from './meshKeySource';
 import type { CliOutput } from './output';
 
 export const nodeArgSpec = {
-  valued: ['name', 'data-dir', 'mesh-key-file', 'log-level', 'listen', 'multicast', 'interface', 'peer', 'trust', 'interval-ms', 'room'],
+  valued: ['name', 'data-dir', 'mesh-key-file', 'log-level', 'listen', 'multicast', 'interface', 'peer', 'trust', 'interval-ms', 'room', 'workspace', 'personas'],
   boolean: ['jsonl', 'help', 'broadcast', 'no-discovery'],
 } as const;
 
@@ -80,6 +80,8 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
     name: lastValue(args, 'name'),
     logger,
     network,
+    headless: true,
+    personaFolders: { workspaceFolders: (args.values.get('workspace') ?? []).map((d) => resolve(d)), extraFolders: (args.values.get('personas') ?? []).map((d) => resolve(d)) },
   });
   node.on('peer.up', (peer) => output.event({ event: 'peer.up', ...peer }));
   const reportMessage = messageReporter(node, output);

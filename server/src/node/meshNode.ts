@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { version } from '../../../package.json';
 import { MeshNetwork } from '../net/meshNetwork';
+import { PersonaService } from '../personas/service';
 import { MeshRoomTransport } from '../rooms/meshTransport';
 import { registerRoomRemoteMethods } from '../rooms/remoteMethods';
 import { identityAuthenticator } from '../rooms/signing';
@@ -30,6 +31,10 @@ export interface MeshNodeOptions {
   meshKey: string;
   name?: string;
   logger: Logger;
+  /** Folders whose `.mesh/personas/` holds persona files, and extra persona folders (the CLI's --personas). */
+  personaFolders?: { workspaceFolders: string[]; extraFolders: string[] };
+  /** A node without VS Code: `vscode-lm` personas are degraded. */
+  headless?: boolean;
   /** How to join the mesh; without it the node stays local (no sockets). */
   network?: NetworkSettings;
   clock?: Clock;
@@ -52,6 +57,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   private networkValue: MeshNetwork | undefined;
   private roomsValue: Rooms | undefined;
   private transport: SwitchableTransport | undefined;
+  private personasValue: PersonaService | undefined;
   private readonly lifecycle = new Lifecycle();
   private readonly startedAt = Date.now();
 
@@ -77,6 +83,11 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   /** Rooms, once the database is open (they work offline and sync when the network comes). */
   get rooms(): Rooms | undefined {
     return this.roomsValue;
+  }
+
+  /** Personas hosted here and seen on the mesh, once rooms are up. */
+  get personas(): PersonaService | undefined {
+    return this.personasValue;
   }
 
   /** The running network, once a mesh key is set and the sockets are up. */
@@ -112,6 +123,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       this.addProblem({ code: reason.code, message: reason.message });
     }
     if (this.storeValue) await this.startRooms(this.storeValue, identity);
+    if (this.roomsValue && this.transport) await this.startPersonas(this.roomsValue, this.transport);
 
     this.applyMeshKey(this.options.meshKey);
     await this.startNetwork();
@@ -185,6 +197,24 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       this.roomsValue = rooms;
     } catch (error) {
       this.addProblem({ code: 'rooms-unavailable', message: `the rooms could not start: ${describeError(error)}` });
+    }
+  }
+
+  private async startPersonas(rooms: Rooms, transport: SwitchableTransport): Promise<void> {
+    const personas = new PersonaService({
+      rooms,
+      transport,
+      workspaceFolders: this.options.personaFolders?.workspaceFolders ?? [],
+      extraFolders: this.options.personaFolders?.extraFolders ?? [],
+      headless: this.options.headless ?? false,
+      clock: this.options.clock ?? systemClock,
+      logger: this.options.logger,
+    });
+    try {
+      await this.lifecycle.startComponent(personas);
+      this.personasValue = personas;
+    } catch (error) {
+      this.addProblem({ code: 'personas-unavailable', message: `the personas could not start: ${describeError(error)}` });
     }
   }
 
