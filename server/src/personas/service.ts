@@ -14,6 +14,7 @@ import type { RoomTransport } from '../rooms/transport';
 import type { PersonaLanguageDeps } from '../lsp/personaLanguage';
 import type { Brain } from './brains/brain';
 import { createBrainFactory } from './brains';
+import type { LanguageModelBridge } from './brains/vscodeLm';
 import { PersonaDirectory } from './directory';
 import { Participation, type ParticipationOptions } from './participation';
 import { PersonaRegistry } from './registry';
@@ -31,6 +32,8 @@ export interface PersonaServiceOptions {
   logger?: Logger;
   /** The API key of an `openai` persona's endpoint (from SecretStorage through the client). */
   apiKey?: (persona: PersonaDefinition) => Promise<string | undefined> | string | undefined;
+  /** The client's language models for `vscode-lm` personas (`new LanguageModelBridge(connection)`); absent in a headless node. */
+  languageModels?: () => LanguageModelBridge | undefined;
   /** Replaces the brain factory (tests). */
   createBrain?: (persona: PersonaDefinition) => Brain;
   participation?: Partial<Omit<ParticipationOptions, 'rooms' | 'personas' | 'createBrain' | 'clock' | 'logger'>>;
@@ -61,7 +64,11 @@ export class PersonaService implements Component {
       rooms: options.rooms,
       transport: options.transport,
       personas: this.registry,
-      createBrain: options.createBrain ?? createBrainFactory({ workspaceFolders: () => this.registry.workspace, ...(options.apiKey ? { apiKey: options.apiKey } : {}) }),
+      createBrain: options.createBrain ?? createBrainFactory({
+          workspaceFolders: () => this.registry.workspace,
+          ...(options.apiKey ? { apiKey: options.apiKey } : {}),
+          ...(options.languageModels ? { languageModels: options.languageModels } : {}),
+        }),
       clock,
       logger,
     });

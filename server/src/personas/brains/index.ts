@@ -1,12 +1,13 @@
 /**
- * Makes the brain a persona's file asks for: `librarian` and `openai` so far; the other providers
- * give a brain that fails with a one-line reason, so the persona shows as degraded with it.
+ * Makes the brain a persona's file asks for: `librarian`, `openai` and `vscode-lm` so far; `llama`
+ * gives a brain that fails with a one-line reason, so the persona shows as degraded with it.
  */
 import * as path from 'node:path';
 import type { PersonaDefinition } from '../../protocol/personas';
 import { BrainError, type Brain, type BrainRequest } from './brain';
 import { LibrarianBrain, type LibrarianOptions } from './librarian';
 import { OpenAiBrain } from './openai';
+import { VscodeLmBrain, type LanguageModelBridge } from './vscodeLm';
 
 export interface BrainFactoryOptions {
   /** The workspace folders (read at each brain's creation). */
@@ -14,6 +15,8 @@ export interface BrainFactoryOptions {
   librarian?: Omit<LibrarianOptions, 'roots' | 'knowledge'>;
   /** The API key of an `openai` persona's endpoint (SecretStorage, through the client). */
   apiKey?: (persona: PersonaDefinition) => Promise<string | undefined> | string | undefined;
+  /** The client's language models (absent in a headless node). */
+  languageModels?: () => LanguageModelBridge | undefined;
 }
 
 export function createBrainFactory(options: BrainFactoryOptions): (persona: PersonaDefinition) => Brain {
@@ -27,6 +30,8 @@ export function createBrainFactory(options: BrainFactoryOptions): (persona: Pers
         });
       case 'openai':
         return new OpenAiBrain({ config: persona.brain, apiKey: () => options.apiKey?.(persona) });
+      case 'vscode-lm':
+        return new VscodeLmBrain(persona.brain, options.languageModels?.());
       default:
         return new UnavailableBrain(persona.brain.provider, `the ${persona.brain.provider} brain is not available in this version yet`);
     }
