@@ -19,7 +19,8 @@
  *   remote commands.
  */
 
-export const meshProtocolVersion = 1;
+/** 2: `env` messages as arrays and batches without length prefixes (version 1 nodes are refused at the handshake). */
+export const meshProtocolVersion = 2;
 
 /** Defaults of the discovery group; settings `personaMesh.discovery.*` override them. */
 export const defaultDiscoveryGroup = '239.255.77.77';

@@ -40,7 +40,7 @@ describe('net/beacon', () => {
   });
 
   it('rejects authentic but ill-formed beacons as malformed', () => {
-    for (const bad of [{ nodeId: 'short' }, { counter: -1 }, { tcp: 'nowhere' }, { v: 2 }, { name: 'x'.repeat(100) }] as Partial<Beacon>[]) {
+    for (const bad of [{ nodeId: 'short' }, { counter: -1 }, { tcp: 'nowhere' }, { v: 99 }, { name: 'x'.repeat(100) }] as Partial<Beacon>[]) {
       assert.deepEqual(parseBeacon(encodeBeacon(beacon(bad), key), key), { ok: false, reason: 'malformed' }, JSON.stringify(bad));
     }
   });
