@@ -85,6 +85,13 @@ describe('net/handshake (Noise XX + identity payload)', () => {
     assert.throws(() => run(bad, local()), (error: HandshakeError) => error.reason === 'bad static-key signature');
   });
 
+  it('refuses a peer speaking another protocol version', () => {
+    const old = local();
+    const bad = { ...old, payload: encode({ v: 1, key: old.identity.publicKey, sig: old.identity.sign(signedStaticData(old.staticKeyPair.publicKey)), instance: old.instance }) };
+    assert.throws(() => run(local(), bad), (error: HandshakeError) => error.reason === 'unsupported protocol version 1');
+    assert.throws(() => run(bad, local()), (error: HandshakeError) => error.reason === 'unsupported protocol version 1');
+  });
+
   it('rejects a payload claiming someone else’s identity key', () => {
     const victim = local();
     const attacker = local();
