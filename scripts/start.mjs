@@ -5,7 +5,7 @@
 //
 //   npm start [-- --nodes N]      environment: PORT (default 8080), PERSONA_MESH_KEY (default demo-mesh-key)
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -20,6 +20,10 @@ const args = process.argv.slice(2);
 const nodeCount = args.includes('--nodes') ? Number(args[args.indexOf('--nodes') + 1]) : 2;
 
 const log = (line) => console.log(`[start] ${line}`);
+/** Folder of the demo personas, hosted by demo-1. */
+let personaFolder;
+/** demo-1 indexes the sample workspace, so the Librarian's links are workspace-relative. */
+let demoWorkspace;
 
 function portIsFree(p) {
   return new Promise((resolve) => {
@@ -29,8 +33,55 @@ function portIsFree(p) {
   });
 }
 
+/**
+ * The Librarian persona of the demo, hosted by demo-1 (not by the VS Code window: one persona id
+ * lives on one node). It needs no model: it answers from the sample workspace with BM25.
+ */
+function writeDemoPersonas() {
+  const folder = join(demoDir, 'personas');
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(
+    join(folder, 'librarian.persona.md'),
+    [
+      '---',
+      'id: librarian',
+      'name: Librarian',
+      'description: Answers from the workspace documents, with file and line.',
+      'brain:',
+      '  provider: librarian',
+      'capabilities:',
+      '  - docs',
+      '  - search',
+      'triggers:',
+      '  - how do I',
+      '  - where is',
+      'rooms:',
+      '  general: expert',
+      '---',
+      'You are the Librarian of this team. Answer from the documents, quoting file and line.',
+      '',
+    ].join('\n'),
+  );
+  return folder;
+}
+
 function createSampleWorkspace(dir) {
   mkdirSync(join(dir, '.mesh', 'personas'), { recursive: true });
+  const deploy = join(dir, 'DEPLOY.md');
+  if (!existsSync(deploy)) {
+    writeFileSync(
+      deploy,
+      [
+        '# Deploying the service',
+        '',
+        'To deploy, run `make deploy` from the repository root. It builds the image, runs the',
+        'migrations and switches traffic once the health check passes.',
+        '',
+        'Roll back with `make rollback`; it keeps the last three releases.',
+        '',
+      ].join('\n'),
+    );
+  }
   const readme = join(dir, 'README.md');
   if (!existsSync(readme)) {
     writeFileSync(
@@ -41,7 +92,9 @@ function createSampleWorkspace(dir) {
         'This VS Code runs the Persona Mesh extension. Two headless demo nodes (demo-1, demo-2) run',
         'beside it on the same demo mesh (mesh key `demo-mesh-key`).',
         '',
-        '- Click the Persona Mesh icon in the activity bar to see the peers.',
+        '- Click the Persona Mesh icon in the activity bar to see the peers and the personas.',
+        '- Open the chat (click the status bar item) and ask in #general, for example',
+        '  "how do I deploy?": the Librarian persona, hosted by demo-1, answers from this workspace.',
         '- Run **Persona Mesh: Show Status** from the command palette (F1) to see this node.',
         '- Personas live in `.mesh/personas/*.persona.md`.',
         '',
@@ -52,23 +105,20 @@ function createSampleWorkspace(dir) {
 
 function writeDefaultSettings(userDataDir) {
   const file = join(userDataDir, 'User', 'settings.json');
-  if (existsSync(file)) return;
   mkdirSync(join(userDataDir, 'User'), { recursive: true });
-  // The demo mesh lives on loopback: it never sends a beacon to the real network.
-  writeFileSync(
-    file,
-    JSON.stringify(
-      {
-        'workbench.startupEditor': 'readme',
-        'telemetry.telemetryLevel': 'off',
-        'update.mode': 'none',
-        'personaMesh.listen': '127.0.0.1:0',
-        'personaMesh.discovery.interface': '127.0.0.1',
-      },
-      null,
-      2,
-    ),
-  );
+  let settings = { 'workbench.startupEditor': 'readme', 'telemetry.telemetryLevel': 'off', 'update.mode': 'none', 'git.openRepositoryInParentFolders': 'never' };
+  if (existsSync(file)) {
+    try {
+      settings = JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      log(`${file} is not plain JSON; its mesh settings are replaced`);
+    }
+  }
+  // The demo mesh lives on loopback: it never sends a beacon to the real network, whatever the
+  // user changed in the demo's settings before.
+  settings['personaMesh.listen'] = '127.0.0.1:0';
+  settings['personaMesh.discovery.interface'] = '127.0.0.1';
+  writeFileSync(file, JSON.stringify(settings, null, 2));
 }
 
 /** Starts one headless node with the CLI and waits for its {"event":"ready"} line. */
@@ -77,7 +127,7 @@ function startDemoNode(index) {
   const dataDir = join(demoDir, `node-${index}`);
   mkdirSync(dataDir, { recursive: true });
   const logFile = join(demoDir, `${name}.log`);
-  const child = spawn(process.execPath, [join(repoRoot, 'server', 'out', 'cli.js'), 'node', '--data-dir', dataDir, '--name', name, '--listen', '127.0.0.1:0', '--interface', '127.0.0.1', '--jsonl'], {
+  const child = spawn(process.execPath, [join(repoRoot, 'server', 'out', 'cli.js'), 'node', '--data-dir', dataDir, '--name', name, '--listen', '127.0.0.1:0', '--interface', '127.0.0.1', '--jsonl', ...(index === 1 && personaFolder ? ['--personas', personaFolder, '--workspace', demoWorkspace] : [])], {
     cwd: repoRoot,
     env: { ...process.env, PERSONA_MESH_KEY: meshKey },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -127,6 +177,8 @@ async function main() {
   await installVsix(vsix, extensionsDir, { log });
   const workspace = join(demoDir, 'workspace');
   createSampleWorkspace(workspace);
+  personaFolder = writeDemoPersonas();
+  demoWorkspace = workspace;
   const userDataDir = join(demoDir, 'user-data');
   writeDefaultSettings(userDataDir);
 

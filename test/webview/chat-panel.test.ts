@@ -54,6 +54,7 @@ describe('chat panel webview (host boundary stubbed)', function () {
       '*'.repeat(20000) + ' [' .repeat(5000),
       'x'.repeat(200_000),
       '[fine](https://example.com/ok) and mailto:someone@example.com',
+      '[up](../../etc/passwd#L1) [abs](/etc/passwd) [win](C:/Windows/win.ini) [unc](\\\\host/share) [ok file](src/ok.ts#L2)',
     ];
     const rooms = new FakeRooms({ general: payloads.map((text, i) => message('general', i + 1, ana, text)) });
     const p = await open(rooms);
@@ -94,7 +95,10 @@ describe('chat panel webview (host boundary stubbed)', function () {
     assert.deepEqual(report.onAttributes, []);
     assert.equal(report.styleAttributes, 0);
     assert.deepEqual(report.forbidden, []);
-    for (const href of report.hrefs) assert.match(href, /^(https?:|mailto:)/, `unsafe href ${href}`);
+    // Web links, or workspace-relative file links (no scheme, not absolute, no `..`).
+    for (const href of report.hrefs) assert.match(href, /^(https?:|mailto:)|^(?!.*\.\.)[\w@.-][\w@./ -]*(#L\d+(-L?\d+)?)?$/, `unsafe href ${href}`);
+    assert.ok(report.hrefs.includes('src/ok.ts#L2'));
+    assert.ok(!report.hrefs.some((href) => href.includes('passwd') || href.includes('win.ini') || href.includes('host/share')), report.hrefs.join(' '));
     assert.ok(report.hrefs.includes('https://example.com/ok'));
     // The raw HTML shows as text, not as markup.
     const first = report.texts.get(rooms.messages.get('general')![0]!.id)!;
@@ -308,5 +312,15 @@ describe('chat panel webview (host boundary stubbed)', function () {
     await p.page.locator('mesh-message-list').getByRole('button', { name: 'src/app.ts:3-5' }).click();
     const openRequest = await p.waitForPosted((m) => m.type === 'request' && m.method === 'openAttachment');
     assert.deepEqual((openRequest as { params: unknown }).params, { path: 'src/app.ts', startLine: 3, endLine: 5 });
+  });
+
+  it("a persona's workspace file link opens the file at its lines through the extension", async () => {
+    const librarian = { nodeId: 'N'.repeat(52), participantId: 'librarian', displayName: 'Librarian', kind: 'persona' as const };
+    const rooms = new FakeRooms({ general: [message('general', 1, librarian, 'Found it:\n\n1. [docs/DEPLOY.md:6](docs/DEPLOY.md#L6-L8)')] });
+    const p = await open(rooms);
+    await rows(p).first().waitFor();
+    await p.page.locator('mesh-markdown a[href="docs/DEPLOY.md#L6-L8"]').click();
+    const openRequest = await p.waitForPosted((m) => m.type === 'request' && m.method === 'openAttachment');
+    assert.deepEqual((openRequest as { params: unknown }).params, { path: 'docs/DEPLOY.md', startLine: 6, endLine: 8 });
   });
 });

@@ -17,6 +17,7 @@ import type { MessageList } from './messageList';
 import './nodeCard';
 import './participants';
 import { typingText } from './participants';
+import { parseFileLink } from './markdown';
 import { RoomMessages } from './roomMessages';
 import './roomList';
 import { base, codicons } from './styles';
@@ -453,7 +454,14 @@ export class MeshApp extends LitElement {
     else void this.act(() => request('insertCode', { code, ...(language ? { language } : {}) }), 'Inserted at the cursor');
   }
 
-  private onOpenAttachment(a: CodeAttachment): void {
+  /** Workspace file links (a persona's sources) open in the editor; web links go to the browser. */
+  private onLink(url: string): void {
+    const file = parseFileLink(url);
+    if (file) this.onOpenAttachment(file);
+    else vscode.postMessage({ type: 'openLink', url });
+  }
+
+  private onOpenAttachment(a: Pick<CodeAttachment, 'path' | 'startLine' | 'endLine'>): void {
     void this.act(() => request('openAttachment', { path: a.path, startLine: a.startLine, endLine: a.endLine }));
   }
 
@@ -563,7 +571,7 @@ export class MeshApp extends LitElement {
             @rate=${(event: CustomEvent<{ message: ChatMessage; rating: 'up' | 'down' | null }>) => this.onRate(event.detail.message, event.detail.rating)}
             @code-action=${(event: CustomEvent<{ action: 'copy' | 'insert'; code: string; language: string }>) => this.onCode(event.detail.action, event.detail.code, event.detail.language)}
             @open-attachment=${(event: CustomEvent<CodeAttachment>) => this.onOpenAttachment(event.detail)}
-            @open-link=${(event: CustomEvent<{ url: string }>) => vscode.postMessage({ type: 'openLink', url: event.detail.url })}
+            @open-link=${(event: CustomEvent<{ url: string }>) => this.onLink(event.detail.url)}
             @jump=${(event: CustomEvent<{ messageId: string }>) => void this.jumpTo(event.detail.messageId)}
           ></mesh-message-list>
           <div class="typing" role="status" aria-live="polite">${typingText(this.typingNames)}</div>

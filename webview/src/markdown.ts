@@ -52,9 +52,25 @@ export interface Rendered {
 export const maxMarkdownChars = 64 * 1024;
 const maxHighlightChars = 32 * 1024;
 const safeUrl = /^(?:https?:|mailto:)/i;
+/**
+ * A link to a file of the workspace, as personas write them: `src/a.ts#L12` or `#L12-L20`. No
+ * scheme, no absolute path, no `..`: the extension opens it only inside the workspace.
+ */
+const fileLink = /^(?![a-z][a-z0-9+.-]*:)(?![/\\])(?!.*\.\.)[\w@./ -]+(?:#L\d+(?:-L?\d+)?)?$/i;
+const allowedHref = (url: string) => safeUrl.test(url) || fileLink.test(url);
+
+/** The file and lines of a workspace file link, or undefined for any other link. */
+export function parseFileLink(url: string): { path: string; startLine: number; endLine: number } | undefined {
+  if (!fileLink.test(url) || safeUrl.test(url)) return undefined;
+  const [path = '', fragment = ''] = url.split('#');
+  const lines = /^L(\d+)(?:-L?(\d+))?$/.exec(fragment);
+  const startLine = lines ? Number(lines[1]) : 1;
+  const endLine = lines?.[2] ? Number(lines[2]) : startLine;
+  return { path: decodeURI(path.trim()), startLine, endLine: Math.max(startLine, endLine) };
+}
 
 const md = new MarkdownIt({ html: false, linkify: true, breaks: true, typographer: false, maxNesting: 20 });
-md.validateLink = (url: string) => safeUrl.test(url.trim());
+md.validateLink = (url: string) => allowedHref(url.trim());
 md.linkify.set({ fuzzyEmail: false });
 
 function escapeHtml(text: string): string {
@@ -112,7 +128,7 @@ const purifyConfig = {
   ALLOWED_TAGS: ['a', 'p', 'br', 'strong', 'em', 's', 'del', 'code', 'pre', 'ul', 'ol', 'li', 'blockquote', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'hr', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'span', 'div', 'button'],
   ALLOWED_ATTR: ['href', 'title', 'class', 'start'],
   ALLOW_DATA_ATTR: false,
-  ALLOWED_URI_REGEXP: safeUrl,
+  ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|(?![a-z][a-z0-9+.-]*:)(?![/\\])[\w@./ -])/i,
   KEEP_CONTENT: true,
 };
 
@@ -120,7 +136,7 @@ DOMPurify.addHook('afterSanitizeAttributes', (node) => {
   if (node.tagName === 'A') {
     node.setAttribute('rel', 'noopener noreferrer');
     const href = node.getAttribute('href');
-    if (href !== null && !safeUrl.test(href)) node.removeAttribute('href');
+    if (href !== null && !allowedHref(href)) node.removeAttribute('href');
     if (href) node.setAttribute('title', href);
   }
 });
