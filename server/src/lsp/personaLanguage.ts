@@ -6,7 +6,7 @@
  * `TextDocuments` by the IPC entry; the mesh facts (rooms, capabilities, other files) come
  * from callbacks so the features work before the node is up.
  */
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   CompletionItemKind,
   DiagnosticSeverity,
@@ -90,7 +90,7 @@ export function personaDiagnostics(document: TextDocument, deps: PersonaLanguage
       });
     }
   }
-  return problems.map((p) => ({ range: p.range, severity: severities[p.severity], code: p.code, source: 'persona', message: p.message }));
+  return problems.map((p) => ({ range: p.range, severity: severities[p.severity], code: p.code, source: 'persona', message: p.message }) satisfies Diagnostic);
 }
 
 const providerDocs: Record<string, string> = {
@@ -190,6 +190,11 @@ export function personaHover(document: TextDocument, position: { line: number; c
 export interface PersonaLanguageFeatures {
   /** Re-checks every open persona document (call when the persona files on disk or the mesh facts change). */
   refresh(): void;
+  /**
+   * Publishes the problems of persona files on disk that are not open (the registry's `loaded`
+   * event), so they show in the Problems view; files gone since the last call are cleared.
+   */
+  publishFiles(files: readonly ParsedPersonaFile[]): void;
   dispose(): void;
 }
 
@@ -217,8 +222,22 @@ export function registerPersonaLanguageFeatures(connection: Connection, document
       return (document && isPersonaDocument(document) ? personaHover(document, params.position) : undefined) ?? null;
     }),
   ];
+  let published = new Set<string>();
+  const toDiagnostic = (p: PersonaProblem): Diagnostic => ({ range: p.range, severity: severities[p.severity], code: p.code, source: 'persona', message: p.message });
   return {
     refresh: () => documents.all().forEach(validate),
+    publishFiles: (files) => {
+      const open = new Set(documents.all().map((d) => d.uri));
+      const next = new Set<string>();
+      for (const file of files) {
+        const uri = pathToFileURL(file.file).toString();
+        if (open.has(uri)) continue;
+        next.add(uri);
+        void connection.sendDiagnostics({ uri, diagnostics: file.problems.map(toDiagnostic) });
+      }
+      for (const uri of published) if (!next.has(uri) && !open.has(uri)) void connection.sendDiagnostics({ uri, diagnostics: [] });
+      published = next;
+    },
     dispose: () => subscriptions.forEach((s) => s.dispose()),
   };
 }

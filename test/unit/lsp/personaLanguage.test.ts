@@ -53,6 +53,11 @@ class Client {
     return result;
   }
 
+  /** The next diagnostics published for a URI. */
+  waitFor(uri: string): Promise<Diagnostic[]> {
+    return new Promise<Diagnostic[]>((resolve) => this.waiters.push({ uri, resolve }));
+  }
+
   close(uri: string): Promise<Diagnostic[]> {
     const result = new Promise<Diagnostic[]>((resolve) => this.waiters.push({ uri, resolve }));
     void this.rpc.sendNotification('textDocument/didClose', { textDocument: { uri } });
@@ -125,6 +130,18 @@ describe('persona language server (real LSP connection)', function () {
 
     const genome = await client.open('untitled:new.persona.md', '---\nid: g\ngenomes:\n  - g-known\n  - g-missing\n---\nhi\n');
     assert.deepEqual(genome.map((d) => [d.code, ...at(d)]), [['unknown-genome', 4, 4, 4, 13]]);
+  });
+
+  it('publishes the problems of persona files on disk that are not open, and clears them when they go', async () => {
+    const uri = pathToFileURL('/disk/broken.persona.md').toString();
+    const published = client.waitFor(uri);
+    await client.rpc.sendRequest('test/publishFiles', { count: 2 });
+    const diagnostics = await published;
+    assert.deepEqual(diagnostics.map((d) => [d.code, ...at(d)]), [['unknown-key', 2, 0, 2, 5]]);
+    assert.match(diagnostics[0]!.message, /did you mean `brain`/);
+    const cleared = client.waitFor(uri);
+    await client.rpc.sendRequest('test/publishFiles', { count: 1 });
+    assert.deepEqual(await cleared, []);
   });
 
   it('completes keys, providers, values, rooms and capabilities', async () => {

@@ -10,15 +10,20 @@ import { personaServerCapabilities, registerPersonaLanguageFeatures } from '../.
 const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
 // A file on "disk" that declares the id `librarian`, so an open document with that id is a duplicate.
-const onDisk = [parsePersonaFile('---\nid: librarian\n---\nI am on disk.\n', { file: '/disk/other.persona.md' })];
+const onDisk = [
+  parsePersonaFile('---\nid: librarian\n---\nI am on disk.\n', { file: '/disk/other.persona.md' }),
+  parsePersonaFile('---\nid: broken\nbrian: librarian\n---\nTypo.\n', { file: '/disk/broken.persona.md' }),
+];
 
-registerPersonaLanguageFeatures(connection, documents, {
+const features = registerPersonaLanguageFeatures(connection, documents, {
   personaFiles: () => onDisk,
   roomNames: () => ['general', 'reviews'],
   capabilityNames: () => ['typescript', 'code-review', 'typescript'],
   genomeIds: () => ['g-known'],
   fileExists: (p) => p.endsWith('present.gguf'),
 });
+// The tests' stand-in for the registry's `loaded` event.
+connection.onRequest('test/publishFiles', (params: { count: number }) => features.publishFiles(onDisk.slice(0, params.count)));
 connection.onInitialize(() => ({ capabilities: personaServerCapabilities }));
 documents.listen(connection);
 connection.listen();
