@@ -1,63 +1,14 @@
 /** Test support for rooms: a manual clock, in-memory databases and a mesh of Rooms nodes. */
 import Database from 'libsql';
 import type { Clock, TimerHandle } from '../../../server/src/node/clock';
+import { ManualClock } from '../../support/manualClock';
 import { MemoryLog } from '../../../server/src/node/log';
 import { MemoryHub, type MemoryTransport } from '../../../server/src/rooms/memoryTransport';
 import { Rooms, type RoomsOptions } from '../../../server/src/rooms/rooms';
 import { migrate, type Db } from '../../../server/src/store/database';
 import { migrations } from '../../../server/src/store/migrations';
 
-interface Timer {
-  at: number;
-  every?: number;
-  callback: () => void;
-  cancelled: boolean;
-}
-
-/** Timers fire only when `advance` moves time past them; the wall clock can be skewed. */
-export class ManualClock implements Clock {
-  time = 0;
-  wallOffset = 1_800_000_000_000;
-  private timers: Timer[] = [];
-
-  now(): number {
-    return this.wallOffset + this.time;
-  }
-
-  monotonic(): number {
-    return this.time;
-  }
-
-  setTimeout(callback: () => void, ms: number): TimerHandle {
-    const timer: Timer = { at: this.time + Math.max(0, ms), callback, cancelled: false };
-    this.timers.push(timer);
-    return { cancel: () => (timer.cancelled = true) };
-  }
-
-  setInterval(callback: () => void, ms: number): TimerHandle {
-    const timer: Timer = { at: this.time + ms, every: Math.max(1, ms), callback, cancelled: false };
-    this.timers.push(timer);
-    return { cancel: () => (timer.cancelled = true) };
-  }
-
-  get activeTimers(): number {
-    return this.timers.filter((t) => !t.cancelled).length;
-  }
-
-  advance(ms: number): void {
-    const end = this.time + ms;
-    for (let guard = 0; guard < 100_000; guard++) {
-      const due = this.timers.filter((t) => !t.cancelled && t.at <= end).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      this.time = due.at;
-      if (due.every) due.at += due.every;
-      else due.cancelled = true;
-      due.callback();
-    }
-    this.timers = this.timers.filter((t) => !t.cancelled);
-    this.time = end;
-  }
-}
+export { ManualClock };
 
 /** A clock of one node sharing the mesh's timers but with its own wall-clock skew. */
 export class SkewedClock implements Clock {
