@@ -55,6 +55,8 @@ export interface ParticipationOptions {
   streamIntervalMs?: number;
   /** Recent room messages given to the brain. Default 20. */
   contextMessages?: number;
+  /** How often a degraded persona's brain is probed (if it can be). Default 30 s. */
+  probeIntervalMs?: number;
   /** Human mentions waiting for a rate limit, per persona. Default 5. */
   maxQueuedMentions?: number;
   /** Where bids travel; without it only this node's personas compete. */
@@ -113,6 +115,8 @@ interface PersonaRuntime {
   queue: Job[];
   running: boolean;
   wake?: TimerHandle;
+  /** Probes a failing brain until it works again. */
+  probe?: TimerHandle;
   brain?: Brain;
   /** The definition the brain was made from (to notice file changes). */
   brainOf?: PersonaDefinition;
@@ -162,6 +166,7 @@ export class Participation implements Component {
     this.rounds.clear();
     for (const runtime of this.runtime.values()) {
       runtime.wake?.cancel();
+      runtime.probe?.cancel();
       runtime.queue.length = 0;
       runtime.controller?.abort();
     }
@@ -222,6 +227,7 @@ export class Participation implements Component {
     for (const [id, runtime] of this.runtime) {
       if (present.has(id)) continue;
       runtime.wake?.cancel();
+      runtime.probe?.cancel();
       runtime.controller?.abort();
       const as: LocalParticipant = { participantId: id, displayName: id, kind: 'persona' };
       try {
@@ -483,10 +489,7 @@ export class Participation implements Component {
       timer?.cancel();
       flush();
       if (!posted) throw new BrainError('failed', 'the brain returned an empty reply');
-      if (runtime.noticed !== undefined) {
-        runtime.noticed = undefined;
-        this.options.personas.setBrainProblem(persona.id, undefined);
-      }
+      if (runtime.noticed !== undefined) this.recovered(persona.id, runtime);
     } catch (error) {
       timer?.cancel();
       const reason = error instanceof BrainError ? error.message : `unexpected error: ${(error as Error).message}`;
@@ -496,6 +499,7 @@ export class Participation implements Component {
       }
       this.logger.warn(`${persona.id} could not answer in ${roomId}: ${reason}`);
       this.options.personas.setBrainProblem(persona.id, reason);
+      this.startProbe(persona, runtime);
       if (runtime.noticed !== reason) {
         runtime.noticed = reason;
         try {
@@ -515,6 +519,46 @@ export class Participation implements Component {
         this.logger.debug(`presence of ${persona.id}: ${(error as Error).message}`);
       }
     }
+  }
+
+  private recovered(personaId: string, runtime: PersonaRuntime): void {
+    runtime.noticed = undefined;
+    runtime.probe?.cancel();
+    runtime.probe = undefined;
+    this.options.personas.setBrainProblem(personaId, undefined);
+    this.logger.info(`${personaId}: the brain works again`);
+    const entry = this.options.personas.get(personaId);
+    if (entry && entry.state === 'online') {
+      try {
+        this.options.rooms.setPresence('online', undefined, this.participant(entry.persona));
+      } catch (error) {
+        this.logger.debug(`presence of ${personaId}: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  /** While the brain fails, probe it (if it can be probed) and recover the persona when it works. */
+  private startProbe(persona: PersonaDefinition, runtime: PersonaRuntime): void {
+    if (runtime.probe || !this.running) return;
+    let probing = false;
+    runtime.probe = this.clock.setInterval(() => {
+      const brain = runtime.brain;
+      if (probing || !brain?.check || runtime.noticed === undefined) return;
+      probing = true;
+      const task = brain
+        .check()
+        .then(
+          () => {
+            if (this.running && runtime.noticed !== undefined) this.recovered(persona.id, runtime);
+          },
+          (error: unknown) => this.logger.debug(`${persona.id} is still degraded: ${(error as Error).message}`),
+        )
+        .finally(() => {
+          probing = false;
+          this.inflight.delete(task);
+        });
+      this.inflight.add(task);
+    }, this.options.probeIntervalMs ?? 30_000);
   }
 
   private safeEdit(roomId: string, messageId: string, text: string, as: LocalParticipant): void {

@@ -26,6 +26,10 @@ function startServer(seen: Seen[]): Promise<{ server: Server; url: string }> {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
+      if (req.method === 'GET' && req.url?.startsWith('/v1/models')) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: ['tiny', 'slow'].map((id) => ({ id, object: 'model', created: 0, owned_by: 'test' })) }));
+        return;
+      }
       if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
         res.writeHead(404).end();
         return;
@@ -110,6 +114,14 @@ describe('openai brain (local chat-completions server, streaming)', () => {
       (e: unknown) => e instanceof BrainError && e.code === 'cancelled',
     );
     assert.deepEqual(parts, ['thinking']);
+  });
+
+  it('checks the endpoint and the model without asking a question', async () => {
+    await new OpenAiBrain({ config: { provider: 'openai', model: 'tiny', baseUrl: url } }).check();
+    await assert.rejects(new OpenAiBrain({ config: { provider: 'openai', model: 'huge', baseUrl: url } }).check(), (e: unknown) => e instanceof BrainError && e.code === 'missing-model' && /it has tiny, slow/.test(e.message));
+    const closed = await startServer([]);
+    await stopServer(closed.server);
+    await assert.rejects(new OpenAiBrain({ config: { provider: 'openai', model: 'tiny', baseUrl: closed.url } }).check(), (e: unknown) => e instanceof BrainError && e.code === 'unreachable');
   });
 
   it('is what the factory makes for an openai persona', async () => {

@@ -20,7 +20,11 @@ function personaFile(id: string, brain: string, participation: string): string {
 class ScriptedBrain implements Brain {
   readonly provider = 'openai' as const;
   requests: BrainRequest[] = [];
-  constructor(private readonly script: (request: BrainRequest) => AsyncIterable<string>) {}
+  check?: () => Promise<void>;
+  constructor(private readonly script: (request: BrainRequest) => AsyncIterable<string>) {
+    const probe = probes.get(script);
+    if (probe) this.check = probe;
+  }
   reply(request: BrainRequest): AsyncIterable<string> {
     this.requests.push(request);
     return this.script(request);
@@ -29,6 +33,9 @@ class ScriptedBrain implements Brain {
     return Promise.resolve();
   }
 }
+
+/** Health checks of scripted brains, by script. */
+const probes = new Map<unknown, () => Promise<void>>();
 
 const personaMessages = (node: TestNode) => (fullHistory(node.rooms, 'general') as ChatMessage[]).filter((m) => m.author.kind === 'persona');
 
@@ -216,6 +223,31 @@ describe('persona participation', () => {
     assert.equal(personaMessages(b).at(-1)!.text, 'fine: three');
     assert.equal(registry.get('flaky')?.state, 'online');
     assert.equal(b.rooms.participants('general').find((p) => p.participantId === 'flaky')?.presence, 'online');
+  });
+
+  it('recovers a degraded persona when the probe finds its brain working again, without a question', async () => {
+    let down = true;
+    const script = async function* (): AsyncIterable<string> {
+      await Promise.resolve();
+      if (down) throw new BrainError('unreachable', 'the endpoint is down');
+      yield 'ok';
+    };
+    brains.set('probed', script);
+    probes.set(script, () => (down ? Promise.reject(new BrainError('unreachable', 'still down')) : Promise.resolve()));
+    await host({ probed: personaFile('probed', 'librarian', 'cooldownSeconds: 0') });
+    b.rooms.send({ roomId: 'general', text: '@probed hi', mentions: ['node-a/probed'] });
+    mesh.settle();
+    await settle();
+    assert.equal(registry.get('probed')?.state, 'degraded');
+    mesh.clock.advance(30_000);
+    await settle();
+    assert.equal(registry.get('probed')?.state, 'degraded', 'the probe failed: still degraded');
+    down = false;
+    mesh.clock.advance(30_000);
+    await settle();
+    assert.equal(registry.get('probed')?.state, 'online');
+    assert.equal(b.rooms.participants('general').find((p) => p.participantId === 'probed')?.presence, 'online');
+    assert.equal(personaMessages(b).length, 1, 'only the one notice was posted');
   });
 
   it('recognises mentions by key or by @id in the text', () => {

@@ -25,6 +25,11 @@ export interface BrainRequest {
 export interface Brain {
   readonly provider: BrainProvider;
   reply(request: BrainRequest): AsyncIterable<string>;
+  /**
+   * A cheap probe that the brain works (endpoint reachable, model present); throws a BrainError
+   * when it does not. Used to recover a degraded persona without waiting for a question.
+   */
+  check?(signal?: AbortSignal): Promise<void>;
   /** Releases models, processes and indexes. */
   dispose(): Promise<void>;
 }

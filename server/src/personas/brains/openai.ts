@@ -60,6 +60,21 @@ export class OpenAiBrain implements Brain {
     }
   }
 
+  /** Lists the endpoint's models: reachable, key accepted, and the model present. */
+  async check(signal?: AbortSignal): Promise<void> {
+    const { config } = this.options;
+    if (!config.model) throw new BrainError('missing-model', 'the openai brain has no `model` in the persona file');
+    const apiKey = (await this.options.apiKey?.()) || 'not-needed';
+    const client = new OpenAI({ baseURL: this.baseURL, apiKey, timeout: 10_000, maxRetries: 0, ...(this.options.fetch ? { fetch: this.options.fetch } : {}) });
+    try {
+      const ids: string[] = [];
+      for await (const model of client.models.list({ signal })) ids.push(model.id);
+      if (ids.length > 0 && !ids.includes(config.model)) throw new BrainError('missing-model', `${this.baseURL} has no model "${config.model}" (it has ${ids.slice(0, 5).join(', ')})`);
+    } catch (error) {
+      throw this.translate(error, signal);
+    }
+  }
+
   private translate(error: unknown, signal: AbortSignal | undefined): BrainError {
     if (error instanceof BrainError) return error;
     if (error instanceof APIUserAbortError || signal?.aborted) return new BrainError('cancelled', 'the reply was cancelled');
