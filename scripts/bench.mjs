@@ -1,11 +1,48 @@
 #!/usr/bin/env node
-// npm run bench [-- --json] [-- --quick]: runs the benchmarks (TypeScript through tsx) and prints
-// their JSON on stdout. `--expose-gc` lets the peers bench measure RSS after a collection.
+// npm run bench [-- --json] [-- --quick] [-- --suite net|rooms|webview]: runs the benchmarks
+// (TypeScript through tsx) one after another and prints ONE JSON object on stdout: the network
+// numbers at the top level (tcpBaseline, mesh, peers, discoveryMs, fastLane…), then `rooms` and
+// `webview`. Progress goes to stderr. `--expose-gc` lets the peers bench measure RSS after a GC.
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join(root, 'bench', 'net.ts'), ...args], { cwd: root, stdio: 'inherit' });
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+const suiteArg = args.indexOf('--suite');
+const suites = suiteArg >= 0 ? [args[suiteArg + 1]] : ['net', 'rooms', 'webview'];
+const passThrough = args.filter((arg, i) => i !== suiteArg && i !== suiteArg + 1);
+
+function run(suite) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join(root, 'bench', `${suite}.ts`), ...passThrough], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => (out += chunk));
+    child.on('exit', (code, signal) => {
+      if (code !== 0) return reject(new Error(`bench/${suite}.ts failed (${signal ?? `exit ${code}`})`));
+      // A suite prints one JSON object, possibly after other lines: take the last object.
+      const start = out.lastIndexOf('\n{') >= 0 ? out.lastIndexOf('\n{') + 1 : out.indexOf('{');
+      try {
+        resolve(JSON.parse(out.slice(start)));
+      } catch {
+        reject(new Error(`bench/${suite}.ts printed no JSON object:\n${out.slice(-500)}`));
+      }
+    });
+  });
+}
+
+const result = {};
+for (const suite of suites) {
+  if (!['net', 'rooms', 'webview'].includes(suite)) {
+    console.error(`unknown suite ${suite} (net, rooms, webview)`);
+    process.exit(2);
+  }
+  process.stderr.write(`[bench] ${suite}\n`);
+  const numbers = await run(suite);
+  if (suite === 'net') Object.assign(result, numbers);
+  else result[suite] = numbers;
+}
+process.stdout.write(`${JSON.stringify(result, null, args.includes('--json') ? 0 : 2)}\n`);
