@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { createBrainFactory } from '../../../server/src/personas/brains';
 import { BrainError, collect } from '../../../server/src/personas/brains/brain';
 import { LibrarianBrain, LibrarianIndex } from '../../../server/src/personas/brains/librarian';
 import { parsePersonaFile } from '../../../server/src/personas/personaFile';
@@ -74,5 +75,17 @@ describe('librarian brain', () => {
       (error: unknown) => error instanceof BrainError && error.code === 'cancelled',
     );
     assert.equal(seen.length, 1);
+  });
+});
+
+describe('brain factory', () => {
+  it('shares one librarian index between personas over the same folders', async () => {
+    const make = createBrainFactory({ workspaceFolders: () => [fixtureWorkspace] });
+    const one = make(persona) as LibrarianBrain;
+    const two = make({ ...persona, id: 'other' }) as LibrarianBrain;
+    const three = make({ ...persona, id: 'third', knowledge: ['docs'] }) as LibrarianBrain;
+    assert.equal(one.index, two.index);
+    assert.notEqual(one.index, three.index);
+    assert.match(await collect(two.reply({ persona, messages: [], question: 'backoff delay' })), /src\/backoff\.ts:/);
   });
 });

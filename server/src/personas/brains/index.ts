@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import type { PersonaDefinition } from '../../protocol/personas';
 import { BrainError, type Brain, type BrainRequest } from './brain';
-import { LibrarianBrain, type LibrarianOptions } from './librarian';
+import { LibrarianBrain, LibrarianIndex, type LibrarianOptions } from './librarian';
 import { OpenAiBrain } from './openai';
 import { VscodeLmBrain, type LanguageModelBridge } from './vscodeLm';
 
@@ -20,14 +20,25 @@ export interface BrainFactoryOptions {
 }
 
 export function createBrainFactory(options: BrainFactoryOptions): (persona: PersonaDefinition) => Brain {
+  // Librarian personas over the same folders share one index.
+  const indexes = new Map<string, LibrarianIndex>();
   return (persona) => {
     switch (persona.brain.provider) {
-      case 'librarian':
-        return new LibrarianBrain({
+      case 'librarian': {
+        const librarian: LibrarianOptions = {
           ...options.librarian,
           roots: [...options.workspaceFolders()],
           knowledge: persona.knowledge.map((k) => path.resolve(path.dirname(persona.file), k)),
-        });
+        };
+        const key = JSON.stringify([librarian.roots, librarian.knowledge]);
+        let index = indexes.get(key);
+        if (!index) {
+          if (indexes.size >= 16) indexes.clear();
+          index = new LibrarianIndex(librarian);
+          indexes.set(key, index);
+        }
+        return new LibrarianBrain(librarian, index);
+      }
       case 'openai':
         return new OpenAiBrain({ config: persona.brain, apiKey: () => options.apiKey?.(persona) });
       case 'vscode-lm':

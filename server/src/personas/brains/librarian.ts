@@ -145,7 +145,8 @@ export class LibrarianIndex {
       processTerm,
       searchOptions: { boost: { path: 2 }, prefix: (term) => term.length >= 4, fuzzy: false, combineWith: 'OR' },
     });
-    search.addAll(chunks);
+    // In slices, so a large workspace does not hold up chat traffic while it is indexed.
+    await search.addAllAsync(chunks, { chunkSize: 500 });
     stats.chunks = chunks.length;
     this.search = search;
     this.chunks = chunks;
@@ -232,8 +233,8 @@ export class LibrarianBrain implements Brain {
   readonly provider: BrainProvider = 'librarian';
   readonly index: LibrarianIndex;
 
-  constructor(private readonly options: LibrarianOptions) {
-    this.index = new LibrarianIndex(options);
+  constructor(private readonly options: LibrarianOptions, index?: LibrarianIndex) {
+    this.index = index ?? new LibrarianIndex(options);
   }
 
   async *reply(request: BrainRequest): AsyncIterable<string> {
