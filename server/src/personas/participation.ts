@@ -125,6 +125,8 @@ interface PersonaRuntime {
   controller?: AbortController;
   /** Rooms joined as this persona. */
   joined: Set<string>;
+  /** The presence last set (`state|text`), so repeated updates are not re-announced. */
+  presence?: string;
 }
 
 const handledLimit = 5000;
@@ -211,6 +213,7 @@ export class Participation implements Component {
         if (entry.state === 'disabled') {
           for (const room of runtime.joined) rooms.leave(room, as);
           runtime.joined.clear();
+          this.presence(runtime, as, 'offline');
           continue;
         }
         for (const room of Object.keys(persona.rooms)) {
@@ -218,8 +221,8 @@ export class Participation implements Component {
           rooms.join(room, as);
           runtime.joined.add(room);
         }
-        if (entry.state === 'degraded') rooms.setPresence('away', `degraded: ${entry.reason ?? 'unknown reason'}`.slice(0, 200), as);
-        else rooms.setPresence(entry.state === 'busy' ? 'busy' : 'online', undefined, as);
+        if (entry.state === 'degraded') this.presence(runtime, as, 'away', `degraded: ${entry.reason ?? 'unknown reason'}`);
+        else this.presence(runtime, as, entry.state === 'busy' ? 'busy' : 'online');
       } catch (error) {
         this.logger.warn(`persona ${persona.id}: ${(error as Error).message}`);
       }
@@ -239,6 +242,15 @@ export class Participation implements Component {
       void runtime.brain?.dispose().catch(() => undefined);
       this.runtime.delete(id);
     }
+  }
+
+  /** Sets a persona's presence when it differs from the last one set. */
+  private presence(runtime: PersonaRuntime, as: LocalParticipant, state: 'online' | 'busy' | 'away' | 'offline', text?: string): void {
+    const statusText = text?.slice(0, 200);
+    const key = `${state}|${statusText ?? ''}`;
+    if (runtime.presence === key) return;
+    this.options.rooms.setPresence(state, statusText, as);
+    runtime.presence = key;
   }
 
   private runtimeOf(id: string): PersonaRuntime {
@@ -452,7 +464,7 @@ export class Participation implements Component {
       runtime.joined.add(roomId);
     }
     this.options.personas.setBusy(persona.id, true);
-    rooms.setPresence('busy', undefined, as);
+    this.presence(runtime, as, 'busy');
     rooms.typing(roomId, as);
     const controller = new AbortController();
     runtime.controller = controller;
@@ -513,8 +525,8 @@ export class Participation implements Component {
       this.options.personas.setBusy(persona.id, false);
       const after = this.options.personas.get(persona.id);
       try {
-        if (after?.state === 'degraded') rooms.setPresence('away', `degraded: ${after.reason ?? ''}`.slice(0, 200), as);
-        else if (after && after.state !== 'disabled') rooms.setPresence('online', undefined, as);
+        if (after?.state === 'degraded') this.presence(runtime, as, 'away', `degraded: ${after.reason ?? ''}`);
+        else if (after && after.state !== 'disabled') this.presence(runtime, as, 'online');
       } catch (error) {
         this.logger.debug(`presence of ${persona.id}: ${(error as Error).message}`);
       }
@@ -530,7 +542,7 @@ export class Participation implements Component {
     const entry = this.options.personas.get(personaId);
     if (entry && entry.state === 'online') {
       try {
-        this.options.rooms.setPresence('online', undefined, this.participant(entry.persona));
+        this.presence(runtime, this.participant(entry.persona), 'online');
       } catch (error) {
         this.logger.debug(`presence of ${personaId}: ${(error as Error).message}`);
       }

@@ -102,7 +102,10 @@ describe('persona service: directory on the mesh, participation and the client m
     assert.equal(disabled.state, 'disabled');
     mesh.settle();
     assert.equal(serviceB.directory.all()[0]!.state, 'disabled', 'the mesh sees it too');
+    assert.equal(b.rooms.participants('general').some((p) => p.participantId === 'librarian'), false, 'a disabled persona leaves its rooms');
     assert.equal((await client.sendRequest(SetPersonaEnabledRequest.type, { id: 'librarian', enabled: true })).state, 'online');
+    mesh.settle();
+    assert.equal(b.rooms.participants('general').find((p) => p.participantId === 'librarian')?.presence, 'online', 'and comes back');
     await assert.rejects(client.sendRequest(SetPersonaEnabledRequest.type, { id: 'ghost', enabled: true }), /no local persona "ghost"/);
 
     const { text } = await client.sendRequest(PersonaTemplateRequest.type, { id: 'helper', name: 'Helper' });
