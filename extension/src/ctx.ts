@@ -68,6 +68,8 @@ export class Ctx implements vscode.Disposable {
 
   async start(): Promise<void> {
     if (this.client) return;
+    // Starting from the first await on, so commands say "starting" rather than "not running".
+    this.serverStateValue = 'starting';
     this.meshKey = await this.meshKeys.get();
     const dataDir = this.extension.globalStorageUri.fsPath;
     await vscode.workspace.fs.createDirectory(this.extension.globalStorageUri);

@@ -1,0 +1,93 @@
+// End to end: a persona hosted by a headless node answers a question asked in the chat panel of the
+// packaged extension in code-server, and the Personas view lists it.
+import * as assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CliProcess } from '../integration/cli/support';
+import { launchBrowser, openWorkbench, workbenchUrl, type Browser } from './support/browser';
+import { log, resultsDir, saveLogs, startWorkbenchServer, tempDir, type WorkbenchServer } from './support/env';
+import { activityBarItem, runCommand } from './support/workbench';
+
+const librarian = `---
+id: librarian
+name: Librarian
+description: Answers from the workspace documents.
+brain:
+  provider: librarian
+capabilities:
+  - docs
+triggers:
+  - how do I
+rooms:
+  general: expert
+---
+You are the Librarian. Answer from the documents, with file and line.
+`;
+
+describe('e2e: a persona on another node answers in the chat panel', function () {
+  this.timeout(300_000);
+  let env: WorkbenchServer | undefined;
+  let browser: Browser | undefined;
+  let peer: CliProcess | undefined;
+
+  before(async function () {
+    env = await startWorkbenchServer();
+    const base = tempDir('persona-peer');
+    const personas = join(base, 'personas');
+    const docs = join(base, 'docs');
+    mkdirSync(personas, { recursive: true });
+    mkdirSync(docs, { recursive: true });
+    writeFileSync(join(personas, 'librarian.persona.md'), librarian);
+    writeFileSync(join(docs, 'RELEASE.md'), '# Releasing\n\nTo release, tag the commit with `v1.2.3` and push the tag; CI publishes the build.\n');
+    peer = new CliProcess(
+      ['node', '--data-dir', join(base, 'data'), '--name', 'persona-host', '--listen', '127.0.0.1:0', '--interface', '127.0.0.1', '--personas', personas, '--workspace', docs, '--jsonl'],
+      { PERSONA_MESH_KEY: env.meshKey },
+    );
+    await peer.waitFor('ready');
+    browser = await launchBrowser();
+    await openWorkbench(browser.page, workbenchUrl(env.url, env.workspace));
+    await peer.waitFor('peer.up', 90_000);
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && browser && env) {
+      mkdirSync(resultsDir, { recursive: true });
+      await browser.page.screenshot({ path: join(resultsDir, `personas-failed-${this.currentTest.title.replace(/\W+/g, '-')}.png`) }).catch(() => undefined);
+      log(`peer stderr (tail):\n${peer?.stderr.slice(-2000) ?? ''}`);
+      log(`logs saved in ${saveLogs(env, 'personas-logs')}`);
+    }
+  });
+
+  after(async function () {
+    peer?.kill('SIGTERM');
+    await peer?.exited;
+    await browser?.close();
+    await env?.dispose();
+  });
+
+  it('the Librarian on the headless node answers a question from the panel, quoting the file', async function () {
+    const page = browser!.page;
+    await runCommand(page, 'Persona Mesh: Open Chat');
+    const panel = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    const composer = panel.locator('textarea[aria-label^="Message #"]');
+    await composer.waitFor({ state: 'visible', timeout: 30_000 });
+    await composer.click();
+    const started = Date.now();
+    await page.keyboard.type('how do I release a new version?', { delay: 5 });
+    await page.keyboard.press('Enter');
+    const answer = panel.locator('article', { hasText: 'Librarian' }).filter({ hasText: 'RELEASE.md' });
+    await answer.first().waitFor({ state: 'visible', timeout: 30_000 });
+    log(`the persona's answer appeared ${Date.now() - started} ms after sending`);
+    assert.match((await answer.first().textContent()) ?? '', /tag the commit/);
+  });
+
+  it('the Personas view lists the remote persona with its brain and state', async function () {
+    const page = browser!.page;
+    await activityBarItem(page, 'Persona Mesh').click();
+    const row = page.locator('.pane', { hasText: 'Personas' }).locator('.monaco-list-row', { hasText: 'Librarian' });
+    await row.first().waitFor({ state: 'visible', timeout: 30_000 });
+    assert.match((await row.first().textContent()) ?? '', /librarian · online/);
+    mkdirSync(resultsDir, { recursive: true });
+    await page.screenshot({ path: join(resultsDir, 'personas.png') });
+  });
+});
