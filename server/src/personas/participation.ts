@@ -125,6 +125,8 @@ interface PersonaRuntime {
   controller?: AbortController;
   /** Rooms joined as this persona. */
   joined: Set<string>;
+  /** Rooms its file lists. */
+  fileRooms: Set<string>;
   /** The presence last set (`state|text`), so repeated updates are not re-announced. */
   presence?: string;
 }
@@ -216,7 +218,15 @@ export class Participation implements Component {
           this.presence(runtime, as, 'offline');
           continue;
         }
-        for (const room of Object.keys(persona.rooms)) {
+        const wanted = new Set(Object.keys(persona.rooms));
+        for (const room of runtime.fileRooms) {
+          // A room taken out of the file is left (rooms joined for a mention stay).
+          if (wanted.has(room)) continue;
+          runtime.fileRooms.delete(room);
+          if (runtime.joined.delete(room)) rooms.leave(room, as);
+        }
+        for (const room of wanted) {
+          runtime.fileRooms.add(room);
           if (runtime.joined.has(room)) continue;
           rooms.join(room, as);
           runtime.joined.add(room);
@@ -256,7 +266,7 @@ export class Participation implements Component {
   private runtimeOf(id: string): PersonaRuntime {
     let runtime = this.runtime.get(id);
     if (!runtime) {
-      runtime = { replies: [], lastReplyIn: new Map(), queue: [], running: false, joined: new Set() };
+      runtime = { replies: [], lastReplyIn: new Map(), queue: [], running: false, joined: new Set(), fileRooms: new Set() };
       this.runtime.set(id, runtime);
     }
     return runtime;

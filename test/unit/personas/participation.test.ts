@@ -119,6 +119,18 @@ describe('persona participation', () => {
     assert.equal(personaMessages(b).length, 1, 'only mentions are answered');
   });
 
+  it('follows its file: joins rooms added, leaves rooms removed', async () => {
+    await host({ librarian: personaFile('librarian', 'librarian', 'cooldownSeconds: 0') });
+    a.rooms.join('reviews');
+    b.rooms.join('reviews');
+    const inRoom = (room: string) => b.rooms.participants(room).some((p) => p.participantId === 'librarian');
+    writeFileSync(path.join(dir, 'librarian.persona.md'), personaFile('librarian', 'librarian', 'cooldownSeconds: 0').replace('general: expert', 'reviews: expert'));
+    await registry.reload();
+    mesh.settle();
+    assert.ok(inRoom('reviews'));
+    assert.ok(!inRoom('general'));
+  });
+
   it('keeps to maxRepliesPerMinute: a human mention waits for the limit instead of being dropped', async () => {
     await host({ librarian: personaFile('librarian', 'librarian', 'maxRepliesPerMinute: 2, cooldownSeconds: 0') });
     for (const word of ['beacons', 'sessions', 'history']) b.rooms.send({ roomId: 'general', text: `@librarian ${word}?`, mentions: ['node-a/librarian'] });
