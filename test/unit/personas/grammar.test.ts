@@ -51,9 +51,11 @@ async function tokenizer(): Promise<(text: string) => { text: string; scopes: st
 describe('persona TextMate grammar', function () {
   this.timeout(20_000);
 
-  it('is valid JSON with the persona scope', () => {
+  it('is valid JSON with the persona scope, and so is the language configuration', () => {
     const grammar = JSON.parse(readFileSync(path.join(root, 'syntaxes/persona.tmLanguage.json'), 'utf8')) as { scopeName: string };
     assert.equal(grammar.scopeName, 'text.markdown.persona');
+    const configuration = JSON.parse(readFileSync(path.join(root, 'syntaxes/persona.language-configuration.json'), 'utf8')) as { comments: { lineComment: string } };
+    assert.equal(configuration.comments.lineComment, '#');
   });
 
   it('highlights persona keys, providers and roles, embeds YAML and Markdown', async function () {
