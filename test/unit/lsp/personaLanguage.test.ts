@@ -27,8 +27,8 @@ class Client {
     });
   }
 
-  static async start(): Promise<Client> {
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'personaLspServer.ts'), '--stdio'], { cwd: root, stdio: 'pipe' });
+  static async start(entry = 'personaLspServer.ts'): Promise<Client> {
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, entry), '--stdio'], { cwd: root, stdio: 'pipe' });
     const rpc = createMessageConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
     rpc.listen();
     const client = new Client(child, rpc);
@@ -53,8 +53,10 @@ class Client {
     return result;
   }
 
-  /** The next diagnostics published for a URI. */
-  waitFor(uri: string): Promise<Diagnostic[]> {
+  /** The next diagnostics published for a URI (or the last ones, if `orLast` and some came already). */
+  waitFor(uri: string, orLast = false): Promise<Diagnostic[]> {
+    const last = this.diagnostics.get(uri);
+    if (orLast && last) return Promise.resolve(last.diagnostics);
     return new Promise<Diagnostic[]>((resolve) => this.waiters.push({ uri, resolve }));
   }
 
@@ -175,5 +177,37 @@ describe('persona language server (real LSP connection)', function () {
     const provider = await client.hover(uri, 3, 14);
     assert.match((provider!.contents as { value: string }).value, /\*\*llama\*\* brain.*GGUF/s);
     assert.equal(await client.hover(uri, 8, 1), null);
+  });
+});
+
+describe('persona server as the IPC entry will run it (registerPersonaServer + PersonaService)', function () {
+  this.timeout(30_000);
+  let client: Client;
+
+  before(async () => {
+    client = await Client.start('personaNodeServer.ts');
+  });
+  after(async () => {
+    await client?.stop();
+  });
+
+  it('publishes the problems of persona files on disk, duplicates across folders included', async () => {
+    const diagnostics = await client.waitFor(uriOf('bad/problems.persona.md'), true);
+    const codes = diagnostics.map((d) => d.code).sort();
+    assert.ok(codes.includes('duplicate-id') && codes.includes('unknown-key') && codes.includes('unknown-provider'), codes.join());
+    const nofront = await client.waitFor(uriOf('bad/nofront.persona.md'), true);
+    assert.equal(nofront[0]!.code, 'no-front-matter');
+  });
+
+  it('serves the persona methods and feeds completion from the node', async () => {
+    const list = await client.rpc.sendRequest<{ id: string; state: string; reason?: string }[]>('mesh/personas/list');
+    assert.deepEqual(list.map((p) => [p.id, p.state]), [['librarian', 'online'], ['reviewer', 'degraded']]);
+    assert.match(list[1]!.reason!, /^llama\.persona\.md:5: the model file .*missing\.gguf does not exist$/);
+    const uri = 'untitled:fed.persona.md';
+    const diagnostics = await client.open(uri, '---\nid: librarian\ncapabilities: [\nrooms:\n  \n---\nbody\n');
+    // Half-typed YAML (`capabilities: [`) is an error too while the user types.
+    assert.deepEqual(diagnostics.map((d) => d.code).sort(), ['duplicate-id', 'yaml-syntax'], 'the workspace already has a librarian');
+    assert.deepEqual(labels(await client.complete(uri, 2, 15)), ['docs', 'search'], 'capabilities seen on the mesh');
+    assert.deepEqual(labels(await client.complete(uri, 4, 2)), ['general'], 'rooms of the node');
   });
 });
