@@ -141,6 +141,8 @@ export class Participation implements Component {
   private readonly handled = new Set<string>();
   private readonly inflight = new Set<Promise<void>>();
   private readonly rounds = new Map<string, BidRound>();
+  /** Messages some persona replied to (bounded). */
+  private readonly answered = new Set<string>();
   private unsubscribeBids: (() => void) | undefined;
   private running = false;
   private readonly onMessage = (message: ChatMessage) => this.consider(message);
@@ -275,6 +277,8 @@ export class Participation implements Component {
   // ---------------------------------------------------------------- messages
 
   private consider(message: ChatMessage): void {
+    // A persona's reply settles the question it answers: a late bid round for it stays silent.
+    if (message.author.kind === 'persona' && message.replyTo && message.metadata?.['persona']) this.noteAnswered(message.replyTo);
     if (!this.running || message.deleted || this.handled.has(message.id)) return;
     this.handled.add(message.id);
     if (this.handled.size > handledLimit) this.handled.delete(this.handled.values().next().value!);
@@ -340,6 +344,11 @@ export class Participation implements Component {
     round.timer ??= this.clock.setTimeout(() => this.decide(key), this.options.bidWindowMs ?? 1500);
   }
 
+  private noteAnswered(messageId: string): void {
+    this.answered.add(messageId);
+    if (this.answered.size > handledLimit) this.answered.delete(this.answered.values().next().value!);
+  }
+
   private roundOf(key: string): BidRound {
     let round = this.rounds.get(key);
     if (!round) {
@@ -397,6 +406,10 @@ export class Participation implements Component {
     const nodeId = this.options.rooms.nodeId;
     this.logger.debug(`bids for ${key}: ${round.bids.map((b) => `${b.personaId}@${b.nodeId.slice(0, 7)}=${b.score}`).join(', ')}; ${best.personaId}@${best.nodeId.slice(0, 7)} answers`);
     if (best.nodeId !== nodeId) return;
+    if (!best.mention && this.answered.has(message.id)) {
+      this.logger.debug(`${message.id}: another persona answered already`);
+      return;
+    }
     // A mention keeps its rights (a human's waits for the limits); an open bid was within the limits when made.
     if (best.mention) this.enqueue({ message, persona: best.personaId, chain: chainDepth(message), fromHuman: message.author.kind === 'human' });
     else this.enqueue({ message, persona: best.personaId, chain: 0, fromHuman: false });

@@ -143,6 +143,22 @@ describe('turn taking across nodes', () => {
     assert.equal(answers(a!)[2], 'E/twin: only you', 'a key for one host goes to that host');
   });
 
+  it('a node that sees a question late (after a partition) does not answer it a second time', async () => {
+    const [a, b, c] = nodes;
+    mesh.hub.partition(['C'], ['A', 'B']);
+    // generalist on C would be the best bidder (networking + history, 1.6), but C is cut off.
+    b!.rooms.send({ roomId: 'general', text: 'networking history' });
+    await settle();
+    assert.equal(answers(a!).length, 1);
+    assert.equal(answers(c!).length, 0);
+    mesh.hub.healAll();
+    await settle();
+    await settle();
+    assert.equal(c!.rooms.history({ roomId: 'general', limit: 50 }).messages.filter((m) => m.text === 'networking history').length, 1, 'C has the question now');
+    assert.deepEqual(answers(c!), answers(a!));
+    assert.equal(answers(c!).length, 1, answers(c!).join('\n'));
+  });
+
   it('scores relevance from triggers, capabilities, name and role', () => {
     const p = parsePersonaFile(file('net', 'name: Net\ntriggers: [beacon, "/noise\\\\s+xx/i"]\ncapabilities: [networking, tcp-sessions]\nrooms: {general: expert, lobby: observer, side: member}'), { file: '/n.persona.md' }).persona!;
     assert.equal(relevance(p, 'general', 'beacons and Noise  XX'), 6);

@@ -1,0 +1,438 @@
+/**
+ * The `llama` brain: a local GGUF model through node-llama-cpp, run in a child process (the model
+ * process, llamaWorker.ts) because a malformed model can abort llama.cpp; the node survives it,
+ * the reply fails with "the model process crashed (signal SIGABRT) loading X", and the next reply
+ * starts a new model process. One model process per node, shared by every llama persona, and in
+ * it one model instance per file. LoRA adapters (from the persona's genomes) are applied when the
+ * reply's context is created, each with its scale.
+ *
+ * Before llama.cpp opens anything, the files are checked here in pure JS (readGgufFileInfo), so
+ * the common mistakes get their own one-line error: missing model file, not a GGUF file, corrupt
+ * GGUF, an adapter instead of a model, not a LoRA adapter, adapter for another architecture.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { BrainConfig, BrainProvider, PersonaDefinition } from '../../protocol/personas';
+import { BrainError, throwIfAborted, type Brain, type BrainMessage, type BrainRequest } from './brain';
+import type { LlamaAdapterSpec, LlamaGenerateRequest, LlamaParentMessage, LlamaWorkerMessage } from './llamaWorkerProtocol';
+
+export type { LlamaAdapterSpec } from './llamaWorkerProtocol';
+
+export const llamaDefaults = { contextSize: 4096, threads: 1, maxTokens: 512 };
+
+/** How the model process is started. */
+export interface LlamaWorkerEntry {
+  file: string;
+  execArgv: string[];
+}
+
+/**
+ * The bundled worker next to the bundle (server/out/llamaWorker.js), or, when this module runs
+ * from its TypeScript source (tests under tsx), llamaWorker.ts under `--import tsx`.
+ */
+export function defaultWorkerEntry(): LlamaWorkerEntry {
+  if (__filename.endsWith('.ts')) {
+    const source = path.join(__dirname, 'llamaWorker.ts');
+    if (existsSync(source)) return { file: source, execArgv: ['--import', 'tsx'] };
+  }
+  return { file: path.join(__dirname, 'llamaWorker.js'), execArgv: [] };
+}
+
+interface Pending {
+  request: LlamaGenerateRequest;
+  /** The model as the persona file names it (for messages). */
+  display: string;
+  /** The model file's path + size + mtime. */
+  crashKey: string;
+  onChunk(text: string): void;
+  onEnd(error?: BrainError): void;
+}
+
+/** A started reply in the model process. */
+export interface LlamaGeneration {
+  cancel(): void;
+}
+
+/** The model process: started on demand, restarted after a crash, stopped by {@link stop}. */
+export class LlamaRuntime {
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  /** The model the worker is loading (set by its `loading` message, cleared by `loaded`). */
+  private loading: string | undefined;
+  private stderrTail: string[] = [];
+  /** Models that crashed the model process, by path + size + mtime: the same file fails fast. */
+  private readonly crashed = new Map<string, string>();
+  /** Model processes started so far (tests). */
+  starts = 0;
+  /** Models loaded so far, all processes together (tests). */
+  modelLoads = 0;
+
+  constructor(private readonly entry: LlamaWorkerEntry = defaultWorkerEntry()) {}
+
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
+  crashedBefore(key: string): string | undefined {
+    return this.crashed.get(key);
+  }
+
+  generate(request: Omit<LlamaGenerateRequest, 'type' | 'id'>, display: string, crashKey: string, onChunk: (text: string) => void, onEnd: (error?: BrainError) => void): LlamaGeneration {
+    const id = this.nextId++;
+    const full: LlamaGenerateRequest = { type: 'generate', id, ...request };
+    this.pending.set(id, { request: full, display, crashKey, onChunk, onEnd });
+    const child = this.start();
+    this.post(child, full);
+    return {
+      cancel: () => {
+        const entry = this.pending.get(id);
+        if (!entry) return;
+        this.pending.delete(id);
+        if (this.child === child) this.post(child, { type: 'cancel', id });
+        entry.onEnd(new BrainError('cancelled', 'the reply was cancelled'));
+      },
+    };
+  }
+
+  private post(child: ChildProcess, message: LlamaParentMessage): void {
+    if (!child.connected) return;
+    child.send(message, (error) => {
+      if (error && this.child === child) this.fail(`the model process did not take the request: ${error.message}`);
+    });
+  }
+
+  private start(): ChildProcess {
+    if (this.child) return this.child;
+    this.starts++;
+    this.loading = undefined;
+    this.stderrTail = [];
+    const child = fork(this.entry.file, [], { execArgv: this.entry.execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'json' });
+    this.child = child;
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (data: string) => {
+      for (const line of data.split('\n')) if (line.trim()) this.stderrTail.push(line.trim());
+      if (this.stderrTail.length > 20) this.stderrTail.splice(0, this.stderrTail.length - 20);
+    });
+    child.on('message', (message: LlamaWorkerMessage) => this.onMessage(message));
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        if (this.child === child) {
+          this.child = undefined;
+          this.onExit(code, signal);
+        }
+        resolve();
+      });
+    });
+    child.on('error', (error) => {
+      if (this.child === child) this.fail(`the model process could not start: ${error.message}`);
+    });
+    return child;
+  }
+
+  private onMessage(message: LlamaWorkerMessage): void {
+    if (message.type === 'loading') {
+      this.loading = message.model;
+      this.modelLoads++;
+      return;
+    }
+    if (message.type === 'loaded') {
+      this.loading = undefined;
+      return;
+    }
+    const entry = this.pending.get(message.id);
+    if (!entry) return;
+    if (message.type === 'chunk') return entry.onChunk(message.text);
+    this.pending.delete(message.id);
+    if (message.type === 'done') entry.onEnd();
+    else entry.onEnd(new BrainError(message.code, message.message));
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    const how = `the model process ${signal ? `crashed (signal ${signal})` : `exited (code ${code ?? '?'})`}`;
+    const assertion = this.stderrTail.filter((line) => /GGML_ASSERT|error|abort/i.test(line)).pop();
+    const detail = assertion ? `: ${assertion.replace(/^.*\/(llama\.cpp|ggml)\//, '')}` : '';
+    const loading = this.loading;
+    this.loading = undefined;
+    const entries = [...this.pending.values()];
+    this.pending.clear();
+    if (loading) {
+      const culprit = entries.find((entry) => entry.request.model === loading);
+      if (culprit) this.crashed.set(culprit.crashKey, `${how} loading ${culprit.display}${detail}`);
+    }
+    for (const entry of entries) {
+      const where = loading ? ` loading ${entry.request.model === loading ? entry.display : path.basename(loading)}` : '';
+      entry.onEnd(new BrainError('failed', `${how}${where}${detail}`));
+    }
+  }
+
+  private fail(message: string): void {
+    const entries = [...this.pending.values()];
+    this.pending.clear();
+    for (const entry of entries) entry.onEnd(new BrainError('failed', message));
+  }
+
+  /** Ends the model process (pending replies fail as cancelled). */
+  async stop(): Promise<void> {
+    const child = this.child;
+    const exited = this.exited;
+    this.child = undefined;
+    const entries = [...this.pending.values()];
+    this.pending.clear();
+    for (const entry of entries) entry.onEnd(new BrainError('cancelled', 'the reply was cancelled: the llama brain stopped'));
+    if (!child) return;
+    if (child.connected) child.disconnect();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    child.kill('SIGTERM');
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+let shared: { runtime: LlamaRuntime; users: number } | undefined;
+
+/** The node's model process, shared by its llama brains (released by each brain's dispose). */
+export function acquireSharedLlamaRuntime(): { runtime: LlamaRuntime; release: () => Promise<void> } {
+  shared ??= { runtime: new LlamaRuntime(), users: 0 };
+  const holder = shared;
+  holder.users++;
+  let released = false;
+  return {
+    runtime: holder.runtime,
+    release: async () => {
+      if (released) return;
+      released = true;
+      holder.users--;
+      if (holder.users === 0) {
+        if (shared === holder) shared = undefined;
+        await holder.runtime.stop();
+      }
+    },
+  };
+}
+
+export interface LlamaBrainOptions {
+  persona: PersonaDefinition;
+  /** The persona's LoRA adapters (from its genomes); paths relative to the persona file or absolute. */
+  adapters?: () => Promise<LlamaAdapterSpec[]> | LlamaAdapterSpec[];
+  /** A model process of its own (tests); default: the node's shared one. */
+  runtime?: LlamaRuntime;
+}
+
+interface GgufSummary {
+  architecture: string;
+  type: string | undefined;
+  adapterType: string | undefined;
+}
+
+type NodeLlamaCpp = typeof import('node-llama-cpp');
+let library: Promise<NodeLlamaCpp> | undefined;
+
+/** Checks a GGUF file in pure JS; throws a BrainError naming the problem. */
+export async function inspectGguf(file: string, display: string, kind: 'model' | 'adapter'): Promise<GgufSummary & { key: string }> {
+  const code = kind === 'model' ? 'missing-model' : 'bad-adapter';
+  const what = kind === 'model' ? 'model file' : 'LoRA adapter';
+  let size: number;
+  let key: string;
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new BrainError(code, `the ${what} ${display} is not a file`);
+    size = info.size;
+    key = `${file}:${info.size}:${info.mtimeMs}`;
+  } catch (error) {
+    if (error instanceof BrainError) throw error;
+    throw new BrainError(code, `the ${what} ${display} does not exist`);
+  }
+  const summary = inspected.get(key) ?? (await parseGguf(file, display, size, kind));
+  if (inspected.size > 256) inspected.clear();
+  inspected.set(key, summary);
+  if (kind === 'model' && summary.type === 'adapter') throw new BrainError('missing-model', `${display} is a ${summary.adapterType ?? ''} adapter, not a model`.replace('  ', ' '));
+  if (kind === 'adapter' && (summary.type !== 'adapter' || summary.adapterType !== 'lora')) {
+    throw new BrainError('bad-adapter', `${display} is not a LoRA adapter (general.type ${summary.type ?? 'missing'}, adapter.type ${summary.adapterType ?? 'missing'})`);
+  }
+  return { ...summary, key };
+}
+
+async function parseGguf(file: string, display: string, size: number, kind: 'model' | 'adapter'): Promise<GgufSummary> {
+  const code = kind === 'model' ? 'missing-model' : 'bad-adapter';
+  const what = kind === 'model' ? 'model file' : 'LoRA adapter';
+  const head = Buffer.alloc(4);
+  const handle = await open(file, 'r');
+  try {
+    await handle.read(head, 0, 4, 0);
+  } finally {
+    await handle.close();
+  }
+  if (size < 4 || head.toString('latin1') !== 'GGUF') throw new BrainError(code, `the ${what} ${display} is not a GGUF file`);
+  try {
+    const lib = await (library ??= import('node-llama-cpp'));
+    const info = await lib.readGgufFileInfo(file, {
+      readTensorInfo: true,
+      logWarnings: false,
+      ignoreKeys: ['tokenizer.ggml.tokens', 'tokenizer.ggml.scores', 'tokenizer.ggml.token_type', 'tokenizer.ggml.merges'],
+    });
+    const metadata = info.metadata as unknown as { general?: { architecture?: unknown; type?: unknown }; adapter?: { type?: unknown } } | undefined;
+    const architecture = metadata?.general?.architecture;
+    if (typeof architecture !== 'string' || !architecture) throw new Error('no general.architecture');
+    return {
+      architecture,
+      type: typeof metadata?.general?.type === 'string' ? metadata.general.type : undefined,
+      adapterType: typeof metadata?.adapter?.type === 'string' ? metadata.adapter.type : undefined,
+    };
+  } catch (error) {
+    throw new BrainError(code, `the ${what} ${display} is a corrupt GGUF file (${oneLine(error instanceof Error ? error.message : String(error))})`);
+  }
+}
+
+const inspected = new Map<string, GgufSummary>();
+
+interface Prepared {
+  request: Omit<LlamaGenerateRequest, 'type' | 'id'>;
+  display: string;
+  crashKey: string;
+}
+
+export class LlamaBrain implements Brain {
+  readonly provider: BrainProvider = 'llama';
+  private readonly runtime: LlamaRuntime;
+  private readonly release: () => Promise<void>;
+
+  constructor(private readonly options: LlamaBrainOptions) {
+    if (options.runtime) {
+      this.runtime = options.runtime;
+      this.release = () => Promise.resolve();
+    } else {
+      const acquired = acquireSharedLlamaRuntime();
+      this.runtime = acquired.runtime;
+      this.release = acquired.release;
+    }
+  }
+
+  private get config(): BrainConfig {
+    return this.options.persona.brain;
+  }
+
+  private resolve(file: string): string {
+    return path.resolve(path.dirname(this.options.persona.file), file);
+  }
+
+  /** Checks the model and adapters; returns what the model process needs. */
+  private async prepare(): Promise<Omit<Prepared, 'request'> & { model: string; adapters: LlamaAdapterSpec[] }> {
+    const display = this.config.model;
+    if (!display) throw new BrainError('missing-model', 'the llama brain has no `model` in the persona file');
+    if (display.startsWith('hf:')) throw new BrainError('unavailable', `downloading ${display} is not supported in this version yet: download the .gguf file and give its path`);
+    const model = this.resolve(display);
+    const summary = await inspectGguf(model, display, 'model');
+    const crashed = this.runtime.crashedBefore(summary.key);
+    if (crashed) throw new BrainError('failed', crashed);
+    const adapters: LlamaAdapterSpec[] = [];
+    for (const adapter of (await this.options.adapters?.()) ?? []) {
+      const file = this.resolve(adapter.path);
+      const info = await inspectGguf(file, adapter.path, 'adapter');
+      if (info.architecture !== summary.architecture) {
+        throw new BrainError('bad-adapter', `the LoRA adapter ${adapter.path} is for ${info.architecture} models, but ${display} is a ${summary.architecture} model`);
+      }
+      adapters.push({ path: file, scale: adapter.scale });
+    }
+    return { display, crashKey: summary.key, model, adapters };
+  }
+
+  async check(signal?: AbortSignal): Promise<void> {
+    throwIfAborted(signal);
+    await this.prepare();
+  }
+
+  async *reply(request: BrainRequest): AsyncIterable<string> {
+    const { signal } = request;
+    throwIfAborted(signal);
+    const prepared = await this.prepare();
+    throwIfAborted(signal);
+    const { systemPrompt, history, prompt } = toChat(request, this.options.persona.systemPrompt);
+    const chunks: string[] = [];
+    let ended = false;
+    let failure: BrainError | undefined;
+    let wake: (() => void) | undefined;
+    const notify = (): void => {
+      const resolve = wake;
+      wake = undefined;
+      resolve?.();
+    };
+    const generation = this.runtime.generate(
+      {
+        model: prepared.model,
+        adapters: prepared.adapters,
+        contextSize: this.config.contextSize ?? llamaDefaults.contextSize,
+        threads: this.config.threads ?? llamaDefaults.threads,
+        maxTokens: this.config.maxTokens ?? llamaDefaults.maxTokens,
+        ...(this.config.seed !== undefined ? { seed: this.config.seed } : {}),
+        ...(this.config.temperature !== undefined ? { temperature: this.config.temperature } : {}),
+        systemPrompt,
+        history,
+        prompt,
+      },
+      prepared.display,
+      prepared.crashKey,
+      (text) => {
+        chunks.push(text);
+        notify();
+      },
+      (error) => {
+        ended = true;
+        failure = error;
+        notify();
+      },
+    );
+    const onAbort = (): void => generation.cancel();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for (;;) {
+        if (chunks.length) {
+          yield chunks.splice(0).join('');
+          continue;
+        }
+        if (ended) break;
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+      throwIfAborted(signal);
+      if (failure) throw failure;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      // The consumer stopped early (or cancelled): stop generating.
+      if (!ended) generation.cancel();
+    }
+  }
+
+  dispose(): Promise<void> {
+    return this.release();
+  }
+}
+
+/** The context window as node-llama-cpp's chat session wants it: system prompt, earlier turns, the prompt. */
+export function toChat(request: BrainRequest, fallbackSystemPrompt: string): { systemPrompt: string; history: LlamaGenerateRequest['history']; prompt: string } {
+  const system = request.messages.filter((m) => m.role === 'system').map((m) => m.content);
+  const turns = request.messages.filter((m): m is BrainMessage & { role: 'user' | 'assistant' } => m.role !== 'system');
+  let prompt = request.question;
+  const last = turns[turns.length - 1];
+  if (last?.role === 'user') {
+    turns.pop();
+    prompt = text(last);
+  }
+  const history: LlamaGenerateRequest['history'] = [];
+  for (const turn of turns) {
+    const previous = history[history.length - 1];
+    if (previous?.role === turn.role) previous.content += `\n${text(turn)}`;
+    else history.push({ role: turn.role, content: text(turn) });
+  }
+  return { systemPrompt: system.length ? system.join('\n\n') : fallbackSystemPrompt, history, prompt };
+}
+
+function text(message: BrainMessage): string {
+  return message.role === 'user' && message.name ? `${message.name}: ${message.content}` : message.content;
+}
+
+function oneLine(value: string): string {
+  return value.replace(/\s+/g, ' ').trim().slice(0, 300);
+}
