@@ -105,6 +105,48 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE room_events ADD COLUMN sig TEXT;
     `,
   },
+  {
+    version: 5,
+    name: 'academy: signals, persona reply latencies, per-peer sync cursors',
+    sql: `
+      -- Every signal this node holds (recorded here or received), as signed. local_seq is this
+      -- node's own storage order: peers pull "everything after local_seq N" from it.
+      CREATE TABLE academy_signals (
+        local_seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        persona_key TEXT NOT NULL,
+        room TEXT NOT NULL,
+        category TEXT NOT NULL,
+        source TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        signer TEXT NOT NULL,
+        body TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX academy_signals_persona ON academy_signals (persona_key, ts);
+      CREATE INDEX academy_signals_order ON academy_signals (ts, id);
+      -- Reply times of personas (from the room history: reply HLC minus prompt HLC, or metadata.latencyMs).
+      CREATE TABLE academy_latency (
+        room TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        persona_key TEXT NOT NULL,
+        ms INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
+        PRIMARY KEY (room, message_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX academy_latency_persona ON academy_latency (persona_key);
+      -- What this node has pulled from each peer: the peer's store epoch and last local_seq sent.
+      CREATE TABLE academy_peer_cursors (
+        peer TEXT PRIMARY KEY,
+        epoch TEXT NOT NULL,
+        seq INTEGER NOT NULL
+      ) STRICT;
+      -- key/value: 'epoch' = random id of this node's signal store (a new store restarts peers' cursors).
+      CREATE TABLE academy_meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 export const schemaVersion = migrations[migrations.length - 1]!.version;

@@ -1,0 +1,224 @@
+/**
+ * The academy: training signals about personas, the scores and ratings computed from them, and
+ * the export of exchanges as training data. Declared once, imported by the server and the
+ * extension. Each method's comment says which way it travels.
+ *
+ * On the mesh, a node publishes the signals it records on `/academy/signals` (reliable lane);
+ * nodes catch up after a partition or restart by pulling from each peer on
+ * `/academy/sync/{nodeId}` (see server/src/academy/sync.ts). Signals are signed by the node that
+ * recorded them and de-duplicated by id, so every node holds the same set and computes the same
+ * scores from it.
+ */
+import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
+
+export const signalCategories = ['technical', 'collaborative', 'innovative', 'reliable'] as const;
+export type SignalCategory = (typeof signalCategories)[number];
+
+export const signalSources = ['thumbs', 'review', 'test_outcome', 'compilation_result', 'challenge'] as const;
+export type SignalSource = (typeof signalSources)[number];
+
+/** A persona, unique mesh-wide by (nodeId, personaId): the node that hosts it and its id there. */
+export interface PersonaRef {
+  nodeId: string;
+  personaId: string;
+  /** Display name when the signal was recorded. */
+  name: string;
+}
+
+/** `nodeId/personaId`: the participant key of the persona in rooms. */
+export function personaKey(persona: Pick<PersonaRef, 'nodeId' | 'personaId'>): string {
+  return `${persona.nodeId}/${persona.personaId}`;
+}
+
+export interface SignalContext {
+  /** What the persona was asked (the message it answered, the code it reviewed...). */
+  input: string;
+  expected?: string;
+  /** What the persona produced. */
+  actual?: string;
+  /** A correction or the suggestion that was applied. */
+  suggestion?: string;
+}
+
+/** The fields a signal is made of, before the recording node signs it. */
+export interface UnsignedSignal {
+  /** Unique mesh-wide: hex SHA-256 of the signed content (see server/src/academy/signing.ts). */
+  id: string;
+  persona: PersonaRef;
+  /** Room (or review / challenge session) id. */
+  room: string;
+  /** The persona's message that was judged, when there is one (`origin:roomSeq`). */
+  messageId?: string;
+  /** The message the persona answered (its prompt), when known. */
+  promptId?: string;
+  category: SignalCategory;
+  /** -1 (bad) … 1 (good). */
+  value: number;
+  source: SignalSource;
+  reason?: string;
+  context: SignalContext;
+  /** Wall-clock ms on the recording node. */
+  ts: number;
+  /**
+   * A later signal of the same signer and slot replaces an earlier one (the newest by ts, then id,
+   * wins): a thumb changed or taken back. Thumbs use `thumbs:{roomId}/{messageId}`.
+   */
+  slot?: string;
+  /** The signer took its judgement back: the slot counts for nothing. */
+  withdrawn?: boolean;
+  /** Challenge results: the persona this one was compared with (value 1 won, -1 lost, 0 draw). */
+  opponent?: PersonaRef;
+  /** Node id of the node that recorded (and signs) the signal. */
+  signer: string;
+}
+
+export interface Signal extends UnsignedSignal {
+  /** The signer's Ed25519 public key (base64, 32 bytes); the signer's node id is its hash. */
+  signerKey: string;
+  /** Ed25519 signature (base64) over the canonical JSON of every other field. */
+  signature: string;
+}
+
+export const academyLimits = {
+  /** Characters kept of each context field (input, expected, actual, suggestion). */
+  maxContextChars: 8000,
+  maxReasonChars: 1000,
+  /** A whole signal as JSON. */
+  maxSignalBytes: 48 * 1024,
+} as const;
+
+export const academyTopics = {
+  /** Reliable lane: signals recorded by their signer. */
+  signals: '/academy/signals',
+  /** Reliable lane, addressed to one node: anti-entropy pulls and their batches. */
+  sync: (nodeId: string) => `/academy/sync/${nodeId}`,
+} as const;
+
+/** Anti-entropy: ask a peer for the signals it stored after `after` (its own local order). */
+export type AcademySyncMessage =
+  | { kind: 'pull'; requestId: number; epoch?: string; after: number }
+  | { kind: 'batch'; requestId: number; epoch: string; signals: Signal[]; last: number; more: boolean };
+
+// ---------------------------------------------------------------- scores
+
+/** Scores of one persona in one category (or all categories together). */
+export interface CategoryScore {
+  /** Signals counted (after replacements and withdrawals). */
+  count: number;
+  /** Sum of the decay weights: the "effective" number of signals. */
+  weight: number;
+  /** Exponentially decayed mean of the values, in [-1, 1]. */
+  mean: number;
+  /** Wilson lower bound of the decayed mean, mapped back to [-1, 1]: what ranks. */
+  lowerBound: number;
+}
+
+export interface LatencyScore {
+  count: number;
+  p50Ms: number;
+  p95Ms: number;
+}
+
+export interface PersonaScores {
+  persona: PersonaRef;
+  key: string;
+  /** Every category together. */
+  overall: CategoryScore;
+  categories: Partial<Record<SignalCategory, CategoryScore>>;
+  latency?: LatencyScore;
+  /** Live Elo from pairwise results (1000 at start). */
+  elo: number;
+  /** Bradley-Terry strength on the Elo scale (1000 = the average persona with games). */
+  rating: number;
+  /** Pairwise results counted. */
+  games: number;
+}
+
+export interface Leaderboard {
+  /** Ranked: rating when the persona has games, then overall lower bound, then key. */
+  personas: PersonaScores[];
+  /** Signals the board was computed from. */
+  signalCount: number;
+  /** Newest signal ts (the decay reference). */
+  asOf: number;
+}
+
+// ---------------------------------------------------------------- export
+
+export const exportFormats = ['openai', 'dpo', 'kto'] as const;
+export type ExportFormat = (typeof exportFormats)[number];
+
+export interface ExportFilter {
+  /** A persona key (`nodeId/personaId`), a persona id or a name. */
+  persona?: string;
+  room?: string;
+  /** Only signals at or after this wall-clock ms. */
+  since?: number;
+}
+
+export interface ExportSummary {
+  format: ExportFormat;
+  written: number;
+  /** reason → count of exchanges left out. */
+  skipped: Record<string, number>;
+}
+
+// ---------------------------------------------------------------- extension ↔ server
+
+/** A thumbs up/down from the chat panel; `rating: null` takes it back. Same shape as the webview's RateParams. */
+export interface AcademyRateParams {
+  roomId: string;
+  messageId: string;
+  /** Participant key (`nodeId/participantId`) of the persona that wrote the message. */
+  persona: string;
+  rating: 'up' | 'down' | null;
+  reason?: string;
+  /** Defaults to `technical`. */
+  category?: SignalCategory;
+}
+
+/** client → server: record a thumbs signal on a persona message (the chat panel's 👍/👎). Returns the signal, or null when taken back with nothing to take. */
+export namespace AcademyRateRequest {
+  export const method = 'mesh/academy/rate';
+  export const type = new RequestType<AcademyRateParams, Signal | null, void>(method);
+}
+
+/** client → server: the leaderboard, optionally for one category. */
+export namespace AcademyLeaderboardRequest {
+  export const method = 'mesh/academy/leaderboard';
+  export const type = new RequestType<{ category?: SignalCategory }, Leaderboard, void>(method);
+}
+
+export interface AcademySignalsParams {
+  /** Persona key (`nodeId/personaId`). */
+  persona: string;
+  category?: SignalCategory;
+  /** Newest first; default 100, at most 1000. */
+  limit?: number;
+  /** Only signals older than this ts (paging). */
+  before?: number;
+}
+
+/** client → server: the signals behind a persona's score, newest first. */
+export namespace AcademySignalsRequest {
+  export const method = 'mesh/academy/signals';
+  export const type = new RequestType<AcademySignalsParams, Signal[], void>(method);
+}
+
+export interface AcademyExportParams extends ExportFilter {
+  format: ExportFormat;
+  /** Absolute path of the JSONL file to write (the client asked the user where). */
+  path: string;
+}
+
+/** client → server: write training data as JSONL; returns what was written and what was skipped. */
+export namespace AcademyExportRequest {
+  export const method = 'mesh/academy/export';
+  export const type = new RequestType<AcademyExportParams, ExportSummary, void>(method);
+}
+
+/** server → client: a signal was recorded here or received from the mesh (the leaderboard may have changed). */
+export namespace AcademySignalNotification {
+  export const method = 'mesh/academy/signal';
+  export const type = new NotificationType<Signal>(method);
+}
