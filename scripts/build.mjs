@@ -32,7 +32,7 @@ export const builds = [
   },
   {
     ...nodeCommon,
-    entryPoints: { server: 'server/src/ipc.ts', cli: 'server/src/cli.ts' },
+    entryPoints: { server: 'server/src/ipc.ts', cli: 'server/src/cli.ts', llamaWorker: 'server/src/personas/brains/llamaWorker.ts' },
     outdir: 'server/out',
     external: nativeExternals,
   },

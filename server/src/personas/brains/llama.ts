@@ -148,7 +148,7 @@ export class LlamaRuntime {
     if (message.type === 'chunk') return entry.onChunk(message.text);
     this.pending.delete(message.id);
     if (message.type === 'done') entry.onEnd();
-    else entry.onEnd(new BrainError(message.code, message.message));
+    else entry.onEnd(new BrainError(message.code, message.message.split(entry.request.model).join(entry.display)));
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
@@ -215,7 +215,6 @@ export function acquireSharedLlamaRuntime(): { runtime: LlamaRuntime; release: (
 }
 
 export interface LlamaBrainOptions {
-  persona: PersonaDefinition;
   /** The persona's LoRA adapters (from its genomes); paths relative to the persona file or absolute. */
   adapters?: () => Promise<LlamaAdapterSpec[]> | LlamaAdapterSpec[];
   /** A model process of its own (tests); default: the node's shared one. */
@@ -277,17 +276,34 @@ async function parseGguf(file: string, display: string, size: number, kind: 'mod
     const metadata = info.metadata as unknown as { general?: { architecture?: unknown; type?: unknown }; adapter?: { type?: unknown } } | undefined;
     const architecture = metadata?.general?.architecture;
     if (typeof architecture !== 'string' || !architecture) throw new Error('no general.architecture');
+    const end = tensorDataEnd(info.tensorInfo ?? []);
+    if (end > size) throw new BrainError(code, `the ${what} ${display} is a truncated GGUF file (its tensors need ${end} bytes, the file has ${size})`);
     return {
       architecture,
       type: typeof metadata?.general?.type === 'string' ? metadata.general.type : undefined,
       adapterType: typeof metadata?.adapter?.type === 'string' ? metadata.adapter.type : undefined,
     };
   } catch (error) {
+    if (error instanceof BrainError) throw error;
     throw new BrainError(code, `the ${what} ${display} is a corrupt GGUF file (${oneLine(error instanceof Error ? error.message : String(error))})`);
   }
 }
 
 const inspected = new Map<string, GgufSummary>();
+
+/** Bytes per element of the unquantized GGML types (F32, F16, I8, I16, I32, I64, F64, BF16). */
+const elementBytes: Record<number, number> = { 0: 4, 1: 2, 24: 1, 25: 2, 26: 4, 27: 8, 28: 8, 30: 2 };
+
+/** Where the tensor data ends in the file: exact for unquantized tensors, the start of the last tensor otherwise. */
+function tensorDataEnd(tensors: readonly { dimensions: readonly (number | bigint)[]; ggmlType: number; fileOffset: number | bigint }[]): number {
+  let end = 0;
+  for (const tensor of tensors) {
+    const bytes = elementBytes[tensor.ggmlType];
+    const count = tensor.dimensions.reduce<number>((product, n) => product * Number(n), 1);
+    end = Math.max(end, Number(tensor.fileOffset) + (bytes ? bytes * count : 1));
+  }
+  return end;
+}
 
 interface Prepared {
   request: Omit<LlamaGenerateRequest, 'type' | 'id'>;
@@ -300,7 +316,10 @@ export class LlamaBrain implements Brain {
   private readonly runtime: LlamaRuntime;
   private readonly release: () => Promise<void>;
 
-  constructor(private readonly options: LlamaBrainOptions) {
+  constructor(
+    private readonly persona: Pick<PersonaDefinition, 'file' | 'brain' | 'systemPrompt'>,
+    private readonly options: LlamaBrainOptions = {},
+  ) {
     if (options.runtime) {
       this.runtime = options.runtime;
       this.release = () => Promise.resolve();
@@ -312,11 +331,11 @@ export class LlamaBrain implements Brain {
   }
 
   private get config(): BrainConfig {
-    return this.options.persona.brain;
+    return this.persona.brain;
   }
 
   private resolve(file: string): string {
-    return path.resolve(path.dirname(this.options.persona.file), file);
+    return path.resolve(path.dirname(this.persona.file), file);
   }
 
   /** Checks the model and adapters; returns what the model process needs. */
@@ -350,7 +369,7 @@ export class LlamaBrain implements Brain {
     throwIfAborted(signal);
     const prepared = await this.prepare();
     throwIfAborted(signal);
-    const { systemPrompt, history, prompt } = toChat(request, this.options.persona.systemPrompt);
+    const { systemPrompt, history, prompt } = toChat(request, this.persona.systemPrompt);
     const chunks: string[] = [];
     let ended = false;
     let failure: BrainError | undefined;
