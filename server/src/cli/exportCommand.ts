@@ -45,7 +45,8 @@ export interface ExportCommandIo {
 const academySchemaVersion = migrations.find((m) => m.name.startsWith('academy:'))!.version;
 
 /** Resolves with the exit code: 0 written, 1 the database could not be read, 2 bad usage. */
-export function runExportCommand(args: ParsedArgs, io: ExportCommandIo): Promise<number> {
+// eslint-disable-next-line @typescript-eslint/require-await -- async so usage errors reject like the node command's
+export async function runExportCommand(args: ParsedArgs, io: ExportCommandIo): Promise<number> {
   const { output } = io;
   const format = lastValue(args, 'format');
   if (format === undefined || !exportFormats.includes(format as ExportFormat)) throw new UsageError(`--format must be one of ${exportFormats.join(', ')}`);
@@ -66,7 +67,7 @@ export function runExportCommand(args: ParsedArgs, io: ExportCommandIo): Promise
   const file = join(dataDir, databaseFileName);
   if (!existsSync(file)) {
     output.error(`there is no database at ${file}: is --data-dir the data dir of a node?`, 'no-database');
-    return Promise.resolve(2);
+    return 2;
   }
 
   let db: Db | undefined;
@@ -77,13 +78,13 @@ export function runExportCommand(args: ParsedArgs, io: ExportCommandIo): Promise
     const schema = Number(pragmaValue(db, 'user_version'));
     if (schema < academySchemaVersion) {
       output.error(`the database ${file} is at schema ${schema}, older than the academy (${academySchemaVersion}): start a node on this data dir once to upgrade it`, 'database-too-old');
-      return Promise.resolve(1);
+      return 1;
     }
     result = exportTrainingData(dbExportSource(db), format as ExportFormat, filter);
   } catch (error) {
     const problem = classifyStoreError(file, error);
     output.error(problem.code === 'database-locked' ? `${problem.message} (try again in a moment: a running node holds the lock only briefly)` : problem.message, problem.code);
-    return Promise.resolve(1);
+    return 1;
   } finally {
     db?.close();
   }
@@ -99,12 +100,12 @@ export function runExportCommand(args: ParsedArgs, io: ExportCommandIo): Promise
       renameSync(temporary, target);
     } catch (error) {
       output.error(`cannot write ${target}: ${(error as Error).message}`, 'write-failed');
-      return Promise.resolve(1);
+      return 1;
     }
   }
   const { summary } = result;
   const skipped = Object.entries(summary.skipped).map(([reason, count]) => `${count} ${reason}`);
   output.log({ level: 'info', scope: 'export', ts: Date.now(), message: `wrote ${summary.written} ${format} line(s) to ${out === '-' ? 'stdout' : resolve(out)}${skipped.length > 0 ? `; skipped: ${skipped.join('; ')}` : ''}` });
   output.event({ event: 'export', ...summary, out: out === '-' ? '-' : resolve(out) });
-  return Promise.resolve(0);
+  return 0;
 }
