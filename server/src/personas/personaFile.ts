@@ -20,6 +20,7 @@ import {
   type RoomRole,
 } from '../protocol/personas';
 import { roomIdPattern } from '../protocol/rooms';
+import { readGgufHeader } from './modelFile';
 import { brainKeys, closest, describeKind, participationKeys, personaIdPattern, personaKeys, type KeySpec } from './schema';
 
 export const personaFileSuffix = '.persona.md';
@@ -34,6 +35,8 @@ export interface ParseOptions {
   fileExists?: (absolutePath: string) => boolean;
   /** A node without VS Code (CLI): `vscode-lm` cannot work there. */
   headless?: boolean;
+  /** Checks an existing `llama` model file; default: its GGUF header (brains/gguf.ts). */
+  modelProblem?: (absolutePath: string) => string | undefined;
 }
 
 export type Range = PersonaProblem['range'];
@@ -365,6 +368,10 @@ function parseBrain(sink: ProblemSink, pair: Pair<Node, Node | null> | undefined
       const absolute = path.resolve(path.dirname(options.file), brain.model);
       const exists = options.fileExists ?? defaultFileExists;
       if (!exists(absolute)) sink.add(sink.nodeRange(modelPair?.value, brainRange), 'missing-model', `the model file ${absolute} does not exist`);
+      else {
+        const problem = (options.modelProblem ?? defaultModelProblem)(absolute);
+        if (problem) sink.add(sink.nodeRange(modelPair?.value, brainRange), 'bad-model', problem);
+      }
     }
   } else if (brain.provider === 'openai') {
     if (!brain.model) sink.add(brainRange, 'missing-model', 'the `openai` brain needs a `model` (the model name at the endpoint, e.g. `llama3.2`)');
@@ -457,6 +464,11 @@ function parseParticipation(sink: ProblemSink, pair: Pair<Node, Node | null> | u
     if (v !== undefined) (participation as unknown as Record<string, unknown>)[key] = v;
   }
   return participation;
+}
+
+function defaultModelProblem(absolute: string): string | undefined {
+  const header = readGgufHeader(absolute);
+  return typeof header === 'string' ? header : undefined;
 }
 
 function defaultFileExists(absolute: string): boolean {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { duplicateIdProblems, parsePersonaFile } from '../../../server/src/personas/personaFile';
 import type { PersonaProblem } from '../../../server/src/protocol/personas';
@@ -59,9 +60,36 @@ describe('persona files', () => {
     const problem = find(missing.problems, 'missing-model', 'missing.gguf');
     assert.deepEqual(at(problem), [4, 9, 4, 30]);
     assert.ok(problem.message.includes(path.join(fixtures, 'bad/models/missing.gguf')));
-    const present = parse('bad/llama.persona.md', (p) => p.endsWith('missing.gguf'));
+    const present = parsePersonaFile(read('bad/llama.persona.md'), { file: path.join(fixtures, 'bad/llama.persona.md'), fileExists: () => true, modelProblem: () => undefined });
     assert.deepEqual(present.problems, []);
     assert.deepEqual(present.persona?.brain, { provider: 'llama', model: './models/missing.gguf', threads: 1 });
+  });
+
+  it('checks the GGUF header of an existing llama model file', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gguf-'));
+    try {
+      const header = Buffer.alloc(24);
+      header.write('GGUF', 0, 'latin1');
+      header.writeUInt32LE(3, 4);
+      header.writeBigUInt64LE(3n, 8);
+      header.writeBigUInt64LE(5n, 16);
+      writeFileSync(path.join(dir, 'good.gguf'), Buffer.concat([header, Buffer.alloc(64)]));
+      writeFileSync(path.join(dir, 'text.gguf'), 'this is not a model at all, just text');
+      writeFileSync(path.join(dir, 'short.gguf'), 'GGUF');
+      const v9 = Buffer.from(header);
+      v9.writeUInt32LE(9, 4);
+      writeFileSync(path.join(dir, 'v9.gguf'), v9);
+      const check = (model: string) => parsePersonaFile(`---\nid: l\nbrain:\n  provider: llama\n  model: ${model}\n---\nhi\n`, { file: path.join(dir, 'l.persona.md') }).problems;
+      assert.deepEqual(check('good.gguf'), []);
+      assert.match(check('text.gguf')[0]!.message, /is not a GGUF model \(it does not start with "GGUF"\)/);
+      assert.deepEqual(at(check('text.gguf')[0]!), [4, 9, 4, 18]);
+      assert.equal(check('text.gguf')[0]!.code, 'bad-model');
+      assert.match(check('short.gguf')[0]!.message, /only 4 bytes/);
+      assert.match(check('v9.gguf')[0]!.message, /GGUF version 9/);
+      assert.equal(check('gone.gguf')[0]!.code, 'missing-model');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports files without front matter, YAML syntax errors and missing ids', () => {
