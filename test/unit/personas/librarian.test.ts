@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createBrainFactory } from '../../../server/src/personas/brains';
 import { BrainError, collect } from '../../../server/src/personas/brains/brain';
+import { LlamaBrain } from '../../../server/src/personas/brains/llama';
 import { LibrarianBrain, LibrarianIndex } from '../../../server/src/personas/brains/librarian';
 import { parsePersonaFile } from '../../../server/src/personas/personaFile';
 
@@ -87,5 +88,16 @@ describe('brain factory', () => {
     assert.equal(one.index, two.index);
     assert.notEqual(one.index, three.index);
     assert.match(await collect(two.reply({ persona, messages: [], question: 'backoff delay' })), /src\/backoff\.ts:/);
+  });
+});
+
+describe('brain factory: llama', () => {
+  it('makes a llama brain that names a missing model before starting any model process', async () => {
+    const make = createBrainFactory({ workspaceFolders: () => [] });
+    const llamaPersona = parsePersonaFile('---\nid: local\nbrain:\n  provider: llama\n  model: ./nowhere.gguf\n---\nBe brief.\n', { file: path.join(fixtureWorkspace, 'local.persona.md') }).persona!;
+    const brain = make(llamaPersona);
+    assert.ok(brain instanceof LlamaBrain);
+    await assert.rejects(collect(brain.reply({ persona: llamaPersona, messages: [{ role: 'user', content: 'hi' }], question: 'hi' })), (e: unknown) => e instanceof BrainError && e.code === 'missing-model');
+    await brain.dispose();
   });
 });

@@ -1,11 +1,12 @@
 /**
- * Makes the brain a persona's file asks for: `librarian`, `openai` and `vscode-lm` so far; `llama`
- * gives a brain that fails with a one-line reason, so the persona shows as degraded with it.
+ * Makes the brain a persona's file asks for: `librarian`, `openai`, `llama` (the node's shared
+ * model process) and `vscode-lm` (through the client; absent in a headless node).
  */
 import * as path from 'node:path';
 import type { PersonaDefinition } from '../../protocol/personas';
 import { BrainError, type Brain, type BrainRequest } from './brain';
 import { LibrarianBrain, LibrarianIndex, type LibrarianOptions } from './librarian';
+import { LlamaBrain, type LlamaBrainOptions } from './llama';
 import { OpenAiBrain } from './openai';
 import { VscodeLmBrain, type LanguageModelBridge } from './vscodeLm';
 
@@ -17,6 +18,8 @@ export interface BrainFactoryOptions {
   apiKey?: (persona: PersonaDefinition) => Promise<string | undefined> | string | undefined;
   /** The client's language models (absent in a headless node). */
   languageModels?: () => LanguageModelBridge | undefined;
+  /** LoRA adapters of a llama persona (from its genomes, once genomes exist). */
+  llamaAdapters?: (persona: PersonaDefinition) => LlamaBrainOptions['adapters'];
 }
 
 export function createBrainFactory(options: BrainFactoryOptions): (persona: PersonaDefinition) => Brain {
@@ -41,10 +44,17 @@ export function createBrainFactory(options: BrainFactoryOptions): (persona: Pers
       }
       case 'openai':
         return new OpenAiBrain({ config: persona.brain, apiKey: () => options.apiKey?.(persona) });
+      case 'llama': {
+        const adapters = options.llamaAdapters?.(persona);
+        return new LlamaBrain(persona, adapters ? { adapters } : {});
+      }
       case 'vscode-lm':
         return new VscodeLmBrain(persona.brain, options.languageModels?.());
-      default:
-        return new UnavailableBrain(persona.brain.provider, `the ${persona.brain.provider} brain is not available in this version yet`);
+      default: {
+        // A provider this version does not know (a newer peer's file): degraded with the reason.
+        const provider = String(persona.brain.provider);
+        return new UnavailableBrain(persona.brain.provider, `the ${provider} brain is not available in this version`);
+      }
     }
   };
 }
