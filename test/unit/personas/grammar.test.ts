@@ -54,8 +54,9 @@ describe('persona TextMate grammar', function () {
   it('is valid JSON with the persona scope, and so is the language configuration', () => {
     const grammar = JSON.parse(readFileSync(path.join(root, 'syntaxes/persona.tmLanguage.json'), 'utf8')) as { scopeName: string };
     assert.equal(grammar.scopeName, 'text.markdown.persona');
-    const configuration = JSON.parse(readFileSync(path.join(root, 'syntaxes/persona.language-configuration.json'), 'utf8')) as { comments: { lineComment: string } };
-    assert.equal(configuration.comments.lineComment, '#');
+    // The body is Markdown (a `#` line is a heading); the front matter is embedded YAML, commented by YAML's own configuration.
+    const configuration = JSON.parse(readFileSync(path.join(root, 'syntaxes/persona-language-configuration.json'), 'utf8')) as { comments: { lineComment?: string; blockComment: string[] } };
+    assert.deepEqual(configuration.comments, { blockComment: ['<!--', '-->'] });
   });
 
   it('highlights persona keys, providers and roles, embeds YAML and Markdown', async function () {
