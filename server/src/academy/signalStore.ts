@@ -114,12 +114,22 @@ export class SignalStore {
     return rows.map((row) => JSON.parse(row.body) as Signal).reverse();
   }
 
-  /** Signals stored after `seq` in local order, at most `limit`, and the local_seq of the last one. */
-  after(seq: number, limit: number): { signals: Signal[]; last: number; more: boolean } {
+  /**
+   * Signals stored after `seq` in local order: at most `limit` of them and about `maxBytes` of JSON
+   * (always at least one), and the local_seq of the last one.
+   */
+  after(seq: number, limit: number, maxBytes = Infinity): { signals: Signal[]; last: number; more: boolean } {
     const rows = this.s.after.all(seq, limit + 1) as { local_seq: number; body: string }[];
-    const more = rows.length > limit;
-    const taken = rows.slice(0, limit);
-    return { signals: taken.map((row) => JSON.parse(row.body) as Signal), last: taken.at(-1)?.local_seq ?? seq, more };
+    const signals: Signal[] = [];
+    let last = seq;
+    let bytes = 0;
+    for (const row of rows) {
+      if (signals.length >= limit || (signals.length > 0 && bytes + row.body.length > maxBytes)) return { signals, last, more: true };
+      signals.push(JSON.parse(row.body) as Signal);
+      bytes += row.body.length;
+      last = row.local_seq;
+    }
+    return { signals, last, more: false };
   }
 
   get lastSeq(): number {

@@ -16,6 +16,8 @@ import type { AcademyTransport } from './transport';
 export interface AcademySyncOptions {
   /** Signals per batch. Default 500. */
   maxBatchSignals?: number;
+  /** JSON bytes per batch (about; at least one signal goes). Default 256 KiB, well under a session frame. */
+  maxBatchBytes?: number;
   /** A pull without an answer is forgotten after this. Default 10 s. */
   requestTimeoutMs?: number;
   /** Periodic pull from one peer in turn; 0 disables. Default 60 s. */
@@ -103,7 +105,7 @@ export class AcademySync {
     const store = this.host.store;
     // A cursor into another store (ours was replaced) means nothing here: start from the beginning.
     const start = epoch === store.epoch && Number.isSafeInteger(after) && (after as number) >= 0 ? (after as number) : 0;
-    const batch = store.after(start, this.maxBatch);
+    const batch = store.after(start, this.maxBatch, this.options.maxBatchBytes ?? 256 * 1024);
     this.stats.batchesServed++;
     this.stats.signalsServed += batch.signals.length;
     const answer: AcademySyncMessage = { kind: 'batch', requestId, epoch: store.epoch, signals: batch.signals, last: batch.last, more: batch.more };

@@ -21,17 +21,21 @@ export const exportArgSpec = {
   boolean: ['jsonl', 'help'],
 } as const;
 
-export const exportUsage = `  persona-mesh export --format openai|dpo|kto --out FILE [options]
-                          training data from rated persona answers, one JSON object a line
-Options for "export":
+/** For the command list of `persona-mesh --help`. */
+export const exportUsageLine = `  persona-mesh export [options]   write training data (JSONL) from a node's rated exchanges
+`;
+
+/** For the options part of `persona-mesh --help`. */
+export const exportUsageOptions = `Options for "export":
   --format FORMAT         openai (chat fine-tuning: answers rated up), dpo (prompt, chosen,
                           rejected: answers to one prompt rated oppositely) or kto (prompt,
-                          completion, label: every rated answer)
-  --out FILE              where to write the JSONL ("-" for stdout)
+                          completion, label: every rated answer); required
+  --out FILE              where to write the JSONL ("-" for stdout); required
   --persona P             only this persona (nodeId/personaId, persona id or name)
   --room R                only this room
-  --since ISO             only signals at or after this time (e.g. 2026-01-31T00:00:00Z)
-  --data-dir DIR          the node's data dir (default: ${defaultDataDir}); a running node is fine
+  --since ISO             only ratings at or after this time (e.g. 2026-01-31T00:00:00Z)
+  --data-dir DIR          the node's data dir (default: ${defaultDataDir}); a running
+                          node may keep using it
   --jsonl                 also print the summary as {"event":"export",...} on stdout
 `;
 

@@ -92,6 +92,24 @@ describe('academy', () => {
     assert.deepEqual(row?.latency, { count: 2, p50Ms: 300, p95Ms: 1200 });
   });
 
+  it('the store serves batches bounded in count and bytes, in its own storage order', async () => {
+    const a = await mesh.add();
+    const store = new SignalStore(a.db);
+    const signals = Array.from({ length: 5 }, (_, i) => signed(a.identity, { persona: persona(a.id, 'helper'), ts: 100 - i, context: { input: 'x'.repeat(1000) } }));
+    store.add(signals);
+    const first = store.after(0, 3);
+    assert.deepEqual(first.signals.map((s) => s.id), signals.slice(0, 3).map((s) => s.id), 'storage order, not ts order');
+    assert.equal(first.more, true);
+    const small = store.after(first.last, 10, 1500);
+    assert.equal(small.signals.length, 1, 'about 1500 bytes: one signal');
+    assert.equal(small.more, true);
+    const rest = store.after(small.last, 10, 1);
+    assert.equal(rest.signals.length, 1, 'at least one signal, whatever the byte limit');
+    assert.deepEqual(store.after(store.lastSeq, 10), { signals: [], last: store.lastSeq, more: false });
+    assert.match(store.epoch, /^[0-9a-f]{16}$/);
+    assert.equal(new SignalStore(a.db).epoch, store.epoch, 'the epoch persists');
+  });
+
   it('stop releases every handler', async () => {
     const db = memoryDb();
     const a = await mesh.add(db);
