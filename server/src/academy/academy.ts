@@ -182,10 +182,7 @@ export class Academy extends EventEmitter<AcademyEvents> implements Component {
     }
     const persona: PersonaRef = { nodeId: message.author.nodeId, personaId: message.author.participantId, name: message.author.displayName };
     const slot = `thumbs:${roomId}/${messageId}`;
-    const previous = this.store
-      .query({ personaKey: personaKey(persona), room: roomId })
-      .filter((s) => s.slot === slot && s.signer === this.nodeId)
-      .at(-1);
+    const previous = this.store.latestInSlot(personaKey(persona), this.nodeId, slot);
     if (rating === null && (!previous || previous.withdrawn)) return null;
     const prompt = message.replyTo ? rooms.message(roomId, message.replyTo) : undefined;
     const context: SignalContext = { input: clip(prompt && !prompt.deleted ? prompt.text : ''), actual: clip(message.text) };

@@ -38,6 +38,7 @@ export class SignalStore {
       all: p('SELECT body FROM academy_signals ORDER BY ts, id'),
       after: p('SELECT local_seq, body FROM academy_signals WHERE local_seq > ? ORDER BY local_seq LIMIT ?'),
       lastSeq: p('SELECT max(local_seq) AS n FROM academy_signals'),
+      latestInSlot: p("SELECT body FROM academy_signals WHERE persona_key = ? AND signer = ? AND json_extract(body, '$.slot') = ? ORDER BY ts DESC, id DESC LIMIT 1"),
       latencyInsert: p('INSERT INTO academy_latency (message_id, room, persona_key, ms, ts) VALUES (?, ?, ?, ?, ?) ON CONFLICT (room, message_id) DO NOTHING'),
       latencyAll: p('SELECT message_id, room, persona_key, ms, ts FROM academy_latency ORDER BY room, message_id'),
       cursorGet: p('SELECT epoch, seq FROM academy_peer_cursors WHERE peer = ?'),
@@ -67,6 +68,12 @@ export class SignalStore {
       }
       return fresh;
     })();
+  }
+
+  /** The newest signal of `signer` about a persona in a slot (what a new one in the slot replaces). */
+  latestInSlot(personaKey: string, signer: string, slot: string): Signal | undefined {
+    const row = this.s.latestInSlot.get(personaKey, signer, slot) as { body: string } | undefined;
+    return row && (JSON.parse(row.body) as Signal);
   }
 
   has(id: string): boolean {
