@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { version } from '../../../package.json';
 import { MeshNetwork } from '../net/meshNetwork';
-import { PersonaService } from '../personas/service';
+import { PersonaService, type PersonaServiceOptions } from '../personas/service';
 import { MeshRoomTransport } from '../rooms/meshTransport';
 import { registerRoomRemoteMethods } from '../rooms/remoteMethods';
 import { identityAuthenticator } from '../rooms/signing';
@@ -35,6 +35,8 @@ export interface MeshNodeOptions {
   personaFolders?: { workspaceFolders: string[]; extraFolders: string[] };
   /** A node without VS Code: `vscode-lm` personas are degraded. */
   headless?: boolean;
+  /** Under VS Code: the editor's language models, for `vscode-lm` personas. */
+  languageModels?: PersonaServiceOptions['languageModels'];
   /** How to join the mesh; without it the node stays local (no sockets). */
   network?: NetworkSettings;
   clock?: Clock;
@@ -207,6 +209,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       workspaceFolders: this.options.personaFolders?.workspaceFolders ?? [],
       extraFolders: this.options.personaFolders?.extraFolders ?? [],
       headless: this.options.headless ?? false,
+      ...(this.options.languageModels ? { languageModels: this.options.languageModels } : {}),
       clock: this.options.clock ?? systemClock,
       logger: this.options.logger,
     });
