@@ -64,6 +64,11 @@ export interface AcademyOptions {
   logger?: Logger;
   sync?: AcademySyncOptions;
   scores?: ScoreOptions;
+  /**
+   * Received signals dated further ahead of this node's clock are dropped (a signer with a wrong
+   * clock would otherwise decay every other signal away on every node). Default 1 day.
+   */
+  maxFutureMs?: number;
 }
 
 /** A signal to record, as other components (review, task outcomes, challenges) describe it. */
@@ -293,6 +298,10 @@ export class Academy extends EventEmitter<AcademyEvents> implements Component {
       }
       const signal = value as Signal;
       if (this.store.has(signal.id)) continue;
+      if (signal.ts > this.clock.now() + (this.options.maxFutureMs ?? 86_400_000)) {
+        this.logger.warn(`dropped signal ${signal.id.slice(0, 12)} from ${from.slice(0, 7)}: dated ${new Date(signal.ts).toISOString()}, ahead of this node's clock (is the signer's clock wrong?)`);
+        continue;
+      }
       if (!verifySignal(signal)) {
         this.logger.warn(`dropped signal ${signal.id.slice(0, 12)} from ${from.slice(0, 7)}: it is not signed by its signer or does not match its id`);
         continue;

@@ -77,6 +77,11 @@ describe('academy', () => {
     assert.equal(a.academy.store.count, 0, 'a does not store what it did not record or receive');
     const store = new SignalStore(b.db);
     assert.deepEqual(store.add([signal, signal]), []);
+    // Dated two days ahead of B's clock: dropped.
+    a.transport.publish(academyTopics.signals, signed(a.identity, { persona: persona(a.id, 'helper'), ts: mesh.clock.now() + 2 * 86_400_000 }));
+    mesh.settle();
+    assert.equal(b.academy.store.count, 1);
+    assert.ok(b.log.messages('warn').some((m) => m.includes("ahead of this node's clock")));
   });
 
   it('notes persona reply times from the room history (or metadata.latencyMs) as latency', async () => {
