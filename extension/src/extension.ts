@@ -36,7 +36,7 @@ export function activate(context: vscode.ExtensionContext): PersonaMeshApi {
     peersTree,
     personas,
     vscode.window.registerTreeDataProvider('personaMesh.personas', personas),
-    ...registerPersonaCommands(current),
+    ...registerPersonaCommands(current, context.secrets, () => personas.all),
     ...registerLanguageModelBridge(current),
     vscode.window.registerTreeDataProvider('personaMesh.genomes', new EmptyView()),
     peersTree.onDidChangeVisibility(({ visible }) => peers.setVisible(visible)),

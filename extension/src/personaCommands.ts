@@ -1,10 +1,26 @@
 /** Persona commands: New Persona, Open Persona File, Enable/Disable, and persona folders for the server. */
 import * as vscode from 'vscode';
-import { PersonaTemplateRequest, SetPersonaEnabledRequest, SetPersonaFoldersNotification } from '../../server/src/protocol/personas';
+import { PersonaApiKeyRequest, PersonaTemplateRequest, SetPersonaEnabledRequest, SetPersonaFoldersNotification } from '../../server/src/protocol/personas';
 import type { Ctx } from './ctx';
 import type { PersonaItem } from './views/personasView';
+import type { PersonaSummary } from '../../server/src/protocol/personas';
 
-export function registerPersonaCommands(ctx: Ctx): vscode.Disposable[] {
+async function pickLocalOpenAiPersona(personas: readonly PersonaSummary[]): Promise<PersonaSummary | undefined> {
+  const candidates = personas.filter((p) => p.local && p.provider === 'openai');
+  if (candidates.length === 0) {
+    void vscode.window.showInformationMessage('No persona on this node uses the openai brain.');
+    return undefined;
+  }
+  const picked = await vscode.window.showQuickPick(
+    candidates.map((persona) => ({ label: persona.name, description: persona.model ?? '', persona })),
+    { title: 'Persona Mesh: Set Persona API Key' },
+  );
+  return picked?.persona;
+}
+
+const apiKeySecret = (personaId: string) => `personaMesh.apiKey.${personaId}`;
+
+export function registerPersonaCommands(ctx: Ctx, secrets: vscode.SecretStorage, personas: () => readonly PersonaSummary[]): vscode.Disposable[] {
   const sendFolders = () => void ctx.sendNotification(SetPersonaFoldersNotification.type, personaFolders()).catch(() => undefined);
   return [
     ctx.onDidStartServer(sendFolders),
@@ -13,6 +29,16 @@ export function registerPersonaCommands(ctx: Ctx): vscode.Disposable[] {
       if (event.affectsConfiguration('personaMesh.personaFolders')) sendFolders();
     }),
     vscode.commands.registerCommand('personaMesh.newPersona', () => newPersona(ctx)),
+    ctx.onRequest(PersonaApiKeyRequest.type, async ({ personaId }) => (await secrets.get(apiKeySecret(personaId))) ?? null),
+    vscode.commands.registerCommand('personaMesh.setPersonaApiKey', async (item?: PersonaItem) => {
+      const id = item?.kind === 'persona' ? item.persona.id : (await pickLocalOpenAiPersona(personas()))?.id;
+      if (!id) return;
+      const key = await vscode.window.showInputBox({ title: `API key for persona ${id}`, prompt: 'Kept in the editor\'s secret storage; empty removes it', password: true, ignoreFocusOut: true });
+      if (key === undefined) return;
+      if (key.trim()) await secrets.store(apiKeySecret(id), key.trim());
+      else await secrets.delete(apiKeySecret(id));
+      void vscode.window.showInformationMessage(key.trim() ? `API key saved for ${id}.` : `API key removed for ${id}.`);
+    }),
     vscode.commands.registerCommand('personaMesh.openPersonaFile', async (item?: PersonaItem) => {
       if (item?.kind !== 'persona' || !item.persona.file) return;
       await vscode.window.showTextDocument(vscode.Uri.file(item.persona.file));

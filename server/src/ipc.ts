@@ -9,6 +9,7 @@ import { MeshNode } from './node/meshNode';
 import { registerRoomHandlers } from './rooms/rpcHandlers';
 import { createLogger, logLevelAllows, type LogLevel } from './node/log';
 import { LogNotification, PeersRequest, PingPeerRequest, SetLogLevelNotification, SetMeshKeyRequest, StatusNotification, StatusRequest, type ServerInitOptions } from './protocol/extension';
+import { PersonaApiKeyRequest } from './protocol/personas';
 import type { NodeStatus } from './protocol/status';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -35,6 +36,7 @@ connection.onInitialize((params): InitializeResult => {
     logger,
     network: options.network,
     languageModels: () => personas.languageModels,
+    apiKey: async (persona) => (await connection.sendRequest(PersonaApiKeyRequest.type, { personaId: persona.id, ...(persona.brain.baseUrl ? { baseUrl: persona.brain.baseUrl } : {}) })) ?? undefined,
   });
   node.on('status', (status) => void connection.sendNotification(StatusNotification.type, status));
   return { capabilities: { ...personas.capabilities }, serverInfo: { name: 'persona-mesh', version } };

@@ -37,6 +37,8 @@ export interface MeshNodeOptions {
   headless?: boolean;
   /** Under VS Code: the editor's language models, for `vscode-lm` personas. */
   languageModels?: PersonaServiceOptions['languageModels'];
+  /** Under VS Code: API keys of `openai` personas, from the editor's SecretStorage. */
+  apiKey?: PersonaServiceOptions['apiKey'];
   /** How to join the mesh; without it the node stays local (no sockets). */
   network?: NetworkSettings;
   clock?: Clock;
@@ -210,6 +212,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       extraFolders: this.options.personaFolders?.extraFolders ?? [],
       headless: this.options.headless ?? false,
       ...(this.options.languageModels ? { languageModels: this.options.languageModels } : {}),
+      ...(this.options.apiKey ? { apiKey: this.options.apiKey } : {}),
       clock: this.options.clock ?? systemClock,
       logger: this.options.logger,
     });

@@ -162,3 +162,12 @@ export namespace LanguageModelCancelNotification {
   export const method = 'mesh/personas/lm/cancel';
   export const type = new NotificationType<{ requestId: string }>(method);
 }
+
+/**
+ * server → client: the API key of an `openai` persona's endpoint, kept in the editor's
+ * SecretStorage (set with "Persona Mesh: Set Persona API Key"); undefined when none is set.
+ */
+export namespace PersonaApiKeyRequest {
+  export const method = 'mesh/personas/apiKey';
+  export const type = new RequestType<{ personaId: string; baseUrl?: string }, string | null, void>(method);
+}
