@@ -38,6 +38,7 @@ import type { TransportMessage } from '../rooms/transport';
 import { requireMessageId, requireRoomId } from '../rooms/validate';
 import type { Db } from '../store/database';
 import { dbExportSource, exportTrainingData } from './export';
+import { collectLatencies } from './latency';
 import { computeLeaderboard, type ScoreOptions } from './scores';
 import { signalAuthenticator, verifySignal, type SignalAuthenticator } from './signing';
 import { SignalStore } from './signalStore';
@@ -92,9 +93,6 @@ export interface AcademyEvents {
   signal: [Signal];
 }
 
-/** Reply times above this are not a persona's latency (the prompt was old, or answered late on purpose). */
-const maxLatencyMs = 3_600_000;
-
 export class Academy extends EventEmitter<AcademyEvents> implements Component {
   readonly name = 'academy';
   readonly nodeId: string;
@@ -127,7 +125,7 @@ export class Academy extends EventEmitter<AcademyEvents> implements Component {
     this.unsubscribe.push(transport.subscribe(academyTopics.signals, (message) => this.onLive(message)));
     const rooms = this.options.rooms;
     if (rooms) {
-      const listener = (message: ChatMessage) => this.noteLatency(message);
+      const listener = () => this.noteMessage();
       rooms.on('message', listener);
       this.unsubscribe.push(() => void rooms.off('message', listener));
     }
@@ -237,6 +235,11 @@ export class Academy extends EventEmitter<AcademyEvents> implements Component {
     const cacheKey = category ?? '';
     const cached = this.boards.get(cacheKey);
     if (cached) return cached;
+    try {
+      collectLatencies(this.options.store.db, this.store);
+    } catch (error) {
+      this.logger.debug(`persona reply times not collected: ${String(error)}`);
+    }
     const board = computeLeaderboard(this.store.all(), this.store.latencies(), { ...this.options.scores, ...(category ? { category } : {}) });
     this.boards.set(cacheKey, board);
     return board;
@@ -313,21 +316,8 @@ export class Academy extends EventEmitter<AcademyEvents> implements Component {
     return fresh.length;
   }
 
-  private noteLatency(message: ChatMessage): void {
-    if (!this.running || message.author.kind !== 'persona' || !message.replyTo) return;
-    const meta = message.metadata;
-    if (meta?.['notice'] === true) return;
-    try {
-      let ms: number | undefined = typeof meta?.['latencyMs'] === 'number' && Number.isFinite(meta['latencyMs']) ? meta['latencyMs'] : undefined;
-      if (ms === undefined) {
-        const prompt = this.options.rooms?.message(message.roomId, message.replyTo);
-        if (!prompt) return;
-        ms = message.hlc.wall - prompt.hlc.wall;
-      }
-      if (ms < 0 || ms > maxLatencyMs) return;
-      if (this.store.addLatency({ messageId: message.id, room: message.roomId, personaKey: participantKey(message.author), ms, ts: message.hlc.wall })) this.changed();
-    } catch (error) {
-      this.logger.debug(`latency of ${message.id} not noted: ${String(error)}`);
-    }
+  /** Any message may be a persona reply or the late prompt of one: the next leaderboard looks again. */
+  private noteMessage(): void {
+    if (this.running) this.boards.clear();
   }
 }

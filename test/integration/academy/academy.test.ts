@@ -68,6 +68,31 @@ describe('academy on an in-memory mesh', () => {
     assert.equal(b.academy.syncStats!.signalsReceived, 1);
   });
 
+  it('a reply that arrives before its prompt gets its latency once the prompt comes: every node agrees', async () => {
+    const a = await mesh.add();
+    const b = await mesh.add();
+    const c = await mesh.add();
+    mesh.settle();
+    mesh.hub.partition([b.id], [c.id]);
+    const as = { participantId: 'helper', displayName: 'Helper', kind: 'persona' as const };
+    a.rooms.join('general', as);
+    const prompt = b.rooms.send({ roomId: 'general', text: 'q' });
+    mesh.hub.flush();
+    mesh.clock.advance(700);
+    a.rooms.send({ roomId: 'general', text: 'a', replyTo: prompt.id }, as);
+    mesh.hub.flush();
+    a.academy.record({ persona: { nodeId: a.id, personaId: 'helper', name: 'Helper' }, room: 'general', category: 'technical', value: 1, source: 'review', context: { input: 'x' } });
+    mesh.hub.flush();
+    assert.equal(c.rooms.message('general', prompt.id), undefined, 'C has the reply but not the prompt');
+    assert.equal(c.academy.leaderboard().personas[0]!.latency, undefined);
+    mesh.hub.healAll();
+    mesh.settle();
+    assert.ok(c.rooms.message('general', prompt.id));
+    assert.deepEqual(c.academy.leaderboard().personas[0]!.latency, { count: 1, p50Ms: 700, p95Ms: 700 });
+    assert.deepEqual(c.academy.leaderboard(), a.academy.leaderboard());
+    assert.deepEqual(b.academy.leaderboard(), a.academy.leaderboard());
+  });
+
   it('three nodes: a signal relayed by sync from a third node is verified and kept; forged ones are not', async () => {
     const a = await mesh.add();
     const b = await mesh.add();
