@@ -3,12 +3,13 @@ import { version } from '../../package.json';
 import { parseArgs, UsageError } from './cli/args';
 import { nodeArgSpec, runNodeCommand, defaultDataDir } from './cli/nodeCommand';
 import { createCliOutput } from './cli/output';
+import { exportArgSpec, exportUsageLine, exportUsageOptions, runExportCommand } from './cli/exportCommand';
 
 const usage = `persona-mesh ${version}: a Persona Mesh node without VS Code
 
 Usage:
   persona-mesh node [options]     run a headless mesh node
-  persona-mesh --help             this text
+${exportUsageLine}  persona-mesh --help             this text
   persona-mesh --version          print the version
 
 Options for "node":
@@ -38,6 +39,7 @@ Options for "node":
                           and {"op":"quit"}
   --log-level LEVEL       trace, debug, info (default), warn or error; logs go to stderr
 
+${exportUsageOptions}
 The node stops cleanly on SIGTERM, SIGINT or {"op":"quit"} on stdin.
 Exit codes: 0 stopped cleanly, 1 unexpected failure, 2 bad usage or configuration.
 `;
@@ -54,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
   const jsonl = argv.includes('--jsonl');
   const output = createCliOutput(jsonl);
   try {
-    const args = parseArgs(argv, nodeArgSpec);
+    const args = parseArgs(argv, argv[0] === 'export' ? exportArgSpec : nodeArgSpec);
     if (args.flags.has('help')) {
       process.stdout.write(usage);
       return 0;
@@ -62,6 +64,8 @@ async function main(argv: string[]): Promise<number> {
     switch (args.command) {
       case 'node':
         return await runNodeCommand(args, { output, env: process.env, stdin: process.stdin });
+      case 'export':
+        return await runExportCommand(args, { output });
       default:
         throw new UsageError(`unknown command ${JSON.stringify(args.command)} (see persona-mesh --help)`);
     }

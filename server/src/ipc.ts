@@ -7,6 +7,7 @@ import { registerPersonaServer } from './lsp/personaServer';
 import { version } from '../../package.json';
 import { MeshNode } from './node/meshNode';
 import { registerRoomHandlers } from './rooms/rpcHandlers';
+import { registerAcademyHandlers } from './academy/rpcHandlers';
 import { createLogger, logLevelAllows, type LogLevel } from './node/log';
 import { LogNotification, PeersRequest, PingPeerRequest, SetLogLevelNotification, SetMeshKeyRequest, StatusNotification, StatusRequest, type ServerInitOptions } from './protocol/extension';
 import { PersonaApiKeyRequest } from './protocol/personas';
@@ -70,6 +71,7 @@ connection.onNotification(SetLogLevelNotification.type, ({ level }) => {
 });
 
 registerRoomHandlers(connection, async () => (await startedNode).rooms, logger);
+registerAcademyHandlers(connection, async () => (await startedNode).academy, logger);
 // Persona methods, and diagnostics, completion and hover for persona files (open or on disk).
 const personas = registerPersonaServer(connection, async () => (await startedNode).personas, { logger });
 

@@ -1,9 +1,10 @@
 // End to end: a persona hosted by a headless node answers a question asked in the chat panel of the
 // packaged extension in code-server, and the Personas view lists it.
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CliProcess } from '../integration/cli/support';
+import { CliProcess, cliPath } from '../integration/cli/support';
 import { launchBrowser, openWorkbench, workbenchUrl, type Browser } from './support/browser';
 import { log, resultsDir, saveLogs, startWorkbenchServer, tempDir, type WorkbenchServer } from './support/env';
 import { activityBarItem, runCommand } from './support/workbench';
@@ -29,6 +30,7 @@ describe('e2e: a persona on another node answers in the chat panel', function ()
   let env: WorkbenchServer | undefined;
   let browser: Browser | undefined;
   let peer: CliProcess | undefined;
+  let peerDataDir = '';
 
   before(async function () {
     env = await startWorkbenchServer();
@@ -38,9 +40,10 @@ describe('e2e: a persona on another node answers in the chat panel', function ()
     mkdirSync(personas, { recursive: true });
     mkdirSync(docs, { recursive: true });
     writeFileSync(join(personas, 'librarian.persona.md'), librarian);
+    peerDataDir = join(base, 'data');
     writeFileSync(join(docs, 'RELEASE.md'), '# Releasing\n\nTo release, tag the commit with `v1.2.3` and push the tag; CI publishes the build.\n');
     peer = new CliProcess(
-      ['node', '--data-dir', join(base, 'data'), '--name', 'persona-host', '--listen', '127.0.0.1:0', '--interface', '127.0.0.1', '--personas', personas, '--workspace', docs, '--jsonl'],
+      ['node', '--data-dir', peerDataDir, '--name', 'persona-host', '--listen', '127.0.0.1:0', '--interface', '127.0.0.1', '--personas', personas, '--workspace', docs, '--jsonl'],
       { PERSONA_MESH_KEY: env.meshKey },
     );
     await peer.waitFor('ready');
@@ -79,6 +82,31 @@ describe('e2e: a persona on another node answers in the chat panel', function ()
     await answer.first().waitFor({ state: 'visible', timeout: 30_000 });
     log(`the persona's answer appeared ${Date.now() - started} ms after sending`);
     assert.match((await answer.first().textContent()) ?? '', /tag the commit/);
+  });
+
+  it('a thumbs up in the panel reaches the hosting node and becomes training data (KTO export)', async function () {
+    const page = browser!.page;
+    const panel = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    const answer = panel.locator('article', { hasText: 'Librarian' }).filter({ hasText: 'RELEASE.md' }).first();
+    await answer.hover();
+    await answer.getByRole('button', { name: 'Good answer' }).click();
+    await answer.getByRole('button', { name: 'Good answer', pressed: true }).waitFor({ timeout: 10_000 });
+    // The signal travels to the persona's node; its database then exports the rated answer.
+    const deadline = Date.now() + 30_000;
+    let lines: { prompt: unknown; completion: string; label: boolean }[] = [];
+    while (lines.length === 0) {
+      const result = spawnSync(process.execPath, [cliPath, 'export', '--format', 'kto', '--data-dir', peerDataDir, '--out', '-'], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(result.status, 0, result.stderr);
+      lines = result.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as (typeof lines)[number]);
+      if (lines.length === 0) {
+        assert.ok(Date.now() < deadline, `no rated answer exported from the persona's node: ${result.stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0]!.label, true);
+    assert.match(lines[0]!.completion, /tag the commit/);
+    assert.match(JSON.stringify(lines[0]!.prompt), /how do I release a new version\?/);
   });
 
   it('the Personas view lists the remote persona with its brain and state', async function () {

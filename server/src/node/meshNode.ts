@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { version } from '../../../package.json';
 import { MeshNetwork } from '../net/meshNetwork';
+import { Academy } from '../academy/academy';
 import { PersonaService, type PersonaServiceOptions } from '../personas/service';
 import { MeshRoomTransport } from '../rooms/meshTransport';
 import { registerRoomRemoteMethods } from '../rooms/remoteMethods';
@@ -62,6 +63,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   private roomsValue: Rooms | undefined;
   private transport: SwitchableTransport | undefined;
   private personasValue: PersonaService | undefined;
+  private academyValue: Academy | undefined;
   private readonly lifecycle = new Lifecycle();
   private readonly startedAt = Date.now();
 
@@ -87,6 +89,11 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   /** Rooms, once the database is open (they work offline and sync when the network comes). */
   get rooms(): Rooms | undefined {
     return this.roomsValue;
+  }
+
+  /** Training signals, scores and export, once rooms are up. */
+  get academy(): Academy | undefined {
+    return this.academyValue;
   }
 
   /** Personas hosted here and seen on the mesh, once rooms are up. */
@@ -127,6 +134,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       this.addProblem({ code: reason.code, message: reason.message });
     }
     if (this.storeValue) await this.startRooms(this.storeValue, identity);
+    if (this.storeValue && this.roomsValue && this.transport) await this.startAcademy(this.storeValue, identity, this.roomsValue, this.transport);
     if (this.roomsValue && this.transport) await this.startPersonas(this.roomsValue, this.transport);
 
     this.applyMeshKey(this.options.meshKey);
@@ -201,6 +209,16 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       this.roomsValue = rooms;
     } catch (error) {
       this.addProblem({ code: 'rooms-unavailable', message: `the rooms could not start: ${describeError(error)}` });
+    }
+  }
+
+  private async startAcademy(store: Store, identity: Identity, rooms: Rooms, transport: SwitchableTransport): Promise<void> {
+    const academy = new Academy({ store, transport, identity, rooms, clock: this.options.clock ?? systemClock, logger: this.options.logger });
+    try {
+      await this.lifecycle.startComponent(academy);
+      this.academyValue = academy;
+    } catch (error) {
+      this.addProblem({ code: 'academy-unavailable', message: `the academy could not start: ${describeError(error)}` });
     }
   }
 
