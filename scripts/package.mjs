@@ -6,10 +6,10 @@
 //
 //   node scripts/package.mjs [--out FILE] [--skip-build] [--no-verify]
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,7 +35,45 @@ const allowed = [
   /^node_modules\/@neon-rs\/load\//,
   /^node_modules\/sodium-native\/(package\.json|index\.js|binding\.js|LICENSE|prebuilds\/linux-x64\/[^/]+\.node)$/,
   /^node_modules\/(require-addon|which-runtime|bare-addon-resolve|bare-module-resolve|bare-semver)\//,
+  /^node_modules\/node-llama-cpp\/(?!llama\/gitRelease\.bundle$)(?!node_modules\/@node-llama-cpp\/)(?!dist\/.*\.map$)/,
+  /^node_modules\/@node-llama-cpp\/linux-x64\//,
+  ...llamaDependencyFolders().map((name) => new RegExp(`^node_modules/${name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}/`)),
 ];
+
+/**
+ * The top-level node_modules folders node-llama-cpp needs at run time (its `dependencies`,
+ * transitively, as installed here); .vscodeignore lists the same.
+ */
+function llamaDependencyFolders() {
+  const modules = join(repoRoot, 'node_modules');
+  const seen = new Set();
+  const resolveFrom = (name, from) => {
+    for (let dir = from; ; dir = dirname(dir)) {
+      const candidate = join(dir, 'node_modules', name);
+      if (existsSync(join(candidate, 'package.json'))) return candidate;
+      if (dirname(dir) === dir) return undefined;
+    }
+  };
+  const walk = (dir) => {
+    const real = realpathSync(dir);
+    if (seen.has(real)) return;
+    seen.add(real);
+    const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    for (const name of Object.keys(manifest.dependencies ?? {})) {
+      const found = resolveFrom(name, dir);
+      if (found) walk(found);
+    }
+  };
+  if (!existsSync(join(modules, 'node-llama-cpp'))) return [];
+  walk(join(modules, 'node-llama-cpp'));
+  const names = new Set();
+  for (const dir of seen) {
+    const parts = relative(modules, dir).split(sep);
+    names.add(parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]);
+  }
+  names.delete('node-llama-cpp');
+  return [...names].sort();
+}
 
 /** What must be inside the VSIX. */
 const required = [
@@ -46,6 +84,9 @@ const required = [
   'node_modules/libsql/package.json',
   'node_modules/@libsql/linux-x64-gnu/index.node',
   'node_modules/sodium-native/prebuilds/linux-x64/sodium-native.node',
+  'server/out/llamaWorker.js',
+  'node_modules/node-llama-cpp/package.json',
+  'node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/llama-addon.node',
 ];
 
 function log(line) {
@@ -159,6 +200,24 @@ export async function verifyVsixRuntime(vsixPath) {
       throw new Error(`native packages resolved outside the unpacked VSIX: ${output}`);
     }
     log(`VSIX runtime check: libsql (SQLite ${result.sqlite}) and sodium-native load from the unpacked extension`);
+    // node-llama-cpp is ESM: the server's model process loads it with import() from server/out.
+    const llamaProbe = `
+      const { createRequire } = require('node:module');
+      const path = require('node:path');
+      const { pathToFileURL } = require('node:url');
+      const req = createRequire(path.join(process.cwd(), 'server', 'out', 'llamaWorker.js'));
+      const resolved = req.resolve('node-llama-cpp');
+      import(pathToFileURL(resolved).href).then(async (lib) => {
+        const llama = await lib.getLlama({ gpu: false, build: 'never', logLevel: lib.LlamaLogLevel.error });
+        const binary = llama.buildType;
+        await llama.dispose();
+        console.log(JSON.stringify({ resolved, binary }));
+      }).catch((error) => { console.error(error); process.exit(1); });
+    `;
+    const llamaOutput = await run(process.execPath, ['-e', llamaProbe], { cwd: extensionDir, env, quiet: true });
+    const llamaResult = JSON.parse(llamaOutput.trim().split('\n').pop());
+    if (!llamaResult.resolved.startsWith(extensionDir)) throw new Error(`node-llama-cpp resolved outside the unpacked VSIX: ${llamaOutput}`);
+    log(`VSIX runtime check: node-llama-cpp loads its ${llamaResult.binary} llama.cpp build (CPU) from the unpacked extension`);
     if (existsSync(join(extensionDir, 'server', 'out', 'cli.js'))) {
       await run(process.execPath, [join(extensionDir, 'server', 'out', 'cli.js'), '--help'], { cwd: extensionDir, env, quiet: true });
       log('VSIX runtime check: server/out/cli.js --help runs from the unpacked extension');
