@@ -219,6 +219,78 @@ export interface LlamaBrainOptions {
   adapters?: () => Promise<LlamaAdapterSpec[]> | LlamaAdapterSpec[];
   /** A model process of its own (tests); default: the node's shared one. */
   runtime?: LlamaRuntime;
+  /** Where `hf:<owner>/<repo>/<file>.gguf` models are downloaded (once, resumable). Without it `hf:` models are unavailable. */
+  models?: LlamaModelsOptions;
+}
+
+export interface LlamaModelsOptions {
+  folder: string;
+  /** Replaces https://huggingface.co (a mirror; tests). */
+  huggingFaceEndpoint?: string;
+  onProgress?: (model: string, downloadedBytes: number, totalBytes: number) => void;
+}
+
+const downloads = new Map<string, { promise: Promise<string>; waiters: number; controller: AbortController }>();
+
+/**
+ * Downloads `hf:<owner>/<repo>/<file>.gguf` into the models folder with node-llama-cpp's
+ * downloader (ipull): once per node (concurrent callers share the download), skipped when the file
+ * is there with the remote size, resumed from its partial file after a cancel or a failure.
+ */
+export async function downloadModel(uri: string, models: LlamaModelsOptions, signal?: AbortSignal): Promise<string> {
+  if (!/^hf:[^/\s]+\/[^/\s]+\/[^\s]+\.gguf$/i.test(uri)) throw new BrainError('missing-model', `${uri} is not a model reference of the form hf:<owner>/<repo>/<file>.gguf`);
+  const key = `${models.folder}\n${uri}`;
+  let entry = downloads.get(key);
+  if (!entry) {
+    const controller = new AbortController();
+    const promise = (async () => {
+      const lib = await (library ??= import('node-llama-cpp'));
+      const downloader = await lib.createModelDownloader({
+        modelUri: uri,
+        dirPath: models.folder,
+        skipExisting: true,
+        deleteTempFileOnCancel: false,
+        showCliProgress: false,
+        ...(models.huggingFaceEndpoint ? { endpoints: { huggingFace: models.huggingFaceEndpoint } } : {}),
+        onProgress: ({ downloadedSize, totalSize }) => models.onProgress?.(uri, downloadedSize, totalSize),
+      });
+      return downloader.download({ signal: controller.signal });
+    })();
+    entry = { promise, waiters: 0, controller };
+    downloads.set(key, entry);
+    const current = entry;
+    const forget = (): void => {
+      if (downloads.get(key) === current) downloads.delete(key);
+    };
+    promise.then(forget, forget);
+  }
+  const download = entry;
+  download.waiters++;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = (): void => {
+      // The last waiter to cancel stops the download; its partial file stays for a resume.
+      if (--download.waiters === 0) {
+        download.controller.abort();
+        if (downloads.get(key) === download) downloads.delete(key);
+      }
+      reject(new BrainError('cancelled', `the download of ${uri} was cancelled`));
+    };
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    const file = await Promise.race([download.promise, aborted]);
+    download.waiters--;
+    return file;
+  } catch (error) {
+    if (!signal?.aborted) download.waiters--;
+    if (error instanceof BrainError) throw error;
+    throw new BrainError('unreachable', `could not download ${uri}: ${oneLine(error instanceof Error ? error.message : String(error))}`);
+  } finally {
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+    download.promise.catch(() => undefined);
+  }
 }
 
 interface GgufSummary {
@@ -339,11 +411,14 @@ export class LlamaBrain implements Brain {
   }
 
   /** Checks the model and adapters; returns what the model process needs. */
-  private async prepare(): Promise<Omit<Prepared, 'request'> & { model: string; adapters: LlamaAdapterSpec[] }> {
+  private async prepare(signal?: AbortSignal): Promise<Omit<Prepared, 'request'> & { model: string; adapters: LlamaAdapterSpec[] }> {
     const display = this.config.model;
     if (!display) throw new BrainError('missing-model', 'the llama brain has no `model` in the persona file');
-    if (display.startsWith('hf:')) throw new BrainError('unavailable', `downloading ${display} is not supported in this version yet: download the .gguf file and give its path`);
-    const model = this.resolve(display);
+    let model: string;
+    if (display.startsWith('hf:')) {
+      if (!this.options.models) throw new BrainError('unavailable', `${display} needs a models folder to be downloaded into (this node has none): download the .gguf file and give its path`);
+      model = await downloadModel(display, this.options.models, signal);
+    } else model = this.resolve(display);
     const summary = await inspectGguf(model, display, 'model');
     const crashed = this.runtime.crashedBefore(summary.key);
     if (crashed) throw new BrainError('failed', crashed);
@@ -361,13 +436,14 @@ export class LlamaBrain implements Brain {
 
   async check(signal?: AbortSignal): Promise<void> {
     throwIfAborted(signal);
-    await this.prepare();
+    if (this.config.model?.startsWith('hf:') && this.options.models) return; // downloaded by the first reply
+    await this.prepare(signal);
   }
 
   async *reply(request: BrainRequest): AsyncIterable<string> {
     const { signal } = request;
     throwIfAborted(signal);
-    const prepared = await this.prepare();
+    const prepared = await this.prepare(signal);
     throwIfAborted(signal);
     const { systemPrompt, history, prompt } = toChat(request, this.persona.systemPrompt);
     const chunks: string[] = [];
