@@ -13,6 +13,7 @@ import { EmptyView } from './views/emptyView';
 import { PersonasView } from './views/personasView';
 import { registerPersonaCommands } from './personaCommands';
 import { registerLanguageModelBridge } from './languageModelBridge';
+import { registerModelDownloads } from './modelDownloads';
 import { networkSettingKeys } from './settings';
 
 let ctx: Ctx | undefined;
@@ -38,6 +39,7 @@ export function activate(context: vscode.ExtensionContext): PersonaMeshApi {
     vscode.window.registerTreeDataProvider('personaMesh.personas', personas),
     ...registerPersonaCommands(current, context.secrets, () => personas.all),
     ...registerLanguageModelBridge(current),
+    registerModelDownloads(current),
     vscode.window.registerTreeDataProvider('personaMesh.genomes', new EmptyView()),
     peersTree.onDidChangeVisibility(({ visible }) => peers.setVisible(visible)),
     vscode.workspace.onDidChangeConfiguration((event) => {

@@ -30,9 +30,13 @@ Options for "node":
   --workspace DIR         a workspace folder: personas in DIR/.mesh/personas/ are hosted
                           here and the librarian indexes DIR (repeatable)
   --personas DIR          another folder of *.persona.md files (repeatable)
+  --models-dir DIR        where llama personas' hf: models are downloaded
+                          (default: DATA_DIR/models)
+  --hf-endpoint URL       a Hugging Face mirror for hf: models
   --jsonl                 machine-readable events on stdout, one JSON object a line:
                           ready, peer.up, peer.down, peers, message, message.updated,
-                          sent, joined, left, rpc.result, error, stopped;
+                          sent, joined, left, rpc.result, model.download, error,
+                          stopped;
                           stdin takes {"op":"status"}, {"op":"peers"},
                           {"op":"send","room","text"}, {"op":"join","room"},
                           {"op":"leave","room"}, {"op":"rpc","node","method","params","id"}

@@ -10,7 +10,7 @@ import { registerRoomHandlers } from './rooms/rpcHandlers';
 import { registerAcademyHandlers } from './academy/rpcHandlers';
 import { createLogger, logLevelAllows, type LogLevel } from './node/log';
 import { LogNotification, PeersRequest, PingPeerRequest, SetLogLevelNotification, SetMeshKeyRequest, StatusNotification, StatusRequest, type ServerInitOptions } from './protocol/extension';
-import { PersonaApiKeyRequest } from './protocol/personas';
+import { CancelModelDownloadRequest, ModelDownloadNotification, PersonaApiKeyRequest } from './protocol/personas';
 import type { NodeStatus } from './protocol/status';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -74,6 +74,8 @@ registerRoomHandlers(connection, async () => (await startedNode).rooms, logger);
 registerAcademyHandlers(connection, async () => (await startedNode).academy, logger);
 // Persona methods, and diagnostics, completion and hover for persona files (open or on disk).
 const personas = registerPersonaServer(connection, async () => (await startedNode).personas, { logger });
+connection.onRequest(CancelModelDownloadRequest.type, async ({ model }) => ({ cancelled: (await startedNode).modelDownloads?.cancel(model) ?? false }));
+void startedNode.then((started) => started.modelDownloads?.on('progress', (progress) => void connection.sendNotification(ModelDownloadNotification.type, progress)));
 
 connection.onShutdown(async () => {
   await node?.stop();

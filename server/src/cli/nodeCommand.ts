@@ -16,7 +16,7 @@ import { readMeshKey } from './meshKeySource';
 import type { CliOutput } from './output';
 
 export const nodeArgSpec = {
-  valued: ['name', 'data-dir', 'mesh-key-file', 'log-level', 'listen', 'multicast', 'interface', 'peer', 'trust', 'interval-ms', 'room', 'workspace', 'personas'],
+  valued: ['name', 'data-dir', 'mesh-key-file', 'log-level', 'listen', 'multicast', 'interface', 'peer', 'trust', 'interval-ms', 'room', 'workspace', 'personas', 'models-dir', 'hf-endpoint'],
   boolean: ['jsonl', 'help', 'broadcast', 'no-discovery'],
 } as const;
 
@@ -44,6 +44,13 @@ export function networkSettingsFromArgs(args: ParsedArgs): NetworkSettings {
     staticPeers: args.values.get('peer') ?? [],
     trustedNodes: args.values.get('trust') ?? [],
   };
+}
+
+function modelsFromArgs(args: ParsedArgs): { folder?: string; huggingFaceEndpoint?: string } {
+  const folder = lastValue(args, 'models-dir');
+  const endpoint = lastValue(args, 'hf-endpoint');
+  if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) throw new UsageError('--hf-endpoint must be an http(s) URL, e.g. https://huggingface.co');
+  return { ...(folder ? { folder: resolve(folder) } : {}), ...(endpoint ? { huggingFaceEndpoint: endpoint.replace(/\/+$/, '') } : {}) };
 }
 
 export const defaultDataDir = join(homedir(), '.persona-mesh');
@@ -82,6 +89,7 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
     network,
     headless: true,
     personaFolders: { workspaceFolders: (args.values.get('workspace') ?? []).map((d) => resolve(d)), extraFolders: (args.values.get('personas') ?? []).map((d) => resolve(d)) },
+    models: modelsFromArgs(args),
   });
   node.on('peer.up', (peer) => output.event({ event: 'peer.up', ...peer }));
   const reportMessage = messageReporter(node, output);
@@ -93,6 +101,7 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
     return 2;
   }
   node.rooms?.on('message', reportMessage);
+  node.modelDownloads?.on('progress', (progress) => output.event({ event: 'model.download', ...progress }));
   for (const room of args.values.get('room') ?? []) {
     try {
       node.rooms?.join(room);

@@ -7,9 +7,11 @@
  */
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { version } from '../../../package.json';
 import { MeshNetwork } from '../net/meshNetwork';
 import { Academy } from '../academy/academy';
+import { ModelDownloads } from '../personas/modelDownloads';
 import { PersonaService, type PersonaServiceOptions } from '../personas/service';
 import { MeshRoomTransport } from '../rooms/meshTransport';
 import { registerRoomRemoteMethods } from '../rooms/remoteMethods';
@@ -42,6 +44,8 @@ export interface MeshNodeOptions {
   apiKey?: PersonaServiceOptions['apiKey'];
   /** How to join the mesh; without it the node stays local (no sockets). */
   network?: NetworkSettings;
+  /** Where `hf:` models of llama personas go (default: `models/` in the data dir) and a Hugging Face mirror. */
+  models?: { folder?: string; huggingFaceEndpoint?: string };
   clock?: Clock;
 }
 
@@ -64,6 +68,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   private transport: SwitchableTransport | undefined;
   private personasValue: PersonaService | undefined;
   private academyValue: Academy | undefined;
+  private modelDownloadsValue: ModelDownloads | undefined;
   private readonly lifecycle = new Lifecycle();
   private readonly startedAt = Date.now();
 
@@ -99,6 +104,11 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   /** Personas hosted here and seen on the mesh, once rooms are up. */
   get personas(): PersonaService | undefined {
     return this.personasValue;
+  }
+
+  /** The `hf:` model downloads of llama personas, once personas are up. */
+  get modelDownloads(): ModelDownloads | undefined {
+    return this.modelDownloadsValue;
   }
 
   /** The running network, once a mesh key is set and the sockets are up. */
@@ -223,7 +233,17 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   }
 
   private async startPersonas(rooms: Rooms, transport: SwitchableTransport): Promise<void> {
+    const clock = this.options.clock ?? systemClock;
+    const models = this.options.models;
+    const downloads = new ModelDownloads({
+      folder: models?.folder ?? join(this.dataDir, 'models'),
+      ...(models?.huggingFaceEndpoint ? { huggingFaceEndpoint: models.huggingFaceEndpoint } : {}),
+      clock,
+      logger: this.options.logger.child('models'),
+    });
+    this.modelDownloadsValue = downloads;
     const personas = new PersonaService({
+      llamaModels: downloads.llamaModels(),
       rooms,
       transport,
       workspaceFolders: this.options.personaFolders?.workspaceFolders ?? [],

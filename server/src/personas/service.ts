@@ -15,6 +15,7 @@ import type { PersonaLanguageDeps } from '../lsp/personaLanguage';
 import type { Brain } from './brains/brain';
 import { createBrainFactory } from './brains';
 import type { LanguageModelBridge } from './brains/vscodeLm';
+import type { LlamaModelsOptions } from './brains/llama';
 import { PersonaDirectory } from './directory';
 import { Participation, type ParticipationOptions } from './participation';
 import { PersonaRegistry } from './registry';
@@ -34,6 +35,8 @@ export interface PersonaServiceOptions {
   apiKey?: (persona: PersonaDefinition) => Promise<string | undefined> | string | undefined;
   /** The client's language models for `vscode-lm` personas (`new LanguageModelBridge(connection)`); absent in a headless node. */
   languageModels?: () => LanguageModelBridge | undefined;
+  /** Where llama personas' `hf:` models are downloaded (ModelDownloads.llamaModels()). */
+  llamaModels?: LlamaModelsOptions;
   /** Replaces the brain factory (tests). */
   createBrain?: (persona: PersonaDefinition) => Brain;
   participation?: Partial<Omit<ParticipationOptions, 'rooms' | 'personas' | 'createBrain' | 'clock' | 'logger'>>;
@@ -68,6 +71,7 @@ export class PersonaService implements Component {
           workspaceFolders: () => this.registry.workspace,
           ...(options.apiKey ? { apiKey: options.apiKey } : {}),
           ...(options.languageModels ? { languageModels: options.languageModels } : {}),
+          ...(options.llamaModels ? { llamaModels: options.llamaModels } : {}),
         }),
       clock,
       logger,

@@ -171,3 +171,26 @@ export namespace PersonaApiKeyRequest {
   export const method = 'mesh/personas/apiKey';
   export const type = new RequestType<{ personaId: string; baseUrl?: string }, string | null, void>(method);
 }
+
+export interface ModelDownloadProgress {
+  /** The persona file's reference, `hf:<owner>/<repo>/<file>.gguf`. */
+  model: string;
+  downloadedBytes: number;
+  /** 0 while the size is not known yet. */
+  totalBytes: number;
+  state: 'downloading' | 'done' | 'failed' | 'cancelled';
+  /** Failed or cancelled: why, in one line. */
+  message?: string;
+}
+
+/** server → client: an `hf:` model is being downloaded for a llama persona (throttled), and how it ended. */
+export namespace ModelDownloadNotification {
+  export const method = 'mesh/personas/modelDownload';
+  export const type = new NotificationType<ModelDownloadProgress>(method);
+}
+
+/** client → server: the user cancelled a model download (its partial file stays for a resume). */
+export namespace CancelModelDownloadRequest {
+  export const method = 'mesh/personas/cancelModelDownload';
+  export const type = new RequestType<{ model: string }, { cancelled: boolean }, void>(method);
+}

@@ -12,6 +12,10 @@ import { join } from 'node:path';
 import type { PersonaDefinition } from '../../../server/src/protocol/personas';
 import { BrainError, collect, type BrainRequest } from '../../../server/src/personas/brains/brain';
 import { LlamaBrain, LlamaRuntime, type LlamaModelsOptions } from '../../../server/src/personas/brains/llama';
+import { ModelDownloads } from '../../../server/src/personas/modelDownloads';
+import { systemClock } from '../../../server/src/node/clock';
+import { silentLogger } from '../../../server/src/node/log';
+import type { ModelDownloadProgress } from '../../../server/src/protocol/personas';
 import { writeTinyFixture } from '../../fixtures/gguf/writer';
 
 interface Hub {
@@ -117,6 +121,45 @@ describe('llama brain: hf: models downloaded into the models folder', function (
 
     assert.equal(await collect(brain('hf:owner/repo/tiny.gguf').reply(request())), reply);
     assert.equal(statSync(join(models.folder, 'hf_owner_repo_tiny.gguf')).mtimeMs, mtime, 'not downloaded again');
+  });
+
+  it('reports a download to the client as progress then done, and Cancel stops a stalled one for every waiting persona', async () => {
+    const folder = join(dir, 'watched');
+    const downloads = new ModelDownloads({ folder, huggingFaceEndpoint: hub.url, clock: systemClock, logger: silentLogger, progressIntervalMs: 0 });
+    const events: ModelDownloadProgress[] = [];
+    downloads.on('progress', (event) => events.push(event));
+    const watched = (): LlamaBrain => {
+      const created = new LlamaBrain(
+        { file: join(dir, 'watched.persona.md'), systemPrompt: '', brain: { provider: 'llama', model: 'hf:owner/repo/tiny.gguf', seed: 42, maxTokens: 4 } },
+        { runtime, models: downloads.llamaModels() },
+      );
+      brains.push(created);
+      return created;
+    };
+
+    assert.ok((await collect(watched().reply(request()))).length > 0);
+    const downloading = events.filter((event) => event.state === 'downloading');
+    assert.ok(downloading.length > 0 && downloading.every((event) => event.model === 'hf:owner/repo/tiny.gguf'));
+    assert.ok(downloading.at(-1)!.downloadedBytes > 0 && downloading.at(-1)!.downloadedBytes === downloading.at(-1)!.totalBytes);
+    assert.equal(events.at(-1)!.state, 'done');
+    assert.equal(downloads.cancel('hf:owner/repo/tiny.gguf'), false, 'nothing left to cancel');
+
+    rmSync(folder, { recursive: true, force: true });
+    events.length = 0;
+    hub.stallAfter = 1000;
+    try {
+      const first = collect(watched().reply(request()));
+      const second = collect(watched().reply(request()));
+      const started = Date.now();
+      while (!events.some((event) => event.state === 'downloading') && Date.now() - started < 20_000) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(downloads.cancel('hf:owner/repo/tiny.gguf'), true);
+      for (const reply of [first, second]) {
+        await assert.rejects(reply, (e: unknown) => e instanceof BrainError && e.code === 'cancelled' && /download of hf:owner\/repo\/tiny\.gguf was cancelled/.test(e.message));
+      }
+      assert.deepEqual(events.at(-1), { model: 'hf:owner/repo/tiny.gguf', downloadedBytes: 0, totalBytes: 0, state: 'cancelled', message: 'the download of hf:owner/repo/tiny.gguf was cancelled' });
+    } finally {
+      hub.stallAfter = undefined;
+    }
   });
 
   it('gives specific errors: no such file on the hub, a malformed reference, no models folder', async () => {

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { PersonaDefinition } from '../../protocol/personas';
 import { BrainError, type Brain, type BrainRequest } from './brain';
 import { LibrarianBrain, LibrarianIndex, type LibrarianOptions } from './librarian';
-import { LlamaBrain, type LlamaBrainOptions } from './llama';
+import { LlamaBrain, type LlamaBrainOptions, type LlamaModelsOptions } from './llama';
 import { OpenAiBrain } from './openai';
 import { VscodeLmBrain, type LanguageModelBridge } from './vscodeLm';
 
@@ -20,6 +20,8 @@ export interface BrainFactoryOptions {
   languageModels?: () => LanguageModelBridge | undefined;
   /** LoRA adapters of a llama persona (from its genomes, once genomes exist). */
   llamaAdapters?: (persona: PersonaDefinition) => LlamaBrainOptions['adapters'];
+  /** Where llama personas' `hf:` models are downloaded; without it they must name a file. */
+  llamaModels?: LlamaModelsOptions;
 }
 
 export function createBrainFactory(options: BrainFactoryOptions): (persona: PersonaDefinition) => Brain {
@@ -46,7 +48,7 @@ export function createBrainFactory(options: BrainFactoryOptions): (persona: Pers
         return new OpenAiBrain({ config: persona.brain, apiKey: () => options.apiKey?.(persona) });
       case 'llama': {
         const adapters = options.llamaAdapters?.(persona);
-        return new LlamaBrain(persona, adapters ? { adapters } : {});
+        return new LlamaBrain(persona, { ...(adapters ? { adapters } : {}), ...(options.llamaModels ? { models: options.llamaModels } : {}) });
       }
       case 'vscode-lm':
         return new VscodeLmBrain(persona.brain, options.languageModels?.());

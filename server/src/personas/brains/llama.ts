@@ -228,6 +228,8 @@ export interface LlamaModelsOptions {
   /** Replaces https://huggingface.co (a mirror; tests). */
   huggingFaceEndpoint?: string;
   onProgress?: (model: string, downloadedBytes: number, totalBytes: number) => void;
+  /** Once per download: the file, or why it failed (`cancelled` when cancelModelDownload stopped it). */
+  onSettled?: (model: string, outcome: { file: string } | { error: BrainError }) => void;
 }
 
 const downloads = new Map<string, { promise: Promise<string>; waiters: number; controller: AbortController }>();
@@ -254,8 +256,19 @@ export async function downloadModel(uri: string, models: LlamaModelsOptions, sig
         ...(models.huggingFaceEndpoint ? { endpoints: { huggingFace: models.huggingFaceEndpoint } } : {}),
         onProgress: ({ downloadedSize, totalSize }) => models.onProgress?.(uri, downloadedSize, totalSize),
       });
-      return downloader.download({ signal: controller.signal });
-    })();
+      const file = await downloader.download({ signal: controller.signal });
+      // ipull resolves (with the unfinished path) rather than rejects when it is aborted.
+      if (controller.signal.aborted) throw new Error('aborted');
+      return file;
+    })().catch((error: unknown) => {
+      throw controller.signal.aborted
+        ? new BrainError('cancelled', `the download of ${uri} was cancelled`)
+        : new BrainError('unreachable', `could not download ${uri}: ${oneLine(error instanceof Error ? error.message : String(error))}`);
+    });
+    promise.then(
+      (file) => models.onSettled?.(uri, { file }),
+      (error: BrainError) => models.onSettled?.(uri, { error }),
+    );
     entry = { promise, waiters: 0, controller };
     downloads.set(key, entry);
     const current = entry;
@@ -291,6 +304,19 @@ export async function downloadModel(uri: string, models: LlamaModelsOptions, sig
     if (onAbort) signal?.removeEventListener('abort', onAbort);
     download.promise.catch(() => undefined);
   }
+}
+
+/**
+ * Stops a running download for every persona waiting on it (the user's Cancel); its partial file
+ * stays for a resume. False when no such download runs.
+ */
+export function cancelModelDownload(uri: string, models: Pick<LlamaModelsOptions, 'folder'>): boolean {
+  const key = `${models.folder}\n${uri}`;
+  const entry = downloads.get(key);
+  if (!entry) return false;
+  downloads.delete(key);
+  entry.controller.abort();
+  return true;
 }
 
 interface GgufSummary {
