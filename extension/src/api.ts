@@ -8,4 +8,10 @@ export interface PersonaMeshApi {
   /** The mesh server's process id, once it has reported a status. */
   serverPid(): number | undefined;
   readonly onDidChangeStatus: vscode.Event<NodeStatus | undefined>;
+  /**
+   * Asks a persona on the mesh (by id or name) through its room and resolves with its whole
+   * answer; `onText` receives the answer as it streams. Rejects with the persona's notice when
+   * its brain fails, or when no persona of that name is known.
+   */
+  askPersona(persona: string, question: string, onText?: (delta: string) => void): Promise<{ text: string; roomId: string; personaId: string; nodeId: string }>;
 }

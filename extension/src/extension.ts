@@ -14,6 +14,8 @@ import { PersonasView } from './views/personasView';
 import { registerPersonaCommands } from './personaCommands';
 import { registerLanguageModelBridge } from './languageModelBridge';
 import { registerModelDownloads } from './modelDownloads';
+import { registerMeshChatParticipant } from './meshChatParticipant';
+import { askPersona, findPersona } from './personaAsk';
 import { networkSettingKeys } from './settings';
 
 let ctx: Ctx | undefined;
@@ -40,6 +42,7 @@ export function activate(context: vscode.ExtensionContext): PersonaMeshApi {
     ...registerPersonaCommands(current, context.secrets, () => personas.all),
     ...registerLanguageModelBridge(current),
     registerModelDownloads(current),
+    ...registerMeshChatParticipant(current, () => personas.all, (roomId) => chat.show(roomId)),
     vscode.window.registerTreeDataProvider('personaMesh.genomes', new EmptyView()),
     peersTree.onDidChangeVisibility(({ visible }) => peers.setVisible(visible)),
     vscode.workspace.onDidChangeConfiguration((event) => {
@@ -59,6 +62,12 @@ export function activate(context: vscode.ExtensionContext): PersonaMeshApi {
     status: () => current.refreshStatus(),
     serverPid: () => current.serverPid,
     onDidChangeStatus: current.onDidChangeStatus,
+    askPersona: async (name, question, onText) => {
+      const persona = findPersona(personas.all, name);
+      if (!persona) throw new Error(`no persona ${name} on the mesh`);
+      const result = await askPersona(current, { persona, question, ...(onText ? { onText } : {}) });
+      return { text: result.text, roomId: result.roomId, personaId: persona.id, nodeId: persona.nodeId };
+    },
   };
 }
 

@@ -9,8 +9,12 @@
 //   `describe` global is already there, so the suites register at load time.
 import Mocha from 'mocha';
 import { activationSuite } from './activation.test';
+import { askPersonaSuite } from './askPersona.test';
 
-const suites: [file: string, register: () => void][] = [['test/extension/activation.test.ts', activationSuite]];
+const suites: [file: string, register: () => void][] = [
+  ['test/extension/activation.test.ts', activationSuite],
+  ['test/extension/askPersona.test.ts', askPersonaSuite],
+];
 
 function registerAll(mocha?: Mocha): void {
   for (const [file, register] of suites) {
