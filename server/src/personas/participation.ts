@@ -25,13 +25,14 @@ import { createHash } from 'node:crypto';
 import { systemClock, type Clock, type TimerHandle } from '../node/clock';
 import type { Component } from '../node/lifecycle';
 import { silentLogger, type Logger } from '../node/log';
-import type { PersonaDefinition } from '../protocol/personas';
+import type { PersonaDefinition, PersonaSummary } from '../protocol/personas';
 import { participantKey, roomLimits, type ChatMessage } from '../protocol/rooms';
 import type { LocalParticipant, Rooms } from '../rooms/rooms';
 import type { RoomTransport, TransportMessage } from '../rooms/transport';
 import { BrainError, type Brain, type BrainMessage } from './brains/brain';
 import type { PersonaRegistry } from './registry';
 import { buildContext } from './contextWindow';
+import { profileScores } from './profileMatch';
 import { relevance } from './relevance';
 import { personaIdPattern } from './schema';
 
@@ -59,6 +60,8 @@ export interface ParticipationOptions {
   probeIntervalMs?: number;
   /** Human mentions waiting for a rate limit, per persona. Default 5. */
   maxQueuedMentions?: number;
+  /** Every persona on the mesh (the directory): the corpus a message's profile match is scored in. */
+  profiles?: () => readonly PersonaSummary[];
   /** Where bids travel; without it only this node's personas compete. */
   transport?: Pick<RoomTransport, 'publish' | 'subscribe'>;
   /** How long bids are collected before the best one answers. Default 1500 ms. */
@@ -314,10 +317,11 @@ export class Participation implements Component {
   private bid(message: ChatMessage): void {
     const nodeId = this.options.rooms.nodeId;
     const bids: Bid[] = [];
+    const profiles = profileScores(this.options.profiles?.() ?? [], message.text);
     for (const entry of this.options.personas.list()) {
       const { persona } = entry;
       if (entry.state === 'disabled' || entry.problems.some((p) => p.severity === 'error')) continue;
-      const score = relevance(persona, message.roomId, message.text);
+      const score = relevance(persona, message.roomId, message.text, profiles.get(`${nodeId}/${persona.id}`) ?? 0);
       if (score <= 0) continue;
       if (this.waitFor({ message, persona: persona.id, chain: 0, fromHuman: false }) > 0) continue;
       bids.push({ messageId: message.id, roomId: message.roomId, nodeId, personaId: persona.id, score });

@@ -1,7 +1,9 @@
 /**
  * How relevant a message is to a persona that was not mentioned: the score it bids with.
  * Triggers weigh most (a phrase or a /regular expression/), then capability words found in the
- * message, then the persona's name or id written without @. The room role scales it: experts
+ * message, then the persona's name or id written without @; when one of those holds, how well the
+ * message matches the persona's profile (BM25 over every persona on the mesh, see profileMatch.ts)
+ * ranks it further. The room role scales it: experts
  * bid fully, members and moderators less, learners and observers never. 0 = no bid.
  */
 import type { PersonaDefinition } from '../protocol/personas';
@@ -9,7 +11,7 @@ import { queryTerms } from './brains/librarian';
 
 const roleWeight: Record<string, number> = { expert: 1, member: 0.8, moderator: 0.5, learner: 0, observer: 0 };
 
-export function relevance(persona: PersonaDefinition, roomId: string, text: string): number {
+export function relevance(persona: PersonaDefinition, roomId: string, text: string, profileScore = 0): number {
   const role = persona.rooms[roomId];
   if (role === undefined || persona.participation.mentionsOnly) return 0;
   const weight = roleWeight[role] ?? 0;
@@ -27,6 +29,8 @@ export function relevance(persona: PersonaDefinition, roomId: string, text: stri
     for (const term of queryTerms(capability.replace(/[-_/.]/g, ' '))) if (terms.has(term)) score += 1;
   }
   if (containsPhrase(lower, persona.id.toLowerCase()) || containsPhrase(lower, persona.name.toLowerCase())) score += 2;
+  // The profile match ranks personas that have a reason to speak; alone it would make them chatter.
+  if (score > 0) score += profileScore;
   return Math.round(score * weight * 1000) / 1000;
 }
 

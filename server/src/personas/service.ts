@@ -67,6 +67,7 @@ export class PersonaService implements Component {
       rooms: options.rooms,
       transport: options.transport,
       personas: this.registry,
+      profiles: () => this.directory.all(),
       createBrain: options.createBrain ?? createBrainFactory({
           workspaceFolders: () => this.registry.workspace,
           ...(options.apiKey ? { apiKey: options.apiKey } : {}),

@@ -6,6 +6,8 @@ import type { Brain, BrainRequest } from '../../../server/src/personas/brains/br
 import { compareBids, type Bid } from '../../../server/src/personas/participation';
 import { parsePersonaFile } from '../../../server/src/personas/personaFile';
 import { relevance } from '../../../server/src/personas/relevance';
+import { profileScores } from '../../../server/src/personas/profileMatch';
+import type { PersonaSummary } from '../../../server/src/protocol/personas';
 import { PersonaService } from '../../../server/src/personas/service';
 import type { PersonaDefinition } from '../../../server/src/protocol/personas';
 import type { ChatMessage } from '../../../server/src/protocol/rooms';
@@ -168,5 +170,23 @@ describe('turn taking across nodes', () => {
     assert.equal(relevance(p, 'lobby', 'beacon'), 0, 'observers never bid');
     assert.equal(relevance(p, 'elsewhere', 'beacon'), 0, 'only in its rooms');
     assert.equal(relevance(p, 'general', 'lunch'), 0);
+    assert.equal(relevance(p, 'general', 'tcp sessions', 0.5), 2.5, 'a profile match adds to a reason to speak');
+    assert.equal(relevance(p, 'general', 'lunch', 1.5), 0, 'but is no reason on its own');
+  });
+
+  it('scores profile matches by BM25 over every persona on the mesh, the same on every node', () => {
+    const summary = (nodeId: string, id: string, description: string, capabilities: string[]): PersonaSummary => ({ id, name: id, nodeId, local: false, provider: 'librarian', description, capabilities, rooms: ['general'], state: 'online' });
+    const personas = [
+      summary('A', 'netops', 'Knows routers, multicast groups and TCP tuning', ['networking']),
+      summary('B', 'dba', 'Tunes SQLite and Postgres queries and indexes', ['databases']),
+      summary('C', 'writer', 'Writes release notes and docs', ['docs']),
+    ];
+    const scores = profileScores(personas, 'why are my sqlite queries slow without indexes?');
+    assert.ok((scores.get('B/dba') ?? 0) > 0);
+    assert.equal(scores.get('A/netops'), undefined);
+    assert.ok([...scores.values()].every((score) => score > 0 && score < 2));
+    assert.deepEqual(profileScores([...personas].reverse(), 'why are my sqlite queries slow without indexes?'), scores, 'order of discovery does not matter');
+    assert.ok((profileScores(personas, 'multicast routers').get('A/netops') ?? 0) > (profileScores(personas, 'routers').get('A/netops') ?? 0), 'more matching terms score higher');
+    assert.equal(profileScores(personas, '!!!').size, 0);
   });
 });
