@@ -22,7 +22,7 @@ export const chatViewType = 'personaMesh.chat';
 export class ChatPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private ready = false;
-  private pendingRoom: string | undefined;
+  private pendingRoom: { roomId: string; mention?: string } | undefined;
   private shownRoom: string | undefined;
   private lastTextEditor: vscode.TextEditor | undefined = vscode.window.activeTextEditor;
   private readonly rateEmitter = new vscode.EventEmitter<RateParams>();
@@ -54,7 +54,8 @@ export class ChatPanel implements vscode.Disposable {
   }
 
   /** Opens (or reveals) the panel, on `roomId` when given. */
-  show(roomId?: string): void {
+  /** Opens the panel (on a room), optionally with `mention` (`@id`) added to that room's draft. */
+  show(roomId?: string, mention?: string): void {
     if (roomId !== undefined && !roomIdPattern.test(roomId)) throw new Error(`"${roomId}" is not a room id`);
     if (!this.panel) {
       const panel = vscode.window.createWebviewPanel(chatViewType, 'Persona Mesh', vscode.ViewColumn.Active, this.webviewOptions());
@@ -63,8 +64,9 @@ export class ChatPanel implements vscode.Disposable {
       this.panel.reveal();
     }
     if (roomId === undefined) return;
-    if (this.ready) this.post({ type: 'showRoom', roomId });
-    else this.pendingRoom = roomId;
+    const shown = { roomId, ...(mention ? { mention } : {}) };
+    if (this.ready) this.post({ type: 'showRoom', ...shown });
+    else this.pendingRoom = shown;
   }
 
   get isOpen(): boolean {
@@ -113,7 +115,7 @@ export class ChatPanel implements vscode.Disposable {
         this.ready = true;
         this.postStatus();
         if (this.pendingRoom !== undefined) {
-          this.post({ type: 'showRoom', roomId: this.pendingRoom });
+          this.post({ type: 'showRoom', ...this.pendingRoom });
           this.pendingRoom = undefined;
         }
         break;

@@ -39,7 +39,7 @@ export function activate(context: vscode.ExtensionContext): PersonaMeshApi {
     peersTree,
     personas,
     vscode.window.registerTreeDataProvider('personaMesh.personas', personas),
-    ...registerPersonaCommands(current, context.secrets, () => personas.all),
+    ...registerPersonaCommands(current, context.secrets, () => personas.all, (roomId, mention) => chat.show(roomId, mention)),
     ...registerLanguageModelBridge(current),
     registerModelDownloads(current),
     ...registerMeshChatParticipant(current, () => personas.all, (roomId) => chat.show(roomId)),

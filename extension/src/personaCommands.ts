@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import { PersonaApiKeyRequest, PersonaTemplateRequest, SetPersonaEnabledRequest, SetPersonaFoldersNotification } from '../../server/src/protocol/personas';
 import type { Ctx } from './ctx';
+import { roomFor } from './personaAsk';
 import type { PersonaItem } from './views/personasView';
 import type { PersonaSummary } from '../../server/src/protocol/personas';
 
@@ -18,9 +19,26 @@ async function pickLocalOpenAiPersona(personas: readonly PersonaSummary[]): Prom
   return picked?.persona;
 }
 
+async function pickPersona(personas: readonly PersonaSummary[]): Promise<PersonaSummary | undefined> {
+  if (personas.length === 0) {
+    void vscode.window.showInformationMessage('No personas on the mesh yet: add one with "Persona Mesh: New Persona".');
+    return undefined;
+  }
+  const picked = await vscode.window.showQuickPick(
+    personas.map((persona) => ({ label: persona.name, description: `@${persona.id}`, detail: `${persona.provider} · ${persona.state}${persona.local ? ' · this node' : ''}`, persona })),
+    { title: 'Persona Mesh: Mention Persona in Chat', matchOnDescription: true },
+  );
+  return picked?.persona;
+}
+
 const apiKeySecret = (personaId: string) => `personaMesh.apiKey.${personaId}`;
 
-export function registerPersonaCommands(ctx: Ctx, secrets: vscode.SecretStorage, personas: () => readonly PersonaSummary[]): vscode.Disposable[] {
+export function registerPersonaCommands(
+  ctx: Ctx,
+  secrets: vscode.SecretStorage,
+  personas: () => readonly PersonaSummary[],
+  mentionInChat: (roomId: string, mention: string) => void,
+): vscode.Disposable[] {
   const sendFolders = () => void ctx.sendNotification(SetPersonaFoldersNotification.type, personaFolders()).catch(() => undefined);
   return [
     ctx.onDidStartServer(sendFolders),
@@ -42,6 +60,10 @@ export function registerPersonaCommands(ctx: Ctx, secrets: vscode.SecretStorage,
     vscode.commands.registerCommand('personaMesh.openPersonaFile', async (item?: PersonaItem) => {
       if (item?.kind !== 'persona' || !item.persona.file) return;
       await vscode.window.showTextDocument(vscode.Uri.file(item.persona.file));
+    }),
+    vscode.commands.registerCommand('personaMesh.mentionPersona', async (item?: PersonaItem) => {
+      const persona = item?.kind === 'persona' ? item.persona : await pickPersona(personas());
+      if (persona) mentionInChat(roomFor(persona), `@${persona.id}`);
     }),
     vscode.commands.registerCommand('personaMesh.disablePersona', (item?: PersonaItem) => setEnabled(ctx, item, false)),
     vscode.commands.registerCommand('personaMesh.enablePersona', (item?: PersonaItem) => setEnabled(ctx, item, true)),

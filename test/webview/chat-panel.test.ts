@@ -216,6 +216,24 @@ describe('chat panel webview (host boundary stubbed)', function () {
     assert.equal(await composer(p).inputValue(), 'half-written thought');
   });
 
+  it('Mention Persona in Chat: the room opens with the mention added to its draft once, composer focused', async () => {
+    const rooms = new FakeRooms({ general: [message('general', 1, ana, 'in general')], random: [message('random', 1, ana, 'in random')] });
+    const p = await open(rooms);
+    await p.page.locator('mesh-message-list article', { hasText: 'in general' }).waitFor();
+    await composer(p).fill('question for');
+    await p.dispatch({ type: 'showRoom', roomId: 'random', mention: '@librarian' });
+    await p.page.locator('mesh-message-list article', { hasText: 'in random' }).waitFor();
+    assert.equal(await composer(p).inputValue(), '@librarian ');
+    await composer(p).press('End');
+    await composer(p).pressSequentially('where is the runbook?');
+    await p.dispatch({ type: 'showRoom', roomId: 'random', mention: '@librarian' });
+    await p.page.waitForTimeout(50);
+    assert.equal(await composer(p).inputValue(), '@librarian where is the runbook?', 'not added twice');
+    assert.ok(await composer(p).evaluate((element) => element.matches(':focus')), 'the composer has the focus');
+    await p.page.locator('mesh-room-list button', { hasText: '#general' }).click();
+    assert.equal(await composer(p).inputValue(), 'question for', "the other room's draft is untouched");
+  });
+
   it('a streamed persona reply updates in place, then can be rated', async () => {
     const rooms = new FakeRooms({ general: [message('general', 1, ana, '@Sage how do I sort?')] });
     const p = await open(rooms);

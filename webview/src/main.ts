@@ -158,7 +158,9 @@ export class MeshApp extends LitElement {
         this.onTyping(message.event.roomId, participantKey(message.event.author), message.event.author.displayName, message.event.ttlMs);
         break;
       case 'showRoom':
-        void this.openRoom(message.roomId);
+        void this.openRoom(message.roomId).then(() => {
+          if (message.mention) this.addMention(message.mention);
+        });
         break;
       case 'response':
         break;
@@ -381,6 +383,12 @@ export class MeshApp extends LitElement {
     } finally {
       this.busy = false;
     }
+  }
+
+  private addMention(mention: string): void {
+    const draft = this.draft.trimEnd();
+    if (!new RegExp(`(^|\\s)${mention.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\s|$)`).test(draft)) this.setDraft(`${draft}${draft ? ' ' : ''}${mention} `);
+    void this.updateComplete.then(() => this.composer?.focus());
   }
 
   private setDraft(text: string): void {

@@ -55,7 +55,8 @@ export type ToWebview =
   | { type: 'message'; message: ChatMessage }
   | { type: 'typing'; event: TypingEvent }
   /** Show this room (e.g. the panel was opened on it from a command). */
-  | { type: 'showRoom'; roomId: string };
+  /** `mention` (`@id`) is added to the room's draft and the composer focused (Mention Persona in Chat). */
+  | { type: 'showRoom'; roomId: string; mention?: string };
 
 /** webview → extension */
 export type FromWebview =
