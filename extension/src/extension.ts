@@ -15,6 +15,7 @@ import { registerPersonaCommands } from './personaCommands';
 import { registerLanguageModelBridge } from './languageModelBridge';
 import { registerModelDownloads } from './modelDownloads';
 import { registerMeshChatParticipant } from './meshChatParticipant';
+import { registerEvolution } from './evolution';
 import { askPersona, findPersona } from './personaAsk';
 import { networkSettingKeys } from './settings';
 
@@ -42,6 +43,7 @@ export function activate(context: vscode.ExtensionContext): PersonaMeshApi {
     ...registerPersonaCommands(current, context.secrets, () => personas.all, (roomId, mention) => chat.show(roomId, mention)),
     ...registerLanguageModelBridge(current),
     registerModelDownloads(current),
+    ...registerEvolution(current),
     ...registerMeshChatParticipant(current, () => personas.all, (roomId) => chat.show(roomId)),
     vscode.window.registerTreeDataProvider('personaMesh.genomes', new EmptyView()),
     peersTree.onDidChangeVisibility(({ visible }) => peers.setVisible(visible)),

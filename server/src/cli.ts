@@ -33,10 +33,12 @@ Options for "node":
   --models-dir DIR        where llama personas' hf: models are downloaded
                           (default: DATA_DIR/models)
   --hf-endpoint URL       a Hugging Face mirror for hf: models
+  --evolution POLICY      automatic: hosted personas adopt genomes from the mesh when
+                          their scores fall or they lack a capability; off (default)
   --jsonl                 machine-readable events on stdout, one JSON object a line:
                           ready, peer.up, peer.down, peers, message, message.updated,
-                          sent, joined, left, rpc.result, model.download, error,
-                          stopped;
+                          sent, joined, left, rpc.result, model.download, evolution,
+                          error, stopped;
                           stdin takes {"op":"status"}, {"op":"peers"},
                           {"op":"send","room","text"}, {"op":"join","room"},
                           {"op":"leave","room"}, {"op":"rpc","node","method","params","id"}

@@ -10,6 +10,7 @@ import { registerRoomHandlers } from './rooms/rpcHandlers';
 import { registerAcademyHandlers } from './academy/rpcHandlers';
 import { createLogger, logLevelAllows, type LogLevel } from './node/log';
 import { LogNotification, PeersRequest, PingPeerRequest, SetLogLevelNotification, SetMeshKeyRequest, StatusNotification, StatusRequest, type ServerInitOptions } from './protocol/extension';
+import { EvolutionEventNotification, EvolutionHistoryRequest, EvolutionProposalRequest, SetEvolutionPolicyNotification } from './protocol/evolution';
 import { CancelModelDownloadRequest, ModelDownloadNotification, PersonaApiKeyRequest } from './protocol/personas';
 import type { NodeStatus } from './protocol/status';
 
@@ -37,6 +38,7 @@ connection.onInitialize((params): InitializeResult => {
     logger,
     network: options.network,
     languageModels: () => personas.languageModels,
+    evolution: { ask: async (proposal) => (await connection.sendRequest(EvolutionProposalRequest.type, proposal)).adopt },
     apiKey: async (persona) => (await connection.sendRequest(PersonaApiKeyRequest.type, { personaId: persona.id, ...(persona.brain.baseUrl ? { baseUrl: persona.brain.baseUrl } : {}) })) ?? undefined,
   });
   node.on('status', (status) => void connection.sendNotification(StatusNotification.type, status));
@@ -75,6 +77,17 @@ registerAcademyHandlers(connection, async () => (await startedNode).academy, log
 // Persona methods, and diagnostics, completion and hover for persona files (open or on disk).
 const personas = registerPersonaServer(connection, async () => (await startedNode).personas, { logger });
 connection.onRequest(CancelModelDownloadRequest.type, async ({ model }) => ({ cancelled: (await startedNode).modelDownloads?.cancel(model) ?? false }));
+connection.onNotification(SetEvolutionPolicyNotification.type, ({ policy }) => {
+  void startedNode.then((started) => {
+    try {
+      if (started.evolution) started.evolution.policy = policy;
+    } catch (error) {
+      logger.warn((error as Error).message);
+    }
+  });
+});
+connection.onRequest(EvolutionHistoryRequest.type, async () => (await startedNode).evolution?.history() ?? []);
+void startedNode.then((started) => started.evolution?.onEvent((event) => void connection.sendNotification(EvolutionEventNotification.type, event)));
 void startedNode.then((started) => started.modelDownloads?.on('progress', (progress) => void connection.sendNotification(ModelDownloadNotification.type, progress)));
 
 connection.onShutdown(async () => {

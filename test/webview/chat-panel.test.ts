@@ -175,7 +175,8 @@ describe('chat panel webview (host boundary stubbed)', function () {
     // The newest 10,000 at once (as if the server answered a large page), more before them.
     p.handle('history', ({ before }: { before?: string }) => (before ? rooms.history({ roomId: 'general', before, limit: 100 }) : { roomId: 'general', messages: all.slice(2000), hasMore: true }));
     await openChat(p);
-    await rows(p).last().waitFor();
+    // Ten thousand messages arrive in one post: on a loaded machine that takes more than the default wait.
+    await rows(p).last().waitFor({ timeout: 30_000 });
     const count = await rows(p).count();
     assert.ok(count > 3 && count < 120, `${count} rows rendered for 10,000 messages`);
     assert.match((await rows(p).last().textContent())!, /#12000 /);

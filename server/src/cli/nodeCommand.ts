@@ -16,7 +16,7 @@ import { readMeshKey } from './meshKeySource';
 import type { CliOutput } from './output';
 
 export const nodeArgSpec = {
-  valued: ['name', 'data-dir', 'mesh-key-file', 'log-level', 'listen', 'multicast', 'interface', 'peer', 'trust', 'interval-ms', 'room', 'workspace', 'personas', 'models-dir', 'hf-endpoint'],
+  valued: ['name', 'data-dir', 'mesh-key-file', 'log-level', 'listen', 'multicast', 'interface', 'peer', 'trust', 'interval-ms', 'room', 'workspace', 'personas', 'models-dir', 'hf-endpoint', 'evolution'],
   boolean: ['jsonl', 'help', 'broadcast', 'no-discovery'],
 } as const;
 
@@ -44,6 +44,12 @@ export function networkSettingsFromArgs(args: ParsedArgs): NetworkSettings {
     staticPeers: args.values.get('peer') ?? [],
     trustedNodes: args.values.get('trust') ?? [],
   };
+}
+
+function evolutionFromArgs(args: ParsedArgs): 'automatic' | 'off' {
+  const policy = lastValue(args, 'evolution') ?? 'off';
+  if (policy !== 'automatic' && policy !== 'off') throw new UsageError('--evolution must be automatic or off (a headless node has nobody to ask)');
+  return policy;
 }
 
 function modelsFromArgs(args: ParsedArgs): { folder?: string; huggingFaceEndpoint?: string } {
@@ -90,6 +96,7 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
     headless: true,
     personaFolders: { workspaceFolders: (args.values.get('workspace') ?? []).map((d) => resolve(d)), extraFolders: (args.values.get('personas') ?? []).map((d) => resolve(d)) },
     models: modelsFromArgs(args),
+    evolution: { policy: evolutionFromArgs(args) },
   });
   node.on('peer.up', (peer) => output.event({ event: 'peer.up', ...peer }));
   const reportMessage = messageReporter(node, output);
@@ -101,6 +108,7 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
     return 2;
   }
   node.rooms?.on('message', reportMessage);
+  node.evolution?.onEvent((event) => output.event({ ...event, event: 'evolution', eventId: event.id }));
   node.modelDownloads?.on('progress', (progress) => output.event({ event: 'model.download', ...progress }));
   for (const room of args.values.get('room') ?? []) {
     try {

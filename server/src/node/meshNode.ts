@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import { version } from '../../../package.json';
 import { MeshNetwork } from '../net/meshNetwork';
 import { Academy } from '../academy/academy';
+import { Evolution, type EvolutionOptions } from '../academy/evolution';
+import type { EvolutionPolicy } from '../protocol/evolution';
+import { mentions } from '../personas/participation';
 import { ModelDownloads } from '../personas/modelDownloads';
 import { PersonaService, type PersonaServiceOptions } from '../personas/service';
 import { MeshRoomTransport } from '../rooms/meshTransport';
@@ -44,6 +47,8 @@ export interface MeshNodeOptions {
   apiKey?: PersonaServiceOptions['apiKey'];
   /** How to join the mesh; without it the node stays local (no sockets). */
   network?: NetworkSettings;
+  /** Evolution policy (default: `ask` under VS Code, `off` headless) and how to ask the user. */
+  evolution?: { policy?: EvolutionPolicy; ask?: EvolutionOptions['ask'] };
   /** Where `hf:` models of llama personas go (default: `models/` in the data dir) and a Hugging Face mirror. */
   models?: { folder?: string; huggingFaceEndpoint?: string };
   clock?: Clock;
@@ -69,6 +74,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   private personasValue: PersonaService | undefined;
   private academyValue: Academy | undefined;
   private modelDownloadsValue: ModelDownloads | undefined;
+  private evolutionValue: Evolution | undefined;
   private readonly lifecycle = new Lifecycle();
   private readonly startedAt = Date.now();
 
@@ -104,6 +110,11 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   /** Personas hosted here and seen on the mesh, once rooms are up. */
   get personas(): PersonaService | undefined {
     return this.personasValue;
+  }
+
+  /** Evolution of the personas hosted here, once the academy and personas are up. */
+  get evolution(): Evolution | undefined {
+    return this.evolutionValue;
   }
 
   /** The `hf:` model downloads of llama personas, once personas are up. */
@@ -146,6 +157,9 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     if (this.storeValue) await this.startRooms(this.storeValue, identity);
     if (this.storeValue && this.roomsValue && this.transport) await this.startAcademy(this.storeValue, identity, this.roomsValue, this.transport);
     if (this.roomsValue && this.transport) await this.startPersonas(this.roomsValue, this.transport);
+    if (this.storeValue && this.roomsValue && this.transport && this.academyValue && this.personasValue) {
+      await this.startEvolution(this.storeValue, identity, this.roomsValue, this.transport, this.academyValue, this.personasValue);
+    }
 
     this.applyMeshKey(this.options.meshKey);
     await this.startNetwork();
@@ -259,6 +273,36 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       this.personasValue = personas;
     } catch (error) {
       this.addProblem({ code: 'personas-unavailable', message: `the personas could not start: ${describeError(error)}` });
+    }
+  }
+
+  private async startEvolution(store: Store, identity: Identity, rooms: Rooms, transport: SwitchableTransport, academy: Academy, personas: PersonaService): Promise<void> {
+    const evolution = new Evolution({
+      store,
+      nodeId: identity.nodeId,
+      transport,
+      academy: { on: (e, l) => academy.on(e, l), off: (e, l) => academy.off(e, l), signalsOf: (key) => academy.store.query({ personaKey: key }) },
+      rooms: { on: (e, l) => rooms.on(e, l), off: (e, l) => rooms.off(e, l), joinedRooms: () => rooms.list().filter((r) => r.joined).map((r) => r.id), send: (p, as) => rooms.send(p, as) },
+      personas: () =>
+        personas.registry
+          .list()
+          .filter((entry) => entry.state !== 'disabled' && !entry.problems.some((p) => p.severity === 'error'))
+          .map(({ persona }) => ({ id: persona.id, name: persona.name, capabilities: persona.capabilities, genomes: persona.genomes, rooms: Object.keys(persona.rooms) })),
+      addressedTo: (message, personaId) => mentions(message, identity.nodeId, personaId),
+      knownCapabilities: () => personas.directory.capabilityNames(),
+      setEvolving: (personaId, text) => personas.participation.setEvolving(personaId, text),
+      // The genomes component plugs in here once it exists.
+      market: () => undefined,
+      ...(this.options.evolution?.ask ? { ask: this.options.evolution.ask } : {}),
+      policy: this.options.evolution?.policy ?? (this.options.headless ? 'off' : 'ask'),
+      clock: this.options.clock ?? systemClock,
+      logger: this.options.logger.child('evolution'),
+    });
+    try {
+      await this.lifecycle.startComponent(evolution);
+      this.evolutionValue = evolution;
+    } catch (error) {
+      this.addProblem({ code: 'evolution-unavailable', message: `evolution could not start: ${describeError(error)}` });
     }
   }
 

@@ -132,6 +132,8 @@ interface PersonaRuntime {
   fileRooms: Set<string>;
   /** The presence last set (`state|text`), so repeated updates are not re-announced. */
   presence?: string;
+  /** Status text while the persona tries a genome (evolution); it then rests as evolving, not online. */
+  evolving?: string;
 }
 
 const handledLimit = 5000;
@@ -260,12 +262,29 @@ export class Participation implements Component {
   }
 
   /** Sets a persona's presence when it differs from the last one set. */
-  private presence(runtime: PersonaRuntime, as: LocalParticipant, state: 'online' | 'busy' | 'away' | 'offline', text?: string): void {
-    const statusText = text?.slice(0, 200);
+  private presence(runtime: PersonaRuntime, as: LocalParticipant, requested: 'online' | 'busy' | 'away' | 'offline', text?: string): void {
+    const evolving = requested === 'online' && runtime.evolving !== undefined;
+    const state = evolving ? 'evolving' : requested;
+    const statusText = (evolving ? runtime.evolving : text)?.slice(0, 200);
     const key = `${state}|${statusText ?? ''}`;
     if (runtime.presence === key) return;
     this.options.rooms.setPresence(state, statusText, as);
     runtime.presence = key;
+  }
+
+  /** Shows a local persona as evolving (with `text`) in its rooms while it tries a genome, or back to normal. */
+  setEvolving(personaId: string, text: string | undefined): void {
+    const runtime = this.runtimeOf(personaId);
+    runtime.evolving = text;
+    const entry = this.options.personas.list().find((e) => e.persona.id === personaId);
+    if (!entry || !this.running) return;
+    try {
+      const as = this.participant(entry.persona);
+      if (entry.state === 'degraded') this.presence(runtime, as, 'away', `degraded: ${entry.reason ?? 'unknown reason'}`);
+      else if (entry.state !== 'disabled') this.presence(runtime, as, entry.state === 'busy' ? 'busy' : 'online');
+    } catch (error) {
+      this.logger.debug(`presence of ${personaId}: ${(error as Error).message}`);
+    }
   }
 
   private runtimeOf(id: string): PersonaRuntime {

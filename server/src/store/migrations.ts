@@ -147,6 +147,30 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 9,
+    name: 'academy: evolution trials of local personas and the lineage events of the mesh',
+    sql: `
+      -- A local persona trying a genome: measured over the next window, then kept or rolled back.
+      CREATE TABLE evolution_trials (
+        id TEXT PRIMARY KEY,
+        persona_id TEXT NOT NULL,
+        genome_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        started_ts INTEGER NOT NULL,
+        body TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX evolution_trials_persona ON evolution_trials (persona_id, started_ts);
+      -- PersonaEvolutionEvents of every node (the lineage), as received.
+      CREATE TABLE evolution_events (
+        id TEXT PRIMARY KEY,
+        persona_key TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        body TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX evolution_events_order ON evolution_events (ts);
+    `,
+  },
 ];
 
 export const schemaVersion = migrations[migrations.length - 1]!.version;
