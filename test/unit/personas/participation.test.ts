@@ -119,6 +119,25 @@ describe('persona participation', () => {
     assert.equal(personaMessages(b).length, 1, 'only mentions are answered');
   });
 
+  it('shows a persona trying a genome as evolving, also after it answers, and back to online after', async () => {
+    await host({ librarian: personaFile('librarian', 'librarian', 'cooldownSeconds: 0') });
+    const seen = () => {
+      const p = b.rooms.participants('general').find((q) => q.participantId === 'librarian');
+      return [p?.presence, p?.statusText];
+    };
+    participation!.setEvolving('librarian', 'evolving: trying genome strict-reviewer');
+    mesh.settle();
+    assert.deepEqual(seen(), ['evolving', 'evolving: trying genome strict-reviewer']);
+    b.rooms.send({ roomId: 'general', text: '@librarian how are beacons authenticated?', mentions: ['node-a/librarian'] });
+    mesh.settle();
+    await settle();
+    assert.equal(personaMessages(b).length, 1);
+    assert.deepEqual(seen(), ['evolving', 'evolving: trying genome strict-reviewer'], 'busy while answering, then evolving again');
+    participation!.setEvolving('librarian', undefined);
+    mesh.settle();
+    assert.deepEqual(seen(), ['online', undefined]);
+  });
+
   it('follows its file: joins rooms added, leaves rooms removed', async () => {
     await host({ librarian: personaFile('librarian', 'librarian', 'cooldownSeconds: 0') });
     a.rooms.join('reviews');
