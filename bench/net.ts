@@ -177,8 +177,8 @@ class PeerProcess {
   }
 }
 
-/** Extra node flags for the children (e.g. `--cpu-prof` through BENCH_PEER_NODE_ARGS). */
-const peerNodeArgs = (process.env.BENCH_PEER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/** Node flags of the children: the mesh server's own, plus any from BENCH_PEER_NODE_ARGS (e.g. `--cpu-prof`). */
+const peerNodeArgs = ['--max-semi-space-size=1', ...(process.env.BENCH_PEER_NODE_ARGS ?? '').split(' ').filter(Boolean)];
 const hrNs = () => Number(process.hrtime.bigint());
 const nsSummary = (latency: Record<string, number>) => ({ p50: us(latency.p50!), p99: us(latency.p99!), p999: us(latency.p999!), max: us(latency.max!), samples: latency.samples! });
 

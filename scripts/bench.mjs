@@ -15,7 +15,8 @@ const passThrough = args.filter((arg, i) => i !== suiteArg && i !== suiteArg + 1
 
 function run(suite) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join(root, 'bench', `${suite}.ts`), ...passThrough], {
+    // --max-semi-space-size=1: the flag the extension runs its mesh server with (extension/src/ctx.ts).
+    const child = spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=1', '--import', 'tsx', join(root, 'bench', `${suite}.ts`), ...passThrough], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
