@@ -4,7 +4,8 @@
  * - `openai`: OpenAI chat fine-tuning JSONL, `{"messages":[system, user, assistant]}`, one line per
  *   persona answer whose ratings add up to a positive value.
  * - `dpo`: preference pairs `{"prompt","chosen","rejected"}`: two answers to the same prompt, one
- *   rated up overall and one rated down (TRL's DPOTrainer reads them as is).
+ *   rated up overall and one rated down (TRL's DPOTrainer reads them as is); and from challenges,
+ *   the winner's answer against each loser's (a forfeit without an answer pairs with nothing).
  * - `kto`: `{"prompt","completion","label"}`, one line per rated answer, label true when its
  *   ratings add up to a positive value (TRL's KTOTrainer).
  *
@@ -69,6 +70,30 @@ export function dbExportSource(db: Db): ExportSource {
 function matchesPersona(persona: PersonaRef, wanted: string | undefined): boolean {
   if (wanted === undefined) return true;
   return personaKey(persona) === wanted || persona.personaId === wanted || persona.name.toLowerCase() === wanted.toLowerCase();
+}
+
+/**
+ * DPO pairs from challenge results: each pairwise signal (winner, opponent) with the winner's
+ * answer chosen and the loser's answer, from the loser's own challenge signals on the same task
+ * (`promptId`), rejected.
+ */
+function challengePairs(effective: readonly Signal[], filter: ExportFilter, skip: (reason: string) => void): string[] {
+  const inScope = effective.filter((s) => s.source === 'challenge' && s.promptId !== undefined && (filter.room === undefined || s.room === filter.room) && (filter.since === undefined || s.ts >= filter.since));
+  const answers = new Map<string, string>();
+  for (const signal of inScope) if (signal.context.actual?.trim()) answers.set(`${signal.promptId}|${personaKey(signal.persona)}`, signal.context.actual);
+  const lines: string[] = [];
+  for (const signal of inScope) {
+    if (!signal.opponent || signal.value <= 0) continue;
+    if (!matchesPersona(signal.persona, filter.persona) && !matchesPersona(signal.opponent, filter.persona)) continue;
+    const chosen = answers.get(`${signal.promptId}|${personaKey(signal.persona)}`);
+    const rejected = answers.get(`${signal.promptId}|${personaKey(signal.opponent)}`);
+    if (!chosen || !rejected) {
+      skip('a challenge pair without both answers (a forfeit)');
+      continue;
+    }
+    lines.push(JSON.stringify({ prompt: signal.context.input, chosen, rejected }));
+  }
+  return lines;
 }
 
 export function exportTrainingData(source: ExportSource, format: ExportFormat, filter: ExportFilter = {}, options: ExportOptions = {}): ExportResult {
@@ -179,6 +204,7 @@ export function exportTrainingData(source: ExportSource, format: ExportFormat, f
           if (relevant > 0) skip('no opposite-rated answer to the same prompt', relevant);
         }
       }
+      lines.push(...challengePairs(effectiveSignals(source.signals()), filter, skip));
       break;
     }
   }

@@ -15,6 +15,7 @@ import { Evolution, type EvolutionOptions } from '../academy/evolution';
 import type { EvolutionPolicy } from '../protocol/evolution';
 import { mentions } from '../personas/participation';
 import { ModelDownloads } from '../personas/modelDownloads';
+import { ChallengeService } from '../challenges/service';
 import { PersonaService, type PersonaServiceOptions } from '../personas/service';
 import { MeshRoomTransport } from '../rooms/meshTransport';
 import { registerRoomRemoteMethods } from '../rooms/remoteMethods';
@@ -43,6 +44,8 @@ export interface MeshNodeOptions {
   headless?: boolean;
   /** Under VS Code: the editor's language models, for `vscode-lm` personas. */
   languageModels?: PersonaServiceOptions['languageModels'];
+  /** How long nodes taking part wait for a departed challenge coordinator before cancelling. Default 30 s. */
+  challengeCoordinatorTimeoutMs?: number;
   /** Under VS Code: API keys of `openai` personas, from the editor's SecretStorage. */
   apiKey?: PersonaServiceOptions['apiKey'];
   /** How to join the mesh; without it the node stays local (no sockets). */
@@ -75,6 +78,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   private academyValue: Academy | undefined;
   private modelDownloadsValue: ModelDownloads | undefined;
   private evolutionValue: Evolution | undefined;
+  private challengesValue: ChallengeService | undefined;
   private readonly lifecycle = new Lifecycle();
   private readonly startedAt = Date.now();
 
@@ -122,6 +126,11 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     return this.modelDownloadsValue;
   }
 
+  /** Challenges coordinated here or taken part in, once personas are up. */
+  get challenges(): ChallengeService | undefined {
+    return this.challengesValue;
+  }
+
   /** The running network, once a mesh key is set and the sockets are up. */
   get network(): MeshNetwork | undefined {
     return this.networkValue;
@@ -160,6 +169,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     if (this.storeValue && this.roomsValue && this.transport && this.academyValue && this.personasValue) {
       await this.startEvolution(this.storeValue, identity, this.roomsValue, this.transport, this.academyValue, this.personasValue);
     }
+    if (this.storeValue && this.personasValue && this.transport) await this.startChallenges(this.storeValue, this.personasValue, this.transport);
 
     this.applyMeshKey(this.options.meshKey);
     await this.startNetwork();
@@ -303,6 +313,27 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       this.evolutionValue = evolution;
     } catch (error) {
       this.addProblem({ code: 'evolution-unavailable', message: `evolution could not start: ${describeError(error)}` });
+    }
+  }
+
+  private async startChallenges(store: Store, personas: PersonaService, transport: SwitchableTransport): Promise<void> {
+    const challenges = new ChallengeService({
+      store,
+      transport,
+      prompt: (personaId, prompt, options) => personas.prompt(personaId, prompt, options),
+      localPersonas: () => personas.localPersonaIds(),
+      knownPersonas: () => personas.directory.all(),
+      ...(this.roomsValue ? { rooms: this.roomsValue } : {}),
+      academy: () => this.academyValue,
+      ...(this.options.challengeCoordinatorTimeoutMs !== undefined ? { coordinatorTimeoutMs: this.options.challengeCoordinatorTimeoutMs } : {}),
+      clock: this.options.clock ?? systemClock,
+      logger: this.options.logger,
+    });
+    try {
+      await this.lifecycle.startComponent(challenges);
+      this.challengesValue = challenges;
+    } catch (error) {
+      this.addProblem({ code: 'challenges-unavailable', message: `challenges could not start: ${describeError(error)}` });
     }
   }
 

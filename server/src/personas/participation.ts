@@ -635,6 +635,39 @@ export class Participation implements Component {
     return runtime.brain;
   }
 
+  /**
+   * One question to a persona hosted here, outside any room (a challenge task, a judging card):
+   * its system prompt and the question, through its brain, as one text. Throws a BrainError when
+   * the persona is not here or its brain fails.
+   */
+  async prompt(personaId: string, question: string, options: { signal?: AbortSignal; jsonSchema?: Record<string, unknown> } = {}): Promise<string> {
+    const entry = this.options.personas.get(personaId);
+    if (!entry || entry.state === 'disabled') throw new BrainError('unavailable', `persona ${personaId} is not hosted on this node`);
+    const { persona } = entry;
+    const brain = this.brainOf(this.runtimeOf(persona.id), persona);
+    this.options.personas.setBusy(persona.id, true);
+    const task = (async () => {
+      let text = '';
+      const messages: BrainMessage[] = [
+        { role: 'system', content: persona.systemPrompt },
+        { role: 'user', content: question },
+      ];
+      for await (const chunk of brain.reply({ persona, messages, question, ...(options.signal ? { signal: options.signal } : {}), ...(options.jsonSchema ? { jsonSchema: options.jsonSchema } : {}) })) text += chunk;
+      return text;
+    })();
+    const tracked = task.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inflight.add(tracked);
+    try {
+      return await task;
+    } finally {
+      this.inflight.delete(tracked);
+      this.options.personas.setBusy(persona.id, false);
+    }
+  }
+
   /** The context window of one room (contextWindow.ts). */
   private context(persona: PersonaDefinition, message: ChatMessage): BrainMessage[] {
     return buildContext(persona, this.options.rooms.nodeId, message, this.options.rooms, { recent: this.options.contextMessages ?? 20 });

@@ -89,6 +89,19 @@ export class PersonaService implements Component {
     if (errors.length > 0) throw errors[0]!;
   }
 
+  /** Asks a persona hosted here one question outside any room (challenges); see Participation.prompt. */
+  prompt(personaId: string, question: string, options: { signal?: AbortSignal; jsonSchema?: Record<string, unknown> } = {}): Promise<string> {
+    return this.participation.prompt(personaId, question, options);
+  }
+
+  /** Ids of the personas hosted here that can be asked (not disabled). */
+  localPersonaIds(): string[] {
+    return this.registry
+      .list()
+      .filter((p) => p.state !== 'disabled')
+      .map((p) => p.persona.id);
+  }
+
   /** What the persona language features need from the node. */
   languageDeps(): PersonaLanguageDeps {
     return {

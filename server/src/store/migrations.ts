@@ -148,6 +148,24 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
+    version: 7,
+    name: 'challenges: the state this node holds of each challenge it coordinates or takes part in',
+    sql: `
+      -- One row per challenge: body is the ChallengeView (JSON); secret holds what only the
+      -- coordinator knows until the reveal (which persona wrote which answer, the judges' cards).
+      CREATE TABLE challenges (
+        id TEXT PRIMARY KEY,
+        coordinator TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        secret TEXT
+      ) STRICT;
+      CREATE INDEX challenges_created ON challenges (created_at);
+    `,
+  },
+  {
     version: 9,
     name: 'academy: evolution trials of local personas and the lineage events of the mesh',
     sql: `

@@ -20,6 +20,12 @@ export interface BrainRequest {
   /** The message being answered, without @mentions. */
   question: string;
   signal?: AbortSignal;
+  /**
+   * The reply must be JSON matching this schema (an AI judge's card). Brains that can constrain
+   * generation to it do (llama: a JSON-schema grammar); the others get it in the prompt only and
+   * their reply is checked by the caller.
+   */
+  jsonSchema?: Record<string, unknown>;
 }
 
 export interface Brain {

@@ -95,7 +95,10 @@ async function generate(request: LlamaGenerateRequest, controller: AbortControll
       }
       session.setChatHistory(history);
     }
+    // Built per reply: a grammar is cheap next to a context, and schemas differ per challenge.
+    const grammar = request.jsonSchema ? await (await getLlamaOnce()).createGrammarForJsonSchema(request.jsonSchema as Parameters<Llama['createGrammarForJsonSchema']>[0]) : undefined;
     await session.prompt(request.prompt, {
+      ...(grammar ? { grammar } : {}),
       maxTokens: request.maxTokens,
       ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
       ...(request.seed !== undefined ? { seed: request.seed } : {}),

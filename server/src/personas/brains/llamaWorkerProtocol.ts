@@ -24,6 +24,8 @@ export interface LlamaGenerateRequest {
   /** Earlier turns, oldest first. */
   history: { role: 'user' | 'assistant'; content: string }[];
   prompt: string;
+  /** Constrain the reply to JSON matching this schema (node-llama-cpp's JSON-schema grammar). */
+  jsonSchema?: Record<string, unknown>;
 }
 
 export type LlamaParentMessage = LlamaGenerateRequest | { type: 'cancel'; id: number };
