@@ -42,7 +42,13 @@ Options for "node":
                           stdin takes {"op":"status"}, {"op":"peers"},
                           {"op":"send","room","text"}, {"op":"join","room"},
                           {"op":"leave","room"}, {"op":"rpc","node","method","params","id"}
-                          and {"op":"quit"}
+                          and {"op":"quit"}; challenges: {"op":"personas"},
+                          {"op":"challenge.start","spec","id"},
+                          {"op":"challenge.score","challengeId","scores"},
+                          {"op":"challenges"}, {"op":"leaderboard"}; events challenge,
+                          challenge.started, challenge.scored, challenges, leaderboard, personas
+  --challenge-timeout-ms MS  how long a node taking part in a challenge waits for a departed
+                          coordinator before cancelling it (default 30000)
   --log-level LEVEL       trace, debug, info (default), warn or error; logs go to stderr
 
 ${exportUsageOptions}

@@ -8,6 +8,7 @@ import { version } from '../../package.json';
 import { MeshNode } from './node/meshNode';
 import { registerRoomHandlers } from './rooms/rpcHandlers';
 import { registerAcademyHandlers } from './academy/rpcHandlers';
+import { registerChallengeHandlers } from './challenges/rpcHandlers';
 import { createLogger, logLevelAllows, type LogLevel } from './node/log';
 import { LogNotification, PeersRequest, PingPeerRequest, SetLogLevelNotification, SetMeshKeyRequest, StatusNotification, StatusRequest, type ServerInitOptions } from './protocol/extension';
 import { EvolutionEventNotification, EvolutionHistoryRequest, EvolutionProposalRequest, SetEvolutionPolicyNotification } from './protocol/evolution';
@@ -74,6 +75,7 @@ connection.onNotification(SetLogLevelNotification.type, ({ level }) => {
 
 registerRoomHandlers(connection, async () => (await startedNode).rooms, logger);
 registerAcademyHandlers(connection, async () => (await startedNode).academy, logger);
+registerChallengeHandlers(connection, async () => (await startedNode).challenges, logger);
 // Persona methods, and diagnostics, completion and hover for persona files (open or on disk).
 const personas = registerPersonaServer(connection, async () => (await startedNode).personas, { logger });
 connection.onRequest(CancelModelDownloadRequest.type, async ({ model }) => ({ cancelled: (await startedNode).modelDownloads?.cancel(model) ?? false }));

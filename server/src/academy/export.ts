@@ -91,6 +91,10 @@ function challengePairs(effective: readonly Signal[], filter: ExportFilter, skip
       skip('a challenge pair without both answers (a forfeit)');
       continue;
     }
+    if (chosen === rejected) {
+      skip('a challenge pair of two identical answers');
+      continue;
+    }
     lines.push(JSON.stringify({ prompt: signal.context.input, chosen, rejected }));
   }
   return lines;

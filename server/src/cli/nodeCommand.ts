@@ -13,10 +13,11 @@ import type { ChatMessage } from '../protocol/rooms';
 import type { NetworkSettings } from '../protocol/status';
 import { lastValue, UsageError, type ParsedArgs } from './args';
 import { readMeshKey } from './meshKeySource';
+import { isChallengeOp, reportChallenges, runChallengeOp } from './challengeOps';
 import type { CliOutput } from './output';
 
 export const nodeArgSpec = {
-  valued: ['name', 'data-dir', 'mesh-key-file', 'log-level', 'listen', 'multicast', 'interface', 'peer', 'trust', 'interval-ms', 'room', 'workspace', 'personas', 'models-dir', 'hf-endpoint', 'evolution'],
+  valued: ['name', 'data-dir', 'mesh-key-file', 'log-level', 'listen', 'multicast', 'interface', 'peer', 'trust', 'interval-ms', 'room', 'workspace', 'personas', 'models-dir', 'hf-endpoint', 'evolution', 'challenge-timeout-ms'],
   boolean: ['jsonl', 'help', 'broadcast', 'no-discovery'],
 } as const;
 
@@ -94,6 +95,7 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
     logger,
     network,
     headless: true,
+    ...(lastValue(args, 'challenge-timeout-ms') !== undefined ? { challengeCoordinatorTimeoutMs: challengeTimeout(lastValue(args, 'challenge-timeout-ms')!) } : {}),
     personaFolders: { workspaceFolders: (args.values.get('workspace') ?? []).map((d) => resolve(d)), extraFolders: (args.values.get('personas') ?? []).map((d) => resolve(d)) },
     models: modelsFromArgs(args),
     evolution: { policy: evolutionFromArgs(args) },
@@ -110,6 +112,7 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
   node.rooms?.on('message', reportMessage);
   node.evolution?.onEvent((event) => output.event({ ...event, event: 'evolution', eventId: event.id }));
   node.modelDownloads?.on('progress', (progress) => output.event({ event: 'model.download', ...progress }));
+  reportChallenges(node, output);
   for (const room of args.values.get('room') ?? []) {
     try {
       node.rooms?.join(room);
@@ -177,7 +180,11 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
           runRoomOp(node, command as RoomOp, output);
           break;
         default:
-          output.event({ event: 'error', reason: `stdin: unknown op ${JSON.stringify(command.op)} (known: status, peers, send, join, leave, rpc, quit)` });
+          if (isChallengeOp(command.op)) {
+            runChallengeOp(node, command, output);
+            break;
+          }
+          output.event({ event: 'error', reason: `stdin: unknown op ${JSON.stringify(command.op)} (known: status, peers, send, join, leave, rpc, quit, personas, challenge.start, challenge.score, challenges, leaderboard)` });
       }
     });
     // End of stdin is not a quit: a node started as a service has /dev/null there.
@@ -186,6 +193,12 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
     const status = node.status();
     output.event({ event: 'ready', nodeId: status.nodeId, name: status.name, listen: status.listen, dataDir: status.dataDir, pid: status.pid });
   });
+}
+
+function challengeTimeout(text: string): number {
+  const ms = Number(text);
+  if (!Number.isInteger(ms) || ms < 100) throw new UsageError('--challenge-timeout-ms must be a whole number of milliseconds, 100 or more');
+  return ms;
 }
 
 interface RpcOp {
