@@ -15,6 +15,8 @@ import type { FromWebview, RateParams, ToWebview, WebviewRequest } from '../../s
 import { describeError, forwardRoomsRequest, isRoomsRequest, rateRequestType, serverMethodOf } from './chat/bridge';
 import { chatHtml } from './chat/html';
 import { checkFromWebview } from './chat/validate';
+import { JudgingQueue } from './chat/judging';
+import { ChallengeChangedNotification, ListChallengesRequest, SubmitScoresRequest } from '../../server/src/protocol/challenges';
 import type { Ctx } from './ctx';
 
 export const chatViewType = 'personaMesh.chat';
@@ -29,6 +31,7 @@ export class ChatPanel implements vscode.Disposable {
   private readonly roomEmitter = new vscode.EventEmitter<string>();
   private readonly disposables: vscode.Disposable[] = [this.rateEmitter, this.roomEmitter];
   private panelDisposables: vscode.Disposable[] = [];
+  private readonly judging = new JudgingQueue();
 
   /** A thumbs up/down on a persona message (for the academy). */
   readonly onDidRate = this.rateEmitter.event;
@@ -41,6 +44,9 @@ export class ChatPanel implements vscode.Disposable {
       ctx.onNotification(MessageNotification.type, (message) => this.post({ type: 'message', message })),
       ctx.onNotification(RoomsChangedNotification.type, (rooms) => this.post({ type: 'rooms', rooms })),
       ctx.onNotification(TypingChangedNotification.type, (event) => this.post({ type: 'typing', event })),
+      ctx.onNotification(ChallengeChangedNotification.type, (view) => {
+        if (this.judging.update(view, this.ctx.status?.nodeId)) this.postJudging();
+      }),
       vscode.window.onDidChangeActiveTextEditor((editor) => {
         if (editor) this.lastTextEditor = editor;
       }),
@@ -118,6 +124,7 @@ export class ChatPanel implements vscode.Disposable {
           this.post({ type: 'showRoom', ...this.pendingRoom });
           this.pendingRoom = undefined;
         }
+        void this.refreshJudging();
         break;
       case 'runCommand':
         void vscode.commands.executeCommand(message.command);
@@ -156,6 +163,10 @@ export class ChatPanel implements vscode.Disposable {
 
   private async editorRequest(request: Exclude<WebviewRequest, { method: Parameters<typeof serverMethodOf>[0] }>): Promise<null> {
     switch (request.method) {
+      case 'submitScores':
+        await this.ctx.sendRequest(SubmitScoresRequest.type, request.params);
+        if (this.judging.submitted(request.params.challengeId)) this.postJudging();
+        return null;
       case 'copyText':
         await vscode.env.clipboard.writeText(request.params.text);
         return null;
@@ -199,6 +210,20 @@ export class ChatPanel implements vscode.Disposable {
       // Until the academy exists the server has no such method: the log line above is the record.
       if (!(error instanceof ResponseError && error.code === ErrorCodes.MethodNotFound)) this.ctx.log.debug(`chat panel: rating not forwarded: ${describeError(error)}`);
     }
+  }
+
+  /** Cards for the challenges to judge, also those that started while the panel was closed. */
+  private async refreshJudging(): Promise<void> {
+    try {
+      for (const view of await this.ctx.sendRequest(ListChallengesRequest.type)) this.judging.update(view, this.ctx.status?.nodeId);
+    } catch (error) {
+      this.ctx.log.debug(`chat panel: challenges not listed: ${describeError(error)}`);
+    }
+    this.postJudging();
+  }
+
+  private postJudging(): void {
+    this.post({ type: 'judging', challenges: this.judging.list() });
   }
 
   private post(message: ToWebview): void {

@@ -4,6 +4,7 @@ import { ChatPanel } from './chatPanel';
 import { IdlePresence } from './idlePresence';
 import { registerCommands } from './commands';
 import { registerRoomCommands } from './roomCommands';
+import { registerChallengeCommands } from './challengeCommands';
 import { Ctx } from './ctx';
 import { Log } from './log';
 import { MeshKeyStore } from './meshKeyStore';
@@ -57,6 +58,7 @@ export function activate(context: vscode.ExtensionContext): PersonaMeshApi {
     idle,
     ...registerRoomCommands(current, chat, (presence) => idle.userChosePresence(presence)),
     meshKeys.onDidChange(() => void current.reloadMeshKey()),
+    ...registerChallengeCommands(current, chat),
   );
   // Start in the background: activation must not wait for the node.
   void current.start();

@@ -15,6 +15,9 @@ import { errorText, onHostMessage, request } from './host';
 import './messageList';
 import type { MessageList } from './messageList';
 import './nodeCard';
+import './judgingCard';
+import type { ScoresDetail } from './judgingCard';
+import type { ChallengeView } from '../../server/src/protocol/challenges';
 import './participants';
 import { typingText } from './participants';
 import { parseFileLink } from './markdown';
@@ -49,6 +52,9 @@ export class MeshApp extends LitElement {
   @state() private hasMore = false;
   @state() private typingNames: string[] = [];
   @state() private announce = '';
+  @state() private judging: ChallengeView[] = [];
+  @state() private judgingError: Record<string, string> = {};
+  @state() private judgingBusy = '';
 
   @query('mesh-message-list') private list!: MessageList;
   @query('mesh-composer') private composer!: Composer;
@@ -161,6 +167,9 @@ export class MeshApp extends LitElement {
         void this.openRoom(message.roomId).then(() => {
           if (message.mention) this.addMention(message.mention);
         });
+        break;
+      case 'judging':
+        this.judging = message.challenges;
         break;
       case 'response':
         break;
@@ -511,6 +520,19 @@ export class MeshApp extends LitElement {
     return [...byKey.values()];
   }
 
+  private async onSubmitScores(detail: ScoresDetail): Promise<void> {
+    this.judgingBusy = detail.challengeId;
+    this.judgingError = { ...this.judgingError, [detail.challengeId]: '' };
+    try {
+      await request('submitScores', detail);
+      this.announce = 'Scores submitted.';
+    } catch (error) {
+      this.judgingError = { ...this.judgingError, [detail.challengeId]: errorText(error) };
+    } finally {
+      this.judgingBusy = '';
+    }
+  }
+
   private runCommand(command: WebviewCommand): void {
     vscode.postMessage({ type: 'runCommand', command });
   }
@@ -551,6 +573,16 @@ export class MeshApp extends LitElement {
             ? html`<div class="centre-message"><div class="error" role="alert"><span>${this.loadError}</span>
                 <vscode-button secondary @click=${() => void this.refresh()}>Retry</vscode-button></div></div>`
             : nothing}
+          ${this.judging.map(
+            (challenge) => html`<mesh-judging-card
+              role="region"
+              aria-label=${`Judge ${challenge.spec.title}`}
+              .challenge=${challenge}
+              .error=${this.judgingError[challenge.id] ?? ''}
+              ?busy=${this.judgingBusy === challenge.id}
+              @submit-scores=${(event: CustomEvent<ScoresDetail>) => void this.onSubmitScores(event.detail)}
+            ></mesh-judging-card>`,
+          )}
           <mesh-message-list
             .roomId=${this.current}
             .roomName=${name}

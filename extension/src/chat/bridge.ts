@@ -26,7 +26,7 @@ export interface RequestSender {
 export type RoomsRequest = Extract<WebviewRequest, { method: 'listRooms' | 'joinRoom' | 'leaveRoom' | 'history' | 'send' | 'edit' | 'delete' | 'react' | 'setPresence' }>;
 
 export function isRoomsRequest(request: WebviewRequest): request is RoomsRequest {
-  return !['insertCode', 'openAttachment', 'copyText'].includes(request.method);
+  return !['insertCode', 'openAttachment', 'copyText', 'submitScores'].includes(request.method);
 }
 
 /** Thumbs for the academy. No server method exists yet; when one does, it has this name. */

@@ -5,6 +5,7 @@
  * No `vscode` import: unit-tested in plain Node.
  */
 import { roomIdPattern, roomLimits, type CodeAttachment, type PresenceState } from '../../../server/src/protocol/rooms';
+import { challengeCriteria, challengeLimits, type CriteriaScores } from '../../../server/src/protocol/challenges';
 import type { FromWebview, WebviewCommand, WebviewMethod, WebviewRequest } from '../../../server/src/protocol/webview';
 
 export const allowedCommands: ReadonlySet<WebviewCommand> = new Set<WebviewCommand>([
@@ -169,10 +170,27 @@ function params(method: WebviewMethod, p: Obj): WebviewRequest['params'] {
       return { path: relativePath(p.path), ...lines(p) };
     case 'copyText':
       return { text: bytes(p.text, 'the text', webviewLimits.maxCodeBytes, 'text') };
+    case 'submitScores':
+      return { challengeId: id(p.challengeId, 'the challenge id'), scores: judgingCard(p.scores) };
   }
 }
 
-const methods: ReadonlySet<string> = new Set<WebviewMethod>(['listRooms', 'joinRoom', 'leaveRoom', 'history', 'send', 'edit', 'delete', 'react', 'setPresence', 'insertCode', 'openAttachment', 'copyText']);
+const methods: ReadonlySet<string> = new Set<WebviewMethod>(['listRooms', 'joinRoom', 'leaveRoom', 'history', 'send', 'edit', 'delete', 'react', 'setPresence', 'insertCode', 'openAttachment', 'copyText', 'submitScores']);
+
+/** A judging card: answer label → a whole score 0…10 per criterion (the server checks the labels). */
+function judgingCard(value: unknown): Record<string, CriteriaScores> {
+  if (!isObj(value)) throw new Invalid('the scores are missing');
+  const labels = Object.keys(value);
+  if (labels.length === 0 || labels.length > challengeLimits.maxParticipants) throw new Invalid('the scores name no answer, or too many');
+  const card: Record<string, CriteriaScores> = {};
+  for (const label of labels) {
+    if (!/^[A-Z]{1,3}$/.test(label)) throw new Invalid('an answer label is not valid');
+    const scores = value[label];
+    if (!isObj(scores)) throw new Invalid(`answer ${label} has no scores`);
+    card[label] = Object.fromEntries(challengeCriteria.map((c) => [c, int(scores[c], `the ${c} score of answer ${label}`, 0, challengeLimits.maxScore)])) as CriteriaScores;
+  }
+  return card;
+}
 
 /** Only web and mail links leave the panel. */
 export function safeLink(value: unknown): string {

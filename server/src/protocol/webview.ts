@@ -9,6 +9,7 @@
 import type { HistoryPage, HistoryParams, SendMessageParams } from './roomsRpc';
 import type { ChatMessage, Participant, PresenceState, RoomSummary, TypingEvent } from './rooms';
 import type { NodeStatus } from './status';
+import type { ChallengeView, SubmitScoresParams } from './challenges';
 
 /** What the panel may ask the extension to do, with the answer it gets back. */
 export interface WebviewRequests {
@@ -27,6 +28,8 @@ export interface WebviewRequests {
   openAttachment: { params: { path: string; startLine: number; endLine: number }; result: null };
   /** Copies text to the clipboard (through the editor: works in every webview host). */
   copyText: { params: { text: string }; result: null };
+  /** The person here submits their judging card for a challenge (see protocol/challenges.ts). */
+  submitScores: { params: SubmitScoresParams; result: null };
 }
 
 export type WebviewMethod = keyof WebviewRequests;
@@ -56,7 +59,9 @@ export type ToWebview =
   | { type: 'typing'; event: TypingEvent }
   /** Show this room (e.g. the panel was opened on it from a command). */
   /** `mention` (`@id`) is added to the room's draft and the composer focused (Mention Persona in Chat). */
-  | { type: 'showRoom'; roomId: string; mention?: string };
+  | { type: 'showRoom'; roomId: string; mention?: string }
+  /** The challenges the person here is asked to judge now (answers anonymised); empty when none. */
+  | { type: 'judging'; challenges: ChallengeView[] };
 
 /** webview → extension */
 export type FromWebview =
