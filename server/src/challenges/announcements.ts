@@ -18,13 +18,14 @@ export function announcementText(view: ChallengeView): string {
 
 export function revealText(view: ChallengeView): string {
   const results = view.results ?? [];
-  const lines = [`🏆 Results of **${view.spec.title}**:`];
+  const lines = [`🏆 Results of **${view.spec.title}**:`, ''];
+  // "#1" rather than "1.": Markdown would renumber an ordered list and hide shared ranks.
   for (const r of results) {
-    if (r.forfeit !== undefined) lines.push(`${r.rank}. ${r.persona.name}: forfeit (${r.forfeit})`);
-    else lines.push(`${r.rank}. ${r.persona.name}: ${r.total?.toFixed(2)} / 10 (answer ${r.label})`);
+    if (r.forfeit !== undefined) lines.push(`- #${r.rank} ${r.persona.name}: forfeit (${r.forfeit})`);
+    else lines.push(`- #${r.rank} ${r.persona.name}: ${r.total?.toFixed(2)} / 10 (answer ${r.label})`);
   }
   const judges = view.spec.judges.map((j) => `${j.name}${(view.scores ?? []).some((c) => c.judge.nodeId === j.nodeId && c.judge.participantId === j.participantId) ? '' : ' (no scores)'}`);
-  lines.push(`Judges: ${judges.join(', ')}.`);
+  lines.push('', `Judges: ${judges.join(', ')}.`);
   return lines.join('\n');
 }
 

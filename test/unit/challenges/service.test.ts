@@ -70,7 +70,7 @@ describe('challenges (service, in-memory mesh, scripted brains standing in for r
     assert.deepEqual([...new Set(states)], ['announced', 'answering', 'judging', 'revealed']);
     const texts = roomTexts(a);
     assert.match(texts[0]!, /Challenge: \*\*Debounce\*\*/);
-    assert.match(texts.at(-1)!, /1\. Fast: 7\.00 \/ 10[\s\S]*2\. Slow: 3\.00/);
+    assert.match(texts.at(-1)!, /- #1 Fast: 7\.00 \/ 10 \(answer [AB]\)\n- #2 Slow: 3\.00/);
 
     // One pairwise result and one signal per answer and weighted criterion, signed by the coordinator.
     const signals = a.academy.store.all().filter((s) => s.source === 'challenge');
