@@ -72,10 +72,10 @@ describe('challenges in the editor (judging queue, card checks, command text)', 
     assert.deepEqual(parseWeights('0.4 0.1 0.2 0.3'), { technical: 0.4, collaborative: 0.1, innovative: 0.2, reliable: 0.3 });
     assert.deepEqual(parseWeights('1, 0, 0, 0'), { technical: 1, collaborative: 0, innovative: 0, reliable: 0 });
     assert.equal(parseWeights('0.5 0.5 0.5 0'), 'The weights must sum to 1 (they sum to 1.5)');
-    assert.match(String(parseWeights('0.5 0.5')), /Four numbers/);
-    assert.match(String(parseWeights('-0.5 0.5 0.5 0.5')), /from 0 to 1/);
+    assert.match(parseWeights('0.5 0.5') as string, /Four numbers/);
+    assert.match(parseWeights('-0.5 0.5 0.5 0.5') as string, /from 0 to 1/);
     assert.equal(parseSeconds('90'), 90);
-    assert.match(String(parseSeconds('0')), /from 1 to 3600/);
+    assert.match(parseSeconds('0') as string, /from 1 to 3600/);
   });
 
   it('shows a revealed challenge with answers, scores and judges', () => {
