@@ -47,8 +47,8 @@ Options for "node":
                           {"op":"challenge.score","challengeId","scores"},
                           {"op":"challenges"}, {"op":"leaderboard"}; events challenge,
                           challenge.started, challenge.scored, challenges, leaderboard, personas
-  --challenge-timeout-ms MS  how long a node taking part in a challenge waits for a departed
-                          coordinator before cancelling it (default 30000)
+  --challenge-timeout-ms MS  a challenge this node takes part in is cancelled when nothing
+                          is heard from its coordinator for this long (default 30000)
   --log-level LEVEL       trace, debug, info (default), warn or error; logs go to stderr
 
 ${exportUsageOptions}

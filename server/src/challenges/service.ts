@@ -8,8 +8,10 @@
  * hosting participants answer through the personas' brains before the answer deadline; nodes
  * hosting AI judges score the anonymised answers through their brains; this node's person scores
  * through `submitScores`. Late or failed answers, and participants whose node leaves before the
- * reveal, forfeit with the reason. A node taking part whose coordinator is gone for
- * `coordinatorTimeoutMs` cancels the challenge with that reason, so nothing is left hanging.
+ * reveal, forfeit with the reason. The coordinator sends the state again every third of
+ * `coordinatorTimeoutMs`, so a node taking part that hears nothing from it for that long (it left
+ * the mesh, directly connected or reached through a forwarder) cancels the challenge with that
+ * reason, and nothing is left hanging.
  *
  * Every state is written to libsql before it is sent, and a restarted coordinator re-arms its
  * deadlines from the stored (wall-clock) times.
@@ -59,7 +61,7 @@ export interface ChallengeServiceOptions {
   academy?: () => ChallengeAcademy | undefined;
   clock?: Clock;
   logger?: Logger;
-  /** How long a node taking part waits for a departed coordinator before cancelling. Default 30 s. */
+  /** How long a node taking part waits without hearing from the coordinator before cancelling. Default 30 s. */
   coordinatorTimeoutMs?: number;
   newId?: () => string;
 }
@@ -86,6 +88,7 @@ export class ChallengeService extends EventEmitter<ChallengeServiceEvents> imple
   private readonly controllers = new Map<string, AbortController[]>();
   private readonly tasks = new Set<Promise<void>>();
   private readonly unsubscribe: (() => void)[] = [];
+  private heartbeat: TimerHandle | undefined;
   private running = false;
 
   constructor(private readonly options: ChallengeServiceOptions) {
@@ -106,15 +109,14 @@ export class ChallengeService extends EventEmitter<ChallengeServiceEvents> imple
     this.unsubscribe.push(
       transport.subscribe(challengeTopics.node(this.nodeId), (message) => this.onMessage(message)),
       transport.onPeerDown((nodeId) => this.peerDown(nodeId)),
-      transport.onPeerUp((nodeId) => this.peerUp(nodeId)),
     );
-    const up = new Set(transport.upPeers());
     for (const entry of store.all()) {
       this.entries.set(entry.view.id, entry);
       if (!activeStates.has(entry.view.state)) continue;
       if (entry.view.coordinator === this.nodeId) this.resume(entry);
-      else if (!up.has(entry.view.coordinator)) this.watchCoordinator(entry.view);
+      else this.expectCoordinator(entry.view);
     }
+    this.heartbeat = this.clock.setInterval(() => this.resendActive(), Math.max(1, Math.floor(this.coordinatorTimeoutMs / 3)));
     this.logger.info(`challenges ready: ${this.entries.size} held`);
     return Promise.resolve();
   }
@@ -123,6 +125,8 @@ export class ChallengeService extends EventEmitter<ChallengeServiceEvents> imple
     if (!this.running) return;
     this.running = false;
     for (const off of this.unsubscribe.splice(0)) off();
+    this.heartbeat?.cancel();
+    this.heartbeat = undefined;
     for (const timer of [...this.deadlines.values(), ...this.coordinatorWatch.values()]) timer.cancel();
     this.deadlines.clear();
     this.coordinatorWatch.clear();
@@ -182,9 +186,6 @@ export class ChallengeService extends EventEmitter<ChallengeServiceEvents> imple
     this.publishState(entry);
     this.update(entry, (v) => (v.state = 'answering'));
     this.armDeadline(entry);
-    // Participants on nodes that are down now can never answer.
-    const up = new Set([...this.options.transport.upPeers(), this.nodeId]);
-    for (const nodeId of new Set(spec.participants.map((p) => p.nodeId))) if (!up.has(nodeId)) this.nodeLeft(entry, nodeId, 'its node is not on the mesh');
     return entry.view;
   }
 
@@ -209,6 +210,7 @@ export class ChallengeService extends EventEmitter<ChallengeServiceEvents> imple
 
   private resume(entry: StoredChallenge): void {
     if (entry.view.state === 'announced') this.update(entry, (v) => (v.state = 'answering'));
+    else this.sendState(entry.view);
     this.armDeadline(entry);
     this.logger.info(`challenge ${entry.view.id.slice(0, 8)} resumed (${entry.view.state})`);
   }
@@ -289,7 +291,6 @@ export class ChallengeService extends EventEmitter<ChallengeServiceEvents> imple
     const spec = entry.view.spec;
     const standing = spec.participants.filter((p) => secret.answers[personaKey(p)] && entry.view.forfeits[personaKey(p)] === undefined);
     const order = deterministicShuffle(standing, entry.view.id);
-    const up = new Set([...this.options.transport.upPeers(), this.nodeId]);
     this.update(entry, (v) => {
       for (const p of spec.participants) {
         const key = personaKey(p);
@@ -299,7 +300,6 @@ export class ChallengeService extends EventEmitter<ChallengeServiceEvents> imple
       v.answers = order.map((p) => ({ label: secret.answers[personaKey(p)]!.label!, text: secret.answers[personaKey(p)]!.text })).sort((a, b) => (a.label < b.label ? -1 : 1));
       v.state = 'judging';
       v.judgeDeadline = this.clock.now() + spec.judgingMs;
-      for (const judge of spec.judges) if (!up.has(judge.nodeId)) secret.judgeFailures[judgeKey(judge)] = 'its node is not on the mesh';
     });
     if (order.length === 0) return this.reveal(entry);
     this.armDeadline(entry);
@@ -381,7 +381,10 @@ export class ChallengeService extends EventEmitter<ChallengeServiceEvents> imple
     if (view.coordinator !== from) return this.logger.warn(`dropped a challenge state from ${from.slice(0, 7)}: it is not the coordinator`);
     const held = this.entries.get(view.id);
     // A challenge already closed here stays closed (a coordinator back after we cancelled is too late).
-    if (held && (held.view.version >= view.version || !activeStates.has(held.view.state))) return;
+    if (held && !activeStates.has(held.view.state)) return;
+    if (activeStates.has(view.state)) this.expectCoordinator(view);
+    else this.forgetCoordinator(view.id);
+    if (held && held.view.version >= view.version) return;
     const entry: StoredChallenge = { view };
     this.entries.set(view.id, entry);
     this.save(entry);
@@ -486,39 +489,46 @@ export class ChallengeService extends EventEmitter<ChallengeServiceEvents> imple
 
   // ---------------------------------------------------------------- peers
 
+  private get coordinatorTimeoutMs(): number {
+    return this.options.coordinatorTimeoutMs ?? 30_000;
+  }
+
+  /** A participant's node that leaves (its session to the coordinator drops) forfeits its personas. */
   private peerDown(nodeId: string): void {
     if (!this.running) return;
     for (const entry of [...this.entries.values()]) {
-      if (!activeStates.has(entry.view.state)) continue;
-      if (entry.view.coordinator === this.nodeId) this.nodeLeft(entry, nodeId, 'its node left the mesh');
-      else if (entry.view.coordinator === nodeId) this.watchCoordinator(entry.view);
+      if (activeStates.has(entry.view.state) && entry.view.coordinator === this.nodeId) this.nodeLeft(entry, nodeId, 'its node left the mesh');
     }
   }
 
-  private peerUp(nodeId: string): void {
-    for (const [id, timer] of [...this.coordinatorWatch]) {
-      if (this.entries.get(id)?.view.coordinator !== nodeId) continue;
-      timer.cancel();
-      this.coordinatorWatch.delete(id);
-    }
-  }
-
-  private watchCoordinator(view: ChallengeView): void {
-    if (this.coordinatorWatch.has(view.id)) return;
-    const timeoutMs = this.options.coordinatorTimeoutMs ?? 30_000;
+  /** The coordinator was heard from: it has `coordinatorTimeoutMs` to be heard from again. */
+  private expectCoordinator(view: ChallengeView): void {
+    this.forgetCoordinator(view.id);
+    const timeoutMs = this.coordinatorTimeoutMs;
     this.coordinatorWatch.set(
       view.id,
       this.clock.setTimeout(() => {
         this.coordinatorWatch.delete(view.id);
         const entry = this.entries.get(view.id);
         if (!this.running || !entry || !activeStates.has(entry.view.state)) return;
-        this.cancel(entry, `the coordinator left the mesh and did not come back within ${Math.round(timeoutMs / 1000)} s`);
+        this.cancel(entry, `the coordinator left the mesh: nothing heard from it for ${Math.round(timeoutMs / 1000)} s`);
       }, timeoutMs),
     );
   }
 
+  private forgetCoordinator(challengeId: string): void {
+    this.coordinatorWatch.get(challengeId)?.cancel();
+    this.coordinatorWatch.delete(challengeId);
+  }
+
+  /** The coordinator's sign of life: the current state of each open challenge, again. */
+  private resendActive(): void {
+    for (const entry of this.entries.values()) if (entry.view.coordinator === this.nodeId && activeStates.has(entry.view.state)) this.sendState(entry.view);
+  }
+
   private cancel(entry: StoredChallenge, reason: string): void {
     this.abortTasks(entry.view.id);
+    this.forgetCoordinator(entry.view.id);
     this.deadlines.get(entry.view.id)?.cancel();
     this.deadlines.delete(entry.view.id);
     const view = { ...entry.view, state: 'cancelled' as const, cancelReason: reason, version: entry.view.version + 1, updatedAt: this.clock.now() };
@@ -548,10 +558,14 @@ export class ChallengeService extends EventEmitter<ChallengeServiceEvents> imple
   private publishState(entry: StoredChallenge): void {
     const view = entry.view;
     this.emit('changed', view);
+    this.sendState(view);
+    this.act(view);
+  }
+
+  private sendState(view: ChallengeView): void {
     const members = new Set([...view.spec.participants.map((p) => p.nodeId), ...view.spec.judges.map((j) => j.nodeId)]);
     members.delete(this.nodeId);
     for (const nodeId of members) this.options.transport.publish(challengeTopics.node(nodeId), { kind: 'state', challenge: view } satisfies ChallengeMeshMessage);
-    this.act(view);
   }
 
   private save(entry: StoredChallenge): void {

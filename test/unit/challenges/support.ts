@@ -66,6 +66,14 @@ export class ChallengeMesh {
     throw new Error('the challenge mesh did not settle');
   }
 
+  /** Lets time pass a second at a time, delivering what each second sends (the coordinator's signs of life among it). */
+  async pass(ms: number): Promise<void> {
+    for (let elapsed = 0; elapsed < ms; elapsed += 1000) {
+      this.clock.advance(Math.min(1000, ms - elapsed));
+      await this.settle();
+    }
+  }
+
   /** Stops a node's challenges and takes it off the mesh, as if it crashed. */
   async crash(node: ChallengeNode): Promise<void> {
     await node.challenges.stop();
