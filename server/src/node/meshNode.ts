@@ -16,6 +16,7 @@ import type { EvolutionPolicy } from '../protocol/evolution';
 import { mentions } from '../personas/participation';
 import { ModelDownloads } from '../personas/modelDownloads';
 import { ChallengeService } from '../challenges/service';
+import { GenomeService } from '../genomes/service';
 import { PersonaService, type PersonaServiceOptions } from '../personas/service';
 import { MeshRoomTransport } from '../rooms/meshTransport';
 import { registerRoomRemoteMethods } from '../rooms/remoteMethods';
@@ -55,6 +56,8 @@ export interface MeshNodeOptions {
   /** Where `hf:` models of llama personas go (default: `models/` in the data dir) and a Hugging Face mirror. */
   models?: { folder?: string; huggingFaceEndpoint?: string };
   clock?: Clock;
+  /** Genome exchange limits (settings personaMesh.genomes.*, CLI --genome-*). */
+  genomes?: { maxGenomeBytes?: number; maxBytesPerSecond?: number };
 }
 
 export interface MeshNodeEvents {
@@ -79,6 +82,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   private modelDownloadsValue: ModelDownloads | undefined;
   private evolutionValue: Evolution | undefined;
   private challengesValue: ChallengeService | undefined;
+  private genomesValue: GenomeService | undefined;
   private readonly lifecycle = new Lifecycle();
   private readonly startedAt = Date.now();
 
@@ -109,6 +113,11 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   /** Training signals, scores and export, once rooms are up. */
   get academy(): Academy | undefined {
     return this.academyValue;
+  }
+
+  /** Genomes held here and exchanged with peers, once the database is open. */
+  get genomes(): GenomeService | undefined {
+    return this.genomesValue;
   }
 
   /** Personas hosted here and seen on the mesh, once rooms are up. */
@@ -170,6 +179,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       await this.startEvolution(this.storeValue, identity, this.roomsValue, this.transport, this.academyValue, this.personasValue);
     }
     if (this.storeValue && this.personasValue && this.transport) await this.startChallenges(this.storeValue, this.personasValue, this.transport);
+    if (this.storeValue && this.transport) await this.startGenomes(this.storeValue, identity, this.transport);
 
     this.applyMeshKey(this.options.meshKey);
     await this.startNetwork();
@@ -253,6 +263,16 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       this.academyValue = academy;
     } catch (error) {
       this.addProblem({ code: 'academy-unavailable', message: `the academy could not start: ${describeError(error)}` });
+    }
+  }
+
+  private async startGenomes(store: Store, identity: Identity, transport: SwitchableTransport): Promise<void> {
+    const genomes = new GenomeService({ dataDir: this.dataDir, store, identity, transport, clock: this.options.clock ?? systemClock, logger: this.options.logger.child('genomes'), ...this.options.genomes });
+    try {
+      await this.lifecycle.startComponent(genomes);
+      this.genomesValue = genomes;
+    } catch (error) {
+      this.addProblem({ code: 'genomes-unavailable', message: `the genome store could not start: ${describeError(error)}` });
     }
   }
 

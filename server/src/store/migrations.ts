@@ -148,6 +148,37 @@ export const migrations: readonly Migration[] = [
     `,
   },
   {
+    version: 6,
+    name: 'genomes: manifests held or downloading, downloads, piece bitmaps of partial blobs',
+    sql: `
+      -- Verified manifests this node holds or is downloading; body is the signed manifest JSON.
+      -- local = 1 once every blob of the genome is complete in the blob store.
+      CREATE TABLE genome_manifests (
+        id TEXT PRIMARY KEY,
+        body TEXT NOT NULL,
+        name TEXT NOT NULL,
+        publisher TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        local INTEGER NOT NULL DEFAULT 0,
+        added_at INTEGER NOT NULL
+      ) STRICT;
+      -- One row per download started here: active ones resume after a restart.
+      CREATE TABLE genome_downloads (
+        id TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        error TEXT,
+        started_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+      -- Verified pieces of blobs still being downloaded (bit i in byte i>>3, LSB first).
+      CREATE TABLE genome_blob_pieces (
+        blob TEXT PRIMARY KEY,
+        pieces INTEGER NOT NULL,
+        bitmap BLOB NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
     version: 7,
     name: 'challenges: the state this node holds of each challenge it coordinates or takes part in',
     sql: `

@@ -1,0 +1,114 @@
+/**
+ * Genome manifests: canonical bytes, id, signature and the shape check every received manifest
+ * goes through. The id is the hex SHA-256 of the canonical JSON of everything but the signature,
+ * so changing any field changes the id; the publisher signs the id, and its key must hash to its
+ * node id, so a manifest cannot be altered or passed off as another node's.
+ */
+import { createHash } from 'node:crypto';
+import { nodeIdFromPublicKey, verifySignature, type Identity } from '../node/identity';
+import {
+  genomeLayerKinds,
+  genomeManifestVersion,
+  genomePieceBytes,
+  genomeVectorDimensions,
+  type GenomeLayer,
+  type GenomeManifest,
+  type GenomeManifestContent,
+} from '../protocol/genomes';
+import { canonicalJson } from '../rooms/signing';
+import { GenomeError } from './errors';
+
+const signatureContext = 'persona-mesh/genome/v1\n';
+const hex64 = /^[0-9a-f]{64}$/;
+
+export function contentOf(manifest: GenomeManifest | GenomeManifestContent): GenomeManifestContent {
+  const { signature: _signature, ...content } = manifest as GenomeManifest;
+  return content;
+}
+
+export function canonicalManifestBytes(manifest: GenomeManifest | GenomeManifestContent): Buffer {
+  return Buffer.from(canonicalJson(contentOf(manifest)), 'utf8');
+}
+
+export function manifestId(manifest: GenomeManifest | GenomeManifestContent): string {
+  return createHash('sha256').update(canonicalManifestBytes(manifest)).digest('hex');
+}
+
+/** Fills in the publisher and signs. */
+export function signManifest(content: Omit<GenomeManifestContent, 'publisher' | 'publisherKey'>, identity: Identity): { id: string; manifest: GenomeManifest } {
+  const full: GenomeManifestContent = { ...content, publisher: identity.nodeId, publisherKey: identity.publicKey.toString('base64') };
+  const id = manifestId(full);
+  const signature = identity.sign(Buffer.from(signatureContext + id, 'utf8')).toString('base64');
+  return { id, manifest: { ...full, signature } };
+}
+
+/** Total bytes of a genome's blobs. */
+export function manifestSize(manifest: GenomeManifestContent): number {
+  return manifest.layers.reduce((sum, layer) => sum + layer.size, 0);
+}
+
+/**
+ * Checks a manifest from anywhere (the mesh, a file, the database) and returns its id. Throws a
+ * GenomeError saying what is wrong: `bad-manifest` for the shape, `bad-signature` for authorship.
+ */
+export function verifyManifest(value: unknown, expectedId?: string): string {
+  const manifest = checkShape(value);
+  const id = manifestId(manifest);
+  if (expectedId !== undefined && id !== expectedId) throw new GenomeError('bad-signature', `the manifest does not match its id ${expectedId.slice(0, 12)}… (its content hashes to ${id.slice(0, 12)}…): it was altered`);
+  const key = Buffer.from(manifest.publisherKey, 'base64');
+  if (key.length !== 32 || nodeIdFromPublicKey(key) !== manifest.publisher) throw new GenomeError('bad-signature', `the publisher key of genome ${id.slice(0, 12)}… is not the key of node ${manifest.publisher.slice(0, 7)}`);
+  const signature = Buffer.from(manifest.signature, 'base64');
+  if (!verifySignature(key, Buffer.from(signatureContext + id, 'utf8'), signature)) {
+    throw new GenomeError('bad-signature', `the signature of genome "${manifest.name}" (${id.slice(0, 12)}…) is not its publisher's: the manifest was altered or forged`);
+  }
+  return id;
+}
+
+function fail(message: string): never {
+  throw new GenomeError('bad-manifest', `malformed genome manifest: ${message}`);
+}
+
+const isString = (value: unknown, max: number): value is string => typeof value === 'string' && value.length <= max;
+const isStrings = (value: unknown, count: number, max: number): value is string[] => Array.isArray(value) && value.length <= count && value.every((item) => isString(item, max));
+
+function checkShape(value: unknown): GenomeManifest {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('not an object');
+  const m = value as Record<string, unknown>;
+  if (m.v !== genomeManifestVersion) fail(`version ${String(m.v)} (this node reads ${genomeManifestVersion})`);
+  if (!isString(m.name, 200) || m.name.trim() === '') fail('name must be a non-empty string of at most 200 characters');
+  if (!isString(m.description, 4000)) fail('description must be a string of at most 4000 characters');
+  if (!isStrings(m.capabilities, 64, 100)) fail('capabilities must be at most 64 strings');
+  if (!isStrings(m.lineage, 64, 64) || !m.lineage.every((id) => hex64.test(id))) fail('lineage must be genome ids');
+  if (!isString(m.publisher, 64) || !isString(m.publisherKey, 64) || !isString(m.signature, 128)) fail('publisher, publisherKey and signature must be strings');
+  if (typeof m.createdAt !== 'number' || !Number.isFinite(m.createdAt)) fail('createdAt must be a number');
+  if (!Array.isArray(m.vector) || m.vector.length !== genomeVectorDimensions || !m.vector.every((x) => typeof x === 'number' && Number.isFinite(x))) fail(`vector must be ${genomeVectorDimensions} numbers`);
+  if (m.baseModel !== undefined) {
+    const base = m.baseModel as Record<string, unknown>;
+    if (typeof base !== 'object' || base === null || !isString(base.architecture, 64) || (base.name !== undefined && !isString(base.name, 200))) fail('baseModel must be {architecture, name?}');
+  }
+  if (m.metrics !== undefined) {
+    const metrics = m.metrics as Record<string, unknown>;
+    if (typeof metrics !== 'object' || metrics === null) fail('metrics must be an object');
+    if (metrics.score !== undefined && (typeof metrics.score !== 'number' || metrics.score < 0 || metrics.score > 1)) fail('metrics.score must be between 0 and 1');
+    if (metrics.signals !== undefined && (typeof metrics.signals !== 'number' || metrics.signals < 0)) fail('metrics.signals must be a count');
+    if (metrics.measuredBy !== undefined && !isString(metrics.measuredBy, 64)) fail('metrics.measuredBy must be a node id');
+  }
+  if (!Array.isArray(m.layers) || m.layers.length === 0 || m.layers.length > 16) fail('layers must be 1 to 16 layers');
+  m.layers.forEach((layer, i) => checkLayer(layer, i));
+  return value as GenomeManifest;
+}
+
+function checkLayer(value: unknown, index: number): asserts value is GenomeLayer {
+  const where = `layer ${index}`;
+  if (typeof value !== 'object' || value === null) fail(`${where} is not an object`);
+  const layer = value as Record<string, unknown>;
+  if (!genomeLayerKinds.includes(layer.kind as never)) fail(`${where} has kind ${String(layer.kind)} (known: ${genomeLayerKinds.join(', ')})`);
+  if (!isString(layer.blob, 64) || !hex64.test(layer.blob)) fail(`${where}: blob must be a hex SHA-256`);
+  if (typeof layer.size !== 'number' || !Number.isSafeInteger(layer.size) || layer.size <= 0) fail(`${where}: size must be a positive whole number`);
+  const expected = Math.ceil(layer.size / genomePieceBytes);
+  if (!Array.isArray(layer.pieces) || layer.pieces.length !== expected || !layer.pieces.every((p) => typeof p === 'string' && hex64.test(p))) {
+    fail(`${where}: ${expected} piece hashes expected for ${layer.size} bytes`);
+  }
+  if (layer.kind === 'lora' && !isString(layer.architecture, 64)) fail(`${where}: a lora layer names its architecture`);
+  if (layer.scale !== undefined && (typeof layer.scale !== 'number' || !Number.isFinite(layer.scale) || Math.abs(layer.scale) > 100)) fail(`${where}: scale must be a number`);
+}

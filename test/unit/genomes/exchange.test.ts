@@ -1,0 +1,161 @@
+import { strict as assert } from 'node:assert';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GenomeError } from '../../../server/src/genomes/errors';
+import { GenomeService } from '../../../server/src/genomes/service';
+import { generateIdentity } from '../../../server/src/node/identity';
+import { systemClock } from '../../../server/src/node/clock';
+import { MemoryLog } from '../../../server/src/node/log';
+import { MemoryHub } from '../../../server/src/rooms/memoryTransport';
+import type { Db } from '../../../server/src/store/database';
+import { buildBulkyLoraAdapter } from '../../fixtures/gguf/bulkyAdapter';
+import { writeTinyFixture } from '../../fixtures/gguf/writer';
+import { useTempDir } from '../../support/tempDir';
+import { memoryDb } from '../rooms/support';
+
+interface TestNode {
+  id: string;
+  dir: string;
+  db: Db;
+  service: GenomeService;
+  log: MemoryLog;
+}
+
+describe('genome exchange (in-memory mesh, real libsql and files)', () => {
+  const tmp = useTempDir('genome-exchange-');
+  let hub: MemoryHub;
+  let nodes: TestNode[];
+
+  beforeEach(() => {
+    hub = new MemoryHub({ autoFlush: true });
+    nodes = [];
+  });
+  afterEach(async () => {
+    for (const node of nodes) await node.service.stop();
+    hub.close();
+  });
+
+  async function addNode(name: string, reuse?: TestNode, extra: Partial<ConstructorParameters<typeof GenomeService>[0]> = {}): Promise<TestNode> {
+    const identity = generateIdentity().identity;
+    const id = reuse?.id ?? identity.nodeId;
+    const dir = reuse?.dir ?? join(tmp.path, name);
+    const db = reuse?.db ?? memoryDb();
+    const transport = hub.attach(id);
+    const log = new MemoryLog();
+    const service = new GenomeService({ dataDir: dir, store: { db }, identity, transport, clock: systemClock, logger: log.logger, requestTimeoutMs: 2000, ...extra });
+    await service.start();
+    const node = { id, dir, db, service, log };
+    nodes.push(node);
+    return node;
+  }
+
+  async function publishAdapter(node: TestNode, bytes = 3 * 1024 * 1024) {
+    const fixture = writeTinyFixture(tmp.path);
+    const adapter = join(tmp.path, 'bulky.lora.gguf');
+    writeFileSync(adapter, buildBulkyLoraAdapter(bytes));
+    const summary = await node.service.publish({ name: 'Bulky', description: 'a big adapter for transfer tests', capabilities: ['testing', 'transfer'], adapter, baseModel: fixture.modelPath, scale: 0.5 });
+    return { summary, adapter };
+  }
+
+  it('answers a query from every matching node, ranked, and leaves out antipatterns', async () => {
+    const a = await addNode('a');
+    const b = await addNode('b');
+    const c = await addNode('c');
+    await a.service.publish({ name: 'TS reviewer', description: 'reviews typescript', capabilities: ['code-review', 'typescript'], prompt: 'Review carefully.' });
+    await b.service.publish({ name: 'Poet', description: 'writes poems', capabilities: ['poetry'], prompt: 'Rhyme.' });
+    await b.service.publish({ name: 'Sloppy reviewer', description: 'reviews quickly, guesses', capabilities: ['code-review', 'guessing'], prompt: 'Guess.' });
+    const results = await c.service.query({ required: ['code-review'], preferred: ['typescript'], antipatterns: ['guessing'], timeoutMs: 5000 });
+    assert.deepEqual(results.map((r) => r.manifest.name), ['TS reviewer']);
+    assert.deepEqual(results[0]!.holders, [a.id]);
+    const all = await c.service.query({ preferred: ['typescript', 'code-review'], timeoutMs: 5000 });
+    assert.equal(all.length, 3);
+    assert.equal(all[0]!.manifest.name, 'TS reviewer');
+    assert.ok(all[0]!.rank > all[2]!.rank);
+  });
+
+  it('fetches pieces from several seeders, rarest first, checks each, and skips a seeder whose blob is corrupt', async () => {
+    const a = await addNode('a');
+    const { summary, adapter } = await publishAdapter(a);
+    const b = await addNode('b');
+    const c = await addNode('c');
+    for (const seeder of [b, c]) {
+      await seeder.service.query({ timeoutMs: 5000 });
+      await seeder.service.download(summary.id);
+    }
+    // Corrupt c's copy on disk: c serves wrong bytes for some pieces without knowing it.
+    const blob = c.service.manifest(summary.id)!.layers[0]!.blob;
+    const file = c.service.blobs.path(blob);
+    const bytes = readFileSync(file);
+    for (let offset = 100; offset < bytes.length; offset += 256 * 1024) bytes[offset]! ^= 0xff;
+    writeFileSync(file, bytes);
+
+    const d = await addNode('d');
+    const results = await d.service.query({ required: ['transfer'], timeoutMs: 5000 });
+    assert.equal(results.length, 1);
+    assert.equal(results[0]!.holders.length, 3);
+    const from = new Map<string, number>();
+    const bad: string[] = [];
+    d.service.on('piece', (piece) => from.set(piece.from, (from.get(piece.from) ?? 0) + 1));
+    d.service.on('bad-piece', (piece) => bad.push(piece.from));
+    const progress = await d.service.download(summary.id);
+    assert.equal(progress.state, 'complete');
+    assert.ok(readFileSync(d.service.blobs.path(blob)).equals(readFileSync(adapter)), 'the adapter arrived intact');
+    assert.ok(bad.length > 0 && bad.every((peer) => peer === c.id), `bad pieces came from c only: ${bad.join(',')}`);
+    assert.equal(from.get(c.id), undefined, 'no piece from the corrupt seeder was stored');
+    assert.ok(from.size >= 2, `pieces came from ${from.size} seeders`);
+    assert.ok(d.service.isLocal(summary.id));
+  });
+
+  it('resumes after a restart from the pieces it had verified', async () => {
+    const a = await addNode('a');
+    const { summary, adapter } = await publishAdapter(a, 4 * 1024 * 1024);
+    const d = await addNode('d', undefined, { maxBytesPerSecond: 4 * 1024 * 1024 });
+    await d.service.query({ timeoutMs: 5000 });
+    const before = new Set<number>();
+    const halfway = new Promise<void>((resolve) => {
+      d.service.on('piece', (piece) => {
+        before.add(piece.piece);
+        if (before.size === 5) resolve();
+      });
+    });
+    d.service.download(summary.id).catch((error: GenomeError) => assert.fail(error.message));
+    await halfway;
+    await d.service.stop();
+    hub.detach(d.id);
+    nodes.splice(nodes.indexOf(d), 1);
+
+    const again = await addNode('d', d);
+    const after: number[] = [];
+    again.service.on('piece', (piece) => after.push(piece.piece));
+    const done = new Promise<void>((resolve) => again.service.on('progress', (p) => p.state === 'complete' && resolve()));
+    await done;
+    assert.ok(after.length > 0, 'the rest was fetched after the restart');
+    assert.deepEqual(after.filter((piece) => before.has(piece)), [], 'no verified piece was fetched twice');
+    const blob = again.service.manifest(summary.id)!.layers[0]!.blob;
+    assert.ok(readFileSync(again.service.blobs.path(blob)).equals(readFileSync(adapter)));
+  });
+
+  it('drops a tampered manifest from a query answer and refuses to download it', async () => {
+    const a = await addNode('a');
+    const { summary } = await a.service.publish({ name: 'Honest', description: 'd', capabilities: ['x'], prompt: 'p' }).then((s) => ({ summary: s }));
+    // Tamper with a's stored copy: a now serves a manifest whose signature no longer matches.
+    const row = a.db.prepare('SELECT body FROM genome_manifests WHERE id = ?').get(summary.id) as { body: string };
+    const manifest = JSON.parse(row.body) as Record<string, unknown>;
+    a.db.prepare('UPDATE genome_manifests SET body = ? WHERE id = ?').run(JSON.stringify({ ...manifest, description: 'evil' }), summary.id);
+    const d = await addNode('d');
+    const rejected: string[] = [];
+    d.service.on('rejected', (r) => rejected.push(r.code));
+    assert.deepEqual(await d.service.query({ timeoutMs: 5000 }), []);
+    assert.deepEqual(rejected, ['bad-signature']);
+    await assert.rejects(d.service.download({ ...manifest, description: 'evil' } as never), (error: unknown) => error instanceof GenomeError && error.code === 'bad-signature');
+    await assert.rejects(d.service.download(summary.id), (error: unknown) => error instanceof GenomeError && error.code === 'not-found');
+  });
+
+  it('refuses a genome over the maximum size before fetching anything', async () => {
+    const a = await addNode('a');
+    const { summary } = await publishAdapter(a, 600_000);
+    const d = await addNode('d', undefined, { maxGenomeBytes: 100_000 });
+    await d.service.query({ timeoutMs: 5000 });
+    await assert.rejects(d.service.download(summary.id), (error: unknown) => error instanceof GenomeError && error.code === 'too-large' && /maximum genome size/.test(error.message));
+  });
+});
