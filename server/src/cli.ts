@@ -50,6 +50,11 @@ Options for "node":
   --challenge-timeout-ms MS  a challenge this node takes part in is cancelled when nothing
                           is heard from its coordinator for this long (default 30000)
   --log-level LEVEL       trace, debug, info (default), warn or error; logs go to stderr
+  --genome-max-mb N       largest genome this node downloads (default 2048)
+  --genome-max-rate-kib N download rate limit for genome pieces, KiB/s (default none)
+                          genome stdin ops: {"op":"genome.publish",...}, genome.list,
+                          genome.query, genome.download, genome.cancel, genome.delete,
+                          genome.manifest (see README "Genomes")
 
 ${exportUsageOptions}
 The node stops cleanly on SIGTERM, SIGINT or {"op":"quit"} on stdin.

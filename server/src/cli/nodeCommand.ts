@@ -15,9 +15,10 @@ import { lastValue, UsageError, type ParsedArgs } from './args';
 import { readMeshKey } from './meshKeySource';
 import { isChallengeOp, reportChallenges, runChallengeOp } from './challengeOps';
 import type { CliOutput } from './output';
+import { genomeLimitsFromArgs, genomeOpNames, reportGenomeEvents, runGenomeOp } from './genomeOps';
 
 export const nodeArgSpec = {
-  valued: ['name', 'data-dir', 'mesh-key-file', 'log-level', 'listen', 'multicast', 'interface', 'peer', 'trust', 'interval-ms', 'room', 'workspace', 'personas', 'models-dir', 'hf-endpoint', 'evolution', 'challenge-timeout-ms'],
+  valued: ['name', 'data-dir', 'mesh-key-file', 'log-level', 'listen', 'multicast', 'interface', 'peer', 'trust', 'interval-ms', 'room', 'workspace', 'personas', 'models-dir', 'hf-endpoint', 'evolution', 'challenge-timeout-ms', 'genome-max-mb', 'genome-max-rate-kib'],
   boolean: ['jsonl', 'help', 'broadcast', 'no-discovery'],
 } as const;
 
@@ -96,6 +97,7 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
     network,
     headless: true,
     ...(lastValue(args, 'challenge-timeout-ms') !== undefined ? { challengeCoordinatorTimeoutMs: challengeTimeout(lastValue(args, 'challenge-timeout-ms')!) } : {}),
+    genomes: genomeLimitsFromArgs(args),
     personaFolders: { workspaceFolders: (args.values.get('workspace') ?? []).map((d) => resolve(d)), extraFolders: (args.values.get('personas') ?? []).map((d) => resolve(d)) },
     models: modelsFromArgs(args),
     evolution: { policy: evolutionFromArgs(args) },
@@ -113,6 +115,7 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
   node.evolution?.onEvent((event) => output.event({ ...event, event: 'evolution', eventId: event.id }));
   node.modelDownloads?.on('progress', (progress) => output.event({ event: 'model.download', ...progress }));
   reportChallenges(node, output);
+  if (node.genomes) reportGenomeEvents(node.genomes, output);
   for (const room of args.values.get('room') ?? []) {
     try {
       node.rooms?.join(room);
@@ -184,7 +187,11 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
             runChallengeOp(node, command, output);
             break;
           }
-          output.event({ event: 'error', reason: `stdin: unknown op ${JSON.stringify(command.op)} (known: status, peers, send, join, leave, rpc, quit, personas, challenge.start, challenge.score, challenges, leaderboard)` });
+          if (typeof command.op === 'string' && genomeOpNames.includes(command.op)) {
+            void runGenomeOp(node, command, output);
+            break;
+          }
+          output.event({ event: 'error', reason: `stdin: unknown op ${JSON.stringify(command.op)} (known: status, peers, send, join, leave, rpc, quit, personas, challenge.start, challenge.score, challenges, leaderboard, genome.*)` });
       }
     });
     // End of stdin is not a quit: a node started as a service has /dev/null there.

@@ -86,7 +86,7 @@ describe('genome exchange (in-memory mesh, real libsql and files)', () => {
     const blob = c.service.manifest(summary.id)!.layers[0]!.blob;
     const file = c.service.blobs.path(blob);
     const bytes = readFileSync(file);
-    for (let offset = 100; offset < bytes.length; offset += 256 * 1024) bytes[offset]! ^= 0xff;
+    for (let offset = 0; offset < bytes.length; offset += 256 * 1024) bytes[Math.min(offset + 100, bytes.length - 1)]! ^= 0xff;
     writeFileSync(file, bytes);
 
     const d = await addNode('d');
