@@ -12,6 +12,8 @@
  *   verified piece, `genome.bad-piece` ({id,blob,piece,from,reason}) for each rejected one
  * - `{"op":"genome.cancel","id"}`, `{"op":"genome.delete","id"}` → `genome.cancelled`, `genome.deleted`
  * - `{"op":"genome.manifest","id"}` → `{"event":"genome.manifest","id","manifest"}`
+ * - `{"op":"genome.apply","id","persona"}` / `{"op":"genome.unapply","id","persona"}`: records the
+ *   genome in (or takes it out of) a hosted persona's file → `genome.applied` / `genome.unapplied`
  *
  * Failures answer `{"event":"genome.error","op","id"?,"code","reason"}`; a manifest a peer sent
  * that failed its checks gives `{"event":"genome.rejected","from","code","reason"}`.
@@ -24,7 +26,7 @@ import type { GenomeManifest, GenomePublishParams } from '../protocol/genomes';
 import { lastValue, UsageError, type ParsedArgs } from './args';
 import type { CliOutput } from './output';
 
-export const genomeOpNames = ['genome.publish', 'genome.list', 'genome.query', 'genome.download', 'genome.cancel', 'genome.delete', 'genome.manifest'];
+export const genomeOpNames = ['genome.publish', 'genome.list', 'genome.query', 'genome.download', 'genome.cancel', 'genome.delete', 'genome.manifest', 'genome.apply', 'genome.unapply'];
 
 /** Reports the genome service's events as JSONL. */
 export function reportGenomeEvents(genomes: GenomeService, output: CliOutput): void {
@@ -77,6 +79,18 @@ export async function runGenomeOp(node: MeshNode, op: Record<string, unknown>, o
         const manifest = genomes.manifest(requireId(id));
         if (!manifest) throw new GenomeError('not-found', `genome ${String(id)} is unknown here`);
         output.event({ event: 'genome.manifest', ...ref, id, manifest });
+        break;
+      }
+      case 'genome.apply':
+      case 'genome.unapply': {
+        const personaId = typeof op.persona === 'string' ? op.persona : '';
+        const local = node.personas?.registry.get(personaId);
+        if (!local) throw new GenomeError('not-found', `there is no persona "${personaId}" hosted on this node`);
+        const applier = node.genomeApplier!;
+        if (name === 'genome.apply') await applier.apply(local.persona.file, requireId(id), local.persona);
+        else await applier.unapply(local.persona.file, requireId(id));
+        await node.personas!.registry.reload();
+        output.event({ event: name === 'genome.apply' ? 'genome.applied' : 'genome.unapplied', ...ref, id, persona: personaId });
         break;
       }
       default:

@@ -16,6 +16,7 @@ import type { EvolutionPolicy } from '../protocol/evolution';
 import { mentions } from '../personas/participation';
 import { ModelDownloads } from '../personas/modelDownloads';
 import { ChallengeService } from '../challenges/service';
+import { GenomeApplier } from '../genomes/apply';
 import { GenomeService } from '../genomes/service';
 import { PersonaService, type PersonaServiceOptions } from '../personas/service';
 import { MeshRoomTransport } from '../rooms/meshTransport';
@@ -83,6 +84,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   private evolutionValue: Evolution | undefined;
   private challengesValue: ChallengeService | undefined;
   private genomesValue: GenomeService | undefined;
+  private applierValue: GenomeApplier | undefined;
   private readonly lifecycle = new Lifecycle();
   private readonly startedAt = Date.now();
 
@@ -118,6 +120,11 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   /** Genomes held here and exchanged with peers, once the database is open. */
   get genomes(): GenomeService | undefined {
     return this.genomesValue;
+  }
+
+  /** Applies genomes to the personas hosted here, once genomes and personas are up. */
+  get genomeApplier(): GenomeApplier | undefined {
+    return this.applierValue;
   }
 
   /** Personas hosted here and seen on the mesh, once rooms are up. */
@@ -174,12 +181,12 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     }
     if (this.storeValue) await this.startRooms(this.storeValue, identity);
     if (this.storeValue && this.roomsValue && this.transport) await this.startAcademy(this.storeValue, identity, this.roomsValue, this.transport);
+    if (this.storeValue && this.transport) await this.startGenomes(this.storeValue, identity, this.transport);
     if (this.roomsValue && this.transport) await this.startPersonas(this.roomsValue, this.transport);
     if (this.storeValue && this.roomsValue && this.transport && this.academyValue && this.personasValue) {
       await this.startEvolution(this.storeValue, identity, this.roomsValue, this.transport, this.academyValue, this.personasValue);
     }
     if (this.storeValue && this.personasValue && this.transport) await this.startChallenges(this.storeValue, this.personasValue, this.transport);
-    if (this.storeValue && this.transport) await this.startGenomes(this.storeValue, identity, this.transport);
 
     this.applyMeshKey(this.options.meshKey);
     await this.startNetwork();
@@ -276,6 +283,14 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     }
   }
 
+  private genomeHooks(genomes: GenomeService): NonNullable<PersonaServiceOptions['genomes']> {
+    const applier = new GenomeApplier(genomes, this.options.logger.child('genomes'));
+    this.applierValue = applier;
+    // A genome downloaded or deleted changes the personas that list it: rebuild them.
+    genomes.on('changed', () => void this.personasValue?.registry.reload().catch((error: Error) => this.options.logger.warn(`reloading personas after a genome change: ${error.message}`)));
+    return { adopt: (persona) => applier.adopt(persona), llamaAdapters: (persona) => applier.adapters(persona) };
+  }
+
   private async startPersonas(rooms: Rooms, transport: SwitchableTransport): Promise<void> {
     const clock = this.options.clock ?? systemClock;
     const models = this.options.models;
@@ -295,6 +310,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       headless: this.options.headless ?? false,
       ...(this.options.languageModels ? { languageModels: this.options.languageModels } : {}),
       ...(this.options.apiKey ? { apiKey: this.options.apiKey } : {}),
+      ...(this.genomesValue ? { genomes: this.genomeHooks(this.genomesValue) } : {}),
       clock: this.options.clock ?? systemClock,
       logger: this.options.logger,
     });

@@ -28,6 +28,8 @@ export interface PersonaRegistryOptions {
   maxFileBytes?: number;
   /** Files read per folder at most. Default 200. */
   maxFilesPerFolder?: number;
+  /** Adds what the persona's genomes bring (genomes/apply.ts) to the persona of the file. */
+  adopt?: (persona: PersonaDefinition) => PersonaDefinition;
 }
 
 export interface LocalPersona {
@@ -187,7 +189,7 @@ export class PersonaRegistry extends EventEmitter<PersonaRegistryEvents> impleme
 
     const next = new Map<string, LocalPersona>();
     for (const file of files) {
-      const persona = file.persona;
+      const persona = file.persona && this.options.adopt ? this.options.adopt(file.persona) : file.persona;
       if (!persona || next.has(persona.id)) continue;
       next.set(persona.id, { persona, problems: file.problems, state: 'online' });
     }

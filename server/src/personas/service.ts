@@ -13,6 +13,7 @@ import type { Rooms } from '../rooms/rooms';
 import type { RoomTransport } from '../rooms/transport';
 import type { PersonaLanguageDeps } from '../lsp/personaLanguage';
 import type { Brain } from './brains/brain';
+import type { LlamaAdapterSpec } from './brains/llamaWorkerProtocol';
 import { createBrainFactory } from './brains';
 import type { LanguageModelBridge } from './brains/vscodeLm';
 import type { LlamaModelsOptions } from './brains/llama';
@@ -42,6 +43,8 @@ export interface PersonaServiceOptions {
   participation?: Partial<Omit<ParticipationOptions, 'rooms' | 'personas' | 'createBrain' | 'clock' | 'logger'>>;
   /** Persona announcement period. Default 10 s. */
   announceIntervalMs?: number;
+  /** What adopted genomes add to a persona (genomes/apply.ts): prompt and knowledge, LoRA adapters. */
+  genomes?: { adopt: (persona: PersonaDefinition) => PersonaDefinition; llamaAdapters: (persona: PersonaDefinition) => LlamaAdapterSpec[] };
 }
 
 export class PersonaService implements Component {
@@ -60,6 +63,7 @@ export class PersonaService implements Component {
       headless: options.headless ?? false,
       clock,
       logger,
+      ...(options.genomes ? { adopt: options.genomes.adopt } : {}),
     });
     this.directory = new PersonaDirectory({ transport: options.transport, registry: this.registry, clock, logger, ...(options.announceIntervalMs ? { intervalMs: options.announceIntervalMs } : {}) });
     this.participation = new Participation({
@@ -73,6 +77,7 @@ export class PersonaService implements Component {
           ...(options.apiKey ? { apiKey: options.apiKey } : {}),
           ...(options.languageModels ? { languageModels: options.languageModels } : {}),
           ...(options.llamaModels ? { llamaModels: options.llamaModels } : {}),
+          ...(options.genomes ? { llamaAdapters: (persona: PersonaDefinition) => () => options.genomes!.llamaAdapters(persona) } : {}),
         }),
       clock,
       logger,

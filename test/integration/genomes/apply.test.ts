@@ -1,0 +1,90 @@
+/**
+ * A LoRA genome made from the tiny test model's adapter travels from one node to another over a
+ * real mesh session and is applied to a llama persona there: with the same seed, the persona's
+ * reply in the room changes, and removing the genome gives the old reply back.
+ */
+import { strict as assert } from 'node:assert';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { MeshNode } from '../../../server/src/node/meshNode';
+import { silentLogger } from '../../../server/src/node/log';
+import type { ChatMessage } from '../../../server/src/protocol/rooms';
+import { writeTinyFixture } from '../../fixtures/gguf/writer';
+import { useTempDir } from '../../support/tempDir';
+
+const meshKey = 'genome apply test key';
+const network = (peers: string[] = []) => ({ listen: '127.0.0.1:0', discovery: false as const, staticPeers: peers, trustedNodes: [] });
+
+async function until<T>(what: string, check: () => T | undefined, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+describe('applying a LoRA genome received from a peer (llama persona, tiny model)', function () {
+  this.timeout(120_000);
+  const dir = useTempDir('genome-apply-');
+  const nodes: MeshNode[] = [];
+  afterEach(async () => {
+    for (const node of nodes.splice(0).reverse()) await node.stop();
+  });
+
+  it("changes the persona's reply with the same seed, and removing it takes the adapter away", async () => {
+    const publisherDir = join(dir.path, 'publisher');
+    mkdirSync(publisherDir);
+    const fixture = writeTinyFixture(publisherDir);
+    const personas = join(dir.path, 'personas');
+    mkdirSync(personas);
+    writeTinyFixture(personas);
+    const personaFile = join(personas, 'tiny.persona.md');
+    writeFileSync(
+      personaFile,
+      '---\nid: tiny\nname: Tiny\nbrain:\n  provider: llama\n  model: tiny.gguf\n  seed: 42\n  temperature: 0.8\n  maxTokens: 24\n  contextSize: 1024\nrooms: {general: expert}\nparticipation: {cooldownSeconds: 0}\n---\nYou are a tiny test model.\n',
+    );
+
+    const publisher = new MeshNode({ dataDir: join(dir.path, 'a'), meshKey, name: 'a', logger: silentLogger, network: network(), headless: true });
+    await publisher.start();
+    nodes.push(publisher);
+    const host = new MeshNode({ dataDir: join(dir.path, 'b'), meshKey, name: 'b', logger: silentLogger, network: network([publisher.network!.listenAddress]), headless: true, personaFolders: { workspaceFolders: [], extraFolders: [personas] } });
+    await host.start();
+    nodes.push(host);
+    await until('the session', () => (publisher.network!.upPeers().length === 1 ? true : undefined), 15_000);
+
+    const genome = await publisher.genomes!.publish({ name: 'Zebra', description: 'says zebra', capabilities: ['zebra'], adapter: fixture.adapterPath, baseModel: fixture.modelPath, scale: 1 });
+
+    const replies: ChatMessage[] = [];
+    publisher.rooms!.on('message', (message) => {
+      if (message.author.kind === 'persona' && !message.streaming && !replies.some((r) => r.id === message.id)) replies.push(message);
+    });
+    const ask = async (): Promise<string> => {
+      const count = replies.length;
+      publisher.rooms!.send({ roomId: 'general', text: '@tiny hello mesh' });
+      return (await until('a reply from tiny', () => replies[count], 60_000)).text;
+    };
+    await until('tiny on the mesh', () => (publisher.personas!.directory.all().some((p) => p.id === 'tiny') ? true : undefined), 20_000);
+    const base = await ask();
+    assert.doesNotMatch(base, /zebra/);
+
+    const results = await host.genomes!.query({ required: ['zebra'], timeoutMs: 5000 });
+    assert.equal(results[0]?.id, genome.id);
+    const progress = await host.genomes!.download(genome.id);
+    assert.deepEqual(progress.sources, [publisher.identity.nodeId]);
+    await host.genomeApplier!.apply(personaFile, genome.id, host.personas!.registry.get('tiny')!.persona);
+    assert.match(readFileSync(personaFile, 'utf8'), new RegExp(`genomes:\\n  - ${genome.id}\\n`));
+    await until('the persona reloaded with the genome', () => (host.personas!.registry.get('tiny')?.persona.genomes.includes(genome.id) ? true : undefined), 10_000);
+    const adapted = await ask();
+    assert.notEqual(adapted, base, 'the adapter changed the reply');
+    assert.match(adapted, /zebra zebra/);
+
+    await host.genomeApplier!.unapply(personaFile, genome.id);
+    await until('the persona reloaded without the genome', () => (host.personas!.registry.get('tiny')?.persona.genomes.length === 0 ? true : undefined), 10_000);
+    assert.deepEqual(host.genomeApplier!.adapters(host.personas!.registry.get('tiny')!.persona), []);
+    // The room's history is part of the context now, so the reply is not the first one again; the adapter's word is gone.
+    assert.doesNotMatch(await ask(), /zebra/, 'removing the genome removes the adapter');
+  });
+});

@@ -1,0 +1,58 @@
+import { strict as assert } from 'node:assert';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GenomeApplier, setGenomesList } from '../../../server/src/genomes/apply';
+import { GenomeService } from '../../../server/src/genomes/service';
+import { systemClock } from '../../../server/src/node/clock';
+import { generateIdentity } from '../../../server/src/node/identity';
+import { silentLogger } from '../../../server/src/node/log';
+import { defaultParticipation, type PersonaDefinition } from '../../../server/src/protocol/personas';
+import { MemoryHub } from '../../../server/src/rooms/memoryTransport';
+import { useTempDir } from '../../support/tempDir';
+import { memoryDb } from '../rooms/support';
+
+describe('applying genomes to personas', () => {
+  const tmp = useTempDir('genome-apply-');
+
+  it('records genome ids in the front matter, in any list style, keeping the other lines', () => {
+    const file = '---\nid: a\ngenomes: [x, "y"]\nname: A\n---\nBody\n';
+    assert.equal(setGenomesList(file, (ids) => [...ids, 'z']), '---\nid: a\ngenomes:\n  - x\n  - y\n  - z\nname: A\n---\nBody\n');
+    const block = '---\nid: a\ngenomes:\n  - x # first\n  - y\nname: A\n---\n';
+    assert.equal(setGenomesList(block, (ids) => ids.filter((id) => id !== 'x')), '---\nid: a\ngenomes:\n  - y\nname: A\n---\n');
+    assert.equal(setGenomesList('---\nid: a\n---\nBody', (ids) => [...ids, 'g']), '---\nid: a\ngenomes:\n  - g\n---\nBody');
+    assert.equal(setGenomesList('---\r\nid: a\r\ngenomes:\r\n  - g\r\n---\r\n', () => []), '---\r\nid: a\r\ngenomes: []\r\n---\r\n');
+    assert.equal(setGenomesList('no front matter', () => ['g']), undefined);
+  });
+
+  it('adds prompt layers to the system prompt and knowledge layers to the librarian folders; removing gives the file back', async () => {
+    const hub = new MemoryHub();
+    const service = new GenomeService({ dataDir: tmp.path, store: { db: memoryDb() }, identity: generateIdentity().identity, transport: hub.attach('n'), clock: systemClock, logger: silentLogger });
+    await service.start();
+    try {
+      const docs = join(tmp.path, 'docs');
+      mkdirSync(join(docs, 'sub'), { recursive: true });
+      writeFileSync(join(docs, 'deploy.md'), '# Deploy\nRun make deploy.');
+      writeFileSync(join(docs, 'sub', 'notes.txt'), 'notes');
+      const genome = await service.publish({ name: 'Ops', description: 'deploys', capabilities: ['ops'], prompt: 'Always mention rollbacks.', knowledge: docs });
+      const personaFile = join(tmp.path, 'ops.persona.md');
+      writeFileSync(personaFile, '---\nid: ops\nbrain: librarian\n---\nYou run deployments.\n');
+      const persona: PersonaDefinition = { id: 'ops', name: 'Ops', brain: { provider: 'librarian' }, capabilities: [], triggers: [], rooms: {}, participation: defaultParticipation, genomes: [], knowledge: [], systemPrompt: 'You run deployments.', file: personaFile };
+      const applier = new GenomeApplier(service, silentLogger);
+
+      await applier.apply(personaFile, genome.id, persona);
+      assert.match(readFileSync(personaFile, 'utf8'), new RegExp(`genomes:\\n  - ${genome.id}\\n---`));
+      const adopted = applier.adopt({ ...persona, genomes: [genome.id] });
+      assert.equal(adopted.systemPrompt, 'You run deployments.\n\nAlways mention rollbacks.');
+      assert.equal(adopted.knowledge.length, 1);
+      assert.deepEqual(readdirSync(adopted.knowledge[0]!).sort(), ['deploy.md', 'sub']);
+      assert.equal(readFileSync(join(adopted.knowledge[0]!, 'deploy.md'), 'utf8'), '# Deploy\nRun make deploy.');
+
+      await assert.rejects(applier.apply(personaFile, 'f'.repeat(64), persona), /not held on this node/);
+      await applier.unapply(personaFile, genome.id);
+      assert.equal(readFileSync(personaFile, 'utf8'), '---\nid: ops\nbrain: librarian\ngenomes: []\n---\nYou run deployments.\n');
+      assert.deepEqual(applier.adopt(persona), persona);
+    } finally {
+      await service.stop();
+    }
+  });
+});
