@@ -1,4 +1,5 @@
 import type * as vscode from 'vscode';
+import type { GenomeSummary } from '../../server/src/protocol/genomes';
 import type { NodeStatus } from '../../server/src/protocol/status';
 
 /** What `activate` returns: for other extensions and for the extension integration tests. */
@@ -14,4 +15,6 @@ export interface PersonaMeshApi {
    * its brain fails, or when no persona of that name is known.
    */
   askPersona(persona: string, question: string, onText?: (delta: string) => void): Promise<{ text: string; roomId: string; personaId: string; nodeId: string }>;
+  /** The genomes the Genomes view shows (held here, then seen on the mesh), refreshed. */
+  genomes(): Promise<readonly GenomeSummary[]>;
 }

@@ -96,6 +96,7 @@ export class Ctx implements vscode.Disposable {
         nodeName: vscode.workspace.getConfiguration('personaMesh').get<string>('nodeName', ''),
         logLevel: this.log.level,
         network: readNetworkSettings(),
+        genomeMaxSizeMB: vscode.workspace.getConfiguration('personaMesh').get<number>('genomes.maxSizeMB', 2048),
       }),
       errorHandler: {
         error: () => ({ action: ErrorAction.Continue }),

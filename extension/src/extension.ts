@@ -10,7 +10,8 @@ import { Log } from './log';
 import { MeshKeyStore } from './meshKeyStore';
 import { MeshStatusBar } from './statusBar';
 import { PeersView } from './views/peersView';
-import { EmptyView } from './views/emptyView';
+import { GenomesView } from './views/genomesView';
+import { registerGenomeCommands } from './genomeCommands';
 import { PersonasView } from './views/personasView';
 import { registerPersonaCommands } from './personaCommands';
 import { registerLanguageModelBridge } from './languageModelBridge';
@@ -31,6 +32,7 @@ export function activate(context: vscode.ExtensionContext): PersonaMeshApi {
   const idle = new IdlePresence(current);
   const personas = new PersonasView(current);
   const peers = new PeersView(current);
+  const genomes = new GenomesView(current);
   const peersTree = vscode.window.createTreeView('personaMesh.peers', { treeDataProvider: peers, showCollapseAll: true });
   context.subscriptions.push(
     log,
@@ -46,7 +48,9 @@ export function activate(context: vscode.ExtensionContext): PersonaMeshApi {
     registerModelDownloads(current),
     ...registerEvolution(current),
     ...registerMeshChatParticipant(current, () => personas.all, (roomId) => chat.show(roomId)),
-    vscode.window.registerTreeDataProvider('personaMesh.genomes', new EmptyView()),
+    genomes,
+    vscode.window.registerTreeDataProvider('personaMesh.genomes', genomes),
+    ...registerGenomeCommands(current, genomes, () => personas.all),
     peersTree.onDidChangeVisibility(({ visible }) => peers.setVisible(visible)),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (networkSettingKeys.some((key) => event.affectsConfiguration(key))) {
@@ -71,6 +75,10 @@ export function activate(context: vscode.ExtensionContext): PersonaMeshApi {
       if (!persona) throw new Error(`no persona ${name} on the mesh`);
       const result = await askPersona(current, { persona, question, ...(onText ? { onText } : {}) });
       return { text: result.text, roomId: result.roomId, personaId: persona.id, nodeId: persona.nodeId };
+    },
+    genomes: async () => {
+      await genomes.refresh();
+      return genomes.all;
     },
   };
 }

@@ -9,6 +9,7 @@ import { MeshNode } from './node/meshNode';
 import { registerRoomHandlers } from './rooms/rpcHandlers';
 import { registerAcademyHandlers } from './academy/rpcHandlers';
 import { registerChallengeHandlers } from './challenges/rpcHandlers';
+import { registerGenomeHandlers } from './genomes/rpcHandlers';
 import { createLogger, logLevelAllows, type LogLevel } from './node/log';
 import { LogNotification, PeersRequest, PingPeerRequest, SetLogLevelNotification, SetMeshKeyRequest, StatusNotification, StatusRequest, type ServerInitOptions } from './protocol/extension';
 import { EvolutionEventNotification, EvolutionHistoryRequest, EvolutionProposalRequest, SetEvolutionPolicyNotification } from './protocol/evolution';
@@ -38,6 +39,7 @@ connection.onInitialize((params): InitializeResult => {
     name: options.nodeName,
     logger,
     network: options.network,
+    ...(options.genomeMaxSizeMB ? { genomes: { maxGenomeBytes: Math.floor(options.genomeMaxSizeMB * 1024 * 1024) } } : {}),
     languageModels: () => personas.languageModels,
     evolution: { ask: async (proposal) => (await connection.sendRequest(EvolutionProposalRequest.type, proposal)).adopt },
     apiKey: async (persona) => (await connection.sendRequest(PersonaApiKeyRequest.type, { personaId: persona.id, ...(persona.brain.baseUrl ? { baseUrl: persona.brain.baseUrl } : {}) })) ?? undefined,
@@ -77,7 +79,15 @@ registerRoomHandlers(connection, async () => (await startedNode).rooms, logger);
 registerAcademyHandlers(connection, async () => (await startedNode).academy, logger);
 registerChallengeHandlers(connection, async () => (await startedNode).challenges, logger);
 // Persona methods, and diagnostics, completion and hover for persona files (open or on disk).
-const personas = registerPersonaServer(connection, async () => (await startedNode).personas, { logger });
+registerGenomeHandlers(connection, () => startedNode, logger);
+
+/** Genome ids this node knows (held or seen on the mesh), for the persona files' `genomes` key. */
+function knownGenomeIds(): string[] {
+  const listed = node?.genomes?.list();
+  return listed ? [...listed.local, ...listed.network].map((genome) => genome.id) : [];
+}
+
+const personas = registerPersonaServer(connection, async () => (await startedNode).personas, { logger, genomeIds: knownGenomeIds });
 connection.onRequest(CancelModelDownloadRequest.type, async ({ model }) => ({ cancelled: (await startedNode).modelDownloads?.cancel(model) ?? false }));
 connection.onNotification(SetEvolutionPolicyNotification.type, ({ policy }) => {
   void startedNode.then((started) => {

@@ -10,10 +10,12 @@
 import Mocha from 'mocha';
 import { activationSuite } from './activation.test';
 import { askPersonaSuite } from './askPersona.test';
+import { genomesSuite } from './genomes.test';
 
 const suites: [file: string, register: () => void][] = [
   ['test/extension/activation.test.ts', activationSuite],
   ['test/extension/askPersona.test.ts', askPersonaSuite],
+  ['test/extension/genomes.test.ts', genomesSuite],
 ];
 
 function registerAll(mocha?: Mocha): void {

@@ -16,6 +16,8 @@ export interface ServerInitOptions {
   nodeName: string;
   logLevel: LogLevel;
   network: NetworkSettings;
+  /** Setting personaMesh.genomes.maxSizeMB. */
+  genomeMaxSizeMB?: number;
 }
 
 /** client → server: the node's current status. */

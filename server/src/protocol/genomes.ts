@@ -251,6 +251,30 @@ export namespace GenomeDeleteRequest {
   export const type = new RequestType<{ id: string }, void, void>(method);
 }
 
+export namespace GenomeApplyRequest {
+  /** Client → server: records a local genome in a hosted persona's file (its layers apply at once). */
+  export const method = 'mesh/genomes/apply';
+  export const type = new RequestType<{ id: string; persona: string }, void, void>(method);
+}
+
+export namespace GenomeUnapplyRequest {
+  /** Client → server: takes a genome out of a hosted persona's file (the persona is as before). */
+  export const method = 'mesh/genomes/unapply';
+  export const type = new RequestType<{ id: string; persona: string }, void, void>(method);
+}
+
+export namespace GenomePublishPersonaRequest {
+  /** Client → server: publishes a hosted persona's prompt and knowledge folders as a genome. */
+  export const method = 'mesh/genomes/publishPersona';
+  export const type = new RequestType<{ persona: string; name?: string; adapter?: string }, GenomeSummary, void>(method);
+}
+
+export namespace GenomeChangedNotification {
+  /** Server → client: the local genomes changed (published, downloaded, deleted). */
+  export const method = 'mesh/genomes/changed';
+  export const type = new NotificationType<Record<string, never>>(method);
+}
+
 export namespace GenomeProgressNotification {
   /** Server → client: progress of a download. */
   export const method = 'mesh/genomes/progress';

@@ -1,0 +1,122 @@
+/**
+ * The extension ↔ server methods of genomes (protocol/genomes.ts) on the server's connection.
+ * Failures reach the client as ResponseErrors whose message is one line for the user.
+ */
+import { dirname, resolve as resolvePath } from 'node:path';
+import { ErrorCodes, ResponseError, type Connection, type Disposable } from 'vscode-languageserver';
+import { describeError } from '../node/lifecycle';
+import type { Logger } from '../node/log';
+import type { MeshNode } from '../node/meshNode';
+import {
+  GenomeApplyRequest,
+  GenomeCancelRequest,
+  GenomeChangedNotification,
+  GenomeDeleteRequest,
+  GenomeDownloadRequest,
+  GenomeListRequest,
+  GenomeManifestRequest,
+  GenomeProgressNotification,
+  GenomePublishPersonaRequest,
+  GenomePublishRequest,
+  GenomeQueryRequest,
+  GenomeUnapplyRequest,
+  type GenomeProgress,
+} from '../protocol/genomes';
+import { GenomeError } from './errors';
+import type { GenomeService } from './service';
+
+export type GenomeConnection = Pick<Connection, 'onRequest' | 'sendNotification'>;
+
+/** Genome failures are the user's to fix (size, space, signature...): one code for all, the message says which. */
+const genomeErrorCode = 4090;
+
+function toResponseError(error: unknown): ResponseError<void> {
+  if (error instanceof GenomeError) return new ResponseError(genomeErrorCode, error.message.replace(/\s*\n\s*/g, ' ').slice(0, 500));
+  return new ResponseError(ErrorCodes.InternalError, `genomes: ${describeError(error)}`.slice(0, 500));
+}
+
+function text(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value === '') throw new GenomeError('bad-manifest', `the request needs "${name}"`);
+  return value;
+}
+
+export function registerGenomeHandlers(connection: GenomeConnection, source: () => Promise<MeshNode>, logger?: Logger): Disposable {
+  let attached: GenomeService | undefined;
+  const onProgress = (progress: GenomeProgress) => void connection.sendNotification(GenomeProgressNotification.type, progress).catch(() => undefined);
+  const onChanged = () => void connection.sendNotification(GenomeChangedNotification.type, {}).catch(() => undefined);
+  const resolve = async (): Promise<{ node: MeshNode; genomes: GenomeService }> => {
+    const node = await source();
+    const genomes = node.genomes;
+    if (!genomes) throw new GenomeError('offline', 'genomes are not available: the node has no database (see Persona Mesh: Show Status)');
+    if (attached !== genomes) {
+      attached?.off('progress', onProgress).off('changed', onChanged);
+      attached = genomes;
+      genomes.on('progress', onProgress).on('changed', onChanged);
+    }
+    return { node, genomes };
+  };
+  const handle = <P, R>(run: (context: { node: MeshNode; genomes: GenomeService }, params: P) => R | Promise<R>) => {
+    return async (params: P): Promise<R> => {
+      try {
+        return await run(await resolve(), (params ?? {}) as P);
+      } catch (error) {
+        if (!(error instanceof GenomeError)) logger?.error(`genome request failed: ${describeError(error)}`);
+        throw toResponseError(error);
+      }
+    };
+  };
+  const persona = (node: MeshNode, id: unknown) => {
+    const local = node.personas?.registry.get(text(id, 'persona'));
+    if (!local) throw new GenomeError('not-found', `there is no persona "${String(id)}" hosted by this node`);
+    return local.persona;
+  };
+
+  const disposables: Disposable[] = [
+    connection.onRequest(GenomeListRequest.type, handle(({ genomes }) => genomes.list())),
+    connection.onRequest(GenomeQueryRequest.type, handle(({ genomes }, query) => genomes.query(query))),
+    connection.onRequest(GenomeDownloadRequest.type, handle(({ genomes }, p: { id: string }) => genomes.download(text(p.id, 'id')))),
+    connection.onRequest(GenomeCancelRequest.type, handle(({ genomes }, p: { id: string }) => genomes.cancel(text(p.id, 'id')))),
+    connection.onRequest(GenomeManifestRequest.type, handle(({ genomes }, p: { id: string }) => genomes.manifest(text(p.id, 'id')) ?? null)),
+    connection.onRequest(GenomeDeleteRequest.type, handle(({ genomes }, p: { id: string }) => genomes.remove(text(p.id, 'id')))),
+    connection.onRequest(GenomePublishRequest.type, handle(({ genomes }, p) => genomes.publish(p))),
+    connection.onRequest(
+      GenomePublishPersonaRequest.type,
+      handle(({ node, genomes }, p: { persona: string; name?: string; adapter?: string }) => {
+        const definition = persona(node, p.persona);
+        const knowledge = definition.knowledge[0];
+        return genomes.publish({
+          name: p.name?.trim() || definition.name,
+          description: definition.description ?? `What ${definition.name} knows`,
+          capabilities: definition.capabilities,
+          prompt: definition.systemPrompt,
+          ...(knowledge ? { knowledge: resolvePath(dirname(definition.file), knowledge) } : {}),
+          ...(p.adapter ? { adapter: p.adapter } : {}),
+          ...(p.adapter && definition.brain.model ? { baseModel: resolvePath(dirname(definition.file), definition.brain.model) } : {}),
+        });
+      }),
+    ),
+    connection.onRequest(
+      GenomeApplyRequest.type,
+      handle(async ({ node }, p: { id: string; persona: string }) => {
+        const definition = persona(node, p.persona);
+        await node.genomeApplier!.apply(definition.file, text(p.id, 'id'), definition);
+        await node.personas!.registry.reload();
+      }),
+    ),
+    connection.onRequest(
+      GenomeUnapplyRequest.type,
+      handle(async ({ node }, p: { id: string; persona: string }) => {
+        const definition = persona(node, p.persona);
+        await node.genomeApplier!.unapply(definition.file, text(p.id, 'id'));
+        await node.personas!.registry.reload();
+      }),
+    ),
+  ];
+  return {
+    dispose: () => {
+      for (const disposable of disposables) disposable.dispose();
+      attached?.off('progress', onProgress).off('changed', onChanged);
+      attached = undefined;
+    },
+  };
+}
