@@ -2,7 +2,7 @@
 // npm run bench [-- --json] [-- --quick] [-- --suite net|rooms|webview]: runs the benchmarks
 // (TypeScript through tsx) one after another and prints ONE JSON object on stdout: the network
 // numbers at the top level (tcpBaseline, mesh, peers, discoveryMs, fastLane…), then `rooms` and
-// `webview`. Progress goes to stderr. `--expose-gc` lets the peers bench measure RSS after a GC.
+// `webview` and `genomes`. Progress goes to stderr. `--expose-gc` lets the peers bench measure RSS after a GC.
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const suiteArg = args.indexOf('--suite');
-const suites = suiteArg >= 0 ? [args[suiteArg + 1]] : ['net', 'rooms', 'webview'];
+const suites = suiteArg >= 0 ? [args[suiteArg + 1]] : ['net', 'rooms', 'webview', 'genomes'];
 const passThrough = args.filter((arg, i) => i !== suiteArg && i !== suiteArg + 1);
 
 function run(suite) {
@@ -37,8 +37,8 @@ function run(suite) {
 
 const result = {};
 for (const suite of suites) {
-  if (!['net', 'rooms', 'webview'].includes(suite)) {
-    console.error(`unknown suite ${suite} (net, rooms, webview)`);
+  if (!['net', 'rooms', 'webview', 'genomes'].includes(suite)) {
+    console.error(`unknown suite ${suite} (net, rooms, webview, genomes)`);
     process.exit(2);
   }
   process.stderr.write(`[bench] ${suite}\n`);
