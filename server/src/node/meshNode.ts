@@ -17,6 +17,7 @@ import { mentions } from '../personas/participation';
 import { ModelDownloads } from '../personas/modelDownloads';
 import { ChallengeService } from '../challenges/service';
 import { GenomeApplier } from '../genomes/apply';
+import { genomeMarket } from '../genomes/market';
 import { GenomeService } from '../genomes/service';
 import { PersonaService, type PersonaServiceOptions } from '../personas/service';
 import { MeshRoomTransport } from '../rooms/meshTransport';
@@ -337,8 +338,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       addressedTo: (message, personaId) => mentions(message, identity.nodeId, personaId),
       knownCapabilities: () => personas.directory.capabilityNames(),
       setEvolving: (personaId, text) => personas.participation.setEvolving(personaId, text),
-      // The genomes component plugs in here once it exists.
-      market: () => undefined,
+      market: () => (this.genomesValue && this.applierValue ? genomeMarket(this.genomesValue, this.applierValue, () => this.personasValue) : undefined),
       ...(this.options.evolution?.ask ? { ask: this.options.evolution.ask } : {}),
       policy: this.options.evolution?.policy ?? (this.options.headless ? 'off' : 'ask'),
       clock: this.options.clock ?? systemClock,
