@@ -37,6 +37,8 @@ export interface DownloadOptions {
   maxBadPieces?: number;
   /** How often peers are asked again what they have while pieces are missing. */
   reaskMs?: number;
+  /** Fails with `no-holders` when no peer has any missing piece for this long. Default 30 s. */
+  stallMs?: number;
 }
 
 export interface DownloadEvents {
@@ -117,7 +119,14 @@ export class Download extends EventEmitter<DownloadEvents> {
     }
     for (const peer of this.options.upPeers()) this.ask(peer);
     const reask = this.options.reaskMs ?? 3000;
+    let stalledSince = this.options.clock.monotonic();
     this.reaskTimer = this.options.clock.setInterval(() => {
+      const now = this.options.clock.monotonic();
+      if (this.anyHolder() || this.requests.size > 0 || this.writing.size > 0) stalledSince = now;
+      else if (now - stalledSince >= (this.options.stallMs ?? 30_000)) {
+        this.fail(new GenomeError('no-holders', `no peer holds the missing pieces of genome "${this.options.manifest.name}" (${this.progress('active').piecesDone} of ${this.slots.length} pieces here); the verified pieces are kept, download it again when a holder is online`));
+        return;
+      }
       // Peers that had nothing may have got pieces since (they download too) or just joined.
       for (const peer of this.options.upPeers()) if (!this.banned.has(peer)) this.ask(peer);
     }, reask);
@@ -130,6 +139,11 @@ export class Download extends EventEmitter<DownloadEvents> {
     for (const request of this.requests.values()) request.timer.cancel();
     this.requests.clear();
     this.removeAllListeners();
+  }
+
+  private anyHolder(): boolean {
+    for (let slot = 0; slot < this.slots.length; slot++) if (!this.done.has(slot) && this.picker.holders(slot) > 0) return true;
+    return false;
   }
 
   /** Blobs this download fetches (the service routes `have` answers and pieces by blob). */

@@ -12,6 +12,7 @@ import { buildBulkyLoraAdapter } from '../../fixtures/gguf/bulkyAdapter';
 import { writeTinyFixture } from '../../fixtures/gguf/writer';
 import { useTempDir } from '../../support/tempDir';
 import { memoryDb } from '../rooms/support';
+import { ManualClock } from '../../support/manualClock';
 
 interface TestNode {
   id: string;
@@ -149,6 +150,27 @@ describe('genome exchange (in-memory mesh, real libsql and files)', () => {
     assert.deepEqual(rejected, ['bad-signature']);
     await assert.rejects(d.service.download({ ...manifest, description: 'evil' } as never), (error: unknown) => error instanceof GenomeError && error.code === 'bad-signature');
     await assert.rejects(d.service.download(summary.id), (error: unknown) => error instanceof GenomeError && error.code === 'not-found');
+  });
+
+  it('fails with no-holders when no peer has the missing pieces, keeping what it has', async () => {
+    const clock = new ManualClock();
+    const a = await addNode('a');
+    const { summary } = await publishAdapter(a, 600_000);
+    const manifest = a.service.manifest(summary.id)!;
+    await a.service.stop();
+    hub.detach(a.id);
+    nodes.splice(nodes.indexOf(a), 1);
+    const d = await addNode('d', undefined, { clock });
+    await addNode('empty');
+    const failed = d.service.download(manifest);
+    const outcome = failed.then(
+      () => 'resolved',
+      (error: GenomeError) => error.code,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let i = 0; i < 12; i++) clock.advance(3000);
+    assert.equal(await outcome, 'no-holders');
+    await assert.rejects(failed, /no peer holds the missing pieces of genome "Bulky"/);
   });
 
   it('refuses a genome over the maximum size before fetching anything', async () => {
