@@ -72,7 +72,14 @@ export function registerGenomeHandlers(connection: GenomeConnection, source: () 
   };
 
   const disposables: Disposable[] = [
-    connection.onRequest(GenomeListRequest.type, handle(({ genomes }) => genomes.list())),
+    connection.onRequest(
+      GenomeListRequest.type,
+      handle(async ({ genomes }) => {
+        // Network genomes are the answers to a search: ask every peer (done once all have answered).
+        await genomes.query({ maxResults: 200, timeoutMs: 1500 });
+        return genomes.list();
+      }),
+    ),
     connection.onRequest(GenomeQueryRequest.type, handle(({ genomes }, query) => genomes.query(query))),
     connection.onRequest(GenomeDownloadRequest.type, handle(({ genomes }, p: { id: string }) => genomes.download(text(p.id, 'id')))),
     connection.onRequest(GenomeCancelRequest.type, handle(({ genomes }, p: { id: string }) => genomes.cancel(text(p.id, 'id')))),
