@@ -89,9 +89,12 @@ export function compareBids(a: Bid, b: Bid): number {
   return b.score - a.score || (bidTieKey(a) < bidTieKey(b) ? -1 : bidTieKey(a) > bidTieKey(b) ? 1 : 0);
 }
 
-function roundKey(bid: Pick<Bid, 'messageId' | 'personaId' | 'mention'>): string {
-  return bid.mention ? `${bid.messageId}|@${bid.personaId}` : bid.messageId;
+// Message ids (`origin:roomSeq`) are unique within a room only: every key carries the room.
+function roundKey(bid: Pick<Bid, 'roomId' | 'messageId' | 'personaId' | 'mention'>): string {
+  return bid.mention ? `${bid.roomId}/${bid.messageId}|@${bid.personaId}` : `${bid.roomId}/${bid.messageId}`;
 }
+
+const messageKey = (roomId: string, messageId: string): string => `${roomId}/${messageId}`;
 
 function bidTieKey(bid: Bid): string {
   return createHash('sha256').update(`${bid.messageId}|${bid.nodeId}/${bid.personaId}`).digest('hex');
@@ -300,9 +303,9 @@ export class Participation implements Component {
 
   private consider(message: ChatMessage): void {
     // A persona's reply settles the question it answers: a late bid round for it stays silent.
-    if (message.author.kind === 'persona' && message.replyTo && message.metadata?.['persona']) this.noteAnswered(message.replyTo);
-    if (!this.running || message.deleted || this.handled.has(message.id)) return;
-    this.handled.add(message.id);
+    if (message.author.kind === 'persona' && message.replyTo && message.metadata?.['persona']) this.noteAnswered(messageKey(message.roomId, message.replyTo));
+    if (!this.running || message.deleted || this.handled.has(messageKey(message.roomId, message.id))) return;
+    this.handled.add(messageKey(message.roomId, message.id));
     if (this.handled.size > handledLimit) this.handled.delete(this.handled.values().next().value!);
     if (this.clock.now() - message.hlc.wall > (this.options.maxMessageAgeMs ?? 120_000)) return;
 
@@ -346,7 +349,7 @@ export class Participation implements Component {
       bids.push({ messageId: message.id, roomId: message.roomId, nodeId, personaId: persona.id, score });
     }
     if (bids.length === 0) return;
-    this.openRound(message.id, message, bids);
+    this.openRound(messageKey(message.roomId, message.id), message, bids);
   }
 
   /** Offers to answer a mention that other nodes may also host the persona for. */
@@ -367,8 +370,8 @@ export class Participation implements Component {
     round.timer ??= this.clock.setTimeout(() => this.decide(key), this.options.bidWindowMs ?? 1500);
   }
 
-  private noteAnswered(messageId: string): void {
-    this.answered.add(messageId);
+  private noteAnswered(key: string): void {
+    this.answered.add(key);
     if (this.answered.size > handledLimit) this.answered.delete(this.answered.values().next().value!);
   }
 
@@ -411,7 +414,7 @@ export class Participation implements Component {
       }
       const mention = bid.mention === true;
       if (mention !== (bid.score === mentionScore)) continue;
-      const round = this.roundOf(roundKey({ messageId: bid.messageId, personaId: bid.personaId, mention }));
+      const round = this.roundOf(roundKey({ roomId: bid.roomId, messageId: bid.messageId, personaId: bid.personaId, mention }));
       if (!round.bids.some((b) => b.nodeId === bid.nodeId && b.personaId === bid.personaId)) {
         round.bids.push({ messageId: bid.messageId, roomId: bid.roomId, nodeId: bid.nodeId, personaId: bid.personaId, score: bid.score, ...(mention ? { mention } : {}) });
       }
@@ -429,7 +432,7 @@ export class Participation implements Component {
     const nodeId = this.options.rooms.nodeId;
     this.logger.debug(`bids for ${key}: ${round.bids.map((b) => `${b.personaId}@${b.nodeId.slice(0, 7)}=${b.score}`).join(', ')}; ${best.personaId}@${best.nodeId.slice(0, 7)} answers`);
     if (best.nodeId !== nodeId) return;
-    if (!best.mention && this.answered.has(message.id)) {
+    if (!best.mention && this.answered.has(messageKey(message.roomId, message.id))) {
       this.logger.debug(`${message.id}: another persona answered already`);
       return;
     }

@@ -138,6 +138,31 @@ describe('persona participation', () => {
     assert.deepEqual(seen(), ['online', undefined]);
   });
 
+  it('answers mentions in two rooms that carry the same message id (ids are per room)', async () => {
+    await host({ librarian: personaFile('librarian', 'librarian', 'cooldownSeconds: 0').replace('general: expert', 'general: expert\n  reviews: member') });
+    b.rooms.join('reviews');
+    mesh.settle();
+    const seq = (id: string) => Number(id.split(':').at(-1));
+    const filler = (roomId: string) => {
+      mesh.clock.advance(5000);
+      return b.rooms.send({ roomId, text: 'filler' });
+    };
+    let inGeneral = filler('general');
+    let inReviews = filler('reviews');
+    while (seq(inGeneral.id) !== seq(inReviews.id)) {
+      if (seq(inGeneral.id) < seq(inReviews.id)) inGeneral = filler('general');
+      else inReviews = filler('reviews');
+    }
+    const first = b.rooms.send({ roomId: 'general', text: '@librarian how are beacons authenticated?', mentions: ['node-a/librarian'] });
+    const second = b.rooms.send({ roomId: 'reviews', text: '@librarian how are beacons authenticated?', mentions: ['node-a/librarian'] });
+    assert.equal(second.id, first.id, 'the same id in two rooms');
+    mesh.settle();
+    await settle();
+    const answers = (room: string) => (fullHistory(b.rooms, room) as ChatMessage[]).filter((m) => m.author.participantId === 'librarian' && m.replyTo === first.id);
+    assert.equal(answers('general').length, 1);
+    assert.equal(answers('reviews').length, 1);
+  });
+
   it('follows its file: joins rooms added, leaves rooms removed', async () => {
     await host({ librarian: personaFile('librarian', 'librarian', 'cooldownSeconds: 0') });
     a.rooms.join('reviews');
