@@ -60,22 +60,39 @@ export class Store implements Component {
   }
 }
 
-/** Applies pending migrations; returns how many ran. */
+/**
+ * Applies the migrations this database has not had; returns how many ran. Applied versions are
+ * recorded one by one (not only the highest), so a migration that joins the list below one
+ * already applied (branches merged in another order) still runs. `user_version` keeps the highest,
+ * which tells an older Persona Mesh that the database is newer than it.
+ */
 export function migrate(database: Db, schema: readonly Migration[]): number {
   const current = Number(pragmaValue(database, 'user_version'));
-  const latest = schema[schema.length - 1]?.version ?? 0;
+  const latest = Math.max(0, ...schema.map((m) => m.version));
   if (current > latest) {
     throw new StoreError(
       'database-too-new',
       `the database was written by a newer Persona Mesh (schema ${current}, this version knows ${latest}). Update the extension, or use another data dir.`,
     );
   }
+  database.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT');
+  const record = database.prepare('INSERT OR IGNORE INTO schema_migrations (version, applied_at) VALUES (?, ?)');
+  const done = new Set((database.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((row) => Number(row.version)));
+  if (done.size === 0 && current > 0) {
+    // Written before versions were recorded: everything up to user_version ran.
+    for (const migration of schema) {
+      if (migration.version > current) continue;
+      done.add(migration.version);
+      record.run(migration.version, Date.now());
+    }
+  }
   let applied = 0;
-  for (const migration of schema) {
-    if (migration.version <= current) continue;
+  for (const migration of [...schema].sort((a, b) => a.version - b.version)) {
+    if (done.has(migration.version)) continue;
     database.transaction(() => {
       database.exec(migration.sql);
-      database.pragma(`user_version = ${migration.version}`);
+      record.run(migration.version, Date.now());
+      if (migration.version > Number(pragmaValue(database, 'user_version'))) database.pragma(`user_version = ${migration.version}`);
     })();
     applied++;
   }

@@ -1,6 +1,7 @@
 /**
  * The schema, owned here and nowhere else. Each migration runs once, in order, inside a
- * transaction, and bumps `PRAGMA user_version`. Never edit a released migration: append one.
+ * transaction, recorded in `schema_migrations` (and `PRAGMA user_version` holds the highest). Never
+ * edit a released migration: append one.
  */
 export interface Migration {
   version: number;

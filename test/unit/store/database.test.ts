@@ -50,6 +50,23 @@ describe('store', () => {
     await upgraded.stop();
   });
 
+  it('applies a migration that joined the list below one already applied (branches merged in another order)', async () => {
+    const without = migrations.filter((m) => m.version !== 6);
+    const store = new Store(dir.path, new MemoryLog().logger, without);
+    await store.start();
+    const tables = () => (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name);
+    const before = tables();
+    await store.stop();
+    const log = new MemoryLog();
+    const full = new Store(dir.path, log.logger);
+    await full.start();
+    const added = (full.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name).filter((name) => !before.includes(name));
+    assert.ok(added.length > 0, 'migration 6 created its tables');
+    assert.ok(log.messages('info').some((m) => m.includes('(1 migration(s) applied)')));
+    assert.equal(pragmaValue(full.db, 'user_version'), schemaVersion);
+    await full.stop();
+  });
+
   it('refuses a database written by a newer version and leaves it untouched', async () => {
     const store = new Store(dir.path, new MemoryLog().logger, [...migrations, { version: 99, name: 'future', sql: 'SELECT 1;' }]);
     await store.start();
