@@ -5,7 +5,7 @@
 //
 //   npm start [-- --nodes N]      environment: PORT (default 8080), PERSONA_MESH_KEY (default demo-mesh-key)
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -20,9 +20,9 @@ const args = process.argv.slice(2);
 const nodeCount = args.includes('--nodes') ? Number(args[args.indexOf('--nodes') + 1]) : 2;
 
 const log = (line) => console.log(`[start] ${line}`);
-/** Folder of the demo personas, hosted by demo-1. */
-let personaFolder;
-/** demo-1 indexes the sample workspace, so the Librarian's links are workspace-relative. */
+/** Folders of the demo personas by node index (demo-1, demo-2). */
+let personaFolders = {};
+/** The demo nodes index the sample workspace, so their personas' links are workspace-relative. */
 let demoWorkspace;
 
 function portIsFree(p) {
@@ -34,35 +34,26 @@ function portIsFree(p) {
 }
 
 /**
- * The Librarian persona of the demo, hosted by demo-1 (not by the VS Code window: one persona id
- * lives on one node). It needs no model: it answers from the sample workspace with BM25.
+ * The personas of the demo, hosted by the demo nodes (not by the VS Code window: one persona id
+ * lives on one node). They need no model: the librarian brain answers from the sample workspace
+ * with BM25. demo-1 hosts the Librarian, who answers questions in general; demo-2 hosts the
+ * Reviewer, who answers when mentioned and reviews code ("Review Selection with Persona").
  */
 function writeDemoPersonas() {
-  const folder = join(demoDir, 'personas');
-  mkdirSync(folder, { recursive: true });
-  writeFileSync(
-    join(folder, 'librarian.persona.md'),
-    [
-      '---',
-      'id: librarian',
-      'name: Librarian',
-      'description: Answers from the workspace documents, with file and line.',
-      'brain:',
-      '  provider: librarian',
-      'capabilities:',
-      '  - docs',
-      '  - search',
-      'triggers:',
-      '  - how do I',
-      '  - where is',
-      'rooms:',
-      '  general: expert',
-      '---',
-      'You are the Librarian of this team. Answer from the documents, quoting file and line.',
-      '',
-    ].join('\n'),
-  );
-  return folder;
+  const persona = (id, name, description, capabilities, extra, prompt) =>
+    ['---', `id: ${id}`, `name: ${name}`, `description: ${description}`, 'brain:', '  provider: librarian', 'capabilities:', ...capabilities.map((c) => `  - ${c}`), ...extra, '---', prompt, ''].join('\n');
+  const folders = {};
+  for (const [index, id, text] of [
+    [1, 'librarian', persona('librarian', 'Librarian', 'Answers from the workspace documents, with file and line.', ['docs', 'search'], ['triggers:', '  - how do I', '  - where is', 'rooms:', '  general: expert'], 'You are the Librarian of this team. Answer from the documents, quoting file and line.')],
+    [2, 'reviewer', persona('reviewer', 'Reviewer', 'Reviews code against the team conventions in the workspace.', ['code-review', 'docs'], ['rooms:', '  general: member', 'participation:', '  mentionsOnly: true'], 'You are the Reviewer. Point at the conventions of this workspace, with file and line.')],
+  ]) {
+    const folder = join(demoDir, `personas-${index}`);
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, `${id}.persona.md`), text);
+    folders[index] = folder;
+  }
+  rmSync(join(demoDir, 'personas'), { recursive: true, force: true }); // the single folder of earlier versions
+  return folders;
 }
 
 function createSampleWorkspace(dir) {
@@ -95,6 +86,12 @@ function createSampleWorkspace(dir) {
         '- Click the Persona Mesh icon in the activity bar to see the peers and the personas.',
         '- Open the chat (click the status bar item) and ask in #general, for example',
         '  "how do I deploy?": the Librarian persona, hosted by demo-1, answers from this workspace.',
+        '- Mention `@reviewer` (hosted by demo-2), or select code and run **Persona Mesh: Review',
+        '  Selection with Persona**.',
+        '- Run **Persona Mesh: Start Challenge** to have the Librarian and the Reviewer compete; judge',
+        '  their anonymous answers in the chat panel.',
+        '- The **Genomes** view lists "Incident runbooks", published by demo-2: download it and apply',
+        '  it to a persona of your own (**Persona Mesh: New Persona**).',
         '- Run **Persona Mesh: Show Status** from the command palette (F1) to see this node.',
         '- Personas live in `.mesh/personas/*.persona.md`.',
         '',
@@ -127,12 +124,14 @@ function startDemoNode(index) {
   const dataDir = join(demoDir, `node-${index}`);
   mkdirSync(dataDir, { recursive: true });
   const logFile = join(demoDir, `${name}.log`);
-  const child = spawn(process.execPath, [join(repoRoot, 'server', 'out', 'cli.js'), 'node', '--data-dir', dataDir, '--name', name, '--listen', '127.0.0.1:0', '--interface', '127.0.0.1', '--jsonl', ...(index === 1 && personaFolder ? ['--personas', personaFolder, '--workspace', demoWorkspace] : [])], {
+  const child = spawn(process.execPath, [join(repoRoot, 'server', 'out', 'cli.js'), 'node', '--data-dir', dataDir, '--name', name, '--listen', '127.0.0.1:0', '--interface', '127.0.0.1', '--jsonl', ...(personaFolders[index] ? ['--personas', personaFolders[index], '--workspace', demoWorkspace] : [])], {
     cwd: repoRoot,
     env: { ...process.env, PERSONA_MESH_KEY: meshKey },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const logStream = createWriteStream(logFile, { flags: 'a' });
+  /** Receivers of the node's JSONL events. */
+  const listeners = new Set();
   child.stderr.pipe(logStream);
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   const ready = new Promise((resolve, reject) => {
@@ -141,6 +140,7 @@ function startDemoNode(index) {
       logStream.write(`${line}\n`);
       try {
         const event = JSON.parse(line);
+        for (const listener of listeners) listener(event);
         if (event.event === 'ready') {
           clearTimeout(timer);
           resolve(event);
@@ -163,7 +163,54 @@ function startDemoNode(index) {
     clearTimeout(timer);
     clearTimeout(killer);
   }
-  return { name, dataDir, logFile, child, ready, exited, stop };
+  /** Sends one stdin op and resolves with the first event `match` accepts (or rejects after `timeoutMs`). */
+  function request(op, match, timeoutMs = 20_000) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        listeners.delete(listener);
+        reject(new Error(`${name}: no answer to ${op.op} within ${timeoutMs / 1000} s (log: ${logFile})`));
+      }, timeoutMs);
+      const listener = (event) => {
+        if (!match(event)) return;
+        clearTimeout(timer);
+        listeners.delete(listener);
+        resolve(event);
+      };
+      listeners.add(listener);
+      child.stdin.write(`${JSON.stringify(op)}\n`);
+    });
+  }
+  return { name, dataDir, logFile, child, ready, exited, stop, request };
+}
+
+/**
+ * demo-2 publishes a knowledge genome once (a genome's id includes its creation time, so a second
+ * start must not publish another): the Genomes view has something to download and apply.
+ */
+async function publishDemoGenome(node) {
+  const marker = join(node.dataDir, 'demo-genome.json');
+  if (existsSync(marker)) return;
+  const knowledge = join(demoDir, 'knowledge', 'incident-runbooks');
+  mkdirSync(knowledge, { recursive: true });
+  writeFileSync(
+    join(knowledge, 'database-failover.md'),
+    ['# Database failover', '', '1. Page the on-call DBA.', '2. Promote the replica: `dbctl promote --replica eu-2`.', '3. Point the app at it: `deployctl config set DB_HOST=eu-2`.', '4. Post in #incidents what happened and when.', ''].join('\n'),
+  );
+  writeFileSync(
+    join(knowledge, 'rollback.md'),
+    ['# Rolling back after a bad release', '', 'Run `deployctl rollback --to previous`, then watch the error rate for ten minutes.', 'If it does not drop, fail over the database (see database-failover.md).', ''].join('\n'),
+  );
+  try {
+    const published = await node.request(
+      { op: 'genome.publish', ref: 'demo', name: 'Incident runbooks', description: 'Runbooks for database failover and release rollbacks, for the librarian.', capabilities: ['incident-response', 'runbooks'], knowledge, prompt: 'When asked about an incident, give the runbook steps in order.' },
+      (event) => event.ref === 'demo' && (event.event === 'genome.published' || event.event === 'genome.error'),
+    );
+    if (published.event === 'genome.error') throw new Error(published.reason);
+    writeFileSync(marker, JSON.stringify({ id: published.id }));
+    log(`${node.name} published the genome "Incident runbooks" (${published.id.slice(0, 12)}…)`);
+  } catch (error) {
+    log(`${node.name} could not publish the demo genome: ${error.message ?? error} (the demo goes on without it)`);
+  }
 }
 
 async function main() {
@@ -177,7 +224,7 @@ async function main() {
   await installVsix(vsix, extensionsDir, { log });
   const workspace = join(demoDir, 'workspace');
   createSampleWorkspace(workspace);
-  personaFolder = writeDemoPersonas();
+  personaFolders = writeDemoPersonas();
   demoWorkspace = workspace;
   const userDataDir = join(demoDir, 'user-data');
   writeDefaultSettings(userDataDir);
@@ -207,6 +254,7 @@ async function main() {
         if (!stopping) void stopAll(`${node.name} exited unexpectedly (${signal ?? `code ${code}`}; see ${node.logFile})`, 1);
       });
     }
+    if (nodes[1]) await publishDemoGenome(nodes[1]);
     server = await startCodeServer({
       port,
       host,
