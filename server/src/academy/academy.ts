@@ -229,9 +229,14 @@ export class Academy extends EventEmitter<AcademyEvents> implements Component {
     return signal;
   }
 
-  /** The leaderboard (cached until the next signal or latency sample). */
-  leaderboard(category?: SignalCategory): Leaderboard {
+  /** The leaderboard (cached until the next signal or latency sample); with `before`, as it was from the signals dated before then. */
+  leaderboard(category?: SignalCategory, before?: number): Leaderboard {
     if (category !== undefined && !signalCategories.includes(category)) throw new RoomError('invalid', `"${String(category)}" is not a category (${signalCategories.join(', ')})`);
+    if (before !== undefined) {
+      if (typeof before !== 'number' || !Number.isFinite(before)) throw new RoomError('invalid', 'before must be a time in ms');
+      const earlier = this.store.all().filter((signal) => signal.ts < before);
+      return computeLeaderboard(earlier, this.store.latencies().filter((sample) => sample.ts < before), { ...this.options.scores, ...(category ? { category } : {}) });
+    }
     const cacheKey = category ?? '';
     const cached = this.boards.get(cacheKey);
     if (cached) return cached;
