@@ -1,8 +1,7 @@
 /** Feeds the editor's task and diagnostics events to the OutcomeTracker and records what it judges. */
 import * as vscode from 'vscode';
-import { ReviewOutcomeRequest } from '../../../server/src/protocol/review';
-import type { Ctx } from '../ctx';
-import { OutcomeTracker } from './outcomeTracker';
+import type { ReviewOutcomeParams } from '../../../server/src/protocol/review';
+import { OutcomeTracker, type OutcomeTrackerOptions } from './outcomeTracker';
 
 function errorCount(uri: string): number {
   return vscode.languages.getDiagnostics(vscode.Uri.parse(uri)).filter((d) => d.severity === vscode.DiagnosticSeverity.Error).length;
@@ -16,20 +15,25 @@ function groupOf(task: vscode.Task): string | undefined {
   return group.id;
 }
 
-export function createOutcomeTracker(ctx: Ctx): { tracker: OutcomeTracker; disposables: vscode.Disposable[] } {
-  const tracker = new OutcomeTracker({
-    now: () => Date.now(),
-    setTimeout: (callback, ms) => {
-      const timer = setTimeout(callback, ms);
-      return { cancel: () => clearTimeout(timer) };
+export interface OutcomeRecorder {
+  record(params: ReviewOutcomeParams): Promise<unknown>;
+  warn(message: string): void;
+}
+
+export function createOutcomeTracker(recorder: OutcomeRecorder, options?: OutcomeTrackerOptions): { tracker: OutcomeTracker; disposables: vscode.Disposable[] } {
+  const tracker = new OutcomeTracker(
+    {
+      now: () => Date.now(),
+      setTimeout: (callback, ms) => {
+        const timer = setTimeout(callback, ms);
+        return { cancel: () => clearTimeout(timer) };
+      },
+      errorCount,
+      record: (params) => recorder.record(params),
+      onError: (error) => recorder.warn(`a review outcome was not recorded: ${(error as Error).message}`),
     },
-    errorCount,
-    record: async (params) => {
-      await ctx.sendRequest(ReviewOutcomeRequest.type, params);
-      ctx.log.info(`review outcome for ${params.persona.name}: ${params.detail}`);
-    },
-    onError: (error) => ctx.log.warn(`a review outcome was not recorded: ${(error as Error).message}`),
-  });
+    options,
+  );
   return {
     tracker,
     disposables: [

@@ -84,10 +84,12 @@ export class ReviewThreads implements vscode.Disposable {
   }
 
   private commentOf(persona: PersonaRef, comment: ReviewComment, language: string): vscode.Comment {
-    // Untrusted text from a model: not trusted Markdown (no command links), no HTML.
+    // Text from a model, possibly on another node: Markdown that is not trusted (command links do
+    // not run) and without HTML support, which is what VS Code sanitises to.
     const body = new vscode.MarkdownString(undefined, true);
-    body.appendMarkdown(`${severityIcons[comment.severity]} **${comment.severity}** · `);
-    body.appendText(comment.message);
+    body.isTrusted = false;
+    body.supportHtml = false;
+    body.appendMarkdown(`${severityIcons[comment.severity]} **${comment.severity}** · ${comment.message}`);
     if (comment.replacement !== undefined) {
       body.appendMarkdown('\n\n**Suggestion:**\n');
       body.appendCodeblock(comment.replacement, language);
