@@ -90,6 +90,7 @@ function renderBoard(board: Extract<ToLeaderboard, { type: 'board' }>): HTMLElem
   for (const [i, persona] of rows.entries()) {
     const score = scoreOf(persona, board.category);
     const name = el('button', { className: 'link', text: persona.persona.name, title: `Signals behind ${persona.persona.name}'s score (node ${persona.persona.nodeId.slice(0, 7)})` });
+    name.dataset['focusKey'] = persona.key;
     name.addEventListener('click', () => {
       save({ ...state, selected: { persona: persona.key, name: persona.persona.name } });
       vscode.postMessage({ type: 'signals', persona: persona.key, name: persona.persona.name, ...(board.category ? { category: board.category } : {}) });
@@ -146,10 +147,15 @@ function signalItem(signal: Signal): HTMLLIElement {
 }
 
 function render(): void {
+  // Live refreshes replace the DOM: keep keyboard focus where it was.
+  const active = document.activeElement as HTMLElement | null;
+  const focusKey = active?.id === 'category' ? 'category' : active?.dataset['focusKey'];
   const bar = el('div', { className: 'bar' }, el('label', { text: 'Category ' }), categorySelect());
   (bar.firstChild as HTMLLabelElement).htmlFor = 'category';
   const content = lastSignals && state.selected?.persona === lastSignals.persona ? renderSignals(lastSignals) : lastBoard ? renderBoard(lastBoard) : el('p', { className: 'muted', text: 'Loading…' });
   app.replaceChildren(bar, content);
+  if (focusKey === 'category') document.getElementById('category')?.focus();
+  else if (focusKey) [...app.querySelectorAll<HTMLElement>('[data-focus-key]')].find((node) => node.dataset['focusKey'] === focusKey)?.focus();
 }
 
 window.addEventListener('message', (event: MessageEvent<ToLeaderboard>) => {
