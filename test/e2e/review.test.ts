@@ -1,14 +1,15 @@
 // End to end: "Review File with Persona" in the packaged extension in code-server, with a librarian
 // persona hosted by a headless node (its node runs the review). The comments appear as comment
 // threads in the editor; Apply Suggestion changes the file; Accept records a signal that shows on
-// the Leaderboard view, and a click on the persona shows the signals behind its score.
+// the Leaderboard view, and a click on the persona shows the signals behind its score. A rejected
+// suggestion the user then rewrites comes out of Export Training Data as a DPO pair.
 import * as assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliProcess } from '../integration/cli/support';
 import { launchBrowser, openWorkbench, workbenchUrl, type Browser } from './support/browser';
 import { log, resultsDir, saveLogs, startWorkbenchServer, tempDir, type WorkbenchServer } from './support/env';
-import { activityBarItem, pickQuickInputRow, runCommand } from './support/workbench';
+import { activityBarItem, pickQuickInputRow, runCommand, waitForNotification } from './support/workbench';
 
 const reviewer = `---
 id: reviewer
@@ -22,13 +23,8 @@ participation:
 You are the Reviewer.
 `;
 
-const cart = `function cartTotal(items) {
-  var sum = 0;
-  for (const item of items) sum += item.price;
-  if (sum == 0) return null;
-  return sum;
-}
-`;
+// Line 5 ends in two spaces (a trailing-whitespace comment with a suggestion).
+const cart = ['function cartTotal(items) {', '  var sum = 0;', '  for (const item of items) sum += item.price;', '  if (sum == 0) return null;', '  return sum;  ', '}', ''].join('\n');
 
 describe('e2e: code review by a persona on another node, comment threads and the leaderboard', function () {
   this.timeout(300_000);
@@ -111,8 +107,8 @@ describe('e2e: code review by a persona on another node, comment threads and the
     const equality = page.locator('.review-widget', { hasText: 'Loose equality' }).first();
     await equality.locator('.review-actions [aria-label="Accept"]').click();
     await equality.locator('.review-title', { hasText: 'Accepted' }).waitFor({ timeout: 10_000 });
-    // Done threads offer no more actions.
-    assert.equal(await equality.locator('.review-actions [aria-label="Accept"]').count(), 0);
+    // Done threads offer no more actions (the title bar follows the thread's context value).
+    await equality.locator('.review-actions [aria-label="Accept"]').waitFor({ state: 'detached', timeout: 10_000 });
     await page.keyboard.press('Control+S');
     const deadline = Date.now() + 10_000;
     while (!readFileSync(join(env!.workspace, 'src', 'cart.js'), 'utf8').includes('let sum = 0;')) {
@@ -141,5 +137,46 @@ describe('e2e: code review by a persona on another node, comment threads and the
     assert.match(texts, /comment accepted/);
     assert.match(texts, /comment applied/);
     await page.screenshot({ path: join(resultsDir, 'review-leaderboard.png') });
+  });
+
+  it('a rejected suggestion the user rewrites becomes a DPO pair in Export Training Data', async function () {
+    const page = browser!.page;
+    const whitespace = page.locator('.review-widget', { hasText: 'Trailing whitespace' }).first();
+    await whitespace.waitFor({ state: 'visible', timeout: 10_000 });
+    await whitespace.locator('.review-actions [aria-label="Reject"]').click();
+    // A rejected thread folds away; the Leaderboard's signal list (still open) shows the rejection live.
+    const board = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    await board.locator('ul.signals li', { hasText: 'comment rejected' }).waitFor({ timeout: 10_000 });
+    // The user writes their own version of line 5 and saves.
+    await runCommand(page, 'Go to Line/Column...');
+    await page.keyboard.type('5', { delay: 5 });
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('End');
+    await page.keyboard.type('// the total', { delay: 5 });
+    await page.keyboard.press('Control+S');
+    const file = join(env!.workspace, 'src', 'cart.js');
+    const saved = Date.now() + 10_000;
+    while (!readFileSync(file, 'utf8').includes('// the total')) {
+      assert.ok(Date.now() < saved, 'the edit was not saved');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await board.locator('ul.signals li', { hasText: 'the user wrote their own' }).waitFor({ timeout: 10_000 });
+
+    await runCommand(page, 'Persona Mesh: Export Training Data…');
+    await pickQuickInputRow(page, 'DPO pairs');
+    await pickQuickInputRow(page, 'All personas');
+    await page.keyboard.press('Enter'); // every room
+    // The save dialog (code-server's simple dialog) offers persona-mesh-dpo.jsonl in the workspace.
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await page.waitForFunction(() => document.querySelector<HTMLInputElement>('.quick-input-widget .quick-input-box input')?.value.endsWith('persona-mesh-dpo.jsonl'), undefined, { timeout: 10_000 });
+    await input.press('Enter');
+    const message = await waitForNotification(page, /Exported \d+ dpo line/);
+    assert.match(message, /Exported 1 dpo line\./);
+    const lines = readFileSync(join(env!.workspace, 'persona-mesh-dpo.jsonl'), 'utf8').trim().split('\n');
+    assert.equal(lines.length, 1);
+    const pair = JSON.parse(lines[0]!) as { prompt: string; chosen: string; rejected: string };
+    assert.equal(pair.rejected, '  return sum;');
+    assert.match(pair.chosen, /return sum; +\/\/ the total/);
+    assert.match(pair.prompt, /src\/cart\.js and suggest a fix for line 5/);
   });
 });

@@ -42,16 +42,24 @@ export interface ReviewNode {
 
 export type ReviewNodeSource = () => ReviewNode | undefined | Promise<ReviewNode | undefined>;
 
+/** Reviews this node runs for peers at once: a model is slow, and peers must not queue it up without bound. */
+export const maxRemoteReviews = 2;
+
 export function registerReviewRemoteMethod(mesh: { registerMethod(name: string, handler: (params: unknown) => unknown): void; allowMethods(nodeId: string, methods: readonly string[]): void }, brains: () => ReviewBrains | undefined): void {
+  let running = 0;
   mesh.registerMethod(reviewRemoteMethod, async (params: unknown): Promise<ReviewOutput> => {
     const personaId = (params as Partial<RemoteReviewParams> | null)?.personaId;
     if (typeof personaId !== 'string') throw new Error('personaId is missing');
     const local = brains();
     if (!local) throw new Error('personas are not available on this node');
+    if (running >= maxRemoteReviews) throw new Error(`the node is busy with ${running} reviews for peers; try again in a moment`);
+    running++;
     try {
       return await reviewWith(local, personaId, checkReviewInput(params));
     } catch (error) {
       throw new Error(describeError(error), { cause: error });
+    } finally {
+      running--;
     }
   });
   // Every node of the mesh (they hold the mesh key) may ask this node's personas for a review.

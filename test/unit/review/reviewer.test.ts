@@ -7,6 +7,7 @@ import { defaultParticipation, type PersonaDefinition } from '../../../server/sr
 import type { ReviewInput } from '../../../server/src/protocol/review';
 import { RoomError } from '../../../server/src/rooms/errors';
 import { reviewWith, type ReviewBrains } from '../../../server/src/review/reviewer';
+import { maxRemoteReviews, registerReviewRemoteMethod } from '../../../server/src/review/rpcHandlers';
 import { useTempDir } from '../../support/tempDir';
 
 const persona = (provider: PersonaDefinition['brain']['provider']): PersonaDefinition => ({
@@ -94,5 +95,32 @@ describe('review: running a persona\'s brain', () => {
     assert.ok(pointer, JSON.stringify(output.comments));
     assert.match(pointer.message, /src\/totals\.ts:1/);
     assert.ok(!output.comments.some((c) => c.startLine === 3 && c.severity === 'warning'), 'a == inside a string is not code');
+  });
+});
+
+describe('review: the remote command review.run', () => {
+  it('is allowed for every peer, checks its input, and runs at most two reviews for peers at once', async () => {
+    let handler: ((params: unknown) => unknown) | undefined;
+    const allowed: [string, readonly string[]][] = [];
+    const releases: (() => void)[] = [];
+    /** Stands in for a slow local model: each reply waits until the test releases it. */
+    const slow: Brain = {
+      provider: 'llama',
+      async *reply() {
+        await new Promise<void>((resolve) => releases.push(resolve));
+        yield '{"comments":[]}';
+      },
+      dispose: () => Promise.resolve(),
+    };
+    registerReviewRemoteMethod({ registerMethod: (_name, h) => (handler = h), allowMethods: (node, methods) => allowed.push([node, methods]) }, () => brains(slow, persona('llama')));
+    assert.deepEqual(allowed, [['*', ['review.run']]]);
+    const call = (params: unknown) => Promise.resolve(handler!(params));
+    await assert.rejects(call({ personaId: 'critic', path: 'a', language: 'js', code: '', firstLine: 1 }), /no code to review/);
+    await assert.rejects(call({ path: 'a' }), /personaId is missing/);
+    const running = Array.from({ length: maxRemoteReviews }, () => call({ personaId: 'critic', ...input }));
+    await assert.rejects(call({ personaId: 'critic', ...input }), /busy with 2 reviews/);
+    while (releases.length < maxRemoteReviews) await new Promise((resolve) => setImmediate(resolve));
+    for (const release of releases.splice(0)) release();
+    for (const output of await Promise.all(running)) assert.deepEqual(output, { comments: [], dropped: [], attempts: 1 });
   });
 });
