@@ -43,7 +43,7 @@ describe('webview: the Leaderboard view', function () {
   });
 
   async function open(state?: unknown) {
-    const view = await harness.open<FromLeaderboard, ToLeaderboard>({ script: 'leaderboard.js', body: '<main id="app"></main>', ...(state ? { state } : {}) });
+    const view = await harness.open<FromLeaderboard, ToLeaderboard>({ page: 'leaderboard', script: 'leaderboard.js', ...(state ? { state } : {}) });
     await view.waitForPosted((m) => m.type === 'category');
     return view;
   }

@@ -59,12 +59,13 @@ export async function reviewCode(ctx: Ctx, threads: ReviewThreads, personas: () 
   const persona = await pickPersona(personas(), memento);
   if (!persona) return;
   const input: ReviewInput = { path: vscode.workspace.asRelativePath(document.uri, false), language: document.languageId, code, firstLine: range.start.line + 1 };
+  const version = document.version;
   try {
     const result = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `${persona.name} is reviewing ${input.path}…` },
       () => ctx.sendRequest(ReviewRequest.type, { ...input, persona: `${persona.nodeId}/${persona.id}` }),
     );
-    if (document.isClosed || document.version !== editor.document.version) ctx.log.info('the document changed during the review; comments are placed by their line numbers');
+    if (document.version !== version) ctx.log.info(`${input.path} changed during the review; its comments are placed by the line numbers of the reviewed text`);
     threads.show(document, input, result);
     const dropped = result.dropped.length > 0 ? ` (${result.dropped.length} unusable comment${result.dropped.length === 1 ? '' : 's'} left out; see the log)` : '';
     for (const reason of result.dropped) ctx.log.info(`review by ${persona.name}: left out ${reason}`);

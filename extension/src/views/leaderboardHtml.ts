@@ -19,21 +19,22 @@ ul.signals li { padding: 4px 0; border-bottom: 1px solid var(--vscode-widget-bor
 `;
 
 /** The Leaderboard view's page (no `vscode` import: tests can serve it under the same CSP). */
-export function leaderboardHtml(options: { nonce: string; cspSource: string; script: string; codicons: string }): string {
-  const { nonce, cspSource } = options;
-  const csp = ["default-src 'none'", `style-src ${cspSource} 'nonce-${nonce}'`, `font-src ${cspSource}`, `script-src 'nonce-${nonce}'`].join('; ');
+export function leaderboardHtml(options: { nonce: string; script: string; preScripts?: string[] }): string {
+  const { nonce } = options;
+  const pre = (options.preScripts ?? []).map((src) => `<script nonce="${nonce}" src="${src}"></script>`).join('\n  ');
+  const csp = ["default-src 'none'", `style-src 'nonce-${nonce}'`, `script-src 'nonce-${nonce}'`].join('; ');
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
   <meta charset="UTF-8">
   <meta http-equiv="Content-Security-Policy" content="${csp}">
   <meta name="viewport" content="width=device-width, initial-scale=1.0">
-  <link rel="stylesheet" href="${options.codicons}" id="vscode-codicon-stylesheet">
   <title>Leaderboard</title>
   <style nonce="${nonce}">${styles}</style>
 </head>
 <body>
   <main id="app" aria-live="polite"></main>
+  ${pre}
   <script type="module" nonce="${nonce}" src="${options.script}"></script>
 </body>
 </html>`;

@@ -44,9 +44,7 @@ export class LeaderboardView implements vscode.WebviewViewProvider, vscode.Dispo
     view.webview.options = { enableScripts: true, localResourceRoots: [root] };
     view.webview.html = leaderboardHtml({
       nonce: randomBytes(16).toString('base64'),
-      cspSource: view.webview.cspSource,
       script: view.webview.asWebviewUri(vscode.Uri.joinPath(root, 'leaderboard.js')).toString(),
-      codicons: view.webview.asWebviewUri(vscode.Uri.joinPath(root, 'codicon.css')).toString(),
     });
     this.viewDisposables.push(
       view.webview.onDidReceiveMessage((message: unknown) => void this.receive(message)),

@@ -56,7 +56,7 @@ export function reviewPrompt(input: ReviewInput, comment: ReviewComment): string
   return `Review this ${input.language} code from ${input.path} and suggest a fix for ${lines}:\n\n${numbered(input)}`;
 }
 
-/** The persona's answer as text: severity, message, and the suggestion when there is one. */
+/** The persona's answer as text: severity and message (the suggestion travels as `context.suggestion`). */
 export function commentText(comment: ReviewComment): string {
   return `${comment.severity}: ${comment.message}`;
 }
