@@ -211,7 +211,8 @@ export class Academy extends EventEmitter<AcademyEvents> implements Component {
   record(input: RecordSignalInput, notBefore?: number): Signal {
     if (!this.running) throw new RoomError('unavailable', 'the academy is not running');
     // A replacement must sort after what it replaces, even within one millisecond.
-    const ts = Math.max(Math.floor(this.clock.now()), notBefore === undefined ? 0 : notBefore + 1);
+    const replaces = notBefore ?? (input.slot === undefined ? undefined : this.store.latestInSlot(personaKey(input.persona), this.nodeId, input.slot)?.ts);
+    const ts = Math.max(Math.floor(this.clock.now()), replaces === undefined ? 0 : replaces + 1);
     const context: SignalContext = { input: clip(input.context.input ?? '') };
     for (const field of ['expected', 'actual', 'suggestion'] as const) {
       const text = input.context[field];

@@ -28,9 +28,11 @@ describe('review: signals from review comments and outcomes', () => {
     assert.equal(accepted.context.actual, 'warning: Use strict equality.');
     assert.equal(accepted.context.suggestion, 'if (x === 2) go();');
     assert.equal(accepted.reason, 'comment accepted');
+    mesh.clock.advance(1000);
     const rejected = a.academy.record(feedbackSignal({ ...base, index: 1, outcome: 'rejected' }));
     assert.equal(rejected.value, -1);
     // Accept, then apply, of the same comment counts once.
+    mesh.clock.advance(1000);
     a.academy.record(feedbackSignal({ ...base, index: 0, outcome: 'applied' }));
     const board = a.academy.leaderboard('technical');
     assert.equal(board.personas[0]!.categories.technical!.count, 2);
@@ -41,8 +43,10 @@ describe('review: signals from review comments and outcomes', () => {
     const a = await mesh.add();
     const critic = persona('n'.repeat(8), 'critic', 'Critic');
     const base = { reviewId: 'r2', persona: critic, input, comment, index: 0 };
-    a.academy.record(feedbackSignal({ ...base, outcome: 'rejected' }));
-    a.academy.record(feedbackSignal({ ...base, outcome: 'edited', edit: 'if (Object.is(x, 2)) go();' }));
+    const rejected = a.academy.record(feedbackSignal({ ...base, outcome: 'rejected' }));
+    // Within the same millisecond the rewrite still sorts after, and so replaces, the rejection.
+    const edited = a.academy.record(feedbackSignal({ ...base, outcome: 'edited', edit: 'if (Object.is(x, 2)) go();' }));
+    assert.equal(edited.ts, rejected.ts + 1);
     const { lines, summary } = exportTrainingData(dbExportSource(a.db), 'dpo');
     assert.equal(summary.written, 1);
     const pair = JSON.parse(lines[0]!) as { prompt: string; chosen: string; rejected: string };
