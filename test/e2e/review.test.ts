@@ -165,7 +165,9 @@ describe('e2e: code review by a persona on another node, comment threads and the
     await runCommand(page, 'Persona Mesh: Export Training Data…');
     await pickQuickInputRow(page, 'DPO pairs');
     await pickQuickInputRow(page, 'All personas');
-    await page.keyboard.press('Enter'); // every room
+    // The room box opens after the persona pick closes; an Enter before that would go to the editor.
+    await page.locator('.quick-input-widget', { hasText: '(3/3): room' }).waitFor({ state: 'visible', timeout: 10_000 });
+    await page.locator('.quick-input-widget .quick-input-box input').press('Enter'); // every room
     // The save dialog (code-server's simple dialog) offers persona-mesh-dpo.jsonl in the workspace.
     const input = page.locator('.quick-input-widget .quick-input-box input');
     await page.waitForFunction(() => document.querySelector<HTMLInputElement>('.quick-input-widget .quick-input-box input')?.value.endsWith('persona-mesh-dpo.jsonl'), undefined, { timeout: 10_000 });
