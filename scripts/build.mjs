@@ -45,7 +45,7 @@ export const builds = [
     minify: production,
     logLevel: 'warning',
     absWorkingDir: root,
-    entryPoints: { chat: 'webview/src/main.ts' },
+    entryPoints: { chat: 'webview/src/main.ts', leaderboard: 'webview/src/leaderboard/main.ts' },
     outdir: 'webview/out',
   },
   {

@@ -20,6 +20,9 @@ import { registerMeshChatParticipant } from './meshChatParticipant';
 import { registerEvolution } from './evolution';
 import { askPersona, findPersona } from './personaAsk';
 import { networkSettingKeys } from './settings';
+import { registerReview } from './review';
+import { LeaderboardView } from './views/leaderboardView';
+import { registerExportCommand } from './exportCommand';
 
 let ctx: Ctx | undefined;
 
@@ -63,6 +66,9 @@ export function activate(context: vscode.ExtensionContext): PersonaMeshApi {
     ...registerRoomCommands(current, chat, (presence) => idle.userChosePresence(presence)),
     meshKeys.onDidChange(() => void current.reloadMeshKey()),
     ...registerChallengeCommands(current, chat),
+    ...registerReview(current, context.workspaceState, () => personas.all),
+    new LeaderboardView(context.extensionUri, current),
+    registerExportCommand(current, () => personas.all),
   );
   // Start in the background: activation must not wait for the node.
   void current.start();

@@ -10,6 +10,8 @@ import { registerRoomHandlers } from './rooms/rpcHandlers';
 import { registerAcademyHandlers } from './academy/rpcHandlers';
 import { registerChallengeHandlers } from './challenges/rpcHandlers';
 import { registerGenomeHandlers } from './genomes/rpcHandlers';
+import { registerReviewHandlers } from './review/rpcHandlers';
+import { reviewNodeOf } from './review/nodeReview';
 import { createLogger, logLevelAllows, type LogLevel } from './node/log';
 import { LogNotification, PeersRequest, PingPeerRequest, SetLogLevelNotification, SetMeshKeyRequest, StatusNotification, StatusRequest, type ServerInitOptions } from './protocol/extension';
 import { EvolutionEventNotification, EvolutionHistoryRequest, EvolutionProposalRequest, SetEvolutionPolicyNotification } from './protocol/evolution';
@@ -78,6 +80,7 @@ connection.onNotification(SetLogLevelNotification.type, ({ level }) => {
 registerRoomHandlers(connection, async () => (await startedNode).rooms, logger);
 registerAcademyHandlers(connection, async () => (await startedNode).academy, logger);
 registerChallengeHandlers(connection, async () => (await startedNode).challenges, logger);
+registerReviewHandlers(connection, async () => reviewNodeOf(await startedNode), logger);
 // Persona methods, and diagnostics, completion and hover for persona files (open or on disk).
 registerGenomeHandlers(connection, () => startedNode, logger);
 

@@ -11,11 +11,13 @@ import Mocha from 'mocha';
 import { activationSuite } from './activation.test';
 import { askPersonaSuite } from './askPersona.test';
 import { genomesSuite } from './genomes.test';
+import { outcomesSuite } from './outcomes.test';
 
 const suites: [file: string, register: () => void][] = [
   ['test/extension/activation.test.ts', activationSuite],
   ['test/extension/askPersona.test.ts', askPersonaSuite],
   ['test/extension/genomes.test.ts', genomesSuite],
+  ['test/extension/outcomes.test.ts', outcomesSuite],
 ];
 
 function registerAll(mocha?: Mocha): void {

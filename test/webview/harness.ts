@@ -15,6 +15,7 @@ import { extname, join, normalize, sep } from 'node:path';
 import * as esbuild from 'esbuild';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { chatHtml } from '../../extension/src/chat/html';
+import { leaderboardHtml } from '../../extension/src/views/leaderboardHtml';
 
 export const root = join(__dirname, '..', '..');
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -85,6 +86,8 @@ export interface OpenOptions {
   state?: unknown;
   /** Bundle under webview/out (default chat.js). */
   script?: string;
+  /** The page the bundle runs in, each under its own CSP (default: the chat panel's). */
+  page?: 'chat' | 'leaderboard';
   /** Body element of the page (default `<mesh-app>`). */
   body?: string;
   viewport?: { width: number; height: number };
@@ -96,7 +99,7 @@ export interface OpenOptions {
 
 /** Starts the static server and Chromium (once per suite). */
 export async function startHarness(): Promise<Harness> {
-  const pages = new Map<string, { script: string; body: string }>();
+  const pages = new Map<string, { script: string; body: string; page: 'chat' | 'leaderboard' }>();
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -111,7 +114,7 @@ export async function startHarness(): Promise<Harness> {
     const pageOptions = pages.get(url.pathname);
     if (pageOptions) {
       const nonce = randomBytes(16).toString('base64');
-      const html = chatHtml({ nonce, cspSource: origin, script: `/webview/out/${pageOptions.script}`, codicons: '/webview/out/codicon.css', preScripts: ['/host-stub.js'] }).replace(
+      const html = pageOptions.page === 'leaderboard' ? leaderboardHtml({ nonce, script: `/webview/out/${pageOptions.script}`, preScripts: ['/host-stub.js'] }) : chatHtml({ nonce, cspSource: origin, script: `/webview/out/${pageOptions.script}`, codicons: '/webview/out/codicon.css', preScripts: ['/host-stub.js'] }).replace(
         '<mesh-app></mesh-app>',
         pageOptions.body,
       );
@@ -135,7 +138,7 @@ export async function startHarness(): Promise<Harness> {
     browser,
     async open<From extends { type: string }, To>(options: OpenOptions = {}) {
       const path = `/page-${++counter}.html`;
-      pages.set(path, { script: options.script ?? 'chat.js', body: options.body ?? '<mesh-app></mesh-app>' });
+      pages.set(path, { script: options.script ?? 'chat.js', body: options.body ?? '<mesh-app></mesh-app>', page: options.page ?? 'chat' });
       const context = await browser.newContext({ viewport: options.viewport ?? { width: 1000, height: 700 } });
       contexts.add(context);
       context.setDefaultTimeout(options.timeoutMs ?? 5000);

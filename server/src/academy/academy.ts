@@ -211,7 +211,8 @@ export class Academy extends EventEmitter<AcademyEvents> implements Component {
   record(input: RecordSignalInput, notBefore?: number): Signal {
     if (!this.running) throw new RoomError('unavailable', 'the academy is not running');
     // A replacement must sort after what it replaces, even within one millisecond.
-    const ts = Math.max(Math.floor(this.clock.now()), notBefore === undefined ? 0 : notBefore + 1);
+    const replaces = notBefore ?? (input.slot === undefined ? undefined : this.store.latestInSlot(personaKey(input.persona), this.nodeId, input.slot)?.ts);
+    const ts = Math.max(Math.floor(this.clock.now()), replaces === undefined ? 0 : replaces + 1);
     const context: SignalContext = { input: clip(input.context.input ?? '') };
     for (const field of ['expected', 'actual', 'suggestion'] as const) {
       const text = input.context[field];
@@ -229,9 +230,14 @@ export class Academy extends EventEmitter<AcademyEvents> implements Component {
     return signal;
   }
 
-  /** The leaderboard (cached until the next signal or latency sample). */
-  leaderboard(category?: SignalCategory): Leaderboard {
+  /** The leaderboard (cached until the next signal or latency sample); with `before`, as it was from the signals dated before then. */
+  leaderboard(category?: SignalCategory, before?: number): Leaderboard {
     if (category !== undefined && !signalCategories.includes(category)) throw new RoomError('invalid', `"${String(category)}" is not a category (${signalCategories.join(', ')})`);
+    if (before !== undefined) {
+      if (typeof before !== 'number' || !Number.isFinite(before)) throw new RoomError('invalid', 'before must be a time in ms');
+      const earlier = this.store.all().filter((signal) => signal.ts < before);
+      return computeLeaderboard(earlier, this.store.latencies().filter((sample) => sample.ts < before), { ...this.options.scores, ...(category ? { category } : {}) });
+    }
     const cacheKey = category ?? '';
     const cached = this.boards.get(cacheKey);
     if (cached) return cached;

@@ -4,8 +4,9 @@
  * - `openai`: OpenAI chat fine-tuning JSONL, `{"messages":[system, user, assistant]}`, one line per
  *   persona answer whose ratings add up to a positive value.
  * - `dpo`: preference pairs `{"prompt","chosen","rejected"}`: two answers to the same prompt, one
- *   rated up overall and one rated down (TRL's DPOTrainer reads them as is); and from challenges,
- *   the winner's answer against each loser's (a forfeit without an answer pairs with nothing).
+ *   rated up overall and one rated down (TRL's DPOTrainer reads them as is); from challenges,
+ *   the winner's answer against each loser's (a forfeit without an answer pairs with nothing); and
+ *   review suggestions the user rejected and rewrote (chosen: the user's text; reviewPairs.ts).
  * - `kto`: `{"prompt","completion","label"}`, one line per rated answer, label true when its
  *   ratings add up to a positive value (TRL's KTOTrainer).
  *
@@ -18,6 +19,7 @@ import { personaKey, type ExportFilter, type ExportFormat, type ExportSummary, t
 import type { ChatMessage } from '../protocol/rooms';
 import { isMessageId, parseMessageId } from '../rooms/validate';
 import type { Db } from '../store/database';
+import { reviewPairs } from './reviewPairs';
 import { compareSignals, effectiveSignals } from './scores';
 
 /** Where the export reads from (a database, or fixtures in tests). */
@@ -67,7 +69,7 @@ export function dbExportSource(db: Db): ExportSource {
   };
 }
 
-function matchesPersona(persona: PersonaRef, wanted: string | undefined): boolean {
+export function matchesPersona(persona: PersonaRef, wanted: string | undefined): boolean {
   if (wanted === undefined) return true;
   return personaKey(persona) === wanted || persona.personaId === wanted || persona.name.toLowerCase() === wanted.toLowerCase();
 }
@@ -209,6 +211,9 @@ export function exportTrainingData(source: ExportSource, format: ExportFormat, f
         }
       }
       lines.push(...challengePairs(effectiveSignals(source.signals()), filter, skip));
+      const review = reviewPairs(effectiveSignals(source.signals()), filter, matchesPersona);
+      lines.push(...review.lines);
+      for (const [reason, count] of Object.entries(review.skipped)) skip(reason, count);
       break;
     }
   }

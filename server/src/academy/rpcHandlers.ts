@@ -15,6 +15,7 @@ import {
   AcademySignalNotification,
   AcademySignalsRequest,
   type AcademyExportParams,
+  type AcademyLeaderboardParams,
   type AcademyRateParams,
   type AcademySignalsParams,
   type Signal,
@@ -66,7 +67,11 @@ export function registerAcademyHandlers(connection: AcademyConnection, source: A
     connection.onRequest(AcademyRateRequest.type, handle((academy, p: AcademyRateParams) => academy.rate(params(p) as unknown as AcademyRateParams))),
     connection.onRequest(
       AcademyLeaderboardRequest.type,
-      handle((academy, p: { category?: SignalCategory } | undefined) => academy.leaderboard(p === undefined || p === null ? undefined : (params(p).category as SignalCategory | undefined) ?? undefined)),
+      handle((academy, p: AcademyLeaderboardParams | undefined) => {
+        if (p === undefined || p === null) return academy.leaderboard();
+        const { category, before } = params(p);
+        return academy.leaderboard((category as SignalCategory | undefined) ?? undefined, (before as number | undefined) ?? undefined);
+      }),
     ),
     connection.onRequest(AcademySignalsRequest.type, handle((academy, p: AcademySignalsParams) => academy.signals(params(p) as unknown as AcademySignalsParams))),
     connection.onRequest(AcademyExportRequest.type, handle((academy, p: AcademyExportParams) => academy.exportTo(params(p) as unknown as AcademyExportParams))),

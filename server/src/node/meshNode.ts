@@ -22,6 +22,7 @@ import { GenomeService } from '../genomes/service';
 import { PersonaService, type PersonaServiceOptions } from '../personas/service';
 import { MeshRoomTransport } from '../rooms/meshTransport';
 import { registerRoomRemoteMethods } from '../rooms/remoteMethods';
+import { registerReviewRemoteMethod } from '../review/rpcHandlers';
 import { identityAuthenticator } from '../rooms/signing';
 import { Rooms } from '../rooms/rooms';
 import { SwitchableTransport } from '../rooms/switchableTransport';
@@ -416,6 +417,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       this.networkValue = network;
       this.transport?.attach(new MeshRoomTransport(network));
       if (this.roomsValue) registerRoomRemoteMethods(network, this.roomsValue);
+      registerReviewRemoteMethod(network, () => this.personasValue?.participation);
       logger.info(`listening on ${network.listenAddress}${discovery ? `, discovery ${discovery.group}:${discovery.port} on ${discovery.interface}` : ', discovery off'}`);
     } catch (error) {
       this.addProblem({ code: 'network-unavailable', message: `the network could not start: ${describeError(error)}. Check the Persona Mesh network settings (listen address, discovery interface, peers).` });

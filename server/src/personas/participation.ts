@@ -630,6 +630,13 @@ export class Participation implements Component {
     }
   }
 
+  /** The brain of a local persona that is not disabled, for work outside rooms (code review). */
+  brainFor(personaId: string): { persona: PersonaDefinition; brain: Brain } | undefined {
+    const entry = this.options.personas.get(personaId);
+    if (!this.running || !entry || entry.state === 'disabled') return undefined;
+    return { persona: entry.persona, brain: this.brainOf(this.runtimeOf(personaId), entry.persona) };
+  }
+
   private brainOf(runtime: PersonaRuntime, persona: PersonaDefinition): Brain {
     if (!runtime.brain || runtime.brainOf !== persona) {
       runtime.brain = this.options.createBrain(persona);

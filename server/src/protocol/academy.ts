@@ -183,10 +183,16 @@ export namespace AcademyRateRequest {
   export const type = new RequestType<AcademyRateParams, Signal | null, void>(method);
 }
 
+export interface AcademyLeaderboardParams {
+  category?: SignalCategory;
+  /** The board as it was from the signals dated before this wall-clock ms (for trends). */
+  before?: number;
+}
+
 /** client → server: the leaderboard, optionally for one category. */
 export namespace AcademyLeaderboardRequest {
   export const method = 'mesh/academy/leaderboard';
-  export const type = new RequestType<{ category?: SignalCategory }, Leaderboard, void>(method);
+  export const type = new RequestType<AcademyLeaderboardParams, Leaderboard, void>(method);
 }
 
 export interface AcademySignalsParams {
