@@ -11,19 +11,10 @@ import { MeshNode } from '../../../server/src/node/meshNode';
 import { silentLogger } from '../../../server/src/node/log';
 import type { PersonaEvolutionEvent } from '../../../server/src/protocol/evolution';
 import { useTempDir } from '../../support/tempDir';
+import { until } from '../../support/until';
 
 const meshKey = 'evolution test key';
 const network = (peers: string[] = []) => ({ listen: '127.0.0.1:0', discovery: false as const, staticPeers: peers, trustedNodes: [] });
-
-async function until<T>(what: string, check: () => T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 describe('evolution across two nodes with a real genome', function () {
   this.timeout(120_000);

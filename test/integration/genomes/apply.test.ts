@@ -12,19 +12,10 @@ import { silentLogger } from '../../../server/src/node/log';
 import type { ChatMessage } from '../../../server/src/protocol/rooms';
 import { writeTinyFixture } from '../../fixtures/gguf/writer';
 import { useTempDir } from '../../support/tempDir';
+import { until } from '../../support/until';
 
 const meshKey = 'genome apply test key';
 const network = (peers: string[] = []) => ({ listen: '127.0.0.1:0', discovery: false as const, staticPeers: peers, trustedNodes: [] });
-
-async function until<T>(what: string, check: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 describe('applying a LoRA genome received from a peer (llama persona, tiny model)', function () {
   this.timeout(120_000);
