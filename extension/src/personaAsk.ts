@@ -105,7 +105,8 @@ export async function askPersona(ctx: Ctx, options: AskOptions): Promise<AskResu
         busy = participant.presence === 'busy';
         if (answerId && wasBusy !== busy) arm();
       };
-      options.token?.onCancellationRequested(() => finish(true));
+      const cancellation = options.token?.onCancellationRequested(() => finish(true));
+      if (cancellation) disposables.push(cancellation);
       arm();
       for (const message of early.splice(0)) onMessage(message);
     });

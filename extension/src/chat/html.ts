@@ -1,5 +1,4 @@
 /** The chat panel's page (no `vscode` import: the browser test harness serves the same page under the same CSP). */
-/** The panel's page. Shared with the browser test harness so tests run under the same CSP. */
 export function chatHtml(options: { nonce: string; cspSource: string; script: string; codicons: string; preScripts?: string[] }): string {
   const { nonce, cspSource } = options;
   const csp = [
