@@ -20,6 +20,9 @@ const steps = order.map((name) => [
   // The bundles were just built: the extension-host runner need not build again.
   name === 'test:extension' ? ['run', name, '--', '--no-build'] : ['run', name],
 ]);
+// VS Code (code-server, from npm into .cache/) before the unit tests: the persona grammar is
+// tokenized there with VS Code's own TextMate engine, and the browser suites need it anyway.
+steps.splice(order.indexOf('test:unit'), 0, ['code-server', ['exec', '--', 'node', 'scripts/code-server.mjs', 'install']]);
 
 let current;
 for (const signal of ['SIGINT', 'SIGTERM']) {

@@ -130,7 +130,14 @@ export async function startHarness(): Promise<Harness> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
+  let browser;
+  try {
+    browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs });
+  } catch (error) {
+    // No browser, no harness: the page server must not outlive the failure.
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw error;
+  }
   let counter = 0;
   const contexts = new Set<BrowserContext>();
   return {

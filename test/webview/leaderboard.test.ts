@@ -39,7 +39,8 @@ describe('webview: the Leaderboard view', function () {
     harness = await startHarness();
   });
   after(async () => {
-    await harness.close();
+    // Unset when the browser could not start (before() failed).
+    await (harness as Harness | undefined)?.close();
   });
 
   async function open(state?: unknown) {

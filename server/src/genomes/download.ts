@@ -60,7 +60,8 @@ interface Slot {
 export class Download extends EventEmitter<DownloadEvents> {
   private readonly slots: Slot[] = [];
   private readonly slotByKey = new Map<string, number>();
-  private readonly blobSlots = new Map<string, { first: number; count: number; size: number }>();
+  /** Each missing blob's slots, with its bitmap of verified pieces as stored in the database. */
+  private readonly blobSlots = new Map<string, { first: number; count: number; size: number; stored: Bitmap; left: number }>();
   private readonly done: Bitmap;
   private readonly picker: PiecePicker;
   private readonly peerHave = new Map<string, Map<string, Bitmap | 'all'>>();
@@ -75,6 +76,8 @@ export class Download extends EventEmitter<DownloadEvents> {
   private finished = false;
   private finishing = false;
   private totalBytes = 0;
+  private missingBytes = 0;
+  private doneCount = 0;
 
   constructor(private readonly options: DownloadOptions) {
     super();
@@ -87,7 +90,7 @@ export class Download extends EventEmitter<DownloadEvents> {
       if (blobs.has(layer.blob)) continue;
       const first = this.slots.length;
       const count = pieceCount(layer.size);
-      this.blobSlots.set(layer.blob, { first, count, size: layer.size });
+      this.blobSlots.set(layer.blob, { first, count, size: layer.size, stored: index.bitmap(layer.blob, count), left: count });
       for (let piece = 0; piece < count; piece++) {
         const { offset, length } = pieceRange(layer.size, piece);
         this.slotByKey.set(`${layer.blob}:${piece}`, this.slots.length);
@@ -95,10 +98,11 @@ export class Download extends EventEmitter<DownloadEvents> {
       }
     }
     this.done = new Bitmap(this.slots.length);
-    for (const [blob, { first, count }] of this.blobSlots) {
-      const stored = index.bitmap(blob, count);
-      for (let piece = 0; piece < count; piece++) if (stored.has(piece)) this.done.set(first + piece);
+    for (const range of this.blobSlots.values()) {
+      for (let piece = 0; piece < range.count; piece++) if (range.stored.has(piece)) this.markDone(range.first + piece);
+      range.left = range.count - range.stored.count();
     }
+    for (let slot = 0; slot < this.slots.length; slot++) if (!this.done.has(slot)) this.missingBytes += this.slots[slot]!.length;
     this.picker = new PiecePicker(this.slots.length, this.done, options.random);
   }
 
@@ -106,14 +110,24 @@ export class Download extends EventEmitter<DownloadEvents> {
     return this.options.id;
   }
 
-  /** Slots already verified when the download (re)started. */
+  /** Slots verified so far (at construction: those of an earlier run). */
   get piecesDone(): number {
-    return this.done.count();
+    return this.doneCount;
+  }
+
+  private markDone(slot: number): void {
+    if (this.done.has(slot)) return;
+    this.done.set(slot);
+    this.doneCount++;
+  }
+
+  private get complete(): boolean {
+    return this.doneCount === this.slots.length;
   }
 
   start(): void {
     this.emitProgress('active');
-    if (this.done.complete) {
+    if (this.complete) {
       this.finish();
       return;
     }
@@ -214,10 +228,11 @@ export class Download extends EventEmitter<DownloadEvents> {
       await this.options.blobs.writePiece(info.blob, info.offset, data);
       if (this.finished) return;
       const range = this.blobSlots.get(info.blob)!;
-      const blobBitmap = this.options.index.bitmap(info.blob, range.count);
-      blobBitmap.set(info.piece);
-      this.options.index.saveBitmap(info.blob, blobBitmap);
+      range.stored.set(info.piece);
+      this.options.index.saveBitmap(info.blob, range.stored);
       this.writing.delete(slot);
+      this.markDone(slot);
+      this.missingBytes -= info.length;
       for (const other of this.picker.complete(slot)) {
         const key = `${other}:${slot}`;
         this.requests.get(key)?.timer.cancel();
@@ -226,13 +241,11 @@ export class Download extends EventEmitter<DownloadEvents> {
       this.sources.add(peer);
       this.emit('piece', { blob: info.blob, piece: info.piece, from: peer });
       this.emitProgress('active');
-      let blobDone = true;
-      for (let i = range.first; i < range.first + range.count; i++) if (!this.done.has(i)) blobDone = false;
-      if (blobDone) {
+      if (--range.left === 0) {
         await this.options.blobs.complete(info.blob);
         this.options.index.dropBitmap(info.blob);
       }
-      if (this.done.complete) this.finish();
+      if (this.complete) this.finish();
       else this.pumpAll();
     } catch (error) {
       this.writing.delete(slot);
@@ -312,7 +325,7 @@ export class Download extends EventEmitter<DownloadEvents> {
 
   private pump(peer: string): void {
     if (this.finished || this.banned.has(peer)) return;
-    const window = this.options.window ?? 4;
+    const window = this.options.window ?? 2;
     let inFlight = 0;
     for (const request of this.requests.values()) if (request.peer === peer) inFlight++;
     const rate = this.options.maxBytesPerSecond ?? 0;
@@ -345,14 +358,12 @@ export class Download extends EventEmitter<DownloadEvents> {
   }
 
   progress(state: GenomeProgress['state'], error?: string): GenomeProgress {
-    let missingBytes = 0;
-    for (let i = 0; i < this.slots.length; i++) if (!this.done.has(i)) missingBytes += this.slots[i]!.length;
     return {
       id: this.id,
       state,
-      bytes: this.totalBytes - missingBytes,
+      bytes: this.totalBytes - this.missingBytes,
       totalBytes: this.totalBytes,
-      piecesDone: this.done.count(),
+      piecesDone: this.doneCount,
       pieces: this.slots.length,
       sources: [...this.sources],
       ...(error ? { error } : {}),

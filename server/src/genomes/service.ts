@@ -145,7 +145,7 @@ export class GenomeService extends EventEmitter<GenomeServiceEvents> implements 
     return Promise.resolve();
   }
 
-  stop(): Promise<void> {
+  async stop(): Promise<void> {
     this.stopped = true;
     for (const off of this.offs.splice(0)) off();
     for (const timer of this.timers) timer.cancel();
@@ -154,7 +154,7 @@ export class GenomeService extends EventEmitter<GenomeServiceEvents> implements 
     this.downloads.clear();
     for (const pending of this.queries.values()) pending.finish();
     this.indexValue = undefined;
-    return Promise.resolve();
+    await this.blobs.close();
   }
 
   // ------------------------------------------------------------------ API

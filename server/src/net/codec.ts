@@ -30,9 +30,11 @@ export function encodeSessionMessage(message: SessionMessage): Buffer {
   if (message.t !== 'env') return packr.pack(message);
   const e = message.e;
   const tuple: unknown[] = ['env', e.type, e.id, e.origin, e.seq, e.ts, e.topic, e.body];
-  if (e.hops !== undefined || e.to !== undefined || e.fast !== undefined) tuple.push(e.hops ?? null);
-  if (e.to !== undefined || e.fast !== undefined) tuple.push(e.to ?? null);
-  if (e.fast !== undefined) tuple.push(e.fast);
+  // Optional trailing fields, each written only when it or a later one is set.
+  const optional = [e.hops, e.to, e.fast, e.prio];
+  let last = optional.length - 1;
+  while (last >= 0 && optional[last] === undefined) last--;
+  for (let i = 0; i <= last; i++) tuple.push(optional[i] ?? null);
   return packr.pack(tuple);
 }
 
@@ -66,11 +68,12 @@ export function decodeBatch(bytes: Uint8Array): { values: unknown[]; error?: str
 export function toSessionMessage(value: unknown): Decoded<unknown> {
   if (!Array.isArray(value)) return { ok: true, value };
   const tuple = value as unknown[];
-  if (tuple[0] !== 'env' || tuple.length < 8 || tuple.length > 11) return { ok: false, error: 'not a session message' };
+  if (tuple[0] !== 'env' || tuple.length < 8 || tuple.length > 12) return { ok: false, error: 'not a session message' };
   const e: Record<string, unknown> = { type: tuple[1], id: tuple[2], origin: tuple[3], seq: tuple[4], ts: tuple[5], topic: tuple[6], body: tuple[7] };
   if (tuple.length > 8 && tuple[8] !== null) e.hops = tuple[8];
   if (tuple.length > 9 && tuple[9] !== null) e.to = tuple[9];
   if (tuple.length > 10 && tuple[10] !== null) e.fast = tuple[10];
+  if (tuple.length > 11 && tuple[11] !== null) e.prio = tuple[11];
   return { ok: true, value: { t: 'env', e } };
 }
 

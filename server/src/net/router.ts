@@ -64,7 +64,7 @@ function isNodeId(value: unknown): value is string {
 
 export function isEnvelope(value: unknown): value is Envelope {
   if (!isRecord(value)) return false;
-  const { type, id, origin, seq, ts, topic, hops, to, fast } = value;
+  const { type, id, origin, seq, ts, topic, hops, to, fast, prio } = value;
   return (
     (type === 'event' || type === 'rpc') &&
     typeof id === 'string' && id.length <= 128 &&
@@ -74,7 +74,8 @@ export function isEnvelope(value: unknown): value is Envelope {
     typeof topic === 'string' && topic.startsWith('/') && topic.length <= maxTopicLength &&
     (hops === undefined || (typeof hops === 'number' && Number.isInteger(hops) && hops >= 0 && hops <= 16)) &&
     (to === undefined || (typeof to === 'string' && nodeIdPattern.test(to))) &&
-    (fast === undefined || typeof fast === 'boolean')
+    (fast === undefined || typeof fast === 'boolean') &&
+    (prio === undefined || prio === 'control' || prio === 'bulk')
   );
 }
 
@@ -201,6 +202,8 @@ export class Router extends EventEmitter<RouterEvents> {
     // Encoded once, on the first peer that wants it (none, when the fast lane reached them all).
     let bytes: Buffer | undefined;
     let sent = 0;
+    if (priority === 'chat') delete envelope.prio;
+    else envelope.prio = priority;
     for (const peer of this.options.links.upPeers()) {
       if (options.exclude?.(peer) || !this.peerSubscribed(peer, envelope.topic)) continue;
       bytes ??= encodeSessionMessage({ t: 'env', e: envelope });
@@ -258,14 +261,15 @@ export class Router extends EventEmitter<RouterEvents> {
       if (!this.sendAddressed(envelope, 'control', from)) this.options.counters.add('router.no-route');
       return true;
     }
-    if (!this.checkFresh(envelope, fast ? this.fastDedup : this.reliableDedup)) return true;
+    if (!this.checkFresh(envelope, fast ? this.fastDedup : this.reliableDedup, envelope.prio)) return true;
     this.deliverLocal(envelope);
     if (!fast) this.forward(from, envelope);
     return true;
   }
 
-  private checkFresh(envelope: Envelope, dedup: Dedup): boolean {
-    const verdict = dedup.accept(envelope.origin, envelope.seq);
+  /** `orderClass`: envelopes of another priority class have an order of their own (see Envelope.prio). */
+  private checkFresh(envelope: Envelope, dedup: Dedup, orderClass?: string): boolean {
+    const verdict = dedup.accept(orderClass === undefined ? envelope.origin : `${envelope.origin}/${orderClass}`, envelope.seq);
     if (verdict === 'new') return true;
     this.options.counters.add(`router.${verdict}`);
     return false;
@@ -305,7 +309,7 @@ export class Router extends EventEmitter<RouterEvents> {
       if (!peerNeighbors || !fromNeighbors) continue;
       if (!this.designatedForwarder(fromNeighbors, peerNeighbors)) continue;
       bytes ??= encodeSessionMessage({ t: 'env', e: { ...envelope, hops: hops - 1 } });
-      if (this.options.links.sendEncoded(peer, bytes, 'chat')) this.options.counters.add('router.forwarded');
+      if (this.options.links.sendEncoded(peer, bytes, envelope.prio ?? 'chat')) this.options.counters.add('router.forwarded');
     }
   }
 

@@ -162,12 +162,15 @@ export class Session extends EventEmitter<SessionEvents> {
     const seal = () => {
       if (bytes === 0) return;
       // One plaintext buffer per frame (the messages back to back: MessagePack values delimit
-      // themselves): one seal per batch.
-      const plaintext = Buffer.allocUnsafe(bytes);
-      let offset = 0;
-      for (const message of batch) {
-        message.copy(plaintext, offset);
-        offset += message.length;
+      // themselves): one seal per batch. A lone message (a genome piece) is sealed as it is.
+      let plaintext = batch[0]!;
+      if (batch.length > 1) {
+        plaintext = Buffer.allocUnsafe(bytes);
+        let offset = 0;
+        for (const message of batch) {
+          message.copy(plaintext, offset);
+          offset += message.length;
+        }
       }
       frames.push(this.sealer!.sealFrame(plaintext));
       this.stats.framesOut++;
@@ -184,7 +187,9 @@ export class Session extends EventEmitter<SessionEvents> {
       for (; taken < queue.parts.length; taken++) {
         const message = queue.parts[taken]!;
         const size = message.length;
-        if (bytes + size > this.maxBatchBytes) seal();
+        // A bulk message (a genome piece) goes in a frame of its own: the receiver can open and
+        // use each as soon as it arrives instead of waiting for a megabyte batch.
+        if (bytes + size > this.maxBatchBytes || (priority === 'bulk' && bytes > 0)) seal();
         batch.push(message);
         bytes += size;
         queue.bytes -= size;
@@ -198,9 +203,15 @@ export class Session extends EventEmitter<SessionEvents> {
     }
     seal();
     if (frames.length === 0) return;
-    const data = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
-    this.stats.bytesOut += data.length;
-    this.options.socket.write(data);
+    const socket = this.options.socket;
+    if (frames.length === 1) socket.write(frames[0]!);
+    else {
+      // One writev for all the frames, without copying them into one buffer.
+      socket.cork();
+      for (const frame of frames) socket.write(frame);
+      socket.uncork();
+    }
+    for (const frame of frames) this.stats.bytesOut += frame.length;
     if (this.queues.bulk.bytes === 0 && this.listenerCount('bulk-drain') > 0) this.emit('bulk-drain');
   }
 

@@ -8,10 +8,11 @@
  * the flipped phase. The flags byte is authenticated (associated data).
  *
  * Two implementations of the same AEAD (IETF ChaCha20-Poly1305, identical bytes): libsodium
- * (sodium-native, one call, no cipher object) for frames up to {@link sodiumMaxBytes}, where
- * node:crypto's per-frame cipher set-up dominates; node:crypto (OpenSSL, faster per byte) above.
+ * (sodium-native, one call, no cipher object, output straight into the frame) seals every frame
+ * and opens frames up to {@link sodiumMaxBytes}, where node:crypto's per-frame cipher set-up
+ * dominates; node:crypto (OpenSSL, faster per byte when opening) opens the larger ones.
  */
-import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
+import { createDecipheriv, hkdfSync } from 'node:crypto';
 import sodium from 'sodium-native';
 import type { Clock } from '../node/clock';
 import { frameHeaderBytes } from './framing';
@@ -20,7 +21,7 @@ export const tagBytes = 16;
 export const sealOverheadBytes = 1 + tagBytes;
 export const defaultRekeyAfterFrames = 2 ** 20;
 export const defaultRekeyAfterMs = 2 * 60 * 1000;
-/** Frames up to this many plaintext bytes use libsodium (measured here: 2x faster at 5 KB, slower at 350 KB). */
+/** Frames up to this many plaintext bytes are opened with libsodium (measured here: 2x faster at 5 KB, slower at 350 KB). */
 export const sodiumMaxBytes = 64 * 1024;
 
 export interface RekeyPolicy {
@@ -67,16 +68,7 @@ export class Sealer {
     const header = out.subarray(frameHeaderBytes, frameHeaderBytes + 1);
     const nonce = nonceFor(this.counter, this.nonce);
     this.counter++;
-    if (plaintext.length <= sodiumMaxBytes) {
-      sodium.crypto_aead_chacha20poly1305_ietf_encrypt(out.subarray(frameHeaderBytes + 1), plaintext, header, null, nonce, this.key);
-      return out;
-    }
-    const cipher = createCipheriv('chacha20-poly1305', this.key, nonce, { authTagLength: tagBytes });
-    cipher.setAAD(header, { plaintextLength: plaintext.length });
-    const encrypted = cipher.update(plaintext);
-    encrypted.copy(out, frameHeaderBytes + 1);
-    cipher.final();
-    cipher.getAuthTag().copy(out, frameHeaderBytes + 1 + encrypted.length);
+    sodium.crypto_aead_chacha20poly1305_ietf_encrypt(out.subarray(frameHeaderBytes + 1), plaintext, header, null, nonce, this.key);
     return out;
   }
 

@@ -104,6 +104,12 @@ export interface Envelope {
   to?: string;
   /** Sent on the fast lane (or its fallback over a session): lossy, de-duplicated apart. */
   fast?: boolean;
+  /**
+   * The priority it was queued with, when not chat. A session sends control before chat before
+   * bulk, so one class overtakes another: per-sender order holds within each class, and a
+   * receiver keeps one order per (origin, class).
+   */
+  prio?: 'control' | 'bulk';
 }
 
 /** A known peer address, as told by peer exchange. */

@@ -49,7 +49,7 @@ describe('net/codec session messages', () => {
   });
 
   it('refuses arrays that are not envelope tuples', () => {
-    for (const value of [[], ['env'], ['env', 1, 2, 3, 4, 5, 6], ['px', 1, 2, 3, 4, 5, 6, 7], ['env', ...Array.from({ length: 11 }, () => 0)]]) {
+    for (const value of [[], ['env'], ['env', 1, 2, 3, 4, 5, 6], ['px', 1, 2, 3, 4, 5, 6, 7], ['env', ...Array.from({ length: 12 }, () => 0)]]) {
       const decoded = decodeSessionMessage(encodeSessionMessage(value as unknown as SessionMessage));
       assert.equal(decoded.ok, false, JSON.stringify(value));
     }

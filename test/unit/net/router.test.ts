@@ -45,7 +45,7 @@ function mesh(edges: [string, string][]) {
       for (const peer of neighbors(name)) routers.get(peer)!.updatePeerSubs(name, [prefix], []);
     }
   };
-  return { routers, pump, subscribeAll };
+  return { routers, pump, subscribeAll, queue };
 }
 
 describe('net/router', () => {
@@ -88,6 +88,28 @@ describe('net/router', () => {
     pump();
     for (const name of names.slice(1)) assert.equal(sink.get(name)!.length, 1);
     assert.equal(sink.get(names[0]!)!.length, 0);
+  });
+
+  it('keeps one order per priority class: chat that overtakes queued bulk loses nothing, a late one within a class is dropped', () => {
+    const [A, B] = [id('A'), id('B')];
+    const { routers, pump, subscribeAll, queue } = mesh([[A, B]]);
+    const sink = new Map<string, Envelope[]>();
+    subscribeAll('/', sink);
+    const a = routers.get(A)!;
+    a.publish(a.createEnvelope('event', '/genome/piece/x', 'piece 1'), 'bulk');
+    a.publish(a.createEnvelope('event', '/genome/piece/x', 'piece 2'), 'bulk');
+    a.publish(a.createEnvelope('event', '/chat/m', 'chat 3'), 'chat');
+    // The session writes chat before the bulk queued earlier.
+    queue.unshift(queue.pop()!);
+    pump();
+    assert.deepEqual(sink.get(B)!.map((e) => e.body), ['chat 3', 'piece 1', 'piece 2']);
+    assert.deepEqual(sink.get(B)!.map((e) => e.prio), [undefined, 'bulk', 'bulk']);
+    // Within one class a lower seq after a higher one is still late (e.g. after a route change).
+    a.publish(a.createEnvelope('event', '/genome/piece/x', 'piece 4'), 'bulk');
+    a.publish(a.createEnvelope('event', '/genome/piece/x', 'piece 5'), 'bulk');
+    queue.reverse();
+    pump();
+    assert.deepEqual(sink.get(B)!.map((e) => e.body).slice(3), ['piece 5']);
   });
 
   it('in a square each node gets each envelope once (one designated forwarder)', () => {
