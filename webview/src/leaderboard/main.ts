@@ -93,7 +93,8 @@ function renderBoard(board: Extract<ToLeaderboard, { type: 'board' }>): HTMLElem
     name.dataset['focusKey'] = persona.key;
     name.addEventListener('click', () => {
       save({ ...state, selected: { persona: persona.key, name: persona.persona.name } });
-      vscode.postMessage({ type: 'signals', persona: persona.key, name: persona.persona.name, ...(board.category ? { category: board.category } : {}) });
+      // The category chosen now, even if this row is still from the board shown before the choice.
+      vscode.postMessage({ type: 'signals', persona: persona.key, name: persona.persona.name, ...(state.category ? { category: state.category } : {}) });
     });
     const row = el(
       'tr',
