@@ -6,7 +6,8 @@
  *
  * - `prompt` layers are appended to the system prompt;
  * - `lora` layers go to the `llama` brain as adapters (the blob file, named by its hash, with the
- *   manifest's scale or 1), fixed when its context is created;
+ *   persona file's `brain.loraScale`, else the manifest's scale, else 1), fixed when its context
+ *   is created;
  * - `knowledge` layers are written out once as a folder the librarian indexes with the persona's
  *   own knowledge folders.
  */
@@ -64,7 +65,7 @@ export class GenomeApplier {
     for (const id of persona.genomes) {
       const manifest = this.genomes.isLocal(id) ? this.genomes.manifest(id) : undefined;
       for (const layer of manifest?.layers ?? []) {
-        if (layer.kind === 'lora') adapters.push({ path: this.genomes.blobs.path(layer.blob), scale: layer.scale ?? 1 });
+        if (layer.kind === 'lora') adapters.push({ path: this.genomes.blobs.path(layer.blob), scale: persona.brain.loraScale ?? layer.scale ?? 1 });
       }
     }
     return adapters;

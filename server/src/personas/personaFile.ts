@@ -380,6 +380,9 @@ function parseBrain(sink: ProblemSink, pair: Pair<Node, Node | null> | undefined
   } else if (brain.provider === 'vscode-lm' && options.headless) {
     sink.add(sink.nodeRange(providerAt, brainRange), 'provider-unavailable', 'the `vscode-lm` brain needs VS Code: this node runs headless, so the persona stays degraded', 'warning');
   }
+  if (brain.loraScale !== undefined && brain.provider !== 'llama') {
+    sink.add(sink.nodeRange(fields.get('loraScale')?.key, brainRange), 'unused-key', `\`loraScale\` only applies to the \`llama\` brain (LoRA adapters); the \`${brain.provider}\` brain ignores it`, 'warning');
+  }
   return brain;
 }
 

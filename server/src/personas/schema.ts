@@ -44,6 +44,12 @@ export const brainKeys: Readonly<Record<string, KeySpec>> = {
   threads: { kind: 'integer', min: 1, max: 64, description: '`llama`: CPU threads for decoding. 1 is often fastest on a busy machine.' },
   seed: { kind: 'integer', min: 0, max: 4294967295, description: 'Sampling seed: the same prompt and seed give the same reply.' },
   timeoutSeconds: { kind: 'number', min: 1, max: 600, description: 'Give up on a reply after this many seconds (the persona posts a short notice).' },
+  loraScale: {
+    kind: 'number',
+    min: 0,
+    max: 4,
+    description: "`llama`: how strongly the LoRA adapters of this persona's genomes act, 0 (not at all) to 4. Default: each genome's own scale (from its manifest), else 1.",
+  },
 };
 
 export const participationKeys: Readonly<Record<string, KeySpec>> = {

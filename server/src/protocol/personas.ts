@@ -25,6 +25,8 @@ export interface BrainConfig {
   threads?: number;
   seed?: number;
   timeoutSeconds?: number;
+  /** llama: scale of every genome LoRA adapter of the persona (else each manifest's scale, else 1). */
+  loraScale?: number;
 }
 
 export interface ParticipationConfig {

@@ -25,7 +25,7 @@ describe('applying a LoRA genome received from a peer (llama persona, tiny model
     for (const node of nodes.splice(0).reverse()) await node.stop();
   });
 
-  it("changes the persona's reply with the same seed, and removing it takes the adapter away", async () => {
+  it("changes the persona's reply with the same seed, the persona file's loraScale sets its strength, and removing it takes the adapter away", async () => {
     const publisherDir = join(dir.path, 'publisher');
     mkdirSync(publisherDir);
     const fixture = writeTinyFixture(publisherDir);
@@ -71,6 +71,13 @@ describe('applying a LoRA genome received from a peer (llama persona, tiny model
     const adapted = await ask();
     assert.notEqual(adapted, base, 'the adapter changed the reply');
     assert.match(adapted, /zebra zebra/);
+    assert.deepEqual(host.genomeApplier!.adapters(host.personas!.registry.get('tiny')!.persona).map((a) => a.scale), [1]);
+
+    // The persona file's scale wins over the manifest's: at 0 the adapter no longer acts.
+    writeFileSync(personaFile, readFileSync(personaFile, 'utf8').replace('  contextSize: 1024\n', '  contextSize: 1024\n  loraScale: 0\n'));
+    await until('the persona reloaded with loraScale 0', () => (host.personas!.registry.get('tiny')?.persona.brain.loraScale === 0 ? true : undefined), 10_000);
+    assert.deepEqual(host.genomeApplier!.adapters(host.personas!.registry.get('tiny')!.persona).map((a) => a.scale), [0]);
+    assert.doesNotMatch(await ask(), /zebra zebra/, 'an adapter at scale 0 does not change the reply');
 
     await host.genomeApplier!.unapply(personaFile, genome.id);
     await until('the persona reloaded without the genome', () => (host.personas!.registry.get('tiny')?.persona.genomes.length === 0 ? true : undefined), 10_000);

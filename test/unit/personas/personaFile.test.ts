@@ -117,6 +117,19 @@ describe('persona files', () => {
     assert.deepEqual(at(find(lm.problems, 'provider-unavailable')), [2, 7, 2, 16]);
   });
 
+  it('takes a LoRA scale for the llama brain, checks its range, and warns where no adapter can use it', () => {
+    const llama = parsePersonaFile('---\nid: a\nbrain:\n  provider: llama\n  model: hf:owner/repo/model.gguf\n  loraScale: 0.5\n---\nhi\n', { file: '/p/a.persona.md' });
+    assert.deepEqual(llama.problems, []);
+    assert.equal(llama.persona?.brain.loraScale, 0.5);
+    const tooStrong = parsePersonaFile('---\nid: a\nbrain:\n  provider: llama\n  model: hf:owner/repo/model.gguf\n  loraScale: 9\n---\nhi\n', { file: '/p/a.persona.md' });
+    assert.equal(tooStrong.persona?.brain.loraScale, undefined);
+    assert.ok(tooStrong.problems.some((p) => p.message.includes('brain.loraScale')), JSON.stringify(tooStrong.problems));
+    const openai = parsePersonaFile('---\nid: a\nbrain:\n  provider: openai\n  model: m\n  baseUrl: http://localhost:1/v1\n  loraScale: 0.5\n---\nhi\n', { file: '/p/a.persona.md' });
+    const unused = find(openai.problems, 'unused-key', 'loraScale');
+    assert.equal(unused.severity, 'warning');
+    assert.deepEqual(at(unused), [6, 2, 6, 11]);
+  });
+
   it('finds duplicate ids across files and points at each id', () => {
     const a = parsePersonaFile('---\nid: twin\n---\nA\n', { file: '/p/a.persona.md' });
     const b = parsePersonaFile('---\nname: B\nid: twin\n---\nB\n', { file: '/p/b.persona.md' });
