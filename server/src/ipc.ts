@@ -91,6 +91,17 @@ function knownGenomeIds(): string[] {
 }
 
 const personas = registerPersonaServer(connection, async () => (await startedNode).personas, { logger, genomeIds: knownGenomeIds });
+// A genome published, downloaded, deleted or newly seen on the mesh changes which `genomes` ids
+// the persona files may name: their diagnostics follow at once, not at the next keystroke. One
+// refresh per turn however many manifests a query brought.
+let genomeRefresh: NodeJS.Immediate | undefined;
+const refreshPersonaFiles = () => {
+  genomeRefresh ??= setImmediate(() => {
+    genomeRefresh = undefined;
+    personas.refresh();
+  });
+};
+void startedNode.then((started) => started.genomes?.on('changed', refreshPersonaFiles).on('seen', refreshPersonaFiles));
 connection.onRequest(CancelModelDownloadRequest.type, async ({ model }) => ({ cancelled: (await startedNode).modelDownloads?.cancel(model) ?? false }));
 connection.onNotification(SetEvolutionPolicyNotification.type, ({ policy }) => {
   void startedNode.then((started) => {

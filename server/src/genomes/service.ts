@@ -71,6 +71,8 @@ export interface GenomeServiceEvents {
   rejected: [{ from: string; reason: string; code: string }];
   /** Local genomes changed (published, downloaded, deleted). */
   changed: [];
+  /** A manifest not known before arrived (a query's answer or an import): one more genome id is known. */
+  seen: [id: string];
 }
 
 interface PendingQuery {
@@ -171,7 +173,7 @@ export class GenomeService extends EventEmitter<GenomeServiceEvents> implements 
   /** Adds a manifest received another way (a file): checked like one from the mesh. */
   importManifest(value: unknown): string {
     const id = verifyManifest(value);
-    this.seen.set(id, value as GenomeManifest);
+    this.remember(id, value as GenomeManifest);
     return id;
   }
 
@@ -423,6 +425,12 @@ export class GenomeService extends EventEmitter<GenomeServiceEvents> implements 
     }
   }
 
+  private remember(id: string, manifest: GenomeManifest): void {
+    const known = this.seen.has(id) || this.index.get(id) !== undefined;
+    this.seen.set(id, manifest);
+    if (!known) this.emit('seen', id);
+  }
+
   private onResults(from: string, body: Extract<GenomeDirect, { t: 'results' }>): void {
     const pending = this.queries.get(body.qid);
     if (!pending) return;
@@ -437,7 +445,7 @@ export class GenomeService extends EventEmitter<GenomeServiceEvents> implements 
         this.emit('rejected', { from, reason: (error as Error).message, code });
         continue;
       }
-      this.seen.set(id, manifest);
+      this.remember(id, manifest);
       const holders = this.holders.get(id) ?? new Set<string>();
       holders.add(from);
       this.holders.set(id, holders);

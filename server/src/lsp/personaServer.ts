@@ -34,6 +34,8 @@ export interface PersonaServer extends Disposable {
   readonly documents: TextDocuments<TextDocument>;
   /** For PersonaService's `languageModels` option. */
   readonly languageModels: LanguageModelBridge;
+  /** Re-checks the open persona files (e.g. the genome ids this node knows changed). */
+  refresh(): void;
 }
 
 export function registerPersonaServer(connection: Connection, source: PersonaServiceSource, options: PersonaServerOptions = {}): PersonaServer {
@@ -75,6 +77,7 @@ export function registerPersonaServer(connection: Connection, source: PersonaSer
     capabilities: personaServerCapabilities,
     documents,
     languageModels,
+    refresh: () => features.refresh(),
     dispose: () => {
       detach?.();
       features.dispose();

@@ -65,13 +65,18 @@ describe('genome exchange (in-memory mesh, real libsql and files)', () => {
     await a.service.publish({ name: 'TS reviewer', description: 'reviews typescript', capabilities: ['code-review', 'typescript'], prompt: 'Review carefully.' });
     await b.service.publish({ name: 'Poet', description: 'writes poems', capabilities: ['poetry'], prompt: 'Rhyme.' });
     await b.service.publish({ name: 'Sloppy reviewer', description: 'reviews quickly, guesses', capabilities: ['code-review', 'guessing'], prompt: 'Guess.' });
+    const seen: string[] = [];
+    c.service.on('seen', (id) => seen.push(id));
     const results = await c.service.query({ required: ['code-review'], preferred: ['typescript'], antipatterns: ['guessing'], timeoutMs: 5000 });
     assert.deepEqual(results.map((r) => r.manifest.name), ['TS reviewer']);
+    assert.deepEqual(seen, [results[0]!.id], 'a manifest not known before is announced once');
     assert.deepEqual(results[0]!.holders, [a.id]);
     const all = await c.service.query({ preferred: ['typescript', 'code-review'], timeoutMs: 5000 });
     assert.equal(all.length, 3);
     assert.equal(all[0]!.manifest.name, 'TS reviewer');
     assert.ok(all[0]!.rank > all[2]!.rank);
+    assert.deepEqual(new Set(seen), new Set(all.map((r) => r.id)));
+    assert.equal(seen.length, 3, 'answers about known genomes are not news');
   });
 
   it('fetches pieces from several seeders, rarest first, checks each, and skips a seeder whose blob is corrupt', async () => {

@@ -132,6 +132,10 @@ describe('persona language server (real LSP connection)', function () {
 
     const genome = await client.open('untitled:new.persona.md', '---\nid: g\ngenomes:\n  - g-known\n  - g-missing\n---\nhi\n');
     assert.deepEqual(genome.map((d) => [d.code, ...at(d)]), [['unknown-genome', 4, 4, 4, 13]]);
+    // Once the genome is known (seen on the mesh), the open file is checked again without an edit.
+    const rechecked = client.waitFor('untitled:new.persona.md');
+    await client.rpc.sendRequest('test/learnGenome', { id: 'g-missing' });
+    assert.deepEqual(await rechecked, []);
   });
 
   it('publishes the problems of persona files on disk that are not open, and clears them when they go', async () => {

@@ -15,15 +15,21 @@ const onDisk = [
   parsePersonaFile('---\nid: broken\nbrian: librarian\n---\nTypo.\n', { file: '/disk/broken.persona.md' }),
 ];
 
+const knownGenomes = ['g-known'];
 const features = registerPersonaLanguageFeatures(connection, documents, {
   personaFiles: () => onDisk,
   roomNames: () => ['general', 'reviews'],
   capabilityNames: () => ['typescript', 'code-review', 'typescript'],
-  genomeIds: () => ['g-known'],
+  genomeIds: () => knownGenomes,
   fileExists: (p) => p.endsWith('present.gguf'),
 });
 // The tests' stand-in for the registry's `loaded` event.
 connection.onRequest('test/publishFiles', (params: { count: number }) => features.publishFiles(onDisk.slice(0, params.count)));
+// The tests' stand-in for a genome seen on the mesh (the server refreshes on the genomes' `seen`).
+connection.onRequest('test/learnGenome', (params: { id: string }) => {
+  knownGenomes.push(params.id);
+  features.refresh();
+});
 connection.onInitialize(() => ({ capabilities: personaServerCapabilities }));
 documents.listen(connection);
 connection.listen();
