@@ -27,7 +27,12 @@ export function registerGenomeCommands(ctx: Ctx, view: GenomesView, personas: ()
     if (target && 'kind' in target) return target.kind === 'genome' ? target.genome : undefined;
     if (target) return target;
     await view.refresh();
-    const choices = view.all.filter((g) => local === undefined || g.local === local);
+    let choices = view.all.filter((g) => local === undefined || g.local === local);
+    if (choices.length === 0 && local !== true) {
+      // Nothing known yet: ask the mesh and wait for its answers before saying there is nothing.
+      await vscode.window.withProgress({ location: { viewId: 'personaMesh.genomes' }, title: 'Asking the mesh for genomes' }, () => view.refresh({ ask: true }));
+      choices = view.all.filter((g) => local === undefined || g.local === local);
+    }
     if (choices.length === 0) {
       void vscode.window.showInformationMessage(local ? 'No genomes are held on this node yet.' : 'No genomes are known on the mesh yet.');
       return undefined;
@@ -51,7 +56,9 @@ export function registerGenomeCommands(ctx: Ctx, view: GenomesView, personas: ()
   const fail = (what: string, error: unknown) => void vscode.window.showWarningMessage(`${what}: ${(error as Error).message}`);
 
   return [
-    vscode.commands.registerCommand('personaMesh.refreshGenomes', () => view.refresh()),
+    vscode.commands.registerCommand('personaMesh.refreshGenomes', () =>
+      vscode.window.withProgress({ location: { viewId: 'personaMesh.genomes' }, title: 'Asking the mesh for genomes' }, () => view.refresh({ ask: true })),
+    ),
     vscode.commands.registerCommand('personaMesh.downloadGenome', async (target: Target) => {
       const genome = await genomeOf(target, false, 'Download Genome');
       if (!genome) return;

@@ -9,8 +9,9 @@ export type GenomeItem =
 
 /**
  * Genomes on the mesh (grouped by capability: size, seeders, score, whether held here) and those
- * held on this node. Refreshing asks the mesh (a query every node answers), so it is done on
- * demand and when local genomes change, not on a timer.
+ * held on this node. A refresh shows at once what the node knows (the node asks the mesh in the
+ * background now and then, and says when answers change the list); Refresh Genomes waits for
+ * every peer's answer.
  */
 export class GenomesView implements vscode.TreeDataProvider<GenomeItem>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<GenomeItem | undefined>();
@@ -34,9 +35,10 @@ export class GenomesView implements vscode.TreeDataProvider<GenomeItem>, vscode.
     return [...this.local, ...this.network];
   }
 
-  async refresh(): Promise<void> {
+  /** `ask`: wait for a fresh answer from every peer (a second or two) instead of what the node knows. */
+  async refresh(options: { ask?: boolean } = {}): Promise<void> {
     try {
-      const { local, network } = await this.ctx.sendRequest(GenomeListRequest.type, {});
+      const { local, network } = await this.ctx.sendRequest(GenomeListRequest.type, options.ask ? { ask: true } : {});
       this.set(local, network);
     } catch {
       this.set([], []);

@@ -29,6 +29,9 @@ export type GenomeConnection = Pick<Connection, 'onRequest' | 'sendNotification'
 
 /** Genome failures are the user's to fix (size, space, signature...): one code for all, the message says which. */
 const genomeErrorCode = 4090;
+/** A plain list asks the mesh in the background at most this often (peers come and go). */
+const backgroundQueryEveryMs = 30_000;
+const listQuery = { maxResults: 200, timeoutMs: 1500 };
 
 function toResponseError(error: unknown): ResponseError<void> {
   if (error instanceof GenomeError) return new ResponseError(genomeErrorCode, error.message.replace(/\s*\n\s*/g, ' ').slice(0, 500));
@@ -40,18 +43,26 @@ function text(value: unknown, name: string): string {
   return value;
 }
 
-export function registerGenomeHandlers(connection: GenomeConnection, source: () => Promise<MeshNode>, logger?: Logger): Disposable {
+export function registerGenomeHandlers(connection: GenomeConnection, source: () => Promise<MeshNode>, logger?: Logger, now: () => number = () => performance.now()): Disposable {
   let attached: GenomeService | undefined;
+  let lastQueryAt = -Infinity;
+  let changedSoon: NodeJS.Immediate | undefined;
   const onProgress = (progress: GenomeProgress) => void connection.sendNotification(GenomeProgressNotification.type, progress).catch(() => undefined);
-  const onChanged = () => void connection.sendNotification(GenomeChangedNotification.type, {}).catch(() => undefined);
+  // One notification per turn, however many manifests one answer brought.
+  const onChanged = () => {
+    changedSoon ??= setImmediate(() => {
+      changedSoon = undefined;
+      void connection.sendNotification(GenomeChangedNotification.type, {}).catch(() => undefined);
+    });
+  };
   const resolve = async (): Promise<{ node: MeshNode; genomes: GenomeService }> => {
     const node = await source();
     const genomes = node.genomes;
     if (!genomes) throw new GenomeError('offline', 'genomes are not available: the node has no database (see Persona Mesh: Show Status)');
     if (attached !== genomes) {
-      attached?.off('progress', onProgress).off('changed', onChanged);
+      attached?.off('progress', onProgress).off('changed', onChanged).off('seen', onChanged);
       attached = genomes;
-      genomes.on('progress', onProgress).on('changed', onChanged);
+      genomes.on('progress', onProgress).on('changed', onChanged).on('seen', onChanged);
     }
     return { node, genomes };
   };
@@ -74,9 +85,12 @@ export function registerGenomeHandlers(connection: GenomeConnection, source: () 
   const disposables: Disposable[] = [
     connection.onRequest(
       GenomeListRequest.type,
-      handle(async ({ genomes }) => {
-        // Network genomes are the answers to a search: ask every peer (done once all have answered).
-        await genomes.query({ maxResults: 200, timeoutMs: 1500 });
+      handle(async ({ genomes }, p: { ask?: boolean }) => {
+        // Network genomes are the answers to a search: every peer answers (or the timeout ends it).
+        const stale = now() - lastQueryAt >= backgroundQueryEveryMs;
+        if (p.ask || stale) lastQueryAt = now();
+        if (p.ask) await genomes.query(listQuery);
+        else if (stale) genomes.query(listQuery).catch((error: unknown) => logger?.warn(`genome search failed: ${describeError(error)}`));
         return genomes.list();
       }),
     ),
@@ -122,7 +136,8 @@ export function registerGenomeHandlers(connection: GenomeConnection, source: () 
   return {
     dispose: () => {
       for (const disposable of disposables) disposable.dispose();
-      attached?.off('progress', onProgress).off('changed', onChanged);
+      if (changedSoon) clearImmediate(changedSoon);
+      attached?.off('progress', onProgress).off('changed', onChanged).off('seen', onChanged);
       attached = undefined;
     },
   };

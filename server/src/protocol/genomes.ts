@@ -210,9 +210,13 @@ export interface GenomePublishParams {
 
 /** mesh/genomes/...: requests from the extension to its server. */
 export namespace GenomeListRequest {
-  /** Client → server: local genomes and those seen on the mesh. */
+  /**
+   * Client → server: local genomes and those seen on the mesh. Answers at once from what the node
+   * knows (and asks the mesh in the background when it last did so a while ago: new answers come
+   * as GenomeChangedNotification); `ask: true` waits for a fresh answer from every peer first.
+   */
   export const method = 'mesh/genomes/list';
-  export const type = new RequestType<Record<string, never>, { local: GenomeSummary[]; network: GenomeSummary[] }, void>(method);
+  export const type = new RequestType<{ ask?: boolean }, { local: GenomeSummary[]; network: GenomeSummary[] }, void>(method);
 }
 
 export namespace GenomeQueryRequest {

@@ -1,0 +1,83 @@
+import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
+import { registerGenomeHandlers } from '../../../server/src/genomes/rpcHandlers';
+import { GenomeService } from '../../../server/src/genomes/service';
+import { systemClock } from '../../../server/src/node/clock';
+import { generateIdentity } from '../../../server/src/node/identity';
+import { silentLogger } from '../../../server/src/node/log';
+import type { MeshNode } from '../../../server/src/node/meshNode';
+import { GenomeChangedNotification, GenomeListRequest, type GenomeSummary } from '../../../server/src/protocol/genomes';
+import { MemoryHub } from '../../../server/src/rooms/memoryTransport';
+import { useTempDir } from '../../support/tempDir';
+import { until } from '../../support/until';
+import { memoryDb } from '../rooms/support';
+
+type Listed = { local: GenomeSummary[]; network: GenomeSummary[] };
+
+describe('genome requests from the editor (list)', () => {
+  const tmp = useTempDir('genome-rpc-');
+  let hub: MemoryHub;
+  let services: GenomeService[];
+
+  beforeEach(() => {
+    hub = new MemoryHub({ autoFlush: true });
+    services = [];
+  });
+  afterEach(async () => {
+    for (const service of services) await service.stop();
+    hub.close();
+  });
+
+  async function addService(name: string): Promise<GenomeService> {
+    const identity = generateIdentity().identity;
+    const service = new GenomeService({ dataDir: join(tmp.path, name), store: { db: memoryDb() }, identity, transport: hub.attach(identity.nodeId), clock: systemClock, logger: silentLogger });
+    await service.start();
+    services.push(service);
+    return service;
+  }
+
+  it('answers at once from what the node knows, asks the mesh in the background at most every 30 s, and waits for the mesh when asked to', async () => {
+    const publisher = await addService('a');
+    const editor = await addService('b');
+    await publisher.publish({ name: 'First', description: 'one', capabilities: ['one'], prompt: 'One.' });
+
+    const handlers = new Map<string, (params: unknown) => Promise<unknown>>();
+    let changed = 0;
+    const connection = {
+      onRequest: (type: { method: string }, handler: (params: unknown) => Promise<unknown>) => {
+        handlers.set(type.method, handler);
+        return { dispose: () => handlers.delete(type.method) };
+      },
+      sendNotification: (type: { method: string }) => {
+        if (type.method === GenomeChangedNotification.method) changed++;
+        return Promise.resolve();
+      },
+    };
+    let now = 0;
+    const registration = registerGenomeHandlers(connection as never, () => Promise.resolve({ genomes: editor } as unknown as MeshNode), silentLogger, () => now);
+    const list = (params: { ask?: boolean }) => handlers.get(GenomeListRequest.method)!(params) as Promise<Listed>;
+    try {
+      const first = await list({});
+      assert.deepEqual(first.network, [], 'nothing seen yet: the answer does not wait for the mesh');
+      await until('the background answer to be announced', () => (changed > 0 ? true : undefined), 5000);
+      assert.deepEqual((await list({})).network.map((g) => g.name), ['First']);
+
+      await publisher.publish({ name: 'Second', description: 'two', capabilities: ['two'], prompt: 'Two.' });
+      now += 10_000;
+      const before = changed;
+      assert.deepEqual((await list({})).network.map((g) => g.name), ['First'], 'within 30 s no new search');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(changed, before);
+      assert.deepEqual((await list({ ask: true })).network.map((g) => g.name).sort(), ['First', 'Second'], 'ask waits for every peer');
+
+      await publisher.publish({ name: 'Third', description: 'three', capabilities: ['three'], prompt: 'Three.' });
+      now += 30_000;
+      const stale = changed;
+      await list({});
+      await until('the next background search to be announced', () => (changed > stale ? true : undefined), 5000);
+      assert.ok((await list({})).network.some((g) => g.name === 'Third'));
+    } finally {
+      registration.dispose();
+    }
+  });
+});
