@@ -11,6 +11,7 @@ import { defaultRoomId } from '../../server/src/protocol/rooms';
 import { defaultWeights, historyMarkdown, parseSeconds, parseWeights, weightsText } from './challenge/format';
 import type { ChatPanel } from './chatPanel';
 import type { Ctx } from './ctx';
+import { back, inputStep, pickManyStep, pickStep, runSteps, type StepResult } from './multiStepInput';
 
 const steps = 8;
 const title = (step: number) => `Persona Mesh: Start Challenge (${step}/${steps})`;
@@ -52,92 +53,115 @@ async function askSpec(ctx: Ctx, roomId: string): Promise<ChallengeSpec | undefi
   const selection = editor && !editor.selection.isEmpty ? editor.document.getText(editor.selection) : '';
   const firstLine = selection.split(/\r?\n/).find((line) => line.trim())?.trim().slice(0, 200) ?? '';
 
-  const name = await vscode.window.showInputBox({ title: title(1), prompt: 'Title of the challenge', value: firstLine, ignoreFocusOut: true, validateInput: (v) => (v.trim() ? undefined : 'A title, please') });
-  if (name === undefined) return undefined;
-  const typed = await vscode.window.showInputBox({
-    title: title(2),
-    prompt: selection ? 'What should the personas do? (the selected text is attached below it)' : 'What should the personas do?',
-    value: selection ? 'Improve this.' : '',
-    ignoreFocusOut: true,
-  });
-  if (typed === undefined) return undefined;
-  const language = editor?.document.languageId ?? '';
-  const description = selection ? `${typed.trim()}\n\n\`\`\`${language}\n${selection}\n\`\`\``.slice(0, 8000) : typed.trim();
-  const type = await vscode.window.showQuickPick(
-    challengeTypes.map((t) => ({ label: t, description: typeDescriptions[t] })),
-    { title: title(3), placeHolder: 'Type of challenge', ignoreFocusOut: true },
-  );
-  if (!type) return undefined;
-  const difficulty = await vscode.window.showQuickPick(challengeDifficulties.map((d) => ({ label: d })), { title: title(4), placeHolder: 'Difficulty', ignoreFocusOut: true });
-  if (!difficulty) return undefined;
-  const seconds = await vscode.window.showInputBox({
-    title: title(5),
-    prompt: 'Time limit for the answers, in seconds',
-    value: type.label === 'speed' ? '30' : '120',
-    ignoreFocusOut: true,
-    validateInput: (v) => {
-      const parsed = parseSeconds(v);
-      return typeof parsed === 'string' ? parsed : undefined;
-    },
-  });
-  if (seconds === undefined) return undefined;
-  const participants = await pickMany(
-    personas.map((p) => ({ label: p.name, description: `${p.id} · ${p.provider}${p.local ? ' · this node' : ''}`, picked: true, value: { nodeId: p.nodeId, personaId: p.id, name: p.name } satisfies PersonaRef })),
-    title(6),
-    'Participants (at least two)',
-    2,
-  );
-  if (!participants) return undefined;
   const self = ctx.status;
-  const taken = new Set(participants.map((p) => `${p.nodeId}/${p.personaId}`));
-  const judgeItems: (vscode.QuickPickItem & { value: JudgeRef })[] = [
-    ...(self ? [{ label: `You (${self.name})`, description: 'person', picked: true, value: { kind: 'human' as const, nodeId: self.nodeId, participantId: 'user', name: self.name } }] : []),
-    ...peers.map((p) => ({ label: p.name, description: 'person on the mesh', picked: false, value: { kind: 'human' as const, nodeId: p.nodeId, participantId: 'user', name: p.name } })),
-    ...personas
-      .filter((p) => !taken.has(`${p.nodeId}/${p.id}`))
-      .map((p) => ({ label: p.name, description: `AI judge · ${p.provider}`, picked: false, value: { kind: 'persona' as const, nodeId: p.nodeId, participantId: p.id, name: p.name } })),
-  ];
-  const judges = await pickMany(judgeItems, title(7), 'Judges: people on the mesh and AI judge personas', 1);
-  if (!judges) return undefined;
-  const weightsInput = await vscode.window.showInputBox({
-    title: title(8),
-    prompt: 'Criteria weights: technical collaborative innovative reliable (they must sum to 1)',
-    value: weightsText(defaultWeights[type.label]),
-    ignoreFocusOut: true,
-    validateInput: (v) => {
-      const parsed = parseWeights(v);
-      return typeof parsed === 'string' ? parsed : undefined;
+  const language = editor?.document.languageId ?? '';
+  type Item<T> = vscode.QuickPickItem & { value: T };
+  const typeItems: Item<ChallengeType>[] = challengeTypes.map((t) => ({ label: t, description: typeDescriptions[t], value: t }));
+  const difficultyItems: Item<ChallengeSpec['difficulty']>[] = challengeDifficulties.map((d) => ({ label: d, value: d }));
+  const participantItems: Item<PersonaRef>[] = personas.map((p) => ({ label: p.name, description: `${p.id} · ${p.provider}${p.local ? ' · this node' : ''}`, value: { nodeId: p.nodeId, personaId: p.id, name: p.name } }));
+  // The answers so far: going Back shows each step with what was answered there.
+  const answers: {
+    name: string;
+    task: string;
+    type?: Item<ChallengeType>;
+    difficulty?: Item<ChallengeSpec['difficulty']>;
+    seconds?: string;
+    participants: Item<PersonaRef>[];
+    judges?: Item<JudgeRef>[];
+    weights?: string;
+    weightsFor?: ChallengeType;
+  } = { name: firstLine, task: selection ? 'Improve this.' : '', participants: participantItems };
+  const judgeItems = (): Item<JudgeRef>[] => {
+    const taken = new Set(answers.participants.map((p) => `${p.value.nodeId}/${p.value.personaId}`));
+    return [
+      ...(self ? [{ label: `You (${self.name})`, description: 'person', value: { kind: 'human' as const, nodeId: self.nodeId, participantId: 'user', name: self.name } }] : []),
+      ...peers.map((p) => ({ label: p.name, description: 'person on the mesh', value: { kind: 'human' as const, nodeId: p.nodeId, participantId: 'user', name: p.name } })),
+      ...personas
+        .filter((p) => !taken.has(`${p.nodeId}/${p.id}`))
+        .map((p) => ({ label: p.name, description: `AI judge · ${p.provider}`, value: { kind: 'persona' as const, nodeId: p.nodeId, participantId: p.id, name: p.name } })),
+    ];
+  };
+  const key = (judge: JudgeRef) => `${judge.kind}/${judge.nodeId}/${judge.participantId}`;
+  const keep = <T>(result: StepResult<T>, save: (value: T) => void): StepResult<T> => {
+    if (result !== undefined && result !== back) save(result);
+    return result;
+  };
+  const completed = await runSteps([
+    async (canGoBack) =>
+      keep(await inputStep({ title: title(1), canGoBack, prompt: 'Title of the challenge', value: answers.name, validate: (v) => (v.trim() ? undefined : 'A title, please') }), (v) => (answers.name = v)),
+    async (canGoBack) =>
+      keep(
+        await inputStep({ title: title(2), canGoBack, prompt: selection ? 'What should the personas do? (the selected text is attached below it)' : 'What should the personas do?', value: answers.task }),
+        (v) => (answers.task = v),
+      ),
+    async (canGoBack) => keep(await pickStep({ title: title(3), canGoBack, placeholder: 'Type of challenge', items: typeItems, ...(answers.type ? { active: answers.type } : {}) }), (v) => (answers.type = v)),
+    async (canGoBack) =>
+      keep(await pickStep({ title: title(4), canGoBack, placeholder: 'Difficulty', items: difficultyItems, ...(answers.difficulty ? { active: answers.difficulty } : {}) }), (v) => (answers.difficulty = v)),
+    async (canGoBack) =>
+      keep(
+        await inputStep({
+          title: title(5),
+          canGoBack,
+          prompt: 'Time limit for the answers, in seconds',
+          value: answers.seconds ?? (answers.type?.value === 'speed' ? '30' : '120'),
+          validate: (v) => {
+            const parsed = parseSeconds(v);
+            return typeof parsed === 'string' ? parsed : undefined;
+          },
+        }),
+        (v) => (answers.seconds = v),
+      ),
+    async (canGoBack) =>
+      keep(await pickManyStep({ title: title(6), canGoBack, placeholder: 'Participants (at least two)', items: participantItems, selected: answers.participants, min: 2 }), (v) => (answers.participants = v)),
+    async (canGoBack) => {
+      const items = judgeItems();
+      // By default the person here judges; after Back, the judges picked before (if still offered).
+      const chosen = answers.judges ? new Set(answers.judges.map((j) => key(j.value))) : new Set(self ? [key(items[0]!.value)] : []);
+      return keep(await pickManyStep({ title: title(7), canGoBack, placeholder: 'Judges: people on the mesh and AI judge personas', items, selected: items.filter((i) => chosen.has(key(i.value))), min: 1 }), (v) => (answers.judges = v));
     },
-  });
-  if (weightsInput === undefined) return undefined;
-  const weights = parseWeights(weightsInput);
-  if (typeof weights === 'string') return undefined;
-  const timeLimitMs = (parseSeconds(seconds) as number) * 1000;
+    async (canGoBack) => {
+      const type = answers.type!.value;
+      // The default weights follow the type; what was typed stays if the type did not change.
+      const value = answers.weights !== undefined && answers.weightsFor === type ? answers.weights : weightsText(defaultWeights[type]);
+      return keep(
+        await inputStep({
+          title: title(8),
+          canGoBack,
+          prompt: 'Criteria weights: technical collaborative innovative reliable (they must sum to 1)',
+          value,
+          validate: (v) => {
+            const parsed = parseWeights(v);
+            return typeof parsed === 'string' ? parsed : undefined;
+          },
+        }),
+        (v) => {
+          answers.weights = v;
+          answers.weightsFor = type;
+        },
+      );
+    },
+  ]);
+  if (!completed) return undefined;
+  const weights = parseWeights(answers.weights!);
+  const seconds = parseSeconds(answers.seconds!);
+  if (typeof weights === 'string' || typeof seconds === 'string') return undefined;
+  const description = selection ? `${answers.task.trim()}\n\n\`\`\`${language}\n${selection}\n\`\`\``.slice(0, 8000) : answers.task.trim();
+  const timeLimitMs = seconds * 1000;
   return {
-    title: name.trim(),
+    title: answers.name.trim(),
     description,
-    type: type.label,
-    difficulty: difficulty.label,
+    type: answers.type!.value,
+    difficulty: answers.difficulty!.value,
     roomId,
     timeLimitMs,
     // People need longer than the personas: at least five minutes to read and score.
     judgingMs: Math.min(3_600_000, Math.max(300_000, 2 * timeLimitMs)),
-    participants,
-    judges,
+    participants: answers.participants.map((p) => p.value),
+    judges: answers.judges!.map((j) => j.value),
     weights,
   };
 }
 
-/** A multi-select that asks again until at least `min` items are picked. */
-async function pickMany<T>(items: (vscode.QuickPickItem & { value: T })[], stepTitle: string, placeHolder: string, min: number): Promise<T[] | undefined> {
-  for (;;) {
-    const picked = await vscode.window.showQuickPick(items, { title: stepTitle, placeHolder, canPickMany: true, ignoreFocusOut: true });
-    if (!picked) return undefined;
-    if (picked.length >= min) return picked.map((item) => item.value);
-    void vscode.window.showWarningMessage(`Pick at least ${min}.`);
-    for (const item of items) item.picked = picked.includes(item);
-  }
-}
 
 async function startChallenge(ctx: Ctx, chat: ChatPanel): Promise<void> {
   const roomId = chat.currentRoomId ?? defaultRoomId;

@@ -85,6 +85,17 @@ describe('e2e: a challenge from the palette, judged in the chat panel', function
     await step(3);
     await pickQuickInputRow(page, 'technical');
     await step(4);
+    // Back goes a step back at a time, and each step shows what was answered there.
+    const goBack = () => page.locator('.quick-input-widget .quick-input-titlebar').getByRole('button', { name: /^Back/ }).click();
+    await goBack();
+    await step(3);
+    await goBack();
+    await step(2);
+    assert.equal(await input.inputValue(), 'How do I release a new version?');
+    await page.keyboard.press('Enter');
+    await step(3);
+    await pickQuickInputRow(page, 'technical');
+    await step(4);
     await pickQuickInputRow(page, 'easy');
     await step(5);
     await input.fill('20');
