@@ -2,12 +2,11 @@
 // code-server between two personas of a headless node, judged by the person in the chat panel,
 // revealed in the room; the academy's leaderboard on the mesh changes; Challenge History shows it.
 import * as assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Leaderboard } from '../../server/src/protocol/academy';
-import { CliProcess } from '../integration/cli/support';
-import { launchBrowser, openWorkbench, workbenchUrl, type Browser } from './support/browser';
-import { log, resultsDir, saveLogs, startWorkbenchServer, tempDir, type WorkbenchServer } from './support/env';
+import { resultsDir } from './support/env';
+import { usePersonaPeer } from './support/personaPeer';
 import { activityBarItem, pickQuickInputRow, runCommand } from './support/workbench';
 
 const persona = (id: string, name: string) => `---
@@ -25,48 +24,15 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('e2e: a challenge from the palette, judged in the chat panel', function () {
   this.timeout(300_000);
-  let env: WorkbenchServer | undefined;
-  let browser: Browser | undefined;
-  let peer: CliProcess | undefined;
-
-  before(async function () {
-    env = await startWorkbenchServer();
-    const base = tempDir('challenge-peer');
-    const personas = join(base, 'personas');
-    const docs = join(base, 'docs');
-    mkdirSync(personas, { recursive: true });
-    mkdirSync(docs, { recursive: true });
-    writeFileSync(join(personas, 'librarian.persona.md'), persona('librarian', 'Librarian'));
-    writeFileSync(join(personas, 'scribe.persona.md'), persona('scribe', 'Scribe'));
-    writeFileSync(join(docs, 'RELEASE.md'), '# Releasing\n\nTo release, tag the commit with `v1.2.3` and push the tag; CI publishes the build.\n');
-    peer = new CliProcess(
-      ['node', '--data-dir', join(base, 'data'), '--name', 'persona-host', '--listen', '127.0.0.1:0', '--interface', '127.0.0.1', '--personas', personas, '--workspace', docs, '--jsonl'],
-      { PERSONA_MESH_KEY: env.meshKey },
-    );
-    await peer.waitFor('ready');
-    browser = await launchBrowser();
-    await openWorkbench(browser.page, workbenchUrl(env.url, env.workspace));
-    await peer.waitFor('peer.up', 90_000);
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && browser && env) {
-      mkdirSync(resultsDir, { recursive: true });
-      await browser.page.screenshot({ path: join(resultsDir, `challenges-failed-${this.currentTest.title.replace(/\W+/g, '-')}.png`) }).catch(() => undefined);
-      log(`peer stderr (tail):\n${peer?.stderr.slice(-2000) ?? ''}`);
-      log(`logs saved in ${saveLogs(env, 'challenges-logs')}`);
-    }
-  });
-
-  after(async function () {
-    peer?.kill('SIGTERM');
-    await peer?.exited;
-    await browser?.close();
-    await env?.dispose();
+  const stage = usePersonaPeer({
+    name: 'challenges',
+    peerName: 'persona-host',
+    personas: { 'librarian.persona.md': persona('librarian', 'Librarian'), 'scribe.persona.md': persona('scribe', 'Scribe') },
+    docs: { 'RELEASE.md': '# Releasing\n\nTo release, tag the commit with `v1.2.3` and push the tag; CI publishes the build.\n' },
   });
 
   it('starts a challenge from the palette, the person judges it in the panel, the ranking is revealed and the leaderboard changes', async function () {
-    const page = browser!.page;
+    const page = stage.browser.page;
     // The mesh's personas are known to this window once the Personas view lists them.
     await activityBarItem(page, 'Persona Mesh').click();
     for (const name of ['Librarian', 'Scribe']) {
@@ -140,16 +106,16 @@ describe('e2e: a challenge from the palette, judged in the chat panel', function
     let board: Leaderboard | undefined;
     while (!board || board.personas.filter((p) => p.games === 1).length < 2) {
       assert.ok(Date.now() < deadline, `the leaderboard did not change: ${JSON.stringify(board)}`);
-      peer!.send({ op: 'leaderboard' });
+      stage.peer.send({ op: 'leaderboard' });
       await sleep(500);
-      board = [...peer!.events].reverse().find((e) => e.event === 'leaderboard')?.leaderboard as Leaderboard | undefined;
+      board = [...stage.peer.events].reverse().find((e) => e.event === 'leaderboard')?.leaderboard as Leaderboard | undefined;
     }
     assert.equal(board.personas.find((p) => p.persona.name === winner)!.elo, 1016);
     assert.equal(board.personas.find((p) => p.persona.name !== winner && p.games === 1)!.elo, 984);
   });
 
   it('Challenge History shows the challenge with its answers, scores and judges', async function () {
-    const page = browser!.page;
+    const page = stage.browser.page;
     await runCommand(page, 'Persona Mesh: Challenge History');
     await pickQuickInputRow(page, 'Release steps');
     const editor = page.locator('.editor-instance .monaco-editor .view-lines').first();

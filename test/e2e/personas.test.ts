@@ -2,11 +2,11 @@
 // packaged extension in code-server, and the Personas view lists it.
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CliProcess, cliPath } from '../integration/cli/support';
-import { launchBrowser, openWorkbench, workbenchUrl, type Browser } from './support/browser';
-import { log, resultsDir, saveLogs, startWorkbenchServer, tempDir, type WorkbenchServer } from './support/env';
+import { cliPath } from '../integration/cli/support';
+import { log, resultsDir } from './support/env';
+import { usePersonaPeer } from './support/personaPeer';
 import { activityBarItem, runCommand } from './support/workbench';
 
 const librarian = `---
@@ -27,49 +27,15 @@ You are the Librarian. Answer from the documents, with file and line.
 
 describe('e2e: a persona on another node answers in the chat panel', function () {
   this.timeout(300_000);
-  let env: WorkbenchServer | undefined;
-  let browser: Browser | undefined;
-  let peer: CliProcess | undefined;
-  let peerDataDir = '';
-
-  before(async function () {
-    env = await startWorkbenchServer();
-    const base = tempDir('persona-peer');
-    const personas = join(base, 'personas');
-    const docs = join(base, 'docs');
-    mkdirSync(personas, { recursive: true });
-    mkdirSync(docs, { recursive: true });
-    writeFileSync(join(personas, 'librarian.persona.md'), librarian);
-    peerDataDir = join(base, 'data');
-    writeFileSync(join(docs, 'RELEASE.md'), '# Releasing\n\nTo release, tag the commit with `v1.2.3` and push the tag; CI publishes the build.\n');
-    peer = new CliProcess(
-      ['node', '--data-dir', peerDataDir, '--name', 'persona-host', '--listen', '127.0.0.1:0', '--interface', '127.0.0.1', '--personas', personas, '--workspace', docs, '--jsonl'],
-      { PERSONA_MESH_KEY: env.meshKey },
-    );
-    await peer.waitFor('ready');
-    browser = await launchBrowser();
-    await openWorkbench(browser.page, workbenchUrl(env.url, env.workspace));
-    await peer.waitFor('peer.up', 90_000);
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && browser && env) {
-      mkdirSync(resultsDir, { recursive: true });
-      await browser.page.screenshot({ path: join(resultsDir, `personas-failed-${this.currentTest.title.replace(/\W+/g, '-')}.png`) }).catch(() => undefined);
-      log(`peer stderr (tail):\n${peer?.stderr.slice(-2000) ?? ''}`);
-      log(`logs saved in ${saveLogs(env, 'personas-logs')}`);
-    }
-  });
-
-  after(async function () {
-    peer?.kill('SIGTERM');
-    await peer?.exited;
-    await browser?.close();
-    await env?.dispose();
+  const stage = usePersonaPeer({
+    name: 'personas',
+    peerName: 'persona-host',
+    personas: { 'librarian.persona.md': librarian },
+    docs: { 'RELEASE.md': '# Releasing\n\nTo release, tag the commit with `v1.2.3` and push the tag; CI publishes the build.\n' },
   });
 
   it('the Librarian on the headless node answers a question from the panel, quoting the file', async function () {
-    const page = browser!.page;
+    const page = stage.browser.page;
     await runCommand(page, 'Persona Mesh: Open Chat');
     const panel = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
     const composer = panel.locator('textarea[aria-label^="Message #"]');
@@ -85,7 +51,7 @@ describe('e2e: a persona on another node answers in the chat panel', function ()
   });
 
   it('a thumbs up in the panel reaches the hosting node and becomes training data (KTO export)', async function () {
-    const page = browser!.page;
+    const page = stage.browser.page;
     const panel = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
     const answer = panel.locator('article', { hasText: 'Librarian' }).filter({ hasText: 'RELEASE.md' }).first();
     await answer.hover();
@@ -95,7 +61,7 @@ describe('e2e: a persona on another node answers in the chat panel', function ()
     const deadline = Date.now() + 30_000;
     let lines: { prompt: unknown; completion: string; label: boolean }[] = [];
     while (lines.length === 0) {
-      const result = spawnSync(process.execPath, [cliPath, 'export', '--format', 'kto', '--data-dir', peerDataDir, '--out', '-'], { encoding: 'utf8', timeout: 20_000 });
+      const result = spawnSync(process.execPath, [cliPath, 'export', '--format', 'kto', '--data-dir', stage.peerDataDir, '--out', '-'], { encoding: 'utf8', timeout: 20_000 });
       assert.equal(result.status, 0, result.stderr);
       lines = result.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as (typeof lines)[number]);
       if (lines.length === 0) {
@@ -110,7 +76,7 @@ describe('e2e: a persona on another node answers in the chat panel', function ()
   });
 
   it('the Personas view lists the remote persona with its brain and state', async function () {
-    const page = browser!.page;
+    const page = stage.browser.page;
     await activityBarItem(page, 'Persona Mesh').click();
     const row = page.locator('.pane', { hasText: 'Personas' }).locator('.monaco-list-row', { hasText: 'Librarian' });
     await row.first().waitFor({ state: 'visible', timeout: 30_000 });

@@ -6,9 +6,8 @@
 import * as assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CliProcess } from '../integration/cli/support';
-import { launchBrowser, openWorkbench, workbenchUrl, type Browser } from './support/browser';
-import { log, resultsDir, saveLogs, startWorkbenchServer, tempDir, type WorkbenchServer } from './support/env';
+import { resultsDir } from './support/env';
+import { usePersonaPeer } from './support/personaPeer';
 import { activityBarItem, pickQuickInputRow, runCommand, waitForNotification } from './support/workbench';
 
 const reviewer = `---
@@ -28,46 +27,18 @@ const cart = ['function cartTotal(items) {', '  var sum = 0;', '  for (const ite
 
 describe('e2e: code review by a persona on another node, comment threads and the leaderboard', function () {
   this.timeout(300_000);
-  let env: WorkbenchServer | undefined;
-  let browser: Browser | undefined;
-  let peer: CliProcess | undefined;
-
-  before(async function () {
-    env = await startWorkbenchServer();
-    mkdirSync(join(env.workspace, 'src'));
-    writeFileSync(join(env.workspace, 'src', 'cart.js'), cart);
-    const base = tempDir('review-peer');
-    const personas = join(base, 'personas');
-    mkdirSync(personas, { recursive: true });
-    writeFileSync(join(personas, 'reviewer.persona.md'), reviewer);
-    peer = new CliProcess(
-      ['node', '--data-dir', join(base, 'data'), '--name', 'review-host', '--listen', '127.0.0.1:0', '--interface', '127.0.0.1', '--personas', personas, '--workspace', env.workspace, '--jsonl'],
-      { PERSONA_MESH_KEY: env.meshKey },
-    );
-    await peer.waitFor('ready');
-    browser = await launchBrowser();
-    await openWorkbench(browser.page, workbenchUrl(env.url, env.workspace));
-    await peer.waitFor('peer.up', 90_000);
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && browser && env) {
-      mkdirSync(resultsDir, { recursive: true });
-      await browser.page.screenshot({ path: join(resultsDir, `review-failed-${this.currentTest.title.replace(/\W+/g, '-')}.png`) }).catch(() => undefined);
-      log(`peer stderr (tail):\n${peer?.stderr.slice(-2000) ?? ''}`);
-      log(`logs saved in ${saveLogs(env, 'review-logs')}`);
-    }
-  });
-
-  after(async function () {
-    peer?.kill('SIGTERM');
-    await peer?.exited;
-    await browser?.close();
-    await env?.dispose();
+  const stage = usePersonaPeer({
+    name: 'review',
+    peerName: 'review-host',
+    personas: { 'reviewer.persona.md': reviewer },
+    prepare: (env) => {
+      mkdirSync(join(env.workspace, 'src'));
+      writeFileSync(join(env.workspace, 'src', 'cart.js'), cart);
+    },
   });
 
   it('Review File with Persona shows the remote persona\'s comments as threads in the editor', async function () {
-    const page = browser!.page;
+    const page = stage.browser.page;
     await runCommand(page, 'Go to File...');
     await page.keyboard.type('cart.js', { delay: 5 });
     await pickQuickInputRow(page, 'cart.js');
@@ -98,7 +69,7 @@ describe('e2e: code review by a persona on another node, comment threads and the
   });
 
   it('Apply Suggestion changes the file; Accept marks the thread and records a signal', async function () {
-    const page = browser!.page;
+    const page = stage.browser.page;
     const declaration = page.locator('.review-widget', { hasText: 'function-scoped' }).first();
     await declaration.locator('.review-actions [aria-label="Apply Suggestion"]').click();
     await page.locator('.monaco-editor .view-lines', { hasText: 'let sum = 0;' }).first().waitFor({ timeout: 10_000 });
@@ -111,14 +82,14 @@ describe('e2e: code review by a persona on another node, comment threads and the
     await equality.locator('.review-actions [aria-label="Accept"]').waitFor({ state: 'detached', timeout: 10_000 });
     await page.keyboard.press('Control+S');
     const deadline = Date.now() + 10_000;
-    while (!readFileSync(join(env!.workspace, 'src', 'cart.js'), 'utf8').includes('let sum = 0;')) {
+    while (!readFileSync(join(stage.env.workspace, 'src', 'cart.js'), 'utf8').includes('let sum = 0;')) {
       assert.ok(Date.now() < deadline, 'the applied suggestion was not saved');
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   });
 
   it('the Leaderboard view ranks the persona from the review signals and shows the signals behind the score', async function () {
-    const page = browser!.page;
+    const page = stage.browser.page;
     await activityBarItem(page, 'Persona Mesh').click();
     const header = page.locator('.pane-header', { hasText: 'Leaderboard' });
     await header.waitFor({ state: 'visible', timeout: 20_000 });
@@ -140,7 +111,7 @@ describe('e2e: code review by a persona on another node, comment threads and the
   });
 
   it('a rejected suggestion the user rewrites becomes a DPO pair in Export Training Data', async function () {
-    const page = browser!.page;
+    const page = stage.browser.page;
     const whitespace = page.locator('.review-widget', { hasText: 'Trailing whitespace' }).first();
     await whitespace.waitFor({ state: 'visible', timeout: 10_000 });
     await whitespace.locator('.review-actions [aria-label="Reject"]').click();
@@ -154,7 +125,7 @@ describe('e2e: code review by a persona on another node, comment threads and the
     await page.keyboard.press('End');
     await page.keyboard.type('// the total', { delay: 5 });
     await page.keyboard.press('Control+S');
-    const file = join(env!.workspace, 'src', 'cart.js');
+    const file = join(stage.env.workspace, 'src', 'cart.js');
     const saved = Date.now() + 10_000;
     while (!readFileSync(file, 'utf8').includes('// the total')) {
       assert.ok(Date.now() < saved, 'the edit was not saved');
@@ -174,7 +145,7 @@ describe('e2e: code review by a persona on another node, comment threads and the
     await input.press('Enter');
     const message = await waitForNotification(page, /Exported \d+ dpo line/);
     assert.match(message, /Exported 1 dpo line\./);
-    const lines = readFileSync(join(env!.workspace, 'persona-mesh-dpo.jsonl'), 'utf8').trim().split('\n');
+    const lines = readFileSync(join(stage.env.workspace, 'persona-mesh-dpo.jsonl'), 'utf8').trim().split('\n');
     assert.equal(lines.length, 1);
     const pair = JSON.parse(lines[0]!) as { prompt: string; chosen: string; rejected: string };
     assert.equal(pair.rejected, '  return sum;');
