@@ -2,13 +2,14 @@
  * Training data from the rooms' history and the academy's signals, in formats real trainers read:
  *
  * - `openai`: OpenAI chat fine-tuning JSONL, `{"messages":[system, user, assistant]}`, one line per
- *   persona answer whose ratings add up to a positive value.
+ *   persona answer whose ratings add up to a positive value, and per review comment whose
+ *   judgements do (reviewPairs.ts).
  * - `dpo`: preference pairs `{"prompt","chosen","rejected"}`: two answers to the same prompt, one
  *   rated up overall and one rated down (TRL's DPOTrainer reads them as is); from challenges,
  *   the winner's answer against each loser's (a forfeit without an answer pairs with nothing); and
  *   review suggestions the user rejected and rewrote (chosen: the user's text; reviewPairs.ts).
- * - `kto`: `{"prompt","completion","label"}`, one line per rated answer, label true when its
- *   ratings add up to a positive value (TRL's KTOTrainer).
+ * - `kto`: `{"prompt","completion","label"}`, one line per rated answer and per judged review
+ *   comment, label true when its ratings add up to a positive value (TRL's KTOTrainer).
  *
  * An answer is the persona message a signal names (its current text: edits folded in); its prompt
  * is the message it replied to. When this node lacks that history (a room it never joined), the
@@ -19,7 +20,7 @@ import { personaKey, type ExportFilter, type ExportFormat, type ExportSummary, t
 import type { ChatMessage } from '../protocol/rooms';
 import { isMessageId, parseMessageId } from '../rooms/validate';
 import type { Db } from '../store/database';
-import { reviewPairs } from './reviewPairs';
+import { reviewAnswers, reviewPairs } from './reviewPairs';
 import { compareSignals, effectiveSignals } from './scores';
 
 /** Where the export reads from (a database, or fixtures in tests). */
@@ -152,9 +153,11 @@ export function exportTrainingData(source: ExportSource, format: ExportFormat, f
   }
 
   const lines: string[] = [];
+  // Review comments are rated answers too; they come after the room answers.
+  const rated: RatedAnswer[] = format === 'dpo' ? usable : [...usable, ...reviewAnswers(effectiveSignals(source.signals()), filter, matchesPersona).map((a) => ({ ...a, room: '', messageId: '' }))];
   switch (format) {
     case 'openai': {
-      for (const answer of usable) {
+      for (const answer of rated) {
         if (!matchesPersona(answer.persona, filter.persona)) continue;
         if (answer.net <= 0) {
           skip('not rated positively overall');
@@ -174,7 +177,7 @@ export function exportTrainingData(source: ExportSource, format: ExportFormat, f
       break;
     }
     case 'kto': {
-      for (const answer of usable) {
+      for (const answer of rated) {
         if (!matchesPersona(answer.persona, filter.persona)) continue;
         if (answer.net === 0) {
           skip('its ratings cancel out');

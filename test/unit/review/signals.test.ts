@@ -61,6 +61,41 @@ describe('review: signals from review comments and outcomes', () => {
     assert.equal(exportTrainingData(dbExportSource(a.db), 'dpo', { room: 'review:r2' }).summary.written, 1);
   });
 
+  it('judged review comments are rated answers in kto and openai exports: user, tests and compiler folded per comment', async () => {
+    const a = await mesh.add();
+    const critic = persona('n'.repeat(8), 'critic', 'Critic');
+    const plain: ReviewComment = { startLine: 1, endLine: 1, severity: 'info', message: 'Prefer const.' };
+    a.academy.record(feedbackSignal({ reviewId: 'r4', persona: critic, input, comment, index: 0, outcome: 'applied' }));
+    mesh.clock.advance(1000);
+    a.academy.record(feedbackSignal({ reviewId: 'r4', persona: critic, input, comment: plain, index: 1, outcome: 'rejected' }));
+    mesh.clock.advance(1000);
+    // The applied suggestion then failed the tests and the compiler: net -1 for comment 0.
+    const outcome = { reviewId: 'r4', persona: critic, index: 0, suggestion: comment.replacement, path: 'src/a.ts' };
+    a.academy.record(outcomeSignal({ ...outcome, source: 'test_outcome', value: -1, detail: 'tests failed' }));
+    a.academy.record(outcomeSignal({ ...outcome, source: 'compilation_result', value: -1, detail: 'errors in src/a.ts: 0 → 1' }));
+    // Outcomes of a comment nobody judged carry no prompt: nothing comes of them.
+    a.academy.record(outcomeSignal({ ...outcome, index: 2, source: 'test_outcome', value: 1, detail: 'tests passed' }));
+
+    const kto = exportTrainingData(dbExportSource(a.db), 'kto').lines.map((line) => JSON.parse(line) as { prompt: string; completion: string; label: boolean });
+    assert.deepEqual(kto.map((line) => [line.completion, line.label]), [
+      ['info: Prefer const.', false],
+      ['warning: Use strict equality.\n\nSuggested replacement:\nif (x === 2) go();', false],
+    ]);
+    assert.match(kto[0]!.prompt, /src\/a\.ts and suggest a fix for line 1:/);
+    assert.equal(exportTrainingData(dbExportSource(a.db), 'openai').summary.written, 0, 'nothing rated up overall');
+
+    // A later comment the user accepts and the tests pass: a positive example in both formats.
+    mesh.clock.advance(1000);
+    a.academy.record(feedbackSignal({ reviewId: 'r5', persona: critic, input, comment, index: 0, outcome: 'applied' }));
+    a.academy.record(outcomeSignal({ reviewId: 'r5', persona: critic, index: 0, suggestion: comment.replacement, path: 'src/a.ts', source: 'test_outcome', value: 1, detail: 'tests passed' }));
+    const openai = exportTrainingData(dbExportSource(a.db), 'openai').lines.map((line) => JSON.parse(line) as { messages: { role: string; content: string }[] });
+    assert.equal(openai.length, 1);
+    assert.deepEqual(openai[0]!.messages.map((m) => m.role), ['system', 'user', 'assistant']);
+    assert.equal(openai[0]!.messages[2]!.content, 'warning: Use strict equality.\n\nSuggested replacement:\nif (x === 2) go();');
+    assert.equal(exportTrainingData(dbExportSource(a.db), 'kto', { room: 'review:r5' }).lines.length, 1);
+    assert.equal(exportTrainingData(dbExportSource(a.db), 'kto', { persona: 'someone' }).lines.length, 0);
+  });
+
   it('test and compilation outcomes of an applied suggestion: one signal per kind, the next one replaces', async () => {
     const a = await mesh.add();
     const critic = persona('n'.repeat(8), 'critic', 'Critic');
