@@ -1,8 +1,8 @@
 /**
  * One genome being downloaded. Every blob of the manifest that is not complete here is cut into
  * its pieces ("slots"); each up peer is asked which pieces it has, and pieces are requested from
- * several peers at once (a few in flight per peer, rarest first, endgame at the end: see
- * piecePicker.ts). Each piece is checked against the manifest's SHA-256 before it is written at
+ * several peers at once (rarest first, endgame at the end: see piecePicker.ts), as many in flight
+ * per peer as its delay-based window allows (requestWindow.ts). Each piece is checked against the manifest's SHA-256 before it is written at
  * its offset in the partial blob; only then is its bit set in the database, so after a kill -9
  * the download resumes with exactly the pieces it had verified. A bad piece is fetched again
  * from another peer, and a peer that sends two bad pieces is dropped from this download.
@@ -15,6 +15,7 @@ import type { BlobStore } from './blobStore';
 import { GenomeError } from './errors';
 import type { GenomeIndex } from './genomeIndex';
 import { PiecePicker } from './piecePicker';
+import { RequestWindow } from './requestWindow';
 import { Bitmap, pieceCount, pieceRange, sha256Hex } from './pieces';
 
 export interface DownloadOptions {
@@ -28,7 +29,7 @@ export interface DownloadOptions {
   /** Sends a direct message to one peer. */
   send(peer: string, message: GenomeDirect): void;
   upPeers(): string[];
-  /** Requests in flight per peer. */
+  /** Requests in flight per peer, fixed; by default each peer's window adapts to its round trips. */
   window?: number;
   requestTimeoutMs?: number;
   /** Bytes per second to request at most (0 or undefined: no limit). */
@@ -65,7 +66,8 @@ export class Download extends EventEmitter<DownloadEvents> {
   private readonly done: Bitmap;
   private readonly picker: PiecePicker;
   private readonly peerHave = new Map<string, Map<string, Bitmap | 'all'>>();
-  private readonly requests = new Map<string, { peer: string; slot: number; timer: TimerHandle }>();
+  private readonly requests = new Map<string, { peer: string; slot: number; timer: TimerHandle; sentAt: number }>();
+  private readonly windows = new Map<string, RequestWindow>();
   private readonly bad = new Map<string, number>();
   private readonly banned = new Set<string>();
   private readonly writing = new Set<number>();
@@ -171,6 +173,7 @@ export class Download extends EventEmitter<DownloadEvents> {
 
   peerDown(peer: string): void {
     this.peerHave.delete(peer);
+    this.windows.delete(peer);
     this.picker.removePeer(peer);
     for (const [key, request] of this.requests) {
       if (request.peer !== peer) continue;
@@ -201,6 +204,8 @@ export class Download extends EventEmitter<DownloadEvents> {
     request.timer.cancel();
     this.requests.delete(key);
     this.picker.release(peer, slot);
+    const now = this.options.clock.monotonic();
+    this.windowOf(peer).onPiece(now - request.sentAt, now);
     if (message.error !== undefined || !(message.data instanceof Uint8Array)) {
       this.options.logger.debug(`genome ${this.id.slice(0, 12)}: ${peer.slice(0, 7)} has no piece ${message.piece} of blob ${message.blob.slice(0, 12)}: ${String(message.error)}`);
       this.forget(peer, slot);
@@ -319,13 +324,22 @@ export class Download extends EventEmitter<DownloadEvents> {
     for (const blob of this.blobSlots.keys()) this.options.send(peer, { t: 'have?', blob });
   }
 
+  private windowOf(peer: string): RequestWindow {
+    let window = this.windows.get(peer);
+    if (!window) {
+      window = new RequestWindow();
+      this.windows.set(peer, window);
+    }
+    return window;
+  }
+
   private pumpAll(): void {
     for (const peer of this.picker.peers()) this.pump(peer);
   }
 
   private pump(peer: string): void {
     if (this.finished || this.banned.has(peer)) return;
-    const window = this.options.window ?? 2;
+    const window = this.options.window ?? this.windowOf(peer).requests;
     let inFlight = 0;
     for (const request of this.requests.values()) if (request.peer === peer) inFlight++;
     const rate = this.options.maxBytesPerSecond ?? 0;
@@ -348,10 +362,11 @@ export class Download extends EventEmitter<DownloadEvents> {
       const timer = this.options.clock.setTimeout(() => {
         this.requests.delete(key);
         this.picker.release(peer, slot);
+        this.windowOf(peer).onTimeout();
         this.options.logger.debug(`genome ${this.id.slice(0, 12)}: piece ${info.piece} from ${peer.slice(0, 7)} timed out`);
         this.pumpAll();
       }, this.options.requestTimeoutMs ?? 15_000);
-      this.requests.set(key, { peer, slot, timer });
+      this.requests.set(key, { peer, slot, timer, sentAt: this.options.clock.monotonic() });
       this.options.send(peer, { t: 'get', blob: info.blob, piece: info.piece });
       inFlight++;
     }

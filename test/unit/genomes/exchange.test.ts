@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GenomeError } from '../../../server/src/genomes/errors';
 import { GenomeService } from '../../../server/src/genomes/service';
+import type { GenomeTransport } from '../../../server/src/genomes/transport';
 import { generateIdentity } from '../../../server/src/node/identity';
 import { systemClock } from '../../../server/src/node/clock';
 import { MemoryLog } from '../../../server/src/node/log';
@@ -110,6 +111,42 @@ describe('genome exchange (in-memory mesh, real libsql and files)', () => {
     assert.equal(from.get(c.id), undefined, 'no piece from the corrupt seeder was stored');
     assert.ok(from.size >= 2, `pieces came from ${from.size} seeders`);
     assert.ok(d.service.isLocal(summary.id));
+  });
+
+  it('keeps more pieces in flight from a distant peer: the request window grows while round trips stay flat', async () => {
+    const a = await addNode('a');
+    const { summary, adapter } = await publishAdapter(a, 6 * 1024 * 1024);
+    // The downloader hears everything 15 ms late (a distant peer); it counts its requests in flight.
+    const stats = { inFlight: 0, max: 0 };
+    const identity = generateIdentity().identity;
+    const near = hub.attach(identity.nodeId);
+    const far: GenomeTransport = {
+      localNodeId: near.localNodeId,
+      upPeers: () => near.upPeers(),
+      onPeerUp: (handler) => near.onPeerUp(handler),
+      onPeerDown: (handler) => near.onPeerDown(handler),
+      publish: (topic, body) => {
+        if ((body as { t?: string }).t === 'get') stats.max = Math.max(stats.max, ++stats.inFlight);
+        near.publish(topic, body);
+      },
+      subscribe: (prefix, handler) =>
+        near.subscribe(prefix, (message) => {
+          setTimeout(() => {
+            if (message.topic.startsWith('/genome/piece/')) stats.inFlight--;
+            handler(message);
+          }, 15);
+        }),
+    };
+    const db = memoryDb();
+    const d = { id: identity.nodeId, dir: join(tmp.path, 'd'), db, service: new GenomeService({ dataDir: join(tmp.path, 'd'), store: { db }, identity, transport: far, clock: systemClock, logger: new MemoryLog().logger }), log: new MemoryLog() };
+    await d.service.start();
+    nodes.push(d);
+    await d.service.query({ timeoutMs: 5000 });
+    const progress = await d.service.download(summary.id);
+    assert.equal(progress.state, 'complete');
+    assert.ok(readFileSync(d.service.blobs.path(d.service.manifest(summary.id)!.layers[0]!.blob)).equals(readFileSync(adapter)));
+    // A window fixed at its starting 2 shows at most 3 here (a request goes out as a piece arrives).
+    assert.ok(stats.max >= 5, `at most ${stats.max} requests were in flight (the window starts at 2)`);
   });
 
   it('resumes after a restart from the pieces it had verified', async () => {
