@@ -1,10 +1,11 @@
 /**
  * One genome being downloaded. Every blob of the manifest that is not complete here is cut into
  * its pieces ("slots"); each up peer is asked which pieces it has, and pieces are requested from
- * several peers at once (rarest first, endgame at the end: see piecePicker.ts), as many in flight
- * per peer as its delay-based window allows (requestWindow.ts). Each piece is checked against the manifest's SHA-256 before it is written at
- * its offset in the partial blob; only then is its bit set in the database, so after a kill -9
- * the download resumes with exactly the pieces it had verified. A bad piece is fetched again
+ * several peers at once (rarest first, endgame at the end: see piecePicker.ts), as many in
+ * flight per peer as its delay-based window allows (requestWindow.ts). Each piece is checked
+ * against the manifest's SHA-256 before it is written at its offset in the partial blob; only
+ * then is its bit set in the database, so after a kill -9 the download resumes with exactly the
+ * pieces it had verified. A bad piece is fetched again
  * from another peer, and a peer that sends two bad pieces is dropped from this download.
  */
 import { EventEmitter } from 'node:events';
@@ -204,14 +205,15 @@ export class Download extends EventEmitter<DownloadEvents> {
     request.timer.cancel();
     this.requests.delete(key);
     this.picker.release(peer, slot);
-    const now = this.options.clock.monotonic();
-    this.windowOf(peer).onPiece(now - request.sentAt, now);
     if (message.error !== undefined || !(message.data instanceof Uint8Array)) {
       this.options.logger.debug(`genome ${this.id.slice(0, 12)}: ${peer.slice(0, 7)} has no piece ${message.piece} of blob ${message.blob.slice(0, 12)}: ${String(message.error)}`);
       this.forget(peer, slot);
       this.pumpAll();
       return;
     }
+    // Only a piece's own round trip says how the link is doing (a refusal is small and quick).
+    const now = this.options.clock.monotonic();
+    this.windowOf(peer).onPiece(now - request.sentAt, now);
     if (this.done.has(slot) || this.writing.has(slot)) {
       this.pump(peer);
       return;
