@@ -32,6 +32,8 @@ const genomeErrorCode = 4090;
 /** A plain list asks the mesh in the background at most this often (peers come and go). */
 const backgroundQueryEveryMs = 30_000;
 const listQuery = { maxResults: 200, timeoutMs: 1500 };
+/** A running download's progress goes to the editor at most this often (a genome has thousands of pieces). */
+const progressEveryMs = 100;
 
 function toResponseError(error: unknown): ResponseError<void> {
   if (error instanceof GenomeError) return new ResponseError(genomeErrorCode, error.message.replace(/\s*\n\s*/g, ' ').slice(0, 500));
@@ -47,7 +49,17 @@ export function registerGenomeHandlers(connection: GenomeConnection, source: () 
   let attached: GenomeService | undefined;
   let lastQueryAt = -Infinity;
   let changedSoon: NodeJS.Immediate | undefined;
-  const onProgress = (progress: GenomeProgress) => void connection.sendNotification(GenomeProgressNotification.type, progress).catch(() => undefined);
+  const progressSentAt = new Map<string, number>();
+  const onProgress = (progress: GenomeProgress) => {
+    if (progress.state === 'active') {
+      const last = progressSentAt.get(progress.id);
+      if (last !== undefined && now() - last < progressEveryMs) return;
+      progressSentAt.set(progress.id, now());
+    } else {
+      progressSentAt.delete(progress.id);
+    }
+    void connection.sendNotification(GenomeProgressNotification.type, progress).catch(() => undefined);
+  };
   // One notification per turn, however many manifests one answer brought.
   const onChanged = () => {
     changedSoon ??= setImmediate(() => {

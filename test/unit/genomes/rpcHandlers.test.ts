@@ -6,7 +6,7 @@ import { systemClock } from '../../../server/src/node/clock';
 import { generateIdentity } from '../../../server/src/node/identity';
 import { silentLogger } from '../../../server/src/node/log';
 import type { MeshNode } from '../../../server/src/node/meshNode';
-import { GenomeChangedNotification, GenomeListRequest, type GenomeSummary } from '../../../server/src/protocol/genomes';
+import { GenomeChangedNotification, GenomeListRequest, GenomeProgressNotification, type GenomeProgress, type GenomeSummary } from '../../../server/src/protocol/genomes';
 import { MemoryHub } from '../../../server/src/rooms/memoryTransport';
 import { useTempDir } from '../../support/tempDir';
 import { until } from '../../support/until';
@@ -76,6 +76,39 @@ describe('genome requests from the editor (list)', () => {
       await list({});
       await until('the next background search to be announced', () => (changed > stale ? true : undefined), 5000);
       assert.ok((await list({})).network.some((g) => g.name === 'Third'));
+    } finally {
+      registration.dispose();
+    }
+  });
+
+  it('sends a running download\'s progress at most every 100 ms, and its end at once', async () => {
+    const editor = await addService('b');
+    const sent: GenomeProgress[] = [];
+    let listHandler: ((params: unknown) => Promise<unknown>) | undefined;
+    const connection = {
+      onRequest: (type: { method: string }, handler: (params: unknown) => Promise<unknown>) => {
+        if (type.method === GenomeListRequest.method) listHandler = handler;
+        return { dispose: () => undefined };
+      },
+      sendNotification: (type: { method: string }, params: GenomeProgress) => {
+        if (type.method === GenomeProgressNotification.method) sent.push(params);
+        return Promise.resolve();
+      },
+    };
+    let now = 0;
+    const registration = registerGenomeHandlers(connection as never, () => Promise.resolve({ genomes: editor } as unknown as MeshNode), silentLogger, () => now);
+    try {
+      await listHandler!({});
+      const progress = (piecesDone: number, state: GenomeProgress['state'] = 'active'): GenomeProgress => ({ id: 'g1', state, bytes: piecesDone, totalBytes: 100, piecesDone, pieces: 100, sources: [] });
+      for (let piece = 1; piece <= 50; piece++) {
+        now += 5;
+        editor.emit('progress', progress(piece));
+      }
+      // 250 ms of pieces every 5 ms: the first, then one per 100 ms.
+      assert.deepEqual(sent.map((p) => p.piecesDone), [1, 21, 41]);
+      now += 1;
+      editor.emit('progress', progress(100, 'complete'));
+      assert.equal(sent.at(-1)!.state, 'complete');
     } finally {
       registration.dispose();
     }
