@@ -2,7 +2,7 @@
  * The node's Ed25519 identity. Created once in the data dir (mode 0600); the node id is the
  * base32 SHA-256 of the raw public key, so anyone holding the public key can check the id.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { base32Encode } from './base32';
@@ -56,8 +56,23 @@ export function identityFromPrivateKey(privateKey: KeyObject): Identity {
   };
 }
 
+/** PKCS #8 wrapping of an Ed25519 seed (RFC 8410): this prefix, then the 32 seed bytes. */
+const ed25519Pkcs8Prefix = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/**
+ * A new Ed25519 key from 32 random bytes (an Ed25519 private key is its seed). Not through
+ * `generateKeyPairSync`: Node 20 can deadlock when a garbage collection finalizes the key
+ * generation job while the generated key's lock is held (seen here: a node hung at start, its
+ * main thread in ~KeyGenJob waiting for that lock, inside a GC run from a signing or export).
+ */
 export function generateIdentity(): { identity: Identity; pem: string } {
-  const { privateKey } = generateKeyPairSync('ed25519');
+  return identityFromSeed(randomBytes(32));
+}
+
+/** The identity whose Ed25519 private key is this 32-byte seed (RFC 8032). */
+export function identityFromSeed(seed: Uint8Array): { identity: Identity; pem: string } {
+  if (seed.length !== 32) throw new RangeError('an Ed25519 seed is 32 bytes');
+  const privateKey = createPrivateKey({ key: Buffer.concat([ed25519Pkcs8Prefix, seed]), format: 'der', type: 'pkcs8' });
   const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
   return { identity: identityFromPrivateKey(privateKey), pem };
 }

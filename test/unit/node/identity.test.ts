@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { base32Decode } from '../../../server/src/node/base32';
-import { displayNodeId, identityFileName, IdentityError, loadOrCreateIdentity, nodeIdFromPublicKey, verifySignature } from '../../../server/src/node/identity';
+import { displayNodeId, generateIdentity, identityFileName, IdentityError, identityFromSeed, loadOrCreateIdentity, nodeIdFromPublicKey, verifySignature } from '../../../server/src/node/identity';
 import { useTempDir } from '../../support/tempDir';
 
 describe('identity', () => {
@@ -26,6 +26,19 @@ describe('identity', () => {
     assert.deepEqual(base32Decode(identity.nodeId), createHash('sha256').update(identity.publicKey).digest());
     assert.equal(nodeIdFromPublicKey(identity.publicKey), identity.nodeId);
     assert.match(displayNodeId(identity.nodeId), /^([A-Z2-7]{7}-){7}[A-Z2-7]{3}$/);
+  });
+
+  it('makes Ed25519 keys from 32-byte seeds as RFC 8032 does (test vector 1), and new ones at random', () => {
+    const { identity, pem } = identityFromSeed(Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex'));
+    assert.equal(identity.publicKey.toString('hex'), 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a');
+    assert.equal(
+      identity.sign(Buffer.alloc(0)).toString('hex'),
+      'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b',
+    );
+    assert.match(pem, /^-----BEGIN PRIVATE KEY-----\n/);
+    assert.throws(() => identityFromSeed(Buffer.alloc(31)), /32 bytes/);
+    const ids = new Set(Array.from({ length: 20 }, () => generateIdentity().identity.nodeId));
+    assert.equal(ids.size, 20);
   });
 
   it('signs so that the public key verifies, and a changed message or signature fails', () => {
