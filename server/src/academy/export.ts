@@ -109,7 +109,9 @@ export function exportTrainingData(source: ExportSource, format: ExportFormat, f
 
   // Fold the signals on each persona message; the filters apply to the signals.
   const answers = new Map<string, RatedAnswer & { signals: Signal[] }>();
-  for (const signal of effectiveSignals(source.signals())) {
+  // Read and folded once: every kind of line below comes from the same effective signals.
+  const effective = effectiveSignals(source.signals());
+  for (const signal of effective) {
     if (signal.messageId === undefined || signal.source === 'challenge') continue;
     if (filter.room !== undefined && signal.room !== filter.room) continue;
     if (filter.since !== undefined && signal.ts < filter.since) continue;
@@ -154,7 +156,7 @@ export function exportTrainingData(source: ExportSource, format: ExportFormat, f
 
   const lines: string[] = [];
   // Review comments are rated answers too; they come after the room answers.
-  const rated: RatedAnswer[] = format === 'dpo' ? usable : [...usable, ...reviewAnswers(effectiveSignals(source.signals()), filter, matchesPersona).map((a) => ({ ...a, room: '', messageId: '' }))];
+  const rated: RatedAnswer[] = format === 'dpo' ? usable : [...usable, ...reviewAnswers(effective, filter, matchesPersona).map((a) => ({ ...a, room: '', messageId: '' }))];
   switch (format) {
     case 'openai': {
       for (const answer of rated) {
@@ -213,8 +215,8 @@ export function exportTrainingData(source: ExportSource, format: ExportFormat, f
           if (relevant > 0) skip('no opposite-rated answer to the same prompt', relevant);
         }
       }
-      lines.push(...challengePairs(effectiveSignals(source.signals()), filter, skip));
-      const review = reviewPairs(effectiveSignals(source.signals()), filter, matchesPersona);
+      lines.push(...challengePairs(effective, filter, skip));
+      const review = reviewPairs(effective, filter, matchesPersona);
       lines.push(...review.lines);
       for (const [reason, count] of Object.entries(review.skipped)) skip(reason, count);
       break;
