@@ -12,8 +12,8 @@
  *   own knowledge folders.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, normalize } from 'node:path';
+import { readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, normalize } from 'node:path';
 import type { Logger } from '../node/log';
 import type { LlamaAdapterSpec } from '../personas/brains/llamaWorkerProtocol';
 import type { KnowledgeLayerData, PromptLayerData } from '../protocol/genomes';
@@ -95,7 +95,7 @@ export class GenomeApplier {
     }
     const edited = setGenomesList(text, change);
     if (edited === undefined) throw new GenomeError('io', `${file} has no YAML front matter (--- … ---) to record the genome in`);
-    if (edited !== text) await writeFile(file, edited, 'utf8');
+    if (edited !== text) await replaceFile(file, edited);
   }
 
   /** Writes a knowledge layer's documents out once, under the blob's name. */
@@ -151,4 +151,22 @@ export function setGenomesList(text: string, change: (ids: string[]) => string[]
 
 function unquote(value: string): string {
   return value.trim().replace(/^["']|["']$/g, '');
+}
+
+/**
+ * Writes a file next to itself and renames it over the original: the persona registry watches the
+ * folder and would otherwise read a truncated file in between, see the persona vanish and lose its
+ * state. The temporary name does not end in `.persona.md`, so the registry ignores it. A symbolic
+ * link is followed, so the link stays a link.
+ */
+async function replaceFile(file: string, text: string): Promise<void> {
+  const target = await realpath(file);
+  const temporary = join(dirname(target), `.${basename(target)}.${process.pid}.tmp`);
+  try {
+    await writeFile(temporary, text, 'utf8');
+    await rename(temporary, target);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw new GenomeError('io', `cannot write the persona file ${file}: ${(error as Error).message}`);
+  }
 }

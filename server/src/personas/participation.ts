@@ -135,8 +135,6 @@ interface PersonaRuntime {
   fileRooms: Set<string>;
   /** The presence last set (`state|text`), so repeated updates are not re-announced. */
   presence?: string;
-  /** Status text while the persona tries a genome (evolution); it then rests as evolving, not online. */
-  evolving?: string;
 }
 
 const handledLimit = 5000;
@@ -146,6 +144,11 @@ export class Participation implements Component {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly runtime = new Map<string, PersonaRuntime>();
+  /**
+   * Status text of each persona trying a genome (evolution); it rests as evolving, not online.
+   * Kept apart from the runtime, which a reload that briefly misses the persona file discards.
+   */
+  private readonly evolving = new Map<string, string>();
   private readonly handled = new Set<string>();
   private readonly inflight = new Set<Promise<void>>();
   private readonly rounds = new Map<string, BidRound>();
@@ -266,9 +269,9 @@ export class Participation implements Component {
 
   /** Sets a persona's presence when it differs from the last one set. */
   private presence(runtime: PersonaRuntime, as: LocalParticipant, requested: 'online' | 'busy' | 'away' | 'offline', text?: string): void {
-    const evolving = requested === 'online' && runtime.evolving !== undefined;
-    const state = evolving ? 'evolving' : requested;
-    const statusText = (evolving ? runtime.evolving : text)?.slice(0, 200);
+    const evolvingText = requested === 'online' ? this.evolving.get(as.participantId) : undefined;
+    const state = evolvingText !== undefined ? 'evolving' : requested;
+    const statusText = (evolvingText ?? text)?.slice(0, 200);
     const key = `${state}|${statusText ?? ''}`;
     if (runtime.presence === key) return;
     this.options.rooms.setPresence(state, statusText, as);
@@ -277,8 +280,9 @@ export class Participation implements Component {
 
   /** Shows a local persona as evolving (with `text`) in its rooms while it tries a genome, or back to normal. */
   setEvolving(personaId: string, text: string | undefined): void {
+    if (text === undefined) this.evolving.delete(personaId);
+    else this.evolving.set(personaId, text);
     const runtime = this.runtimeOf(personaId);
-    runtime.evolving = text;
     const entry = this.options.personas.list().find((e) => e.persona.id === personaId);
     if (!entry || !this.running) return;
     try {

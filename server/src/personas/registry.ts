@@ -193,7 +193,13 @@ export class PersonaRegistry extends EventEmitter<PersonaRegistryEvents> impleme
       if (!persona || next.has(persona.id)) continue;
       next.set(persona.id, { persona, problems: file.problems, state: 'online' });
     }
-    for (const id of this.runtime.keys()) if (!next.has(id)) this.runtime.delete(id);
+    for (const [id, runtime] of this.runtime) {
+      if (next.has(id)) continue;
+      // Only the user's choice outlives the file (an editor that truncates before it writes would
+      // otherwise enable the persona again); busy and brain problems belong to the brain, now gone.
+      if (runtime.disabled) this.runtime.set(id, { busy: false, disabled: true });
+      else this.runtime.delete(id);
+    }
     this.personas = next;
     for (const id of next.keys()) this.refreshState(id);
     this.logger.debug(`loaded ${next.size} persona(s) from ${files.length} file(s) in ${folders.length} folder(s)`);

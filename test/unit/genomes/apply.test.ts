@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GenomeApplier, setGenomesList } from '../../../server/src/genomes/apply';
 import { GenomeService } from '../../../server/src/genomes/service';
@@ -39,8 +39,12 @@ describe('applying genomes to personas', () => {
       const persona: PersonaDefinition = { id: 'ops', name: 'Ops', brain: { provider: 'librarian' }, capabilities: [], triggers: [], rooms: {}, participation: defaultParticipation, genomes: [], knowledge: [], systemPrompt: 'You run deployments.', file: personaFile };
       const applier = new GenomeApplier(service, silentLogger);
 
+      const inodeBefore = statSync(personaFile).ino;
       await applier.apply(personaFile, genome.id, persona);
       assert.match(readFileSync(personaFile, 'utf8'), new RegExp(`genomes:\\n  - ${genome.id}\\n---`));
+      // Replaced by a rename, never truncated in place: a watcher cannot read it half written.
+      assert.notEqual(statSync(personaFile).ino, inodeBefore, 'a new file renamed over the old one');
+      assert.deepEqual(readdirSync(tmp.path).filter((name) => name.includes('ops.persona.md')), ['ops.persona.md'], 'no temporary file left');
       const adopted = applier.adopt({ ...persona, genomes: [genome.id] });
       assert.equal(adopted.systemPrompt, 'You run deployments.\n\nAlways mention rollbacks.');
       assert.equal(adopted.knowledge.length, 1);
@@ -51,6 +55,18 @@ describe('applying genomes to personas', () => {
       await applier.unapply(personaFile, genome.id);
       assert.equal(readFileSync(personaFile, 'utf8'), '---\nid: ops\nbrain: librarian\ngenomes: []\n---\nYou run deployments.\n');
       assert.deepEqual(applier.adopt(persona), persona);
+
+      // A persona file that is a symbolic link stays one; its target is what changes.
+      const shared = join(tmp.path, 'shared');
+      mkdirSync(shared);
+      writeFileSync(join(shared, 'ops.persona.md'), '---\nid: ops\nbrain: librarian\n---\nShared.\n');
+      mkdirSync(join(tmp.path, 'workspace'));
+      const linked = join(tmp.path, 'workspace', 'ops.persona.md');
+      symlinkSync(join(shared, 'ops.persona.md'), linked);
+      await applier.apply(linked, genome.id, persona);
+      assert.ok(lstatSync(linked).isSymbolicLink());
+      assert.match(readFileSync(join(shared, 'ops.persona.md'), 'utf8'), new RegExp(`genomes:\\n  - ${genome.id}\\n---\\nShared`));
+      await assert.rejects(applier.apply(join(tmp.path, 'gone.persona.md'), genome.id, persona), /cannot read the persona file/);
     } finally {
       await service.stop();
     }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { BrainError, type Brain, type BrainRequest } from '../../../server/src/personas/brains/brain';
@@ -133,6 +133,19 @@ describe('persona participation', () => {
     await settle();
     assert.equal(personaMessages(b).length, 1);
     assert.deepEqual(seen(), ['evolving', 'evolving: trying genome strict-reviewer'], 'busy while answering, then evolving again');
+
+    // An editor saving the file the slow way: a reload sees it gone, the next one sees it back.
+    const file = path.join(dir, 'librarian.persona.md');
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(file, '');
+    await registry.reload();
+    mesh.settle();
+    assert.equal(registry.get('librarian'), undefined, 'the empty file holds no persona');
+    writeFileSync(file, text);
+    await registry.reload();
+    mesh.settle();
+    assert.deepEqual(seen(), ['evolving', 'evolving: trying genome strict-reviewer'], 'still evolving after the persona came back');
+
     participation!.setEvolving('librarian', undefined);
     mesh.settle();
     assert.deepEqual(seen(), ['online', undefined]);

@@ -93,7 +93,7 @@ describe('persona registry', () => {
     await registry.setFolders({ workspaceFolders: [], extraFolders: [extra] });
     assert.equal(registry.get('alpha')?.state, 'online');
     const states: string[] = [];
-    registry.on('changed', (list) => states.push(`${list[0]!.state}${list[0]!.reason ? `:${list[0]!.reason}` : ''}`));
+    registry.on('changed', (list) => states.push(list[0] ? `${list[0].state}${list[0].reason ? `:${list[0].reason}` : ''}` : 'none'));
     registry.setBusy('alpha', true);
     registry.setBusy('alpha', false);
     registry.setBrainProblem('alpha', 'endpoint http://localhost:1 is unreachable');
@@ -103,6 +103,13 @@ describe('persona registry', () => {
     assert.deepEqual(states, ['busy', 'online', 'degraded:endpoint http://localhost:1 is unreachable', 'online', 'disabled:disabled by the user']);
     await registry.reload();
     assert.equal(registry.get('alpha')?.state, 'disabled', 'runtime state survives a reload');
+    // An editor that truncates before it writes: one reload sees no persona, the next sees it back.
+    writeFileSync(path.join(extra, 'a.persona.md'), '');
+    await registry.reload();
+    assert.equal(registry.get('alpha'), undefined);
+    writeFileSync(path.join(extra, 'a.persona.md'), persona('alpha'));
+    await registry.reload();
+    assert.equal(registry.get('alpha')?.state, 'disabled', 'a persona the user disabled stays disabled when its file comes back');
     assert.throws(() => registry!.setEnabled('ghost', true), /no local persona "ghost"/);
   });
 
