@@ -19,6 +19,7 @@ import { ChallengeService } from '../challenges/service';
 import { GenomeApplier } from '../genomes/apply';
 import { genomeMarket } from '../genomes/market';
 import { GenomeService } from '../genomes/service';
+import { disabledPersonasIn } from '../personas/disabledPersonas';
 import { PersonaService, type PersonaServiceOptions } from '../personas/service';
 import { MeshRoomTransport } from '../rooms/meshTransport';
 import { registerRoomRemoteMethods } from '../rooms/remoteMethods';
@@ -313,6 +314,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       ...(this.options.languageModels ? { languageModels: this.options.languageModels } : {}),
       ...(this.options.apiKey ? { apiKey: this.options.apiKey } : {}),
       ...(this.genomesValue ? { genomes: this.genomeHooks(this.genomesValue) } : {}),
+      ...(this.storeValue ? { disabled: disabledPersonasIn(this.storeValue, this.options.logger.child('personas')) } : {}),
       clock: this.options.clock ?? systemClock,
       logger: this.options.logger,
     });

@@ -13,6 +13,7 @@ import { systemClock, type Clock, type TimerHandle } from '../node/clock';
 import type { Component } from '../node/lifecycle';
 import { silentLogger, type Logger } from '../node/log';
 import type { PersonaDefinition, PersonaFoldersParams, PersonaProblem, PersonaState, PersonaSummary } from '../protocol/personas';
+import type { DisabledPersonas } from './disabledPersonas';
 import { duplicateIdProblems, parsePersonaFile, personaFileSuffix, type ParsedPersonaFile } from './personaFile';
 
 export interface PersonaRegistryOptions {
@@ -30,6 +31,8 @@ export interface PersonaRegistryOptions {
   maxFilesPerFolder?: number;
   /** Adds what the persona's genomes bring (genomes/apply.ts) to the persona of the file. */
   adopt?: (persona: PersonaDefinition) => PersonaDefinition;
+  /** Where the user's disabled personas are kept across restarts (none: until the node stops). */
+  disabled?: DisabledPersonas;
 }
 
 export interface LocalPersona {
@@ -81,6 +84,7 @@ export class PersonaRegistry extends EventEmitter<PersonaRegistryEvents> impleme
     this.debounceMs = options.debounceMs ?? 150;
     this.workspaceFolders = options.workspaceFolders ?? [];
     this.extraFolders = options.extraFolders ?? [];
+    for (const id of this.loadDisabled()) this.runtime.set(id, { busy: false, disabled: true });
   }
 
   async start(): Promise<void> {
@@ -158,6 +162,11 @@ export class PersonaRegistry extends EventEmitter<PersonaRegistryEvents> impleme
   setEnabled(id: string, enabled: boolean): LocalPersona {
     if (!this.personas.has(id)) throw new Error(`there is no local persona "${id}"`);
     this.updateRuntime(id, (r) => (r.disabled = !enabled));
+    try {
+      this.options.disabled?.save([...this.runtime].filter(([, r]) => r.disabled).map(([disabledId]) => disabledId));
+    } catch (error) {
+      this.logger.warn(`${enabled ? 'enabled' : 'disabled'} ${id} until the node stops: it could not be recorded (${(error as Error).message})`);
+    }
     return this.personas.get(id)!;
   }
 
@@ -177,6 +186,15 @@ export class PersonaRegistry extends EventEmitter<PersonaRegistryEvents> impleme
   }
 
   // ---------------------------------------------------------------- internals
+
+  private loadDisabled(): string[] {
+    try {
+      return this.options.disabled?.load() ?? [];
+    } catch (error) {
+      this.logger.warn(`could not read which personas are disabled; every persona starts enabled: ${(error as Error).message}`);
+      return [];
+    }
+  }
 
   private async loadOnce(): Promise<void> {
     const folders = this.folders();

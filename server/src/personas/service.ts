@@ -18,6 +18,7 @@ import { createBrainFactory } from './brains';
 import type { LanguageModelBridge } from './brains/vscodeLm';
 import type { LlamaModelsOptions } from './brains/llama';
 import { PersonaDirectory } from './directory';
+import type { DisabledPersonas } from './disabledPersonas';
 import { Participation, type ParticipationOptions } from './participation';
 import { PersonaRegistry } from './registry';
 
@@ -45,6 +46,8 @@ export interface PersonaServiceOptions {
   announceIntervalMs?: number;
   /** What adopted genomes add to a persona (genomes/apply.ts): prompt and knowledge, LoRA adapters. */
   genomes?: { adopt: (persona: PersonaDefinition) => PersonaDefinition; llamaAdapters: (persona: PersonaDefinition) => LlamaAdapterSpec[] };
+  /** Keeps the user's disabled personas across restarts (the node's database). */
+  disabled?: DisabledPersonas;
 }
 
 export class PersonaService implements Component {
@@ -64,6 +67,7 @@ export class PersonaService implements Component {
       clock,
       logger,
       ...(options.genomes ? { adopt: options.genomes.adopt } : {}),
+      ...(options.disabled ? { disabled: options.disabled } : {}),
     });
     this.directory = new PersonaDirectory({ transport: options.transport, registry: this.registry, clock, logger, ...(options.announceIntervalMs ? { intervalMs: options.announceIntervalMs } : {}) });
     this.participation = new Participation({

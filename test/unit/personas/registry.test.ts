@@ -3,7 +3,10 @@ import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { MemoryLog } from '../../../server/src/node/log';
+import { disabledPersonasIn } from '../../../server/src/personas/disabledPersonas';
 import { PersonaRegistry, type LocalPersona } from '../../../server/src/personas/registry';
+import { Store } from '../../../server/src/store/database';
 
 function persona(id: string, extra = ''): string {
   return `---\nid: ${id}\nbrain: librarian\n${extra}---\nYou are ${id}.\n`;
@@ -111,6 +114,43 @@ describe('persona registry', () => {
     await registry.reload();
     assert.equal(registry.get('alpha')?.state, 'disabled', 'a persona the user disabled stays disabled when its file comes back');
     assert.throws(() => registry!.setEnabled('ghost', true), /no local persona "ghost"/);
+  });
+
+  it('keeps the personas the user disabled across a restart, in the node database', async () => {
+    const extra = path.join(root, 'extra');
+    mkdirSync(extra);
+    writeFileSync(path.join(extra, 'a.persona.md'), persona('alpha'));
+    writeFileSync(path.join(extra, 'b.persona.md'), persona('beta'));
+    const log = new MemoryLog();
+    const open = async () => {
+      const store = new Store(root, log.logger);
+      await store.start();
+      return store;
+    };
+    let store = await open();
+    registry = new PersonaRegistry({ extraFolders: [extra], disabled: disabledPersonasIn(store, log.logger) });
+    await registry.start();
+    registry.setEnabled('alpha', false);
+    registry.setEnabled('beta', false);
+    registry.setEnabled('beta', true);
+    await registry.stop();
+    await store.stop();
+
+    store = await open();
+    registry = new PersonaRegistry({ extraFolders: [extra], disabled: disabledPersonasIn(store, log.logger) });
+    await registry.start();
+    assert.deepEqual(registry.list().map((p) => [p.persona.id, p.state]), [['alpha', 'disabled'], ['beta', 'online']]);
+    await registry.stop();
+
+    // A value this version cannot read: reported, and every persona starts enabled.
+    store.db.prepare("UPDATE node_meta SET value = '{broken' WHERE key = 'personas.disabled'").run();
+    registry = new PersonaRegistry({ extraFolders: [extra], disabled: disabledPersonasIn(store, log.logger) });
+    await registry.start();
+    assert.deepEqual(registry.list().map((p) => p.state), ['online', 'online']);
+    assert.ok(log.messages('warn').some((m) => /disabled personas in the database is unreadable/.test(m)), 'the problem is logged');
+    await registry.stop();
+    registry = undefined;
+    await store.stop();
   });
 
   it('refuses oversized files', async () => {

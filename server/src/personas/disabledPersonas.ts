@@ -1,0 +1,33 @@
+/**
+ * The local personas the user disabled, kept in the node's database (`node_meta`) so the choice
+ * outlives a restart of VS Code or of the node, like a disabled extension.
+ */
+import type { Logger } from '../node/log';
+import type { Store } from '../store/database';
+
+export interface DisabledPersonas {
+  load(): string[];
+  save(ids: readonly string[]): void;
+}
+
+const key = 'personas.disabled';
+
+export function disabledPersonasIn(store: Store, logger: Logger): DisabledPersonas {
+  return {
+    load() {
+      const row = store.db.prepare('SELECT value FROM node_meta WHERE key = ?').get(key) as { value: string } | undefined;
+      if (!row) return [];
+      try {
+        const ids: unknown = JSON.parse(row.value);
+        if (Array.isArray(ids) && ids.every((id) => typeof id === 'string')) return ids;
+      } catch {
+        // Reported below with the value.
+      }
+      logger.warn(`the list of disabled personas in the database is unreadable (${row.value.slice(0, 80)}); every persona starts enabled`);
+      return [];
+    },
+    save(ids) {
+      store.db.prepare('INSERT INTO node_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, JSON.stringify([...ids].sort()));
+    },
+  };
+}
