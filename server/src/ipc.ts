@@ -37,6 +37,8 @@ connection.onInitialize((params): InitializeResult => {
   logLevel = options.logLevel ?? 'info';
   node = new MeshNode({
     dataDir: options.dataDir,
+    // Every VS Code window runs a node on the same global storage.
+    dataDirSlots: 8,
     meshKey: options.meshKey ?? '',
     name: options.nodeName,
     logger,

@@ -2,9 +2,11 @@
 // through Debian's Chromium. "Persona Mesh: Show Status" must show this node's id.
 import * as assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { launchBrowser, openWorkbench, workbenchUrl, type Browser } from './support/browser';
-import { log, resultsDir, saveLogs, startWorkbenchServer, type WorkbenchServer } from './support/env';
+import { createSampleWorkspace, log, resultsDir, saveLogs, startWorkbenchServer, type WorkbenchServer } from './support/env';
 import { findNodeId, GROUPED_NODE_ID, NODE_ID } from './support/nodeId';
 import { activityBarItem, notificationMessages, readOutputChannel, runCommand, waitForNotification } from './support/workbench';
 
@@ -12,6 +14,7 @@ describe('e2e: Persona Mesh: Show Status in code-server', function () {
   this.timeout(300_000);
   let env: WorkbenchServer | undefined;
   let browser: Browser | undefined;
+  let firstNodeId: string | undefined;
 
   before(async function () {
     env = await startWorkbenchServer();
@@ -43,11 +46,9 @@ describe('e2e: Persona Mesh: Show Status in code-server', function () {
     assert.match((await icon.getAttribute('aria-label')) ?? '', /^Persona Mesh/);
   });
 
-  it('Show Status shows the node id in a notification and the "Persona Mesh" output', async function () {
-    const page = browser!.page;
+  /** Runs Show Status until the node reports its id (the server may still be starting). */
+  async function shownNodeId(page: Page): Promise<{ nodeId: string; message: string }> {
     const started = Date.now();
-    // The server may still be starting: then the command says so. Clear the notifications and run
-    // it again until it reports the node.
     let message: string | undefined;
     const deadline = Date.now() + 90_000;
     for (let attempt = 1; message === undefined; attempt++) {
@@ -66,6 +67,13 @@ describe('e2e: Persona Mesh: Show Status in code-server', function () {
     const nodeId = findNodeId(message);
     assert.ok(nodeId, `no node id in "${message}"`);
     assert.match(nodeId, NODE_ID);
+    return { nodeId, message };
+  }
+
+  it('Show Status shows the node id in a notification and the "Persona Mesh" output', async function () {
+    const page = browser!.page;
+    const { nodeId, message } = await shownNodeId(page);
+    firstNodeId = nodeId;
     log(`notification: ${message}`);
 
     mkdirSync(resultsDir, { recursive: true });
@@ -74,5 +82,20 @@ describe('e2e: Persona Mesh: Show Status in code-server', function () {
     // The same id is in the extension's log channel.
     const output = await readOutputChannel(page, 'Persona Mesh', GROUPED_NODE_ID);
     assert.equal(findNodeId(output), nodeId, `the output channel shows another id:\n${output}`);
+  });
+
+  it('a second window runs a node of its own (the first keeps the global storage folder)', async function () {
+    assert.ok(firstNodeId, 'the first window showed its node');
+    const folder = createSampleWorkspace(join(env!.workspace, '..', 'second-workspace'));
+    const second = await browser!.context.newPage();
+    try {
+      await openWorkbench(second, workbenchUrl(env!.url, folder));
+      const { nodeId, message } = await shownNodeId(second);
+      log(`second window: ${message}`);
+      assert.notEqual(nodeId, firstNodeId, 'two windows on one identity would drop each other\'s sessions');
+      assert.ok(message.includes(`node "${hostname()}-2"`), `the second window's node is named after its slot: ${message}`);
+    } finally {
+      await second.close();
+    }
   });
 });

@@ -32,6 +32,7 @@ import { StoreError } from '../store/errors';
 import { Store } from '../store/database';
 import { systemClock, type Clock } from './clock';
 import { prepareDataDir } from './dataDir';
+import { DataDirLock, DataDirLockedError } from './dataDirLock';
 import { displayNodeId, loadOrCreateIdentity, type Identity } from './identity';
 import { ComponentStartError, Lifecycle, describeError } from './lifecycle';
 import type { Logger } from './log';
@@ -40,6 +41,12 @@ import { parseHostPort, pickInterfaceAddress, validateNodeIds } from './networkO
 
 export interface MeshNodeOptions {
   dataDir: string;
+  /**
+   * Under VS Code, where every window runs a node on the same global storage: when the data dir
+   * is in use, the node takes the first free `window-2` … `window-N` folder inside it (its own
+   * identity). Default 1: a data dir in use is an error.
+   */
+  dataDirSlots?: number;
   meshKey: string;
   name?: string;
   logger: Logger;
@@ -71,10 +78,12 @@ export interface MeshNodeEvents {
 }
 
 export class MeshNode extends EventEmitter<MeshNodeEvents> {
-  readonly name: string;
+  private nameValue: string;
   private state: NodeState = 'starting';
   private problems: NodeProblem[] = [];
   private dataDir: string;
+  /** The data dir asked for; `dataDir` may be a window folder inside it. */
+  private baseDataDir: string;
   private identityValue: Identity | undefined;
   private meshKeyValue: MeshKey | undefined;
   private storeValue: Store | undefined;
@@ -93,8 +102,13 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
 
   constructor(private readonly options: MeshNodeOptions) {
     super();
-    this.name = options.name?.trim() || hostname();
+    this.nameValue = options.name?.trim() || hostname();
     this.dataDir = options.dataDir;
+    this.baseDataDir = options.dataDir;
+  }
+
+  get name(): string {
+    return this.nameValue;
   }
 
   get identity(): Identity {
@@ -160,7 +174,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     const log = this.options.logger;
     let created: boolean;
     try {
-      this.dataDir = prepareDataDir(this.options.dataDir);
+      this.baseDataDir = prepareDataDir(this.options.dataDir);
+      this.dataDir = await this.claimDataDir(this.baseDataDir);
       const loaded = loadOrCreateIdentity(this.dataDir);
       this.identityValue = loaded.identity;
       created = loaded.created;
@@ -194,6 +209,29 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     this.applyMeshKey(this.options.meshKey);
     await this.startNetwork();
     this.updateState();
+  }
+
+  /**
+   * Locks the data dir, or with `dataDirSlots` the first free window folder inside it (a second
+   * VS Code window gets a node of its own, named after its slot unless the user named it).
+   */
+  private async claimDataDir(base: string): Promise<string> {
+    const slots = Math.max(1, this.options.dataDirSlots ?? 1);
+    for (let slot = 1; ; slot++) {
+      const dir = slot === 1 ? base : prepareDataDir(join(base, `window-${slot}`));
+      try {
+        await this.lifecycle.startComponent(new DataDirLock(dir));
+      } catch (error) {
+        const reason = error instanceof ComponentStartError ? error.reason : error;
+        if (!(reason instanceof DataDirLockedError) || slot >= slots) throw reason;
+        continue;
+      }
+      if (slot > 1) {
+        if (!this.options.name?.trim()) this.nameValue = `${hostname()}-${slot}`;
+        this.options.logger.info(`${base} is in use by another node (another VS Code window): this one runs in ${dir} as "${this.name}"`);
+      }
+      return dir;
+    }
   }
 
   async stop(): Promise<void> {
@@ -298,7 +336,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     const clock = this.options.clock ?? systemClock;
     const models = this.options.models;
     const downloads = new ModelDownloads({
-      folder: models?.folder ?? join(this.dataDir, 'models'),
+      // Shared by the window folders: a model is downloaded once per machine.
+      folder: models?.folder ?? join(this.baseDataDir, 'models'),
       ...(models?.huggingFaceEndpoint ? { huggingFaceEndpoint: models.huggingFaceEndpoint } : {}),
       clock,
       logger: this.options.logger.child('models'),

@@ -110,6 +110,20 @@ describe('persona-mesh CLI', () => {
       assert.match(lines[0]!, /does not exist/);
     });
 
+    it('a data dir another running node uses', async () => {
+      const dataDir = join(dir.path, 'shared');
+      const first = start(['node', '--data-dir', dataDir, '--jsonl']);
+      const ready = await first.waitFor('ready');
+      const result = runToEnd(['node', '--data-dir', dataDir, '--jsonl'], meshEnv);
+      assert.equal(result.status, 2);
+      const lines = errorLines(result.stderr);
+      assert.equal(lines.length, 1, result.stderr);
+      assert.match(lines[0]!, new RegExp(`data dir .*shared is in use by another node \\(process ${String(ready.pid)}\\).*--data-dir`));
+      assert.match(result.stdout, /"code":"data-dir-locked"/);
+      first.send({ op: 'status' });
+      assert.equal((await first.waitFor('status')).state, 'running', 'the first node is untouched');
+    });
+
     it('a corrupt database file, which is left in place', () => {
       const dataDir = join(dir.path, 'e');
       const first = runToEnd(['node', '--data-dir', dataDir, '--jsonl'], { ...meshEnv });

@@ -1,0 +1,159 @@
+/**
+ * One running node per data dir. Two nodes on one identity are each the other's "restarted"
+ * peer and knock each other's sessions down in a loop (two VS Code windows share the extension's
+ * global storage), and both would write one database.
+ *
+ * The lock is a file naming its owner (pid, and the boot it belongs to). It appears whole, by a
+ * hard link from a file written beforehand, so a node starting at the same moment never reads it
+ * half written. A file left by a process that is gone (kill -9, a crash, a reboot) is taken over.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync, linkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Component } from './lifecycle';
+
+export const lockFileName = 'node.lock';
+
+export class DataDirLockedError extends Error {
+  readonly code = 'data-dir-locked';
+  constructor(
+    readonly dir: string,
+    readonly holderPid: number,
+  ) {
+    super(`the data dir ${dir} is in use by another node (process ${holderPid}); stop it or choose another folder with --data-dir`);
+    this.name = 'DataDirLockedError';
+  }
+}
+
+interface Owner {
+  pid: number;
+  boot: string;
+  /** Tells apart two nodes of one process (tests, benchmarks). */
+  token: string;
+}
+
+export interface DataDirLockOptions {
+  pid?: number;
+  /** Tells whether a process is alive (tests). */
+  isAlive?: (pid: number) => boolean;
+  /** This boot's id; a lock from another boot is stale whatever its pid. */
+  bootId?: string;
+}
+
+export class DataDirLock implements Component {
+  readonly name = 'data dir lock';
+  private readonly file: string;
+  private readonly owner: Owner;
+  private readonly isAlive: (pid: number) => boolean;
+  private held = false;
+
+  constructor(
+    readonly dir: string,
+    options: DataDirLockOptions = {},
+  ) {
+    this.file = join(dir, lockFileName);
+    this.owner = { pid: options.pid ?? process.pid, boot: options.bootId ?? currentBootId(), token: randomBytes(8).toString('hex') };
+    this.isAlive = options.isAlive ?? processIsAlive;
+  }
+
+  /** Takes the lock, or fails with DataDirLockedError naming the live owner. */
+  start(): Promise<void> {
+    try {
+      this.acquire();
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private acquire(): void {
+    const mine = `${this.file}.${this.owner.token}.new`;
+    writeFileSync(mine, `${JSON.stringify(this.owner)}\n`, { mode: 0o600 });
+    try {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        try {
+          linkSync(mine, this.file);
+          this.held = true;
+          return;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        }
+        const holder = this.readOwner(this.file);
+        if (holder && this.ownedByOther(holder)) throw new DataDirLockedError(this.dir, holder.pid);
+        this.takeOverStale();
+      }
+      throw new Error(`cannot take the lock ${this.file}: it keeps changing hands`);
+    } finally {
+      rmSync(mine, { force: true });
+    }
+  }
+
+  /** Frees the lock if it is still this node's. */
+  stop(): Promise<void> {
+    if (!this.held) return Promise.resolve();
+    this.held = false;
+    const holder = this.readOwner(this.file);
+    if (holder?.token === this.owner.token) rmSync(this.file, { force: true });
+    return Promise.resolve();
+  }
+
+  private ownedByOther(holder: Owner): boolean {
+    if (holder.token === this.owner.token || holder.boot !== this.owner.boot) return false;
+    return holder.pid === this.owner.pid || this.isAlive(holder.pid);
+  }
+
+  /**
+   * Moves a stale lock aside. Another node doing the same at the same moment may have replaced it
+   * with its own live lock in between: that one is put back.
+   */
+  private takeOverStale(): void {
+    const aside = `${this.file}.${this.owner.token}.stale`;
+    try {
+      renameSync(this.file, aside);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    const moved = this.readOwner(aside);
+    if (moved && this.ownedByOther(moved)) {
+      try {
+        linkSync(aside, this.file);
+      } catch {
+        // Someone else holds it now: the next attempt reads who.
+      }
+    }
+    rmSync(aside, { force: true });
+  }
+
+  /** The owner written in a lock file; undefined when it is gone or unreadable (stale). */
+  private readOwner(file: string): Owner | undefined {
+    try {
+      const value = JSON.parse(readFileSync(file, 'utf8')) as Partial<Owner>;
+      if (typeof value.pid === 'number' && Number.isInteger(value.pid) && value.pid > 0 && typeof value.boot === 'string' && typeof value.token === 'string') {
+        return { pid: value.pid, boot: value.boot, token: value.token };
+      }
+    } catch {
+      // A lock file from another program or cut short by a full disk: not an owner.
+    }
+    return undefined;
+  }
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, under another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Linux's boot id; elsewhere empty (a stale lock is then told by its pid alone). */
+function currentBootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Two VS Code windows on one machine start their nodes on the same global storage. Before the
+ * data dir lock they loaded one identity, and every peer saw a node "restart" each time the
+ * other's session came up: sessions flapped for as long as both windows were open. Now the
+ * second window takes a folder of its own inside the data dir, with its own identity.
+ */
+import { strict as assert } from 'node:assert';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { MeshNode } from '../../../server/src/node/meshNode';
+import { silentLogger } from '../../../server/src/node/log';
+import { useTempDir } from '../../support/tempDir';
+import { until } from '../../support/until';
+
+describe('VS Code windows sharing the global storage', function () {
+  this.timeout(60_000);
+  const dir = useTempDir('windows-');
+  const nodes: MeshNode[] = [];
+  afterEach(async () => {
+    for (const node of nodes.splice(0).reverse()) await node.stop();
+  });
+
+  it('each window runs its own node, and both stay connected to a peer without flapping', async () => {
+    const meshKey = 'windows test key';
+    const start = async (options: { dataDir: string; dataDirSlots?: number; staticPeers?: string[]; name?: string }) => {
+      const node = new MeshNode({
+        dataDir: options.dataDir,
+        meshKey,
+        logger: silentLogger,
+        network: { listen: '127.0.0.1:0', discovery: false, staticPeers: options.staticPeers ?? [], trustedNodes: [] },
+        headless: true,
+        ...(options.name ? { name: options.name } : {}),
+        ...(options.dataDirSlots ? { dataDirSlots: options.dataDirSlots } : {}),
+      });
+      nodes.push(node);
+      await node.start();
+      return node;
+    };
+    const peer = await start({ dataDir: join(dir.path, 'peer'), name: 'peer' });
+    let downs = 0;
+    peer.on('peer.down', () => downs++);
+    const storage = join(dir.path, 'globalStorage');
+    const first = await start({ dataDir: storage, dataDirSlots: 8, staticPeers: [peer.network!.listenAddress] });
+    const second = await start({ dataDir: storage, dataDirSlots: 8, staticPeers: [peer.network!.listenAddress] });
+
+    assert.notEqual(first.identity.nodeId, second.identity.nodeId);
+    assert.equal(first.status().dataDir, storage);
+    assert.equal(second.status().dataDir, join(storage, 'window-2'));
+    assert.equal(first.name, hostname());
+    assert.equal(second.name, `${hostname()}-2`, 'told apart in peer lists and rooms');
+
+    await until('both windows connected to the peer', () => (peer.network!.upPeers().length === 2 ? true : undefined));
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    assert.equal(peer.network!.upPeers().length, 2);
+    assert.equal(downs, 0, 'no session went down');
+
+    // Without slots (the CLI), a data dir in use is refused with the reason.
+    const refused = new MeshNode({ dataDir: storage, meshKey, logger: silentLogger, headless: true });
+    await assert.rejects(refused.start(), /in use by another node \(process \d+\)/);
+    assert.equal(refused.status().problems[0]?.code, 'data-dir-locked');
+    await refused.stop();
+
+    // The first window closes; the next window to open takes its node back.
+    await first.stop();
+    const third = await start({ dataDir: storage, dataDirSlots: 8 });
+    assert.equal(third.identity.nodeId, first.identity.nodeId);
+  });
+});
