@@ -261,7 +261,7 @@ export function computeLeaderboard(signals: readonly Signal[], latencies: readon
     list.push(sample.ms);
     if (!refs.has(sample.personaKey)) {
       const slash = sample.personaKey.indexOf('/');
-      refs.set(sample.personaKey, { nodeId: sample.personaKey.slice(0, slash), personaId: sample.personaKey.slice(slash + 1), name: sample.personaKey.slice(slash + 1) });
+      refs.set(sample.personaKey, { nodeId: sample.personaKey.slice(0, slash), personaId: sample.personaKey.slice(slash + 1), name: sample.name ?? sample.personaKey.slice(slash + 1) });
     }
   }
   const matches = pairwiseMatches(effective);

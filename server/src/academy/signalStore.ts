@@ -13,6 +13,8 @@ export interface LatencySample {
   personaKey: string;
   ms: number;
   ts: number;
+  /** The persona's display name on that reply, when the message is held here. */
+  name?: string;
 }
 
 export interface SignalQuery {
@@ -40,7 +42,12 @@ export class SignalStore {
       lastSeq: p('SELECT max(local_seq) AS n FROM academy_signals'),
       latestInSlot: p("SELECT body FROM academy_signals WHERE persona_key = ? AND signer = ? AND json_extract(body, '$.slot') = ? ORDER BY ts DESC, id DESC LIMIT 1"),
       latencyInsert: p('INSERT INTO academy_latency (message_id, room, persona_key, ms, ts) VALUES (?, ?, ?, ?, ?) ON CONFLICT (room, message_id) DO NOTHING'),
-      latencyAll: p('SELECT message_id, room, persona_key, ms, ts FROM academy_latency ORDER BY room, message_id'),
+      // The reply's display name, for a persona known only by its reply times (message ids are origin:seq).
+      latencyAll: p(
+        "SELECT l.message_id, l.room, l.persona_key, l.ms, l.ts, json_extract(m.message, '$.author.displayName') AS name FROM academy_latency l " +
+          "LEFT JOIN room_messages m ON m.room_id = l.room AND m.origin = substr(l.message_id, 1, instr(l.message_id, ':') - 1) AND m.room_seq = CAST(substr(l.message_id, instr(l.message_id, ':') + 1) AS INTEGER) " +
+          'ORDER BY l.room, l.message_id',
+      ),
       cursorGet: p('SELECT epoch, seq FROM academy_peer_cursors WHERE peer = ?'),
       cursorSet: p('INSERT INTO academy_peer_cursors (peer, epoch, seq) VALUES (?, ?, ?) ON CONFLICT (peer) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq'),
       metaGet: p('SELECT value FROM academy_meta WHERE key = ?'),
@@ -157,12 +164,13 @@ export class SignalStore {
   }
 
   latencies(): LatencySample[] {
-    return (this.s.latencyAll.all() as { message_id: string; room: string; persona_key: string; ms: number; ts: number }[]).map((row) => ({
+    return (this.s.latencyAll.all() as { message_id: string; room: string; persona_key: string; ms: number; ts: number; name: unknown }[]).map((row) => ({
       messageId: row.message_id,
       room: row.room,
       personaKey: row.persona_key,
       ms: row.ms,
       ts: row.ts,
+      ...(typeof row.name === 'string' && row.name ? { name: row.name } : {}),
     }));
   }
 }

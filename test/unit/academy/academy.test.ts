@@ -95,6 +95,7 @@ describe('academy', () => {
     a.rooms.send({ roomId: 'general', text: 'notice', replyTo: prompt.id, metadata: { notice: true } }, as);
     const row = a.academy.leaderboard().personas.find((p) => p.key === `${a.id}/helper`);
     assert.deepEqual(row?.latency, { count: 2, p50Ms: 300, p95Ms: 1200 });
+    assert.equal(row?.persona.name, 'Helper', 'known by its replies only, it is shown by its name, not its id');
   });
 
   it('the store serves batches bounded in count and bytes, in its own storage order', async () => {
