@@ -7,22 +7,18 @@
 import { strict as assert } from 'node:assert';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MeshNode } from '../../../server/src/node/meshNode';
-import { silentLogger } from '../../../server/src/node/log';
+import type { MeshNode } from '../../../server/src/node/meshNode';
 import type { PersonaEvolutionEvent } from '../../../server/src/protocol/evolution';
 import { useTempDir } from '../../support/tempDir';
 import { until } from '../../support/until';
+import { loopbackNetwork, useMeshNodes } from '../support/meshNodes';
 
 const meshKey = 'evolution test key';
-const network = (peers: string[] = []) => ({ listen: '127.0.0.1:0', discovery: false as const, staticPeers: peers, trustedNodes: [] });
 
 describe('evolution across two nodes with a real genome', function () {
   this.timeout(120_000);
   const dir = useTempDir('evolution-');
-  const nodes: MeshNode[] = [];
-  afterEach(async () => {
-    for (const node of nodes.splice(0).reverse()) await node.stop();
-  });
+  const nodes = useMeshNodes();
 
   it('a falling score adopts a genome from another node and rolls it back when the next window is worse', async () => {
     const knowledge = join(dir.path, 'runbooks');
@@ -33,21 +29,15 @@ describe('evolution across two nodes with a real genome', function () {
     const personaFile = join(personas, 'helper.persona.md');
     writeFileSync(personaFile, '---\nid: helper\nname: Helper\nbrain:\n  provider: librarian\ncapabilities: [docs]\nrooms: {general: expert}\n---\nYou help.\n');
 
-    const publisher = new MeshNode({ dataDir: join(dir.path, 'a'), meshKey, name: 'a', logger: silentLogger, network: network(), headless: true });
-    await publisher.start();
-    nodes.push(publisher);
-    const host = new MeshNode({
+    const publisher = await nodes.start({ dataDir: join(dir.path, 'a'), meshKey, name: 'a', network: loopbackNetwork() });
+    const host = await nodes.start({
       dataDir: join(dir.path, 'b'),
       meshKey,
       name: 'b',
-      logger: silentLogger,
-      network: network([publisher.network!.listenAddress]),
-      headless: true,
+      network: loopbackNetwork([publisher.network!.listenAddress]),
       personaFolders: { workspaceFolders: [], extraFolders: [personas] },
       evolution: { policy: 'automatic' },
     });
-    await host.start();
-    nodes.push(host);
     await until('the session', () => (publisher.network!.upPeers().length === 1 ? true : undefined), 15_000);
     const genome = await publisher.genomes!.publish({ name: 'Runbooks', description: 'database failover runbooks', capabilities: ['docs', 'runbooks'], knowledge });
 

@@ -7,23 +7,18 @@ import { strict as assert } from 'node:assert';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { MeshNode } from '../../../server/src/node/meshNode';
-import { silentLogger } from '../../../server/src/node/log';
 import type { ChatMessage } from '../../../server/src/protocol/rooms';
 import { writeTinyFixture } from '../../fixtures/gguf/writer';
 import { useTempDir } from '../../support/tempDir';
 import { until } from '../../support/until';
+import { loopbackNetwork, useMeshNodes } from '../support/meshNodes';
 
 const meshKey = 'genome apply test key';
-const network = (peers: string[] = []) => ({ listen: '127.0.0.1:0', discovery: false as const, staticPeers: peers, trustedNodes: [] });
 
 describe('applying a LoRA genome received from a peer (llama persona, tiny model)', function () {
   this.timeout(120_000);
   const dir = useTempDir('genome-apply-');
-  const nodes: MeshNode[] = [];
-  afterEach(async () => {
-    for (const node of nodes.splice(0).reverse()) await node.stop();
-  });
+  const nodes = useMeshNodes();
 
   it("changes the persona's reply with the same seed, the persona file's loraScale sets its strength, and removing it takes the adapter away", async () => {
     const publisherDir = join(dir.path, 'publisher');
@@ -38,12 +33,8 @@ describe('applying a LoRA genome received from a peer (llama persona, tiny model
       '---\nid: tiny\nname: Tiny\nbrain:\n  provider: llama\n  model: tiny.gguf\n  seed: 42\n  temperature: 0.8\n  maxTokens: 24\n  contextSize: 1024\nrooms: {general: expert}\nparticipation: {cooldownSeconds: 0}\n---\nYou are a tiny test model.\n',
     );
 
-    const publisher = new MeshNode({ dataDir: join(dir.path, 'a'), meshKey, name: 'a', logger: silentLogger, network: network(), headless: true });
-    await publisher.start();
-    nodes.push(publisher);
-    const host = new MeshNode({ dataDir: join(dir.path, 'b'), meshKey, name: 'b', logger: silentLogger, network: network([publisher.network!.listenAddress]), headless: true, personaFolders: { workspaceFolders: [], extraFolders: [personas] } });
-    await host.start();
-    nodes.push(host);
+    const publisher = await nodes.start({ dataDir: join(dir.path, 'a'), meshKey, name: 'a', network: loopbackNetwork() });
+    const host = await nodes.start({ dataDir: join(dir.path, 'b'), meshKey, name: 'b', network: loopbackNetwork([publisher.network!.listenAddress]), personaFolders: { workspaceFolders: [], extraFolders: [personas] } });
     await until('the session', () => (publisher.network!.upPeers().length === 1 ? true : undefined), 15_000);
 
     const genome = await publisher.genomes!.publish({ name: 'Zebra', description: 'says zebra', capabilities: ['zebra'], adapter: fixture.adapterPath, baseModel: fixture.modelPath, scale: 1 });

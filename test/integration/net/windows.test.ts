@@ -11,31 +11,23 @@ import { MeshNode } from '../../../server/src/node/meshNode';
 import { silentLogger } from '../../../server/src/node/log';
 import { useTempDir } from '../../support/tempDir';
 import { until } from '../../support/until';
+import { loopbackNetwork, useMeshNodes } from '../support/meshNodes';
 
 describe('VS Code windows sharing the global storage', function () {
   this.timeout(60_000);
   const dir = useTempDir('windows-');
-  const nodes: MeshNode[] = [];
-  afterEach(async () => {
-    for (const node of nodes.splice(0).reverse()) await node.stop();
-  });
+  const nodes = useMeshNodes();
 
   it('each window runs its own node, and both stay connected to a peer without flapping', async () => {
     const meshKey = 'windows test key';
-    const start = async (options: { dataDir: string; dataDirSlots?: number; staticPeers?: string[]; name?: string }) => {
-      const node = new MeshNode({
+    const start = (options: { dataDir: string; dataDirSlots?: number; staticPeers?: string[]; name?: string }) =>
+      nodes.start({
         dataDir: options.dataDir,
         meshKey,
-        logger: silentLogger,
-        network: { listen: '127.0.0.1:0', discovery: false, staticPeers: options.staticPeers ?? [], trustedNodes: [] },
-        headless: true,
+        network: loopbackNetwork(options.staticPeers),
         ...(options.name ? { name: options.name } : {}),
         ...(options.dataDirSlots ? { dataDirSlots: options.dataDirSlots } : {}),
       });
-      nodes.push(node);
-      await node.start();
-      return node;
-    };
     const peer = await start({ dataDir: join(dir.path, 'peer'), name: 'peer' });
     let downs = 0;
     peer.on('peer.down', () => downs++);

@@ -5,37 +5,22 @@
 import { strict as assert } from 'node:assert';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MeshNode } from '../../../server/src/node/meshNode';
-import { silentLogger } from '../../../server/src/node/log';
+import type { MeshNode } from '../../../server/src/node/meshNode';
 import { useTempDir } from '../../support/tempDir';
 import { until } from '../../support/until';
+import { loopbackNetwork, useMeshNodes } from '../support/meshNodes';
 
 describe('disabled personas across a node restart', function () {
   this.timeout(60_000);
   const dir = useTempDir('disabled-persona-');
-  const nodes: MeshNode[] = [];
-  afterEach(async () => {
-    for (const node of nodes.splice(0).reverse()) await node.stop();
-  });
+  const nodes = useMeshNodes();
 
   it('keeps a disabled persona disabled after the restart, out of its rooms until enabled', async () => {
     const personas = join(dir.path, 'personas');
     mkdirSync(personas);
     writeFileSync(join(personas, 'helper.persona.md'), '---\nid: helper\nname: Helper\nbrain: librarian\nrooms: {general: expert}\n---\nYou help.\n');
-    const start = async () => {
-      const node = new MeshNode({
-        dataDir: join(dir.path, 'node'),
-        meshKey: 'disabled persona key',
-        name: 'host',
-        logger: silentLogger,
-        network: { listen: '127.0.0.1:0', discovery: false, staticPeers: [], trustedNodes: [] },
-        headless: true,
-        personaFolders: { workspaceFolders: [], extraFolders: [personas] },
-      });
-      await node.start();
-      nodes.push(node);
-      return node;
-    };
+    const start = () =>
+      nodes.start({ dataDir: join(dir.path, 'node'), meshKey: 'disabled persona key', name: 'host', network: loopbackNetwork(), personaFolders: { workspaceFolders: [], extraFolders: [personas] } });
     // A disabled persona leaves its rooms: absent from the participants, or offline.
     const presence = (node: MeshNode) => node.rooms!.participants('general').find((p) => p.participantId === 'helper')?.presence ?? 'offline';
 
@@ -45,7 +30,6 @@ describe('disabled personas across a node restart', function () {
     node.personas!.registry.setEnabled('helper', false);
     await until('the persona offline', () => (presence(node) === 'offline' ? true : undefined));
     await node.stop();
-    nodes.length = 0;
 
     node = await start();
     assert.equal(node.personas!.registry.get('helper')?.state, 'disabled', 'still disabled after the restart');
