@@ -97,6 +97,8 @@ export class Ctx implements vscode.Disposable {
         logLevel: this.log.level,
         network: readNetworkSettings(),
         genomeMaxSizeMB: vscode.workspace.getConfiguration('personaMesh').get<number>('genomes.maxSizeMB', 2048),
+        // An empty window has none: it never waits for a predecessor.
+        workspaceKey: (vscode.workspace.workspaceFile ?? vscode.workspace.workspaceFolders?.[0]?.uri)?.toString() ?? '',
       }),
       errorHandler: {
         error: () => ({ action: ErrorAction.Continue }),

@@ -39,6 +39,7 @@ connection.onInitialize((params): InitializeResult => {
     dataDir: options.dataDir,
     // Every VS Code window runs a node on the same global storage.
     dataDirSlots: 8,
+    ...(options.workspaceKey ? { dataDirOwner: options.workspaceKey } : {}),
     meshKey: options.meshKey ?? '',
     name: options.nodeName,
     logger,

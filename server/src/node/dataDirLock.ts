@@ -19,6 +19,8 @@ export class DataDirLockedError extends Error {
   constructor(
     readonly dir: string,
     readonly holderPid: number,
+    /** What the holder said it belongs to (a VS Code window's workspace), if anything. */
+    readonly holderOwner?: string,
   ) {
     super(`the data dir ${dir} is in use by another node (process ${holderPid}); stop it or choose another folder with --data-dir`);
     this.name = 'DataDirLockedError';
@@ -30,6 +32,8 @@ interface Owner {
   boot: string;
   /** Tells apart two nodes of one process (tests, benchmarks). */
   token: string;
+  /** What the node belongs to (a VS Code window's workspace), so the window's next node knows its predecessor. */
+  owner?: string;
 }
 
 export interface DataDirLockOptions {
@@ -38,6 +42,8 @@ export interface DataDirLockOptions {
   isAlive?: (pid: number) => boolean;
   /** This boot's id; a lock from another boot is stale whatever its pid. */
   bootId?: string;
+  /** Written into the lock (see Owner.owner). */
+  owner?: string;
 }
 
 export class DataDirLock implements Component {
@@ -52,7 +58,7 @@ export class DataDirLock implements Component {
     options: DataDirLockOptions = {},
   ) {
     this.file = join(dir, lockFileName);
-    this.owner = { pid: options.pid ?? process.pid, boot: options.bootId ?? currentBootId(), token: randomBytes(8).toString('hex') };
+    this.owner = { pid: options.pid ?? process.pid, boot: options.bootId ?? currentBootId(), token: randomBytes(8).toString('hex'), ...(options.owner ? { owner: options.owner } : {}) };
     this.isAlive = options.isAlive ?? processIsAlive;
   }
 
@@ -79,7 +85,7 @@ export class DataDirLock implements Component {
           if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         }
         const holder = this.readOwner(this.file);
-        if (holder && this.ownedByOther(holder)) throw new DataDirLockedError(this.dir, holder.pid);
+        if (holder && this.ownedByOther(holder)) throw new DataDirLockedError(this.dir, holder.pid, holder.owner);
         this.takeOverStale();
       }
       throw new Error(`cannot take the lock ${this.file}: it keeps changing hands`);
@@ -130,7 +136,7 @@ export class DataDirLock implements Component {
     try {
       const value = JSON.parse(readFileSync(file, 'utf8')) as Partial<Owner>;
       if (typeof value.pid === 'number' && Number.isInteger(value.pid) && value.pid > 0 && typeof value.boot === 'string' && typeof value.token === 'string') {
-        return { pid: value.pid, boot: value.boot, token: value.token };
+        return { pid: value.pid, boot: value.boot, token: value.token, ...(typeof value.owner === 'string' ? { owner: value.owner } : {}) };
       }
     } catch {
       // A lock file from another program or cut short by a full disk: not an owner.

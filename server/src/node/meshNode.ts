@@ -47,6 +47,13 @@ export interface MeshNodeOptions {
    * identity). Default 1: a data dir in use is an error.
    */
   dataDirSlots?: number;
+  /**
+   * What this node belongs to (the VS Code window's workspace). A data dir held by a node of the
+   * same owner is this window's previous node, still stopping after a reload: it is waited for
+   * (up to `dataDirWaitMs`, default 3 s) rather than left for a window folder and its other identity.
+   */
+  dataDirOwner?: string;
+  dataDirWaitMs?: number;
   meshKey: string;
   name?: string;
   logger: Logger;
@@ -220,10 +227,9 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     for (let slot = 1; ; slot++) {
       const dir = slot === 1 ? base : prepareDataDir(join(base, `window-${slot}`));
       try {
-        await this.lifecycle.startComponent(new DataDirLock(dir));
+        await this.lockDataDir(dir);
       } catch (error) {
-        const reason = error instanceof ComponentStartError ? error.reason : error;
-        if (!(reason instanceof DataDirLockedError) || slot >= slots) throw reason;
+        if (!(error instanceof DataDirLockedError) || slot >= slots) throw error;
         continue;
       }
       if (slot > 1) {
@@ -231,6 +237,26 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
         this.options.logger.info(`${base} is in use by another node (another VS Code window): this one runs in ${dir} as "${this.name}"`);
       }
       return dir;
+    }
+  }
+
+  /** Locks one folder, waiting for this window's previous node if that is who holds it. */
+  private async lockDataDir(dir: string): Promise<void> {
+    const owner = this.options.dataDirOwner;
+    const clock = this.options.clock ?? systemClock;
+    const deadline = clock.monotonic() + (this.options.dataDirWaitMs ?? 3000);
+    for (let waited = false; ; waited = true) {
+      try {
+        await this.lifecycle.startComponent(new DataDirLock(dir, owner ? { owner } : {}));
+        if (waited) this.options.logger.info(`took over ${dir} from this window's previous node`);
+        return;
+      } catch (error) {
+        const reason = error instanceof ComponentStartError ? error.reason : error;
+        const predecessor = reason instanceof DataDirLockedError && owner !== undefined && reason.holderOwner === owner;
+        if (!predecessor || clock.monotonic() >= deadline) throw reason;
+        if (!waited) this.options.logger.info(`${dir} is still held by this window's previous node (process ${reason.holderPid}); waiting for it to stop`);
+        await new Promise<void>((resolve) => clock.setTimeout(resolve, 100));
+      }
     }
   }
 

@@ -18,6 +18,11 @@ export interface ServerInitOptions {
   network: NetworkSettings;
   /** Setting personaMesh.genomes.maxSizeMB. */
   genomeMaxSizeMB?: number;
+  /**
+   * The window's workspace (its file or first folder URI): the node notes it in its data dir lock,
+   * so after a window reload the new node waits for the old one instead of taking another folder.
+   */
+  workspaceKey?: string;
 }
 
 /** client → server: the node's current status. */

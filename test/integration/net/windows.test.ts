@@ -57,4 +57,23 @@ describe('VS Code windows sharing the global storage', function () {
     const third = await start({ dataDir: storage, dataDirSlots: 8 });
     assert.equal(third.identity.nodeId, first.identity.nodeId);
   });
+
+  it("after a window reload the new node waits for the old one to stop and keeps the window's identity", async () => {
+    const storage = join(dir.path, 'globalStorage');
+    const meshKey = 'windows test key';
+    const window = (owner: string, dataDirWaitMs?: number) => ({ dataDir: storage, meshKey, dataDirSlots: 8, dataDirOwner: owner, ...(dataDirWaitMs ? { dataDirWaitMs } : {}) });
+    const before = await nodes.start(window('file:///work/project-a'));
+    // The reloaded window's node starts while the old one is still stopping.
+    const stopping = new Promise<void>((resolve) => setTimeout(() => void before.stop().then(resolve), 500));
+    const after = await nodes.start(window('file:///work/project-a'));
+    await stopping;
+    assert.equal(after.status().dataDir, storage, 'not a window folder');
+    assert.equal(after.identity.nodeId, before.identity.nodeId);
+
+    // Another window's node does not wait; a predecessor that never stops is waited for only so long.
+    const other = await nodes.start(window('file:///work/project-b'));
+    assert.equal(other.status().dataDir, join(storage, 'window-2'));
+    const impatient = await nodes.start(window('file:///work/project-a', 300));
+    assert.equal(impatient.status().dataDir, join(storage, 'window-3'));
+  });
 });
