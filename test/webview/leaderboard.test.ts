@@ -43,8 +43,8 @@ describe('webview: the Leaderboard view', function () {
     await (harness as Harness | undefined)?.close();
   });
 
-  async function open(state?: unknown) {
-    const view = await harness.open<FromLeaderboard, ToLeaderboard>({ page: 'leaderboard', script: 'leaderboard.js', ...(state ? { state } : {}) });
+  async function open(state?: unknown, viewport?: { width: number; height: number }) {
+    const view = await harness.open<FromLeaderboard, ToLeaderboard>({ page: 'leaderboard', script: 'leaderboard.js', ...(state ? { state } : {}), ...(viewport ? { viewport } : {}) });
     await view.waitForPosted((m) => m.type === 'category');
     return view;
   }
@@ -61,6 +61,18 @@ describe('webview: the Leaderboard view', function () {
     assert.match(second, /<img src=x onerror="window.__xss=1">.*\+1\.00 \(2\) \+0\.10 .*new/);
     assert.equal(await view.page.locator('img').count(), 0);
     assert.equal(await view.page.evaluate(() => (window as { __xss?: number }).__xss), undefined);
+    assert.deepEqual(view.pageErrors, []);
+    await view.close();
+  });
+
+  it('fits a narrow side bar: the secondary columns become a line under the name, nothing scrolls sideways', async () => {
+    const view = await open(undefined, { width: 280, height: 600 });
+    await view.dispatch({ type: 'board', board, previous: { 'n1/critic': 0.8 }, trendDays: 7 });
+    const first = view.page.locator('tbody tr').first();
+    await first.waitFor();
+    assert.equal((await first.innerText()).replace(/\s+/g, ' '), 'Critic #1 · score +0.90 (200) · rating 1042 / 1016 · latency 420 ms / 1.8 s +0.85 ▲ +0.05');
+    const overflow = await view.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `the page is ${overflow} px wider than the view`);
     assert.deepEqual(view.pageErrors, []);
     await view.close();
   });

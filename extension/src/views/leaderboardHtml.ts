@@ -2,7 +2,7 @@ const styles = `
 body { padding: 0 8px; color: var(--vscode-foreground); font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); }
 .bar { display: flex; gap: 6px; align-items: center; margin: 6px 0; }
 select, button { font: inherit; color: var(--vscode-dropdown-foreground); background: var(--vscode-dropdown-background); border: 1px solid var(--vscode-dropdown-border, transparent); border-radius: 2px; padding: 2px 4px; }
-button.link { background: none; border: none; color: var(--vscode-textLink-foreground); padding: 0; cursor: pointer; text-align: left; }
+button.link { background: none; border: none; color: var(--vscode-textLink-foreground); padding: 0; cursor: pointer; text-align: left; overflow-wrap: anywhere; }
 button.link:hover { text-decoration: underline; }
 button:focus-visible, select:focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: 1px; }
 table { width: 100%; border-collapse: collapse; }
@@ -15,6 +15,11 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .error { color: var(--vscode-errorForeground); }
 ul.signals { list-style: none; padding: 0; margin: 0; }
 ul.signals li { padding: 4px 0; border-bottom: 1px solid var(--vscode-widget-border, var(--vscode-panel-border)); }
+.details { display: none; font-size: 0.9em; overflow-wrap: anywhere; }
+@media (max-width: 420px) {
+  .secondary { display: none; }
+  .details { display: block; }
+}
 .context { white-space: pre-wrap; font-family: var(--vscode-editor-font-family); font-size: 0.9em; max-height: 6em; overflow: hidden; }
 `;
 

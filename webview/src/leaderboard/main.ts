@@ -84,7 +84,18 @@ function renderBoard(board: Extract<ToLeaderboard, { type: 'board' }>): HTMLElem
   }
   const table = el('table');
   table.setAttribute('aria-label', 'Personas ranked');
-  const head = el('tr', {}, el('th', { text: '#', className: 'num' }), el('th', { text: 'Persona' }), el('th', { text: 'Score', className: 'num', title: 'Decayed mean of the signals, -1 … 1, with their count' }), el('th', { text: 'Lower bound', className: 'num', title: 'What ranks: a 95% lower confidence bound, so 2 votes never beat 200' }), el('th', { text: 'Rating', className: 'num', title: 'Bradley-Terry rating (Elo scale) / live Elo, from pairwise results' }), el('th', { text: 'Latency', className: 'num', title: 'Reply time p50 / p95' }), el('th', { text: 'Trend', className: 'num' }));
+  // In a narrow side bar the `secondary` columns give way to a line under the persona's name.
+  const head = el(
+    'tr',
+    {},
+    el('th', { text: '#', className: 'num secondary' }),
+    el('th', { text: 'Persona' }),
+    el('th', { text: 'Score', className: 'num secondary', title: 'Decayed mean of the signals, -1 … 1, with their count' }),
+    el('th', { text: 'Lower bound', className: 'num', title: 'What ranks: a 95% lower confidence bound, so 2 votes never beat 200' }),
+    el('th', { text: 'Rating', className: 'num secondary', title: 'Bradley-Terry rating (Elo scale) / live Elo, from pairwise results' }),
+    el('th', { text: 'Latency', className: 'num secondary', title: 'Reply time p50 / p95' }),
+    el('th', { text: 'Trend', className: 'num' }),
+  );
   table.append(el('thead', {}, head));
   const body = el('tbody');
   for (const [i, persona] of rows.entries()) {
@@ -96,15 +107,19 @@ function renderBoard(board: Extract<ToLeaderboard, { type: 'board' }>): HTMLElem
       // The category chosen now, even if this row is still from the board shown before the choice.
       vscode.postMessage({ type: 'signals', persona: persona.key, name: persona.persona.name, ...(state.category ? { category: state.category } : {}) });
     });
+    const scoreText = score ? `${signed(score.mean)} (${score.count})` : '—';
+    const ratingText = persona.games > 0 ? `${Math.round(persona.rating)} / ${Math.round(persona.elo)}` : '—';
+    const latencyText = persona.latency ? `${formatMs(persona.latency.p50Ms)} / ${formatMs(persona.latency.p95Ms)}` : '—';
+    const details = el('div', { className: 'details muted', text: `#${i + 1} · score ${scoreText} · rating ${ratingText} · latency ${latencyText}` });
     const row = el(
       'tr',
       {},
-      el('td', { className: 'num', text: String(i + 1) }),
-      el('td', {}, name),
-      el('td', { className: 'num', text: score ? `${signed(score.mean)} (${score.count})` : '—' }),
+      el('td', { className: 'num secondary', text: String(i + 1) }),
+      el('td', {}, name, details),
+      el('td', { className: 'num secondary', text: scoreText }),
       el('td', { className: 'num', text: score ? signed(score.lowerBound) : '—' }),
-      el('td', { className: 'num', text: persona.games > 0 ? `${Math.round(persona.rating)} / ${Math.round(persona.elo)}` : '—', title: `${persona.games} pairwise result(s)` }),
-      el('td', { className: 'num', text: persona.latency ? `${formatMs(persona.latency.p50Ms)} / ${formatMs(persona.latency.p95Ms)}` : '—' }),
+      el('td', { className: 'num secondary', text: ratingText, title: `${persona.games} pairwise result(s)` }),
+      el('td', { className: 'num secondary', text: latencyText }),
       trendCell(persona, board),
     );
     row.dataset['persona'] = persona.key;
