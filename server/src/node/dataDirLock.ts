@@ -22,7 +22,7 @@ export class DataDirLockedError extends Error {
     /** What the holder said it belongs to (a VS Code window's workspace), if anything. */
     readonly holderOwner?: string,
   ) {
-    super(`the data dir ${dir} is in use by another node (process ${holderPid}); stop it or choose another folder with --data-dir`);
+    super(`the data dir ${dir} is in use by another node (process ${holderPid}); stop it or choose another folder with --data-dir (if process ${holderPid} is no node of Persona Mesh, delete ${join(dir, lockFileName)})`);
     this.name = 'DataDirLockedError';
   }
 }

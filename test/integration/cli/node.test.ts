@@ -118,7 +118,7 @@ describe('persona-mesh CLI', () => {
       assert.equal(result.status, 2);
       const lines = errorLines(result.stderr);
       assert.equal(lines.length, 1, result.stderr);
-      assert.match(lines[0]!, new RegExp(`data dir .*shared is in use by another node \\(process ${String(ready.pid)}\\).*--data-dir`));
+      assert.match(lines[0]!, new RegExp(`data dir .*shared is in use by another node \\(process ${String(ready.pid)}\\).*--data-dir .*delete .*shared/node\\.lock`));
       assert.match(result.stdout, /"code":"data-dir-locked"/);
       first.send({ op: 'status' });
       assert.equal((await first.waitFor('status')).state, 'running', 'the first node is untouched');
