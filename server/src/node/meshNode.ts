@@ -34,6 +34,7 @@ import { systemClock, type Clock } from './clock';
 import { prepareDataDir } from './dataDir';
 import { DataDirLock, DataDirLockedError } from './dataDirLock';
 import { displayNodeId, loadOrCreateIdentity, type Identity } from './identity';
+import { InterfaceWatch } from './interfaceWatch';
 import { ComponentStartError, Lifecycle, describeError } from './lifecycle';
 import type { Logger } from './log';
 import { MeshKeyError, parseMeshKey, type MeshKey } from './meshKey';
@@ -76,6 +77,8 @@ export interface MeshNodeOptions {
   clock?: Clock;
   /** Genome exchange limits (settings personaMesh.genomes.*, CLI --genome-*). */
   genomes?: { maxGenomeBytes?: number; maxBytesPerSecond?: number };
+  /** How often an automatically chosen discovery interface is looked at again (default 5 s) and how (tests). */
+  interfaceWatch?: { intervalMs?: number; pick?: (requested: string) => string };
 }
 
 export interface MeshNodeEvents {
@@ -95,6 +98,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   private meshKeyValue: MeshKey | undefined;
   private storeValue: Store | undefined;
   private networkValue: MeshNetwork | undefined;
+  private interfaceWatch: InterfaceWatch | undefined;
   private roomsValue: Rooms | undefined;
   private transport: SwitchableTransport | undefined;
   private personasValue: PersonaService | undefined;
@@ -448,7 +452,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     const logger = this.options.logger;
     try {
       const listen = parseHostPort(settings.listen, 'the listen address');
-      const discovery = settings.discovery && { ...settings.discovery, interface: pickInterfaceAddress(settings.discovery.interface) };
+      const pick = this.options.interfaceWatch?.pick ?? pickInterfaceAddress;
+      const discovery = settings.discovery && { ...settings.discovery, interface: pick(settings.discovery.interface) };
       const staticPeers = settings.staticPeers.map((peer) => (parseHostPort(peer, 'the static peer'), peer.trim()));
       const trustedNodes = settings.trustedNodes.length > 0 ? validateNodeIds(settings.trustedNodes, 'trusted nodes') : undefined;
       const create = (port: number) =>
@@ -486,12 +491,37 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       if (this.roomsValue) registerRoomRemoteMethods(network, this.roomsValue);
       registerReviewRemoteMethod(network, () => this.personasValue?.participation);
       logger.info(`listening on ${network.listenAddress}${discovery ? `, discovery ${discovery.group}:${discovery.port} on ${discovery.interface}` : ', discovery off'}`);
+      if (discovery) {
+        const from = discovery.interface;
+        this.interfaceWatch = new InterfaceWatch({
+          requested: settings.discovery ? settings.discovery.interface : '',
+          current: from,
+          clock: this.options.clock ?? systemClock,
+          pick,
+          ...(this.options.interfaceWatch?.intervalMs ? { intervalMs: this.options.interfaceWatch.intervalMs } : {}),
+          onChange: (to) => void this.moveNetwork(from, to),
+        });
+        await this.interfaceWatch.start();
+      }
     } catch (error) {
       this.addProblem({ code: 'network-unavailable', message: `the network could not start: ${describeError(error)}. Check the Persona Mesh network settings (listen address, discovery interface, peers).` });
     }
   }
 
+  /** The machine's best address changed (another network): the sessions and discovery start again there. */
+  private async moveNetwork(from: string, to: string): Promise<void> {
+    if (this.state === 'stopping' || this.state === 'stopped') return;
+    this.options.logger.info(`the network changed (${from} → ${to}): discovery and sessions start again on ${to}`);
+    await this.stopNetwork();
+    // The node may have been told to stop meanwhile.
+    if (this.state === 'stopping' || this.state === 'stopped') return;
+    await this.startNetwork();
+    this.updateState();
+  }
+
   private async stopNetwork(): Promise<void> {
+    await this.interfaceWatch?.stop();
+    this.interfaceWatch = undefined;
     const network = this.networkValue;
     this.networkValue = undefined;
     if (!network) return;

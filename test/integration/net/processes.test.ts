@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { CliProcess, cliPath } from '../cli/support';
 import { NamespaceLab, namespacesAvailable } from './support/netns';
 
@@ -253,6 +253,44 @@ describe('mesh nodes as processes in network namespaces (root)', function () {
       assert.equal((answer.result as { pong?: boolean } | undefined)?.pong, true, JSON.stringify(answer));
       const back = await ping(1, 2);
       assert.equal((back.result as { pong?: boolean } | undefined)?.pong, true, JSON.stringify(back));
+    } finally {
+      await lab.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a laptop that moves to another network (its interface goes down, another comes up) is found there by a node that starts later', async () => {
+    const lab = await NamespaceLab.create(2);
+    const dir = mkdtempSync(join(tmpdir(), 'pm-netns-'));
+    const port = 47000 + Math.floor(Math.random() * 1000);
+    const moved = lab.address(0).replace(/\.\d+$/, '.21');
+    try {
+      // A second link for namespace 0 (think Ethernet beside Wi-Fi), down and without an address.
+      execFileSync('ip', ['-n', lab.hub, 'link', 'add', 'p0b', 'type', 'veth', 'peer', 'name', 'eth1', 'netns', lab.name(0)]);
+      execFileSync('ip', ['-n', lab.hub, 'link', 'set', 'p0b', 'master', 'br0', 'up']);
+      const spawnNode = (i: number, extra: string[]) =>
+        new NamespacedNode(
+          lab.spawn(i, process.execPath, [cliPath, 'node', '--name', `ns${i}`, '--data-dir', join(dir, `ns${i}`), '--jsonl', '--multicast', `${group}:${port}`, '--interval-ms', '500', ...extra], {
+            env: { PATH: process.env.PATH, PERSONA_MESH_KEY: meshKey },
+          }),
+        );
+      // The laptop: any address, the interface chosen by the node (the default).
+      const laptop = spawnNode(0, ['--listen', '0.0.0.0:0']);
+      await waitUntil('the laptop ready', () => laptop.ready() !== undefined, 20_000, () => laptop.stderr);
+
+      // It moves: the first link goes down, the second comes up with an address of its own.
+      execFileSync('ip', ['-n', lab.name(0), 'link', 'set', 'eth0', 'down']);
+      execFileSync('ip', ['-n', lab.name(0), 'addr', 'add', `${moved}/24`, 'dev', 'eth1']);
+      execFileSync('ip', ['-n', lab.name(0), 'link', 'set', 'eth1', 'up']);
+      execFileSync('ip', ['-n', lab.name(0), 'route', 'replace', '224.0.0.0/4', 'dev', 'eth1']);
+
+      const colleague = spawnNode(1, ['--listen', `${lab.address(1)}:0`, '--interface', lab.address(1)]);
+      const dump = () => [laptop, colleague].map((n, i) => `--- ns${i}\n${JSON.stringify(n.events)}\n${n.stderr}`).join('\n');
+      await waitUntil('the colleague ready', () => colleague.ready() !== undefined, 20_000, dump);
+      const [laptopId, colleagueId] = [String(laptop.ready()!.nodeId), String(colleague.ready()!.nodeId)];
+      await waitUntil('both see each other', () => upIds(laptop.events).has(colleagueId) && upIds(colleague.events).has(laptopId), 30_000, dump);
+      const seen = colleague.events.filter((e) => e.event === 'peer.up' && e.nodeId === laptopId).at(-1)!;
+      assert.ok(String(seen.addr).startsWith(`${moved}:`), `the colleague reached the laptop at its new address: ${JSON.stringify(seen)}`);
     } finally {
       await lab.destroy();
       rmSync(dir, { recursive: true, force: true });
