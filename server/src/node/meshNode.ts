@@ -510,13 +510,17 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
 
   /** The machine's best address changed (another network): the sessions and discovery start again there. */
   private async moveNetwork(from: string, to: string): Promise<void> {
-    if (this.state === 'stopping' || this.state === 'stopped') return;
+    if (this.halting()) return;
     this.options.logger.info(`the network changed (${from} → ${to}): discovery and sessions start again on ${to}`);
     await this.stopNetwork();
     // The node may have been told to stop meanwhile.
-    if (this.state === 'stopping' || this.state === 'stopped') return;
+    if (this.halting()) return;
     await this.startNetwork();
     this.updateState();
+  }
+
+  private halting(): boolean {
+    return this.state === 'stopping' || this.state === 'stopped';
   }
 
   private async stopNetwork(): Promise<void> {
