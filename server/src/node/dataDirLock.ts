@@ -21,8 +21,9 @@ export class DataDirLockedError extends Error {
     readonly holderPid: number,
     /** What the holder said it belongs to (a VS Code window's workspace), if anything. */
     readonly holderOwner?: string,
+    message = `the data dir ${dir} is in use by another node (process ${holderPid}); stop it or choose another folder with --data-dir (if process ${holderPid} is no node of Persona Mesh, delete ${join(dir, lockFileName)})`,
   ) {
-    super(`the data dir ${dir} is in use by another node (process ${holderPid}); stop it or choose another folder with --data-dir (if process ${holderPid} is no node of Persona Mesh, delete ${join(dir, lockFileName)})`);
+    super(message);
     this.name = 'DataDirLockedError';
   }
 }

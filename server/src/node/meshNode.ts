@@ -233,8 +233,10 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       try {
         await this.lockDataDir(dir);
       } catch (error) {
-        if (!(error instanceof DataDirLockedError) || slot >= slots) throw error;
-        continue;
+        if (!(error instanceof DataDirLockedError)) throw error;
+        if (slot < slots) continue;
+        if (slots === 1) throw error;
+        throw new DataDirLockedError(base, error.holderPid, error.holderOwner, `every one of the ${slots} node folders in ${base} is in use (a node per VS Code window): close a window, then run "Persona Mesh: Restart Mesh Server"`);
       }
       if (slot > 1) {
         if (!this.options.name?.trim()) this.nameValue = `${hostname()}-${slot}`;

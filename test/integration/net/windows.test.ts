@@ -51,6 +51,10 @@ describe('VS Code windows sharing the global storage', function () {
     await assert.rejects(refused.start(), /in use by another node \(process \d+\)/);
     assert.equal(refused.status().problems[0]?.code, 'data-dir-locked');
     await refused.stop();
+    // Every window folder taken: the reason says what to do in VS Code terms.
+    const crowded = new MeshNode({ dataDir: storage, dataDirSlots: 2, meshKey, logger: silentLogger, headless: true });
+    await assert.rejects(crowded.start(), /every one of the 2 node folders in .* is in use \(a node per VS Code window\): close a window/);
+    await crowded.stop();
 
     // The first window closes; the next window to open takes its node back.
     await first.stop();
