@@ -30,7 +30,7 @@ import { SwitchableTransport } from '../rooms/switchableTransport';
 import type { NetworkSettings, NodeProblem, NodeState, NodeStatus, PeerSummary } from '../protocol/status';
 import { StoreError } from '../store/errors';
 import { Store } from '../store/database';
-import { systemClock, type Clock } from './clock';
+import { systemClock, type Clock, type TimerHandle } from './clock';
 import { prepareDataDir } from './dataDir';
 import { DataDirLock, DataDirLockedError } from './dataDirLock';
 import { displayNodeId, loadOrCreateIdentity, type Identity } from './identity';
@@ -77,8 +77,6 @@ export interface MeshNodeOptions {
   clock?: Clock;
   /** Genome exchange limits (settings personaMesh.genomes.*, CLI --genome-*). */
   genomes?: { maxGenomeBytes?: number; maxBytesPerSecond?: number };
-  /** How often an automatically chosen discovery interface is looked at again (default 5 s) and how (tests). */
-  interfaceWatch?: { intervalMs?: number; pick?: (requested: string) => string };
 }
 
 export interface MeshNodeEvents {
@@ -99,6 +97,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   private storeValue: Store | undefined;
   private networkValue: MeshNetwork | undefined;
   private interfaceWatch: InterfaceWatch | undefined;
+  /** A network that failed to start again after a move is retried (a new address not ready yet). */
+  private networkRetry: TimerHandle | undefined;
   private roomsValue: Rooms | undefined;
   private transport: SwitchableTransport | undefined;
   private personasValue: PersonaService | undefined;
@@ -454,8 +454,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     const logger = this.options.logger;
     try {
       const listen = parseHostPort(settings.listen, 'the listen address');
-      const pick = this.options.interfaceWatch?.pick ?? pickInterfaceAddress;
-      const discovery = settings.discovery && { ...settings.discovery, interface: pick(settings.discovery.interface) };
+      const discovery = settings.discovery && { ...settings.discovery, interface: pickInterfaceAddress(settings.discovery.interface) };
       const staticPeers = settings.staticPeers.map((peer) => (parseHostPort(peer, 'the static peer'), peer.trim()));
       const trustedNodes = settings.trustedNodes.length > 0 ? validateNodeIds(settings.trustedNodes, 'trusted nodes') : undefined;
       const create = (port: number) =>
@@ -499,8 +498,6 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
           requested: settings.discovery ? settings.discovery.interface : '',
           current: from,
           clock: this.options.clock ?? systemClock,
-          pick,
-          ...(this.options.interfaceWatch?.intervalMs ? { intervalMs: this.options.interfaceWatch.intervalMs } : {}),
           onChange: (to) => void this.moveNetwork(from, to),
         });
         await this.interfaceWatch.start();
@@ -519,6 +516,13 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     if (this.halting()) return;
     await this.startNetwork();
     this.updateState();
+    if (!this.networkValue && !this.halting()) {
+      this.options.logger.warn('the network did not start on the new address; trying again in 5 s');
+      this.networkRetry = (this.options.clock ?? systemClock).setTimeout(() => {
+        this.networkRetry = undefined;
+        void this.moveNetwork(from, to);
+      }, 5000);
+    }
   }
 
   private halting(): boolean {
@@ -526,6 +530,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   }
 
   private async stopNetwork(): Promise<void> {
+    this.networkRetry?.cancel();
+    this.networkRetry = undefined;
     await this.interfaceWatch?.stop();
     this.interfaceWatch = undefined;
     const network = this.networkValue;
