@@ -38,11 +38,8 @@ interface Owner {
 }
 
 export interface DataDirLockOptions {
+  /** Default: this process (tests name another). */
   pid?: number;
-  /** Tells whether a process is alive (tests). */
-  isAlive?: (pid: number) => boolean;
-  /** This boot's id; a lock from another boot is stale whatever its pid. */
-  bootId?: string;
   /** Written into the lock (see Owner.owner). */
   owner?: string;
 }
@@ -51,7 +48,6 @@ export class DataDirLock implements Component {
   readonly name = 'data dir lock';
   private readonly file: string;
   private readonly owner: Owner;
-  private readonly isAlive: (pid: number) => boolean;
   private held = false;
 
   constructor(
@@ -59,8 +55,7 @@ export class DataDirLock implements Component {
     options: DataDirLockOptions = {},
   ) {
     this.file = join(dir, lockFileName);
-    this.owner = { pid: options.pid ?? process.pid, boot: options.bootId ?? currentBootId(), token: randomBytes(8).toString('hex'), ...(options.owner ? { owner: options.owner } : {}) };
-    this.isAlive = options.isAlive ?? processIsAlive;
+    this.owner = { pid: options.pid ?? process.pid, boot: currentBootId(), token: randomBytes(8).toString('hex'), ...(options.owner ? { owner: options.owner } : {}) };
   }
 
   /** Takes the lock, or fails with DataDirLockedError naming the live owner. */
@@ -79,7 +74,7 @@ export class DataDirLock implements Component {
     try {
       for (let attempt = 0; attempt < 5; attempt++) {
         try {
-          linkSync(mine, this.file);
+          this.place(mine);
           this.held = true;
           return;
         } catch (error) {
@@ -95,6 +90,20 @@ export class DataDirLock implements Component {
     }
   }
 
+  /**
+   * Puts the lock file in place whole, or fails with EEXIST. File systems without hard links
+   * (FAT, some network shares) get an exclusive create instead: there a node starting at the very
+   * same moment may read it half written and take it for stale.
+   */
+  private place(written: string): void {
+    try {
+      linkSync(written, this.file);
+    } catch (error) {
+      if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+      writeFileSync(this.file, `${JSON.stringify(this.owner)}\n`, { flag: 'wx', mode: 0o600 });
+    }
+  }
+
   /** Frees the lock if it is still this node's. */
   stop(): Promise<void> {
     if (!this.held) return Promise.resolve();
@@ -106,7 +115,7 @@ export class DataDirLock implements Component {
 
   private ownedByOther(holder: Owner): boolean {
     if (holder.token === this.owner.token || holder.boot !== this.owner.boot) return false;
-    return holder.pid === this.owner.pid || this.isAlive(holder.pid);
+    return holder.pid === this.owner.pid || processIsAlive(holder.pid);
   }
 
   /**
