@@ -29,7 +29,7 @@ export type GenomeConnection = Pick<Connection, 'onRequest' | 'sendNotification'
 
 /** Genome failures are the user's to fix (size, space, signature...): one code for all, the message says which. */
 const genomeErrorCode = 4090;
-/** A plain list asks the mesh in the background at most this often (peers come and go). */
+/** A plain list asks the mesh in the background at most this often, unless other peers are up since (their genomes are unknown). */
 const backgroundQueryEveryMs = 30_000;
 const listQuery = { maxResults: 200, timeoutMs: 1500 };
 /** A running download's progress goes to the editor at most this often (a genome has thousands of pieces). */
@@ -48,6 +48,7 @@ function text(value: unknown, name: string): string {
 export function registerGenomeHandlers(connection: GenomeConnection, source: () => Promise<MeshNode>, logger?: Logger, now: () => number = () => performance.now()): Disposable {
   let attached: GenomeService | undefined;
   let lastQueryAt = -Infinity;
+  let lastQueryPeers = '';
   let changedSoon: NodeJS.Immediate | undefined;
   const progressSentAt = new Map<string, number>();
   const onProgress = (progress: GenomeProgress) => {
@@ -97,10 +98,11 @@ export function registerGenomeHandlers(connection: GenomeConnection, source: () 
   const disposables: Disposable[] = [
     connection.onRequest(
       GenomeListRequest.type,
-      handle(async ({ genomes }, p: { ask?: boolean }) => {
+      handle(async ({ node, genomes }, p: { ask?: boolean }) => {
         // Network genomes are the answers to a search: every peer answers (or the timeout ends it).
-        const stale = now() - lastQueryAt >= backgroundQueryEveryMs;
-        if (p.ask || stale) lastQueryAt = now();
+        const peers = [...(node.network?.upPeers() ?? [])].sort().join(',');
+        const stale = now() - lastQueryAt >= backgroundQueryEveryMs || peers !== lastQueryPeers;
+        if (p.ask || stale) [lastQueryAt, lastQueryPeers] = [now(), peers];
         if (p.ask) await genomes.query(listQuery);
         else if (stale) genomes.query(listQuery).catch((error: unknown) => logger?.warn(`genome search failed: ${describeError(error)}`));
         return genomes.list();

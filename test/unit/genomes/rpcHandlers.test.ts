@@ -81,6 +81,40 @@ describe('genome requests from the editor (list)', () => {
     }
   });
 
+  it('searches again at once when other peers are up (a list made before they came knows none of theirs)', async () => {
+    const editor = await addService('b');
+    const handlers = new Map<string, (params: unknown) => Promise<unknown>>();
+    let changed = 0;
+    const connection = {
+      onRequest: (type: { method: string }, handler: (params: unknown) => Promise<unknown>) => {
+        handlers.set(type.method, handler);
+        return { dispose: () => handlers.delete(type.method) };
+      },
+      sendNotification: (type: { method: string }) => {
+        if (type.method === GenomeChangedNotification.method) changed++;
+        return Promise.resolve();
+      },
+    };
+    const up: string[] = [];
+    const node = { genomes: editor, network: { upPeers: () => up } };
+    const registration = registerGenomeHandlers(connection as never, () => Promise.resolve(node as unknown as MeshNode), silentLogger, () => 0);
+    const list = () => handlers.get(GenomeListRequest.method)!({}) as Promise<Listed>;
+    try {
+      assert.deepEqual((await list()).network, [], 'alone at start: the search finds nothing');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // A peer comes up a moment later (the clock has not moved: well within 30 s).
+      const late = await addService('c');
+      await late.publish({ name: 'Late', description: 'late', capabilities: ['late'], prompt: 'Late.' });
+      up.push('c');
+      const before = changed;
+      await list();
+      await until('the search for the new peer to be announced', () => (changed > before ? true : undefined), 5000);
+      assert.deepEqual((await list()).network.map((g) => g.name), ['Late']);
+    } finally {
+      registration.dispose();
+    }
+  });
+
   it('sends a running download\'s progress at most every 100 ms, and its end at once', async () => {
     const editor = await addService('b');
     const sent: GenomeProgress[] = [];
