@@ -39,6 +39,16 @@ describe('chat panel webview (host boundary stubbed)', function () {
   const rows = (p: ChatPage): Locator => p.page.locator('mesh-message-list article');
   const composer = (p: ChatPage): Locator => p.page.locator('mesh-composer textarea');
 
+  it('lists the room\'s people by presence; a system agent (Challenges) comes last as "system notices", not "offline"', async () => {
+    const rooms = new FakeRooms();
+    rooms.participants.push({ nodeId: 'ANANODE', participantId: 'challenges', displayName: 'Challenges', kind: 'system', presence: 'offline' });
+    const p = await open(rooms);
+    const people = p.page.locator('mesh-participants li');
+    await people.first().waitFor();
+    const labels = await people.evaluateAll((items) => items.map((item) => item.getAttribute('aria-label')));
+    assert.deepEqual(labels, ['Ana, online', 'Me (you), online', 'Sage, persona · online', 'Bo, away', 'Challenges, system notices']);
+  });
+
   it('renders malicious Markdown inert: no script runs, no javascript: href, no on* attributes', async () => {
     const payloads = [
       '<script>window.__pwned = 1</script>',

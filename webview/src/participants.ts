@@ -25,17 +25,18 @@ export class Participants extends LitElement {
   ];
 
   override render() {
-    const sorted = [...this.participants].sort(
-      (a, b) => presenceOrder.indexOf(a.presence) - presenceOrder.indexOf(b.presence) || a.displayName.localeCompare(b.displayName),
-    );
+    // A system agent (Challenges, Academy) is a node's component that posts notices: it has no presence, and comes last.
+    const rank = (p: Participant) => (p.kind === 'system' ? presenceOrder.length : presenceOrder.indexOf(p.presence));
+    const sorted = [...this.participants].sort((a, b) => rank(a) - rank(b) || a.displayName.localeCompare(b.displayName));
     return html`<section aria-labelledby="people-heading">
       <h2 id="people-heading">In this room (${sorted.length})</h2>
       <ul>
         ${sorted.map((p) => {
           const you = this.selfKey === `${p.nodeId}/${p.participantId}`;
-          const meta = [p.kind === 'human' ? '' : p.kind, p.presence, p.statusText ?? ''].filter(Boolean).join(' · ');
+          const system = p.kind === 'system';
+          const meta = system ? 'system notices' : [p.kind === 'human' ? '' : p.kind, p.presence, p.statusText ?? ''].filter(Boolean).join(' · ');
           return html`<li aria-label=${`${p.displayName}${you ? ' (you)' : ''}, ${meta}`} title=${meta}>
-            <span class="dot ${p.presence}" aria-hidden="true"></span>
+            <span class="dot ${system ? 'system' : p.presence}" aria-hidden="true"></span>
             <span class="who" aria-hidden="true"><span class="name">${p.displayName}${you ? ' (you)' : ''}</span><span class="meta">${meta}</span></span>
           </li>`;
         })}

@@ -30,6 +30,7 @@ export const base = css`
   .dot.busy { background: var(--vscode-errorForeground, #f85149); }
   .dot.training, .dot.evolving, .dot.collaborating { background: var(--vscode-charts-blue, #58a6ff); }
   .dot.offline { background: transparent; border: 1px solid var(--vscode-disabledForeground, #888); }
+  .dot.system { background: var(--vscode-descriptionForeground, #888); border-radius: 2px; }
 `;
 
 /** Syntax colours from the theme's symbol and debug token colours. */
