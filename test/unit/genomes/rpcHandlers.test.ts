@@ -14,6 +14,23 @@ import { memoryDb } from '../rooms/support';
 
 type Listed = { local: GenomeSummary[]; network: GenomeSummary[] };
 
+/** The language server connection as the handlers see it: requests by method, and a count of GenomeChanged notifications. */
+function fakeConnection() {
+  const handlers = new Map<string, (params: unknown) => Promise<unknown>>();
+  const changes = { count: 0 };
+  const connection = {
+    onRequest: (type: { method: string }, handler: (params: unknown) => Promise<unknown>) => {
+      handlers.set(type.method, handler);
+      return { dispose: () => handlers.delete(type.method) };
+    },
+    sendNotification: (type: { method: string }) => {
+      if (type.method === GenomeChangedNotification.method) changes.count++;
+      return Promise.resolve();
+    },
+  };
+  return { connection, handlers, changes };
+}
+
 describe('genome requests from the editor (list)', () => {
   const tmp = useTempDir('genome-rpc-');
   let hub: MemoryHub;
@@ -41,40 +58,29 @@ describe('genome requests from the editor (list)', () => {
     const editor = await addService('b');
     await publisher.publish({ name: 'First', description: 'one', capabilities: ['one'], prompt: 'One.' });
 
-    const handlers = new Map<string, (params: unknown) => Promise<unknown>>();
-    let changed = 0;
-    const connection = {
-      onRequest: (type: { method: string }, handler: (params: unknown) => Promise<unknown>) => {
-        handlers.set(type.method, handler);
-        return { dispose: () => handlers.delete(type.method) };
-      },
-      sendNotification: (type: { method: string }) => {
-        if (type.method === GenomeChangedNotification.method) changed++;
-        return Promise.resolve();
-      },
-    };
+    const { connection, handlers, changes } = fakeConnection();
     let now = 0;
     const registration = registerGenomeHandlers(connection as never, () => Promise.resolve({ genomes: editor } as unknown as MeshNode), silentLogger, () => now);
     const list = (params: { ask?: boolean }) => handlers.get(GenomeListRequest.method)!(params) as Promise<Listed>;
     try {
       const first = await list({});
       assert.deepEqual(first.network, [], 'nothing seen yet: the answer does not wait for the mesh');
-      await until('the background answer to be announced', () => (changed > 0 ? true : undefined), 5000);
+      await until('the background answer to be announced', () => (changes.count > 0 ? true : undefined), 5000);
       assert.deepEqual((await list({})).network.map((g) => g.name), ['First']);
 
       await publisher.publish({ name: 'Second', description: 'two', capabilities: ['two'], prompt: 'Two.' });
       now += 10_000;
-      const before = changed;
+      const before = changes.count;
       assert.deepEqual((await list({})).network.map((g) => g.name), ['First'], 'within 30 s no new search');
       await new Promise((resolve) => setTimeout(resolve, 50));
-      assert.equal(changed, before);
+      assert.equal(changes.count, before);
       assert.deepEqual((await list({ ask: true })).network.map((g) => g.name).sort(), ['First', 'Second'], 'ask waits for every peer');
 
       await publisher.publish({ name: 'Third', description: 'three', capabilities: ['three'], prompt: 'Three.' });
       now += 30_000;
-      const stale = changed;
+      const stale = changes.count;
       await list({});
-      await until('the next background search to be announced', () => (changed > stale ? true : undefined), 5000);
+      await until('the next background search to be announced', () => (changes.count > stale ? true : undefined), 5000);
       assert.ok((await list({})).network.some((g) => g.name === 'Third'));
     } finally {
       registration.dispose();
@@ -83,18 +89,7 @@ describe('genome requests from the editor (list)', () => {
 
   it('searches again at once when other peers are up (a list made before they came knows none of theirs)', async () => {
     const editor = await addService('b');
-    const handlers = new Map<string, (params: unknown) => Promise<unknown>>();
-    let changed = 0;
-    const connection = {
-      onRequest: (type: { method: string }, handler: (params: unknown) => Promise<unknown>) => {
-        handlers.set(type.method, handler);
-        return { dispose: () => handlers.delete(type.method) };
-      },
-      sendNotification: (type: { method: string }) => {
-        if (type.method === GenomeChangedNotification.method) changed++;
-        return Promise.resolve();
-      },
-    };
+    const { connection, handlers, changes } = fakeConnection();
     const up: string[] = [];
     const node = { genomes: editor, network: { upPeers: () => up } };
     const registration = registerGenomeHandlers(connection as never, () => Promise.resolve(node as unknown as MeshNode), silentLogger, () => 0);
@@ -106,9 +101,9 @@ describe('genome requests from the editor (list)', () => {
       const late = await addService('c');
       await late.publish({ name: 'Late', description: 'late', capabilities: ['late'], prompt: 'Late.' });
       up.push('c');
-      const before = changed;
+      const before = changes.count;
       await list();
-      await until('the search for the new peer to be announced', () => (changed > before ? true : undefined), 5000);
+      await until('the search for the new peer to be announced', () => (changes.count > before ? true : undefined), 5000);
       assert.deepEqual((await list()).network.map((g) => g.name), ['Late']);
     } finally {
       registration.dispose();
