@@ -16,7 +16,7 @@ import type { BlobStore } from './blobStore';
 import { GenomeError } from './errors';
 import type { GenomeIndex } from './genomeIndex';
 import { PiecePicker } from './piecePicker';
-import { RequestWindow } from './requestWindow';
+import { RequestWindow, type RequestWindowOptions } from './requestWindow';
 import { Bitmap, pieceCount, pieceRange, sha256Hex } from './pieces';
 
 export interface DownloadOptions {
@@ -32,6 +32,8 @@ export interface DownloadOptions {
   upPeers(): string[];
   /** Requests in flight per peer, fixed; by default each peer's window adapts to its round trips. */
   window?: number;
+  /** How those windows adapt (requestWindow.ts defaults). */
+  requestWindow?: RequestWindowOptions;
   requestTimeoutMs?: number;
   /** Bytes per second to request at most (0 or undefined: no limit). */
   maxBytesPerSecond?: number;
@@ -329,7 +331,7 @@ export class Download extends EventEmitter<DownloadEvents> {
   private windowOf(peer: string): RequestWindow {
     let window = this.windows.get(peer);
     if (!window) {
-      window = new RequestWindow();
+      window = new RequestWindow(this.options.requestWindow);
       this.windows.set(peer, window);
     }
     return window;

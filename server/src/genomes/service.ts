@@ -41,6 +41,7 @@ import { manifestSize, verifyManifest } from './manifest';
 import { matchGenome, normaliseQuery } from './matching';
 import { pieceCount, pieceRange } from './pieces';
 import { buildGenome } from './publish';
+import type { RequestWindowOptions } from './requestWindow';
 import type { GenomeTransport } from './transport';
 
 export const defaultMaxGenomeBytes = 2 * 1024 * 1024 * 1024;
@@ -61,6 +62,8 @@ export interface GenomeServiceOptions {
   /** Download rate limit in bytes per second (0: none). */
   maxBytesPerSecond?: number;
   requestTimeoutMs?: number;
+  /** How each peer's request window adapts (requestWindow.ts defaults). */
+  requestWindow?: RequestWindowOptions;
 }
 
 export interface GenomeServiceEvents {
@@ -314,6 +317,7 @@ export class GenomeService extends EventEmitter<GenomeServiceEvents> implements 
       upPeers: () => this.options.transport.upPeers(),
       ...(this.options.maxBytesPerSecond ? { maxBytesPerSecond: this.options.maxBytesPerSecond } : {}),
       ...(this.options.requestTimeoutMs ? { requestTimeoutMs: this.options.requestTimeoutMs } : {}),
+      ...(this.options.requestWindow ? { requestWindow: this.options.requestWindow } : {}),
     });
     const promise = new Promise<GenomeProgress>((resolve, reject) => {
       download.on('progress', (progress) => {
