@@ -70,7 +70,7 @@ export class DataDirLock implements Component {
 
   private acquire(): void {
     const mine = `${this.file}.${this.owner.token}.new`;
-    writeFileSync(mine, `${JSON.stringify(this.owner)}\n`, { mode: 0o600 });
+    writeFileSync(mine, this.content(), { mode: 0o600 });
     try {
       for (let attempt = 0; attempt < 5; attempt++) {
         try {
@@ -100,8 +100,12 @@ export class DataDirLock implements Component {
       linkSync(written, this.file);
     } catch (error) {
       if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
-      writeFileSync(this.file, `${JSON.stringify(this.owner)}\n`, { flag: 'wx', mode: 0o600 });
+      writeFileSync(this.file, this.content(), { flag: 'wx', mode: 0o600 });
     }
+  }
+
+  private content(): string {
+    return `${JSON.stringify(this.owner)}\n`;
   }
 
   /** Frees the lock if it is still this node's. */

@@ -30,6 +30,7 @@ import { SwitchableTransport } from '../rooms/switchableTransport';
 import type { NetworkSettings, NodeProblem, NodeState, NodeStatus, PeerSummary } from '../protocol/status';
 import { StoreError } from '../store/errors';
 import { Store } from '../store/database';
+import { readNodeMeta, writeNodeMeta } from '../store/nodeMeta';
 import { systemClock, type Clock, type TimerHandle } from './clock';
 import { prepareDataDir } from './dataDir';
 import { DataDirLock, DataDirLockedError } from './dataDirLock';
@@ -578,10 +579,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
 
 /** Counts starts in node_meta: cheap, and it shows a write survived an unclean stop. */
 function recordStart(store: Store, name: string): void {
-  const upsert = store.db.prepare('INSERT INTO node_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
   store.db.transaction(() => {
-    const row = store.db.prepare("SELECT value FROM node_meta WHERE key = 'start_count'").get() as { value: string } | undefined;
-    upsert.run('start_count', String(Number(row?.value ?? 0) + 1));
-    upsert.run('name', name);
+    writeNodeMeta(store.db, 'start_count', String(Number(readNodeMeta(store.db, 'start_count') ?? 0) + 1));
+    writeNodeMeta(store.db, 'name', name);
   })();
 }

@@ -4,6 +4,7 @@
  */
 import type { Logger } from '../node/log';
 import type { Store } from '../store/database';
+import { readNodeMeta, writeNodeMeta } from '../store/nodeMeta';
 
 export interface DisabledPersonas {
   load(): string[];
@@ -15,19 +16,19 @@ const key = 'personas.disabled';
 export function disabledPersonasIn(store: Store, logger: Logger): DisabledPersonas {
   return {
     load() {
-      const row = store.db.prepare('SELECT value FROM node_meta WHERE key = ?').get(key) as { value: string } | undefined;
-      if (!row) return [];
+      const value = readNodeMeta(store.db, key);
+      if (value === undefined) return [];
       try {
-        const ids: unknown = JSON.parse(row.value);
+        const ids: unknown = JSON.parse(value);
         if (Array.isArray(ids) && ids.every((id) => typeof id === 'string')) return ids;
       } catch {
         // Reported below with the value.
       }
-      logger.warn(`the list of disabled personas in the database is unreadable (${row.value.slice(0, 80)}); every persona starts enabled`);
+      logger.warn(`the list of disabled personas in the database is unreadable (${value.slice(0, 80)}); every persona starts enabled`);
       return [];
     },
     save(ids) {
-      store.db.prepare('INSERT INTO node_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, JSON.stringify([...ids].sort()));
+      writeNodeMeta(store.db, key, JSON.stringify([...ids].sort()));
     },
   };
 }
