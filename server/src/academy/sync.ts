@@ -81,7 +81,7 @@ export class AcademySync {
     this.stats.pullsSent++;
     const message: AcademySyncMessage = { kind: 'pull', requestId, after: cursor?.seq ?? 0 };
     if (cursor) message.epoch = cursor.epoch;
-    this.transport.publish(academyTopics.sync(nodeId), message);
+    this.transport.sendTo(nodeId, academyTopics.sync(nodeId), message);
   }
 
   private periodic(): void {
@@ -109,7 +109,7 @@ export class AcademySync {
     this.stats.batchesServed++;
     this.stats.signalsServed += batch.signals.length;
     const answer: AcademySyncMessage = { kind: 'batch', requestId, epoch: store.epoch, signals: batch.signals, last: batch.last, more: batch.more };
-    this.transport.publish(academyTopics.sync(from), answer, { priority: 'bulk' });
+    this.transport.sendTo(from, academyTopics.sync(from), answer, { priority: 'bulk' });
   }
 
   private receive(from: string, body: Partial<Extract<AcademySyncMessage, { kind: 'batch' }>>): void {

@@ -6,4 +6,4 @@
  */
 import type { RoomTransport } from '../rooms/transport';
 
-export type AcademyTransport = Pick<RoomTransport, 'localNodeId' | 'publish' | 'subscribe' | 'onPeerUp' | 'onPeerDown' | 'upPeers'>;
+export type AcademyTransport = Pick<RoomTransport, 'localNodeId' | 'publish' | 'sendTo' | 'subscribe' | 'onPeerUp' | 'onPeerDown' | 'upPeers'>;

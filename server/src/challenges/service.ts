@@ -484,7 +484,7 @@ export class ChallengeService extends EventEmitter<ChallengeServiceEvents> imple
       });
       return;
     }
-    this.options.transport.publish(challengeTopics.node(view.coordinator), message);
+    this.options.transport.sendTo(view.coordinator, challengeTopics.node(view.coordinator), message);
   }
 
   // ---------------------------------------------------------------- peers
@@ -565,7 +565,7 @@ export class ChallengeService extends EventEmitter<ChallengeServiceEvents> imple
   private sendState(view: ChallengeView): void {
     const members = new Set([...view.spec.participants.map((p) => p.nodeId), ...view.spec.judges.map((j) => j.nodeId)]);
     members.delete(this.nodeId);
-    for (const nodeId of members) this.options.transport.publish(challengeTopics.node(nodeId), { kind: 'state', challenge: view } satisfies ChallengeMeshMessage);
+    for (const nodeId of members) this.options.transport.sendTo(nodeId, challengeTopics.node(nodeId), { kind: 'state', challenge: view } satisfies ChallengeMeshMessage);
   }
 
   private save(entry: StoredChallenge): void {

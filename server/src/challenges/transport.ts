@@ -5,4 +5,4 @@
  */
 import type { RoomTransport } from '../rooms/transport';
 
-export type ChallengeTransport = Pick<RoomTransport, 'localNodeId' | 'publish' | 'subscribe' | 'onPeerUp' | 'onPeerDown' | 'upPeers'>;
+export type ChallengeTransport = Pick<RoomTransport, 'localNodeId' | 'publish' | 'sendTo' | 'subscribe' | 'onPeerUp' | 'onPeerDown' | 'upPeers'>;

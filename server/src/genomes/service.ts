@@ -313,7 +313,7 @@ export class GenomeService extends EventEmitter<GenomeServiceEvents> implements 
       clock: this.options.clock,
       random: this.random,
       logger: this.options.logger,
-      send: (peer, message) => this.options.transport.publish(genomeTopics.direct(peer), message),
+      send: (peer, message) => this.options.transport.sendTo(peer, genomeTopics.direct(peer), message),
       upPeers: () => this.options.transport.upPeers(),
       ...(this.options.maxBytesPerSecond ? { maxBytesPerSecond: this.options.maxBytesPerSecond } : {}),
       ...(this.options.requestTimeoutMs ? { requestTimeoutMs: this.options.requestTimeoutMs } : {}),
@@ -522,7 +522,7 @@ export class GenomeService extends EventEmitter<GenomeServiceEvents> implements 
   }
 
   private sendDirect(peer: string, message: GenomeDirect): void {
-    if (!this.stopped) this.options.transport.publish(genomeTopics.direct(peer), message);
+    if (!this.stopped) this.options.transport.sendTo(peer, genomeTopics.direct(peer), message);
   }
 
   private malformed(from: string, what: string): void {

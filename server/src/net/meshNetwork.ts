@@ -372,6 +372,19 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
     return envelope;
   }
 
+  /**
+   * Sends an event to one node: directly, or through a neighbour of it. It reaches that node's
+   * subscribers of `topic` even when it arrives after a later envelope of ours (no order check), so
+   * request/answer protocols never lose a request to a route change. False when there is no route.
+   */
+  sendTo(nodeId: string, topic: string, body: unknown, options: { priority?: Priority } = {}): boolean {
+    if (!topic.startsWith('/')) throw new RangeError(`a topic starts with '/': ${topic}`);
+    const priority = options.priority ?? chooseLane(topic).priority;
+    const envelope = this.router.createEnvelope('event', topic, body, nodeId);
+    if (priority !== 'chat') envelope.prio = priority;
+    return this.router.sendAddressed(envelope, priority);
+  }
+
   /** Receives events whose topic starts with `prefix`; the prefix is announced to peers. */
   subscribe(prefix: string, handler: (message: MeshMessage) => void): () => void {
     return this.router.subscribe(prefix, (envelope) => handler(toMessage(envelope)));

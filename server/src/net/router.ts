@@ -9,8 +9,10 @@
  *   peer C that is not a neighbour of the origin, and only if it is the smallest node id among the
  *   common neighbours of F and C that it knows of (from peer exchange), so in a steady topology
  *   exactly one path carries each envelope. In a full mesh nothing is forwarded.
- * - Addressed envelopes (`to`, used by remote commands) go directly, or through a neighbour of
- *   the destination.
+ * - Addressed envelopes (`to`: remote commands, and events for one node such as anti-entropy
+ *   requests) go directly, or through a neighbour of the destination. They are de-duplicated but
+ *   not held to per-sender order: a request must not be dropped because a later envelope of its
+ *   sender came first by another route.
  */
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../node/clock';
@@ -41,7 +43,7 @@ export type EnvelopeHandler = (envelope: Envelope) => void;
 export interface RouterEvents {
   /** An envelope for every local subscriber (after dedup and order). */
   deliver: [Envelope];
-  /** An addressed envelope for this node (remote commands). */
+  /** An addressed `rpc` envelope for this node (remote commands). */
   addressed: [Envelope, from: string];
   /** Our set of subscribed prefixes changed; the facade tells the peers. */
   'subs-changed': [add: string[], remove: string[]];
@@ -255,7 +257,11 @@ export class Router extends EventEmitter<RouterEvents> {
     }
     if (envelope.to !== undefined) {
       if (envelope.to === this.options.nodeId) {
-        if (this.checkFresh(envelope, fast ? this.fastDedup : this.addressedDedup)) this.emit('addressed', envelope, from);
+        if (!this.checkFresh(envelope, fast ? this.fastDedup : this.addressedDedup, envelope.prio)) return true;
+        // An addressed event (anti-entropy, genome requests) goes to the local subscribers: it is
+        // deduplicated but never dropped as "late", since a reply that overtook it must not void it.
+        if (envelope.type === 'event') this.deliverLocal(envelope);
+        else this.emit('addressed', envelope, from);
         return true;
       }
       if (!this.sendAddressed(envelope, 'control', from)) this.options.counters.add('router.no-route');

@@ -6,17 +6,12 @@
  */
 import type { RoomTransport, TransportMessage } from './transport';
 
-interface Queued {
-  message: TransportMessage;
-  direct: boolean;
-}
-
 type Handler = (message: TransportMessage) => void;
 
 export class MemoryHub {
   private readonly nodes = new Map<string, MemoryTransport>();
   /** Directed link "a>b" → queue; present when the link is up. */
-  private readonly queues = new Map<string, Queued[]>();
+  private readonly queues = new Map<string, TransportMessage[]>();
   private scheduled: NodeJS.Immediate | undefined;
   delivered = 0;
 
@@ -82,10 +77,10 @@ export class MemoryHub {
     return peers;
   }
 
-  enqueue(from: string, to: string, message: TransportMessage, direct: boolean): void {
+  enqueue(from: string, to: string, message: TransportMessage): void {
     const queue = this.queues.get(`${from}>${to}`);
     if (!queue) return;
-    queue.push({ message, direct });
+    queue.push(message);
     if (this.options.autoFlush && !this.scheduled) {
       this.scheduled = setImmediate(() => {
         this.scheduled = undefined;
@@ -106,10 +101,10 @@ export class MemoryHub {
     const busy = [...this.queues.entries()].filter(([, queue]) => queue.length > 0);
     if (busy.length === 0) return false;
     const [key, queue] = busy[Math.min(busy.length - 1, Math.max(0, pick(busy.length)))]!;
-    const item = queue.shift()!;
+    const message = queue.shift()!;
     const to = key.slice(key.indexOf('>') + 1);
     this.delivered++;
-    this.nodes.get(to)?.receive(item.message, item.direct);
+    this.nodes.get(to)?.receive(message);
     return true;
   }
 
@@ -131,17 +126,19 @@ export class MemoryHub {
 export class MemoryTransport implements RoomTransport {
   attached = true;
   private readonly subscriptions = new Map<string, Set<Handler>>();
-  private readonly directHandlers = new Set<Handler>();
   private readonly upHandlers = new Set<(nodeId: string) => void>();
   private readonly downHandlers = new Set<(nodeId: string) => void>();
-  /** Topics whose messages this node drops on receipt (to simulate fast-lane loss). */
-  dropTopic: ((topic: string) => boolean) | undefined;
+  /** Topics whose messages this node drops on receipt (to simulate loss). */
+  dropTopic: ((topic: string, body: unknown) => boolean) | undefined;
+  /** Topics whose messages wait until `releaseHeld()` (a bulk answer overtaken by chat). */
+  holdTopic: ((topic: string) => boolean) | undefined;
+  private readonly held: TransportMessage[] = [];
 
   constructor(private readonly hub: MemoryHub, readonly localNodeId: string) {}
 
   publish(topic: string, body: unknown): void {
     const message = { topic, body: structuredClone(body), from: this.localNodeId };
-    for (const peer of this.hub.peersOf(this.localNodeId)) this.hub.enqueue(this.localNodeId, peer, message, false);
+    for (const peer of this.hub.peersOf(this.localNodeId)) this.hub.enqueue(this.localNodeId, peer, message);
   }
 
   subscribe(prefix: string, handler: Handler): () => void {
@@ -154,13 +151,8 @@ export class MemoryTransport implements RoomTransport {
     };
   }
 
-  sendTo(nodeId: string, body: unknown): void {
-    this.hub.enqueue(this.localNodeId, nodeId, { topic: `/direct/${nodeId}`, body: structuredClone(body), from: this.localNodeId }, true);
-  }
-
-  onDirect(handler: Handler): () => void {
-    this.directHandlers.add(handler);
-    return () => this.directHandlers.delete(handler);
+  sendTo(nodeId: string, topic: string, body: unknown): void {
+    this.hub.enqueue(this.localNodeId, nodeId, { topic, body: structuredClone(body), from: this.localNodeId });
   }
 
   onPeerUp(handler: (nodeId: string) => void): () => void {
@@ -179,7 +171,7 @@ export class MemoryTransport implements RoomTransport {
 
   /** Handlers still registered (a stopped component must leave none). */
   get handlerCount(): number {
-    let count = this.directHandlers.size + this.upHandlers.size + this.downHandlers.size;
+    let count = this.upHandlers.size + this.downHandlers.size;
     for (const set of this.subscriptions.values()) count += set.size;
     return count;
   }
@@ -192,12 +184,22 @@ export class MemoryTransport implements RoomTransport {
     for (const handler of [...this.downHandlers]) handler(nodeId);
   }
 
-  receive(message: TransportMessage, direct: boolean): void {
-    if (direct) {
-      for (const handler of [...this.directHandlers]) handler(message);
+  /** Delivers the messages held by `holdTopic`, in the order they came. */
+  releaseHeld(): void {
+    const held = this.held.splice(0);
+    for (const message of held) this.dispatch(message);
+  }
+
+  receive(message: TransportMessage): void {
+    if (this.dropTopic?.(message.topic, message.body)) return;
+    if (this.holdTopic?.(message.topic)) {
+      this.held.push(message);
       return;
     }
-    if (this.dropTopic?.(message.topic)) return;
+    this.dispatch(message);
+  }
+
+  private dispatch(message: TransportMessage): void {
     for (const [prefix, handlers] of this.subscriptions) {
       if (!message.topic.startsWith(prefix)) continue;
       for (const handler of [...handlers]) handler(message);

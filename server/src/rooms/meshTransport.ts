@@ -1,14 +1,13 @@
 /**
- * RoomTransport over the real mesh (MeshNetwork). Messages for one node (sync) are published on
- * `/chat/sync/{nodeId}`, a topic only that node subscribes to, so they reach it directly (or
- * through the one designated forwarder) on the reliable lane.
+ * RoomTransport over the real mesh (MeshNetwork). Messages for one node (sync, genome and academy
+ * requests) are addressed envelopes on a topic only that node subscribes to (`/chat/sync/{nodeId}`,
+ * ...): they reach it directly or through a neighbour of it, on the reliable lane.
  */
 import type { MeshNetwork } from '../net/meshNetwork';
-import { roomTopics } from '../protocol/rooms';
 import type { RoomTransport, TransportMessage, TransportPublishOptions } from './transport';
 
 /** The part of MeshNetwork the adapter uses. */
-export type MeshLike = Pick<MeshNetwork, 'nodeId' | 'publish' | 'subscribe' | 'upPeers' | 'on' | 'off'>;
+export type MeshLike = Pick<MeshNetwork, 'nodeId' | 'publish' | 'sendTo' | 'subscribe' | 'upPeers' | 'on' | 'off'>;
 
 export class MeshRoomTransport implements RoomTransport {
   readonly localNodeId: string;
@@ -25,12 +24,8 @@ export class MeshRoomTransport implements RoomTransport {
     return this.mesh.subscribe(prefix, (message) => handler({ topic: message.topic, body: message.body, from: message.from }));
   }
 
-  sendTo(nodeId: string, body: unknown, options: TransportPublishOptions = {}): void {
-    this.mesh.publish(roomTopics.sync(nodeId), body, { lane: 'reliable', priority: options.priority ?? 'chat' });
-  }
-
-  onDirect(handler: (message: TransportMessage) => void): () => void {
-    return this.subscribe(roomTopics.sync(this.localNodeId), handler);
+  sendTo(nodeId: string, topic: string, body: unknown, options: TransportPublishOptions = {}): void {
+    this.mesh.sendTo(nodeId, topic, body, { priority: options.priority ?? 'chat' });
   }
 
   onPeerUp(handler: (nodeId: string) => void): () => void {

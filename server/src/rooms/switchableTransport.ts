@@ -12,7 +12,6 @@ type Handler = (message: TransportMessage) => void;
 export class SwitchableTransport implements RoomTransport {
   private current: RoomTransport | undefined;
   private readonly subscriptions = new Map<number, { prefix: string; handler: Handler; off?: () => void }>();
-  private readonly directHandlers = new Set<Handler>();
   private readonly upHandlers = new Set<(nodeId: string) => void>();
   private readonly downHandlers = new Set<(nodeId: string) => void>();
   private readonly detachCurrent: (() => void)[] = [];
@@ -31,9 +30,6 @@ export class SwitchableTransport implements RoomTransport {
     this.current = transport;
     for (const entry of this.subscriptions.values()) entry.off = transport.subscribe(entry.prefix, entry.handler);
     this.detachCurrent.push(
-      transport.onDirect((message) => {
-        for (const handler of [...this.directHandlers]) handler(message);
-      }),
       transport.onPeerUp((nodeId) => this.peerUp(nodeId)),
       transport.onPeerDown((nodeId) => this.peerDown(nodeId)),
     );
@@ -66,13 +62,8 @@ export class SwitchableTransport implements RoomTransport {
     };
   }
 
-  sendTo(nodeId: string, body: unknown, options?: TransportPublishOptions): void {
-    this.current?.sendTo(nodeId, body, options);
-  }
-
-  onDirect(handler: Handler): () => void {
-    this.directHandlers.add(handler);
-    return () => this.directHandlers.delete(handler);
+  sendTo(nodeId: string, topic: string, body: unknown, options?: TransportPublishOptions): void {
+    this.current?.sendTo(nodeId, topic, body, options);
   }
 
   onPeerUp(handler: (nodeId: string) => void): () => void {

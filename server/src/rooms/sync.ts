@@ -4,7 +4,10 @@
  * batch of the events above those marks, saying whether it holds more; the puller applies the
  * batch and pulls again until nothing is left. Pulls happen when a peer comes up, when a received
  * event reveals a gap, when a peer's summary shows it holds something we lack, and every
- * `intervalMs` from one peer in turn. At most one pull per peer is in flight.
+ * `intervalMs` from one peer in turn. At most one pull per peer is in flight; a reason to pull that
+ * comes meanwhile is remembered and pulls again as soon as the answer is in. A pull without an
+ * answer is asked again at once with a longer wait (2 s, 4 s, ... up to 30 s): one lost request
+ * must not leave a gap open until the periodic pull.
  *
  * A batch may carry events above a gap of the puller (the peer lacks the gap too): the puller keeps
  * a per-chain cursor of what it was sent so the next request moves past them and a chain always
@@ -12,7 +15,7 @@
  */
 import type { Clock, TimerHandle } from '../node/clock';
 import type { Logger } from '../node/log';
-import type { RoomEvent, RoomSyncMessage } from '../protocol/rooms';
+import { roomTopics, type RoomEvent, type RoomSyncMessage } from '../protocol/rooms';
 import type { EventLog } from './eventLog';
 import type { RoomTransport, TransportMessage } from './transport';
 import { isOrigin, isRoomId } from './validate';
@@ -22,8 +25,10 @@ export interface SyncOptions {
   maxBatchEvents?: number;
   /** Body bytes per batch (about). Default 512 KiB. */
   maxBatchBytes?: number;
-  /** A pull without an answer is forgotten after this. Default 10 s. */
+  /** Wait for the answer to a first pull before asking again. Doubles each time, up to `maxRequestTimeoutMs`. Default 2 s. */
   requestTimeoutMs?: number;
+  /** Longest wait for an answer. Default 30 s. */
+  maxRequestTimeoutMs?: number;
   /** Periodic pull from one peer in turn; 0 disables. Default 30 s. */
   intervalMs?: number;
   /** Wait after a gap is seen before pulling (gathers several gaps). Default 200 ms. */
@@ -55,6 +60,8 @@ const maxOriginsPerRoom = 2000;
 export class RoomSync {
   private readonly pulls = new Map<string, Pull>();
   private readonly chains = new Map<string, Record<string, Record<string, number>>>();
+  /** Unanswered pulls in a row per peer: the next waits longer. Cleared by any answer. */
+  private readonly retries = new Map<string, number>();
   private readonly gapTimers = new Map<string, TimerHandle>();
   private interval: TimerHandle | undefined;
   private nextRequestId = 1;
@@ -62,10 +69,11 @@ export class RoomSync {
   private readonly maxBatchEvents: number;
   private readonly maxBatchBytes: number;
   private readonly requestTimeoutMs: number;
+  private readonly maxRequestTimeoutMs: number;
   private readonly gapDelayMs: number;
   private readonly unsubscribe: (() => void)[] = [];
   /** Counters for tests and the benchmark. */
-  readonly stats = { pullsSent: 0, batchesServed: 0, eventsServed: 0, eventsReceived: 0, eventsNew: 0 };
+  readonly stats = { pullsSent: 0, pullsTimedOut: 0, batchesServed: 0, eventsServed: 0, eventsReceived: 0, eventsNew: 0 };
 
   constructor(
     private readonly host: SyncHost,
@@ -76,13 +84,14 @@ export class RoomSync {
   ) {
     this.maxBatchEvents = options.maxBatchEvents ?? 500;
     this.maxBatchBytes = options.maxBatchBytes ?? 512 * 1024;
-    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 2_000;
+    this.maxRequestTimeoutMs = Math.max(this.requestTimeoutMs, options.maxRequestTimeoutMs ?? 30_000);
     this.gapDelayMs = options.gapDelayMs ?? 200;
   }
 
   start(): void {
     this.unsubscribe.push(
-      this.transport.onDirect((message) => this.onDirect(message)),
+      this.transport.subscribe(roomTopics.sync(this.transport.localNodeId), (message) => this.onDirect(message)),
       this.transport.onPeerUp((nodeId) => this.pull(nodeId)),
       this.transport.onPeerDown((nodeId) => this.forget(nodeId)),
     );
@@ -95,7 +104,7 @@ export class RoomSync {
     for (const off of this.unsubscribe.splice(0)) off();
     this.interval?.cancel();
     this.interval = undefined;
-    for (const nodeId of [...this.pulls.keys()]) this.forget(nodeId);
+    for (const nodeId of [...this.pulls.keys(), ...this.gapTimers.keys()]) this.forget(nodeId);
     for (const timer of this.gapTimers.values()) timer.cancel();
     this.gapTimers.clear();
   }
@@ -118,29 +127,46 @@ export class RoomSync {
     const summary = this.host.log.summary(rooms);
     const cursor = this.chains.get(nodeId) ?? {};
     const requestId = this.nextRequestId++;
-    const timer = this.clock.setTimeout(() => {
-      if (this.pulls.get(nodeId)?.requestId !== requestId) return;
-      this.pulls.delete(nodeId);
-      this.chains.delete(nodeId);
-      this.logger.debug(`sync pull to ${nodeId.slice(0, 7)} timed out`);
-    }, this.requestTimeoutMs);
+    const waitMs = Math.min(this.requestTimeoutMs * 2 ** (this.retries.get(nodeId) ?? 0), this.maxRequestTimeoutMs);
+    const timer = this.clock.setTimeout(() => this.timedOut(nodeId, requestId, waitMs), waitMs);
     this.pulls.set(nodeId, { requestId, timer, cursor });
     this.stats.pullsSent++;
     const message: RoomSyncMessage = { kind: 'summary', requestId, rooms: summary };
     if (Object.keys(cursor).length > 0) message.after = cursor;
-    this.transport.sendTo(nodeId, message);
+    this.transport.sendTo(nodeId, roomTopics.sync(nodeId), message);
   }
 
-  /** A received event sat above a gap: pull from its sender soon. */
+  /**
+   * A received event sat above a gap: pull from its sender soon (from every peer when the sender
+   * is not one: the event came over the overlay). A pull in flight pulls once more when it ends.
+   */
   gapSeen(nodeId: string): void {
-    if (this.gapTimers.has(nodeId) || this.pulls.has(nodeId)) return;
+    const inFlight = this.pulls.get(nodeId);
+    if (inFlight) {
+      inFlight.again = true;
+      return;
+    }
+    if (this.gapTimers.has(nodeId)) return;
     this.gapTimers.set(
       nodeId,
       this.clock.setTimeout(() => {
         this.gapTimers.delete(nodeId);
-        if (this.transport.upPeers().includes(nodeId)) this.pull(nodeId);
+        const peers = this.transport.upPeers();
+        if (peers.includes(nodeId)) this.pull(nodeId);
+        else for (const peer of peers) this.pull(peer, { again: true });
       }, this.gapDelayMs),
     );
+  }
+
+  private timedOut(nodeId: string, requestId: number, waitedMs: number): void {
+    const pull = this.pulls.get(nodeId);
+    if (pull?.requestId !== requestId) return;
+    this.pulls.delete(nodeId);
+    this.chains.delete(nodeId);
+    this.stats.pullsTimedOut++;
+    this.retries.set(nodeId, (this.retries.get(nodeId) ?? 0) + 1);
+    this.logger.debug(`sync pull to ${nodeId.slice(0, 7)} unanswered after ${waitedMs} ms; asking again`);
+    if (this.transport.upPeers().includes(nodeId)) this.pull(nodeId);
   }
 
   private periodic(): void {
@@ -153,6 +179,7 @@ export class RoomSync {
     this.pulls.get(nodeId)?.timer.cancel();
     this.pulls.delete(nodeId);
     this.chains.delete(nodeId);
+    this.retries.delete(nodeId);
     this.gapTimers.get(nodeId)?.cancel();
     this.gapTimers.delete(nodeId);
   }
@@ -193,7 +220,7 @@ export class RoomSync {
     this.host.learnRooms(entries.map(([roomId]) => roomId), from);
     this.stats.batchesServed++;
     this.stats.eventsServed += events.length;
-    this.transport.sendTo(from, { kind: 'events', requestId, events, more } satisfies RoomSyncMessage, { priority: 'bulk' });
+    this.transport.sendTo(from, roomTopics.sync(from), { kind: 'events', requestId, events, more } satisfies RoomSyncMessage, { priority: 'bulk' });
     if (theyHaveMore) this.pull(from);
   }
 
@@ -202,6 +229,7 @@ export class RoomSync {
     this.stats.eventsReceived += events.length;
     const fresh = this.host.applyBatch(events, from);
     this.stats.eventsNew += fresh;
+    this.retries.delete(from);
     const pull = this.pulls.get(from);
     if (!pull || pull.requestId !== requestId) return;
     pull.timer.cancel();

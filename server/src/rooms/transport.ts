@@ -21,10 +21,11 @@ export interface RoomTransport {
   publish(topic: string, body: unknown, options?: TransportPublishOptions): void;
   /** Receives messages whose topic starts with `prefix`; returns the unsubscribe function. */
   subscribe(prefix: string, handler: (message: TransportMessage) => void): () => void;
-  /** Sends an anti-entropy message to one node (reliable, in order). */
-  sendTo(nodeId: string, body: unknown, options?: TransportPublishOptions): void;
-  /** Receives the messages other nodes sent to this one with `sendTo`. */
-  onDirect(handler: (message: TransportMessage) => void): () => void;
+  /**
+   * Sends to one node (anti-entropy, requests), reliable, to its subscribers of `topic`. Unlike
+   * `publish`, it is never dropped for arriving after a later message of ours.
+   */
+  sendTo(nodeId: string, topic: string, body: unknown, options?: TransportPublishOptions): void;
   onPeerUp(handler: (nodeId: string) => void): () => void;
   onPeerDown(handler: (nodeId: string) => void): () => void;
   /** Node ids of the peers currently up. */

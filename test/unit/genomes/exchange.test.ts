@@ -125,9 +125,10 @@ describe('genome exchange (in-memory mesh, real libsql and files)', () => {
       upPeers: () => near.upPeers(),
       onPeerUp: (handler) => near.onPeerUp(handler),
       onPeerDown: (handler) => near.onPeerDown(handler),
-      publish: (topic, body) => {
+      publish: (topic, body) => near.publish(topic, body),
+      sendTo: (nodeId, topic, body) => {
         if ((body as { t?: string }).t === 'get') stats.max = Math.max(stats.max, ++stats.inFlight);
-        near.publish(topic, body);
+        near.sendTo(nodeId, topic, body);
       },
       subscribe: (prefix, handler) =>
         near.subscribe(prefix, (message) => {

@@ -134,4 +134,23 @@ describe('net/router', () => {
     assert.equal(got.length, 1);
     assert.equal(a.sendAddressed(a.createEnvelope('rpc', '/remote/x', {}, id('Z'))), false);
   });
+
+  it('delivers an addressed event that arrives after a later envelope of its sender (a sync request is never "late")', () => {
+    const [A, B] = [id('A'), id('B')];
+    const { routers, pump, subscribeAll, queue } = mesh([[A, B]]);
+    const sink = new Map<string, Envelope[]>();
+    subscribeAll('/', sink);
+    const a = routers.get(A)!;
+    // The request is created first but reaches B after a chat event created later (another route).
+    assert.equal(a.sendAddressed(a.createEnvelope('event', `/chat/sync/${B}`, 'pull', B), 'chat'), true);
+    a.publish(a.createEnvelope('event', '/chat/room/x/events/message', 'chat'), 'chat');
+    queue.reverse();
+    pump();
+    assert.deepEqual(sink.get(B)!.map((e) => e.body), ['chat', 'pull']);
+    // A copy of it (a relay) is still a duplicate.
+    assert.equal(a.sendAddressed(a.createEnvelope('event', `/chat/sync/${B}`, 'pull 2', B), 'chat'), true);
+    queue.push(queue[0]!);
+    pump();
+    assert.deepEqual(sink.get(B)!.map((e) => e.body), ['chat', 'pull', 'pull 2']);
+  });
 });

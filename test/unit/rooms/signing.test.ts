@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { decode, encode } from '../../../server/src/net/codec';
 import { generateIdentity } from '../../../server/src/node/identity';
-import type { RoomEvent, RoomSyncMessage } from '../../../server/src/protocol/rooms';
+import { roomTopics, type RoomEvent, type RoomSyncMessage } from '../../../server/src/protocol/rooms';
 import { canonicalJson, identityAuthenticator } from '../../../server/src/rooms/signing';
 import { TestMesh } from './support';
 
@@ -44,7 +44,7 @@ describe('rooms/signing', () => {
       mesh.settle();
       // Mallory answers a pull from B with a fake event in A's next slot (seq 2), unsigned and then signed by herself.
       const forged: RoomSyncMessage = { kind: 'events', requestId: 0, more: false, events: [event(alice.nodeId, 'forged'), identityAuthenticator(mallory).sign(event(alice.nodeId, 'forged too'))] };
-      evil.sendTo(bob.nodeId, forged);
+      evil.sendTo(bob.nodeId, roomTopics.sync(bob.nodeId), forged);
       mesh.hub.flush();
       assert.equal(b.rooms.history({ roomId: 'general', limit: 10 }).messages.length, 0);
       assert.ok(b.log.messages('warn').some((m) => m.includes('not signed by its origin')));

@@ -8,7 +8,7 @@ describe('rooms/SwitchableTransport', () => {
     const events: string[] = [];
     const switchable = new SwitchableTransport('A');
     switchable.subscribe('/chat/room/general/', (m) => received.push(`${m.from}:${String(m.body)}`));
-    switchable.onDirect((m) => received.push(`direct ${m.from}:${String(m.body)}`));
+    switchable.subscribe('/chat/sync/A', (m) => received.push(`direct ${m.from}:${String(m.body)}`));
     switchable.onPeerUp((id) => events.push(`up ${id}`));
     switchable.onPeerDown((id) => events.push(`down ${id}`));
     switchable.publish('/chat/room/general/events/message', 'nowhere'); // detached: no-op
@@ -18,7 +18,7 @@ describe('rooms/SwitchableTransport', () => {
     switchable.attach(first.attach('A'));
     assert.deepEqual(switchable.upPeers(), ['B']);
     b1.publish('/chat/room/general/events/message', 'one');
-    b1.sendTo('A', 'sync');
+    b1.sendTo('A', '/chat/sync/A', 'sync');
     first.flush();
 
     switchable.detach();

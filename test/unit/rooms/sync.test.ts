@@ -84,6 +84,59 @@ describe('rooms/sync (anti-entropy)', () => {
     assert.deepEqual(c.rooms.gaps('general'), [{ origin: 'A', from: 2, to: 2 }]);
   });
 
+  it('an unanswered pull is asked again at once, not at the next periodic sync', async () => {
+    mesh = new TestMesh({ sync: { intervalMs: 0 } });
+    const a = await mesh.add('A');
+    const b = await mesh.add('B');
+    mesh.settle();
+    mesh.hub.partition(['A'], ['B']);
+    for (let i = 0; i < 3; i++) a.rooms.send({ roomId: 'general', text: `while apart ${i}` });
+    // The first pull B sends after the heal is lost on the way.
+    let lost = 0;
+    const isPull = (body: unknown) => (body as { kind?: string }).kind === 'summary';
+    a.transport.dropTopic = (topic, body) => topic === '/chat/sync/A' && isPull(body) && lost++ === 0;
+    mesh.hub.healAll();
+    mesh.hub.flush();
+    assert.equal(lost, 1);
+    assert.equal(b.rooms.history({ roomId: 'general', limit: 10 }).messages.length, 0);
+    mesh.clock.advance(2000);
+    mesh.hub.flush();
+    assert.deepEqual(b.rooms.history({ roomId: 'general', limit: 10 }).messages.map((m) => m.text), ['while apart 0', 'while apart 1', 'while apart 2']);
+    assert.equal(b.rooms.syncStats!.pullsTimedOut, 1);
+    // Asked again and answered: the next wait starts from 2 s again.
+    a.transport.dropTopic = (topic, body) => topic === '/chat/sync/A' && isPull(body);
+    b.rooms.syncNow('A');
+    mesh.clock.advance(2000);
+    assert.equal(b.rooms.syncStats!.pullsTimedOut, 2);
+    mesh.clock.advance(3999);
+    assert.equal(b.rooms.syncStats!.pullsTimedOut, 2, 'the second retry waits 4 s');
+    mesh.clock.advance(1);
+    assert.equal(b.rooms.syncStats!.pullsTimedOut, 3);
+  });
+
+  it('a gap seen while a pull is in flight pulls again when that pull ends', async () => {
+    mesh = new TestMesh({ sync: { intervalMs: 0 } });
+    const a = await mesh.add('A');
+    const b = await mesh.add('B');
+    mesh.settle();
+    // A's answer to B's pull is overtaken by live chat (it travels as bulk).
+    b.transport.holdTopic = (topic) => topic === '/chat/sync/B';
+    b.rooms.syncNow('A');
+    mesh.hub.flush();
+    b.transport.dropTopic = (topic) => topic.endsWith('/message');
+    a.rooms.send({ roomId: 'general', text: 'lost live' });
+    mesh.hub.flush();
+    b.transport.dropTopic = undefined;
+    a.rooms.send({ roomId: 'general', text: 'above the gap' });
+    mesh.hub.flush();
+    assert.equal(b.rooms.gaps('general').length, 1);
+    b.transport.holdTopic = undefined;
+    b.transport.releaseHeld();
+    mesh.hub.flush();
+    assert.deepEqual(b.rooms.gaps('general'), []);
+    assert.deepEqual(b.rooms.history({ roomId: 'general', limit: 10 }).messages.map((m) => m.text), ['lost live', 'above the gap']);
+  });
+
   it('periodic sync repairs what was missed without a reconnect', async () => {
     mesh = new TestMesh({ sync: { intervalMs: 5000 } });
     const a = await mesh.add('A');
