@@ -210,7 +210,7 @@ export class MeshApp extends LitElement {
       if (ids.size > 5000) ids.delete(ids.values().next().value!);
     }
     if (isNew) {
-      this.rooms = this.rooms.map((r) => (r.id === message.roomId ? { ...r, messageCount: r.messageCount + 1, lastActivity: message.hlc.wall } : r));
+      this.rooms = this.rooms.map((r) => (r.id === message.roomId ? { ...r, messageCount: r.messageCount + 1, lastActivity: message.sentAt ?? message.hlc.wall } : r));
       const fromOthers = participantKey(message.author) !== this.selfKey;
       if (message.roomId === this.current) {
         this.markSeen();

@@ -548,7 +548,7 @@ export class MessageList extends LitElement {
     const active = m.id === this.activeId;
     const tab = active ? 0 : -1;
     const mentioned = this.selfKey !== undefined && m.mentions.includes(this.selfKey);
-    const time = new Date(m.hlc.wall);
+    const time = new Date(m.sentAt ?? m.hlc.wall);
     const classes = ['msg', m.author.kind, self ? 'self' : '', m.streaming ? 'streaming' : '', mentioned ? 'mention' : '', this.highlighted === m.id ? 'highlight' : ''].join(' ');
     return html`<article
       class=${classes}

@@ -65,7 +65,13 @@ export interface ChatMessage {
   replyTo?: string;
   /** Participant keys (`nodeId/participantId`) mentioned with @. */
   mentions: string[];
+  /** Order key. Usually the author's clock; see `sentAt`. */
   hlc: Hlc;
+  /**
+   * The author's wall clock (ms) when `hlc` had to be set past it: the room held a message with a
+   * later timestamp (a peer's clock runs ahead) and this one must order after it. Show this time.
+   */
+  sentAt?: number;
   editedAt?: number;
   deleted?: boolean;
   /** emoji → participant keys that reacted with it. */
@@ -77,7 +83,7 @@ export interface ChatMessage {
 
 /** The events of a room, as they travel on the mesh and are stored. */
 export type RoomEventBody =
-  | { type: 'message'; author: Author; text: string; attachment?: CodeAttachment; replyTo?: string; mentions: string[]; metadata?: Record<string, unknown> }
+  | { type: 'message'; author: Author; text: string; attachment?: CodeAttachment; replyTo?: string; mentions: string[]; metadata?: Record<string, unknown>; sentAt?: number }
   | { type: 'edit'; messageId: string; author: Author; text: string }
   | { type: 'delete'; messageId: string; author: Author }
   | { type: 'reaction'; messageId: string; author: Author; emoji: string; add: boolean }

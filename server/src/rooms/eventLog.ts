@@ -13,6 +13,7 @@
 import { compareMessages, participantKey, type Author, type ChatMessage, type Hlc, type RoomEvent, type RoomEventBody } from '../protocol/rooms';
 import type { Db } from '../store/database';
 import { foldMessage, isRelated, mayApply, messageId, type MessageBody, type RelatedBody, type StoredEvent } from './fold';
+import { compareHlc } from './hlc';
 import { parseMessageId } from './validate';
 
 export type EventStatus = 'ok' | 'refused' | 'ignored';
@@ -117,6 +118,9 @@ export class EventLog {
       ),
       membersOfRoom: p('SELECT author, joined FROM room_members WHERE room_id = ? ORDER BY node_id, participant_id'),
       maxHlc: p('SELECT hlc_wall, hlc_logical FROM room_events WHERE origin = ? ORDER BY hlc_wall DESC, hlc_logical DESC LIMIT 1'),
+      newestMessageHlc: p('SELECT hlc_wall, hlc_logical FROM room_messages WHERE room_id = ? ORDER BY hlc_wall DESC, hlc_logical DESC LIMIT 1'),
+      // Our own events in a room rise with their roomSeq (each is floored by the one before).
+      lastOwnHlc: p('SELECT hlc_wall, hlc_logical FROM room_events WHERE room_id = ? AND origin = ? ORDER BY room_seq DESC LIMIT 1'),
     };
   }
 
@@ -166,7 +170,13 @@ export class EventLog {
     return row && { wall: row.hlc_wall, logical: row.hlc_logical };
   }
 
-  /** Numbers, stores and applies an event of this node in one transaction. */
+  /**
+   * Numbers, stores and applies an event of this node in one transaction. The event orders after
+   * every message the room holds and every event we wrote there, whatever our clock says: when a
+   * peer's clock runs ahead (or ours went back), `hlc` is moved just past the newest (the logical
+   * counter keeps them apart) instead of moving this node's clock for every room, and a message
+   * keeps the author's own time in `sentAt`.
+   */
   appendLocal(roomId: string, hlc: Hlc, body: RoomEventBody, sign: (event: RoomEvent) => RoomEvent = (event) => event): { event: RoomEvent; outcome: ApplyOutcome } {
     return this.inTransaction(() => {
       const last = (this.statements.localSeqGet.get(roomId) as { last_seq: number } | undefined)?.last_seq ?? 0;
@@ -174,9 +184,26 @@ export class EventLog {
       const held = this.head(roomId, this.localNodeId).maxSeq;
       const roomSeq = Math.max(last, held) + 1;
       this.statements.localSeqSet.run(roomId, roomSeq);
+      const newest = this.causalFloor(roomId);
+      if (newest && compareHlc(hlc, newest) <= 0) {
+        if (body.type === 'message' && hlc.wall < newest.wall) body = { ...body, sentAt: hlc.wall };
+        hlc = { wall: newest.wall, logical: newest.logical + 1 };
+      }
       const event = sign({ roomId, origin: this.localNodeId, roomSeq, hlc, body });
       return { event, outcome: this.applyInTransaction(event, 'ok', true) };
     });
+  }
+
+  /** The newest timestamp a new event of ours in `roomId` must order after. */
+  private causalFloor(roomId: string): Hlc | undefined {
+    type Row = { hlc_wall: number; hlc_logical: number } | undefined;
+    const rows = [this.statements.newestMessageHlc.get(roomId) as Row, this.statements.lastOwnHlc.get(roomId, this.localNodeId) as Row];
+    let floor: Hlc | undefined;
+    for (const row of rows) {
+      const hlc = row && { wall: row.hlc_wall, logical: row.hlc_logical };
+      if (hlc && (!floor || compareHlc(hlc, floor) > 0)) floor = hlc;
+    }
+    return floor;
   }
 
   /** Stores and applies received events (one transaction for the batch). */

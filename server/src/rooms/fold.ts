@@ -45,6 +45,7 @@ export function foldMessage(message: StoredEvent<MessageBody>, related: readonly
   if (body.attachment) folded.attachment = { ...body.attachment };
   if (body.replyTo) folded.replyTo = body.replyTo;
   if (body.metadata) folded.metadata = body.metadata;
+  if (body.sentAt !== undefined) folded.sentAt = body.sentAt;
 
   const reactions = new Map<string, Map<string, boolean>>();
   for (const event of [...related].sort(compareMessages)) {

@@ -1,11 +1,11 @@
 /**
  * Hybrid logical clock (Kulkarni et al.): timestamps that follow the wall clock, never go
- * backwards on this node, and move past every timestamp this node has seen, so an answer is
- * always ordered after the message it answers even across machines whose clocks disagree.
+ * backwards on this node, and move past the timestamps this node has seen.
  *
  * A remote timestamp far in the future (a peer with a broken clock) is not allowed to drag this
  * clock along: beyond `maxDriftMs` ahead of our wall clock it is ignored for our clock (the event
- * itself keeps its timestamp).
+ * itself keeps its timestamp). Causality past that bound is kept per room by the event log, which
+ * orders each new event after everything the room holds (eventLog.ts `appendLocal`).
  */
 import type { Hlc } from '../protocol/rooms';
 
@@ -41,8 +41,13 @@ export class HybridClock {
     return { ...this.last };
   }
 
-  /** Continues after a timestamp this node issued before a restart (even if the wall clock went back). */
+  /**
+   * Continues after a timestamp this node issued before a restart (even if the wall clock went
+   * back), unless it lies beyond the drift bound: then it was set past a fast peer's message and
+   * must not move this clock for every room.
+   */
   restore(issued: Hlc): void {
+    if (issued.wall > this.options.now() + this.maxDriftMs) return;
     if (compareHlc(issued, this.last) > 0) this.last = { wall: issued.wall, logical: issued.logical };
   }
 

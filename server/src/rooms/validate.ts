@@ -140,6 +140,7 @@ export function bodyProblem(body: unknown): string | undefined {
       if (body.replyTo !== undefined && !isMessageId(body.replyTo)) return 'bad replyTo';
       if (!Array.isArray(body.mentions) || body.mentions.length > roomWireLimits.maxMentions || !body.mentions.every((m) => isBoundedString(m, 300))) return 'bad mentions';
       if (body.metadata !== undefined && !isRecord(body.metadata)) return 'bad metadata';
+      if (body.sentAt !== undefined && !(typeof body.sentAt === 'number' && Number.isFinite(body.sentAt))) return 'bad sentAt';
       return undefined;
     case 'edit':
       if (!isMessageId(body.messageId)) return 'bad messageId';

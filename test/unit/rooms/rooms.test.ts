@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { topics } from '../../../server/src/protocol/mesh';
-import { roomLimits, type RoomEvent, type RoomSummary, type TypingEvent } from '../../../server/src/protocol/rooms';
+import { compareMessages, roomLimits, type RoomEvent, type RoomSummary, type TypingEvent } from '../../../server/src/protocol/rooms';
 import { RoomError } from '../../../server/src/rooms/errors';
 import { fullHistory, TestMesh } from './support';
 
@@ -242,21 +242,58 @@ describe('rooms/Rooms', () => {
 });
 
 describe('rooms/Rooms clock', () => {
-  it('keeps its own timestamps rising across a restart with the wall clock set back, ignoring a far-future peer', async () => {
+  for (const skewMs of [90_000, -90_000, 600_000, -600_000]) {
+    it(`orders every answer after its question and every message after what its author had seen (clocks ${skewMs / 1000} s apart)`, async () => {
+      const mesh = new TestMesh();
+      try {
+        const asker = await mesh.add('Q', skewMs);
+        const answerer = await mesh.add('R');
+        mesh.settle();
+        const expected: string[] = [];
+        for (let i = 1; i <= 4; i++) {
+          asker.rooms.send({ roomId: 'general', text: `Q${i}` });
+          mesh.settle();
+          answerer.rooms.send({ roomId: 'general', text: `R${i}` });
+          mesh.settle();
+          expected.push(`Q${i}`, `R${i}`);
+        }
+        for (const node of [asker, answerer]) {
+          assert.deepEqual(node.rooms.history({ roomId: 'general', limit: 20 }).messages.map((m) => m.text), expected, `on ${node.id}`);
+        }
+        // The one whose clock is behind keeps its own time to show.
+        const behind = skewMs > 0 ? answerer : asker;
+        const shown = behind.rooms.history({ roomId: 'general', limit: 20 }).messages.filter((m) => m.origin === behind.id);
+        for (const message of shown) assert.ok(Math.abs((message.sentAt ?? message.hlc.wall) - behind.clock.now()) < 60_000, `${message.text} shows its author's time`);
+        assert.ok(shown.some((m) => m.sentAt !== undefined));
+      } finally {
+        await mesh.close();
+      }
+    });
+  }
+
+  it('a far-future peer moves the order of the room it wrote in, not this node’s clock; own timestamps keep rising across a restart', async () => {
     const mesh = new TestMesh();
     try {
       const a = await mesh.add('A');
       const future = await mesh.add('F', 24 * 3600_000); // a peer one day ahead
+      a.rooms.join('other');
       mesh.settle();
       const fromFuture = future.rooms.send({ roomId: 'general', text: 'from tomorrow' });
       mesh.settle();
-      const before = a.rooms.send({ roomId: 'general', text: 'before restart' });
-      assert.ok(before.hlc.wall < fromFuture.hlc.wall, 'a far-future timestamp is not adopted');
+      const reply = a.rooms.send({ roomId: 'general', text: 'reply' });
+      assert.ok(compareMessages(reply, fromFuture) > 0, 'the reply orders after what it answers');
+      assert.equal(reply.sentAt, a.clock.now());
+      const elsewhere = a.rooms.send({ roomId: 'other', text: 'elsewhere' });
+      assert.equal(elsewhere.hlc.wall, a.clock.now(), 'another room keeps this node’s clock');
+      assert.equal(elsewhere.sentAt, undefined);
+
       a.clock.skewMs = -10 * 60_000; // the wall clock goes back ten minutes
       const again = await mesh.restart('A');
-      const after = again.rooms.send({ roomId: 'general', text: 'after restart' });
-      assert.ok(after.hlc.wall > before.hlc.wall || (after.hlc.wall === before.hlc.wall && after.hlc.logical > before.hlc.logical));
-      assert.ok(after.hlc.wall < fromFuture.hlc.wall, 'the restart did not jump to the peer’s clock');
+      const afterGeneral = again.rooms.send({ roomId: 'general', text: 'after restart' });
+      const afterOther = again.rooms.send({ roomId: 'other', text: 'after restart elsewhere' });
+      assert.ok(compareMessages(afterGeneral, reply) > 0);
+      assert.ok(compareMessages(afterOther, elsewhere) > 0);
+      assert.ok(afterOther.hlc.wall < fromFuture.hlc.wall, 'the restart did not jump to the peer’s clock');
     } finally {
       await mesh.close();
     }
