@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { encode, decode } from '../server/src/net/codec';
 import { FrameDecoder } from '../server/src/net/framing';
+import { scaledInboundLimits } from '../server/src/net/inboundLimits';
 import { MeshNetwork, type MeshNetworkOptions } from '../server/src/net/meshNetwork';
 import { generateIdentity } from '../server/src/node/identity';
 import { parseMeshKey } from '../server/src/node/meshKey';
@@ -36,6 +37,7 @@ const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--onl
 const runs = (part: string) => !only || only.includes(part);
 const keyHex = 'ab'.repeat(32);
 const meshKey = parseMeshKey(keyHex);
+const benchInboundLimits = scaledInboundLimits(1_000_000);
 const body = { room: 'lobby', text: 'x'.repeat(120), author: 'bench' }; // ~200-byte events
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -61,7 +63,8 @@ function node(overrides: Partial<MeshNetworkOptions> = {}): MeshNetwork {
     name: 'bench',
     listen: { host: '127.0.0.1', port: 0 },
     discovery: false,
-    tuning: { handshakeRateLimit: { burst: 100_000, perSecond: 100_000 }, maxSessions: 4096 },
+    // The receivers' per-origin budgets stay checked, raised far above the benchmark's rates.
+    tuning: { handshakeRateLimit: { burst: 100_000, perSecond: 100_000 }, maxSessions: 4096, inboundLimits: benchInboundLimits },
     ...overrides,
   });
 }
@@ -280,7 +283,7 @@ async function meshLatencyAndThroughput() {
 async function manyPeers() {
   const count = 1000;
   const warmCount = 50;
-  const hub = node({ name: 'hub', tuning: { handshakeRateLimit: { burst: 100_000, perSecond: 100_000 }, maxSessions: 4096, heartbeatMs: 750 } });
+  const hub = node({ name: 'hub', tuning: { handshakeRateLimit: { burst: 100_000, perSecond: 100_000 }, maxSessions: 4096, heartbeatMs: 750, inboundLimits: benchInboundLimits } });
   await hub.start();
   const open = (n: number) => spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'netPeers.ts'), hub.listenAddress, String(n), keyHex], { stdio: ['pipe', 'pipe', 'inherit'] });
   const settledRss = async () => {

@@ -26,6 +26,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { createInterface } from 'node:readline';
 import { decode } from '../server/src/net/codec';
 import { FrameDecoder } from '../server/src/net/framing';
+import { scaledInboundLimits } from '../server/src/net/inboundLimits';
 import { MeshNetwork } from '../server/src/net/meshNetwork';
 import { generateIdentity } from '../server/src/node/identity';
 import { parseMeshKey } from '../server/src/node/meshKey';
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
     name: `bench-${mode}-${process.pid}`,
     listen: { host: '127.0.0.1', port: 0 },
     discovery: mode === 'fast' ? { group, port: Number(portText), interface: '127.0.0.1', intervalMs: 2000 } : false,
-    tuning: { handshakeRateLimit: { burst: 100_000, perSecond: 100_000 } },
+    tuning: { handshakeRateLimit: { burst: 100_000, perSecond: 100_000 }, inboundLimits: scaledInboundLimits(1_000_000) },
   });
   let histogram = new Histogram();
   let received = 0;

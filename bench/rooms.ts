@@ -13,6 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { scaledInboundLimits } from '../server/src/net/inboundLimits';
 import { MeshNetwork } from '../server/src/net/meshNetwork';
 import { loadOrCreateIdentity } from '../server/src/node/identity';
 import { silentLogger } from '../server/src/node/log';
@@ -48,7 +49,7 @@ async function startNode(name: string, dir: string): Promise<BenchNode> {
 }
 
 async function connect(node: BenchNode, staticPeers: string[]): Promise<void> {
-  const mesh = new MeshNetwork({ identity: node.identity, meshKey, name: node.name, listen: { host: '127.0.0.1', port: 0 }, discovery: false, staticPeers });
+  const mesh = new MeshNetwork({ identity: node.identity, meshKey, name: node.name, listen: { host: '127.0.0.1', port: 0 }, discovery: false, staticPeers, tuning: { inboundLimits: scaledInboundLimits(1_000_000) } });
   await mesh.start();
   node.mesh = mesh;
   node.transport.attach(new MeshRoomTransport(mesh));

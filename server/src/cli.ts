@@ -52,6 +52,9 @@ Options for "node":
   --log-level LEVEL       trace, debug, info (default), warn or error; logs go to stderr
   --genome-max-mb N       largest genome this node downloads (default 2048)
   --genome-max-rate-kib N download rate limit for genome pieces, KiB/s (default none)
+  --max-messages-per-minute N  messages a participant may send, and this node stores from
+                          each author, per minute (default 60; edits, reactions and what
+                          the node takes from each peer scale with it); for bots and load tests
                           genome stdin ops: {"op":"genome.publish",...}, genome.list,
                           genome.query, genome.download, genome.cancel, genome.delete,
                           genome.manifest (see README "Genomes")

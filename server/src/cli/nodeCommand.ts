@@ -18,7 +18,7 @@ import type { CliOutput } from './output';
 import { genomeLimitsFromArgs, genomeOpNames, reportGenomeEvents, runGenomeOp } from './genomeOps';
 
 export const nodeArgSpec = {
-  valued: ['name', 'data-dir', 'mesh-key-file', 'log-level', 'listen', 'multicast', 'interface', 'peer', 'trust', 'interval-ms', 'room', 'workspace', 'personas', 'models-dir', 'hf-endpoint', 'evolution', 'challenge-timeout-ms', 'genome-max-mb', 'genome-max-rate-kib'],
+  valued: ['name', 'data-dir', 'mesh-key-file', 'log-level', 'listen', 'multicast', 'interface', 'peer', 'trust', 'interval-ms', 'room', 'workspace', 'personas', 'models-dir', 'hf-endpoint', 'evolution', 'challenge-timeout-ms', 'genome-max-mb', 'genome-max-rate-kib', 'max-messages-per-minute'],
   boolean: ['jsonl', 'help', 'broadcast', 'no-discovery'],
 } as const;
 
@@ -98,6 +98,7 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
     headless: true,
     ...(lastValue(args, 'challenge-timeout-ms') !== undefined ? { challengeCoordinatorTimeoutMs: challengeTimeout(lastValue(args, 'challenge-timeout-ms')!) } : {}),
     genomes: genomeLimitsFromArgs(args),
+    ...(lastValue(args, 'max-messages-per-minute') !== undefined ? { maxMessagesPerMinute: messagesPerMinute(lastValue(args, 'max-messages-per-minute')!) } : {}),
     personaFolders: { workspaceFolders: (args.values.get('workspace') ?? []).map((d) => resolve(d)), extraFolders: (args.values.get('personas') ?? []).map((d) => resolve(d)) },
     models: modelsFromArgs(args),
     evolution: { policy: evolutionFromArgs(args) },
@@ -200,6 +201,12 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
     const status = node.status();
     output.event({ event: 'ready', nodeId: status.nodeId, name: status.name, listen: status.listen, dataDir: status.dataDir, pid: status.pid });
   });
+}
+
+function messagesPerMinute(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new UsageError('--max-messages-per-minute must be a whole number, 1 or more');
+  return value;
 }
 
 function challengeTimeout(text: string): number {

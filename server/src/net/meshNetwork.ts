@@ -66,6 +66,7 @@ import { Counters } from './counters';
 import { DatagramSocket } from './datagramSocket';
 import { Discovery } from './discovery';
 import { FastLane } from './fastLane';
+import type { InboundLimit } from './inboundLimits';
 import { createLocalHandshakeIdentity, type LocalHandshakeIdentity } from './handshake';
 import { chooseLane } from './lanes';
 import { PeerTable, type PeerInfo } from './peerTable';
@@ -101,6 +102,8 @@ export interface MeshTuning {
   maxSessions?: number;
   /** Delay before a node dials a newly found peer with a smaller id (which dials first). */
   yieldDialMs?: number;
+  /** What each origin may send per topic family before its envelopes are dropped (inboundLimits.ts). */
+  inboundLimits?: readonly InboundLimit[];
 }
 
 export interface MeshNetworkOptions {
@@ -216,6 +219,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
       counters: this.counters,
       logger: this.logger.child('router'),
       hopLimit: tuning.hopLimit,
+      inboundLimits: tuning.inboundLimits,
       links: {
         upPeers: () => this.sessions.upPeerSet(),
         isUp: (nodeId) => this.sessions.isUp(nodeId),

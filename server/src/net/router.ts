@@ -4,7 +4,8 @@
  * - Local subscriptions by topic prefix; the set of prefixes is announced to peers (in `hello`,
  *   then `subs` changes), so a peer is sent only what it subscribed to.
  * - Every envelope has (origin, seq); duplicates are dropped and per-sender order kept with
- *   bounded memory (dedup.ts).
+ *   bounded memory (dedup.ts). Then each origin's budget for the topic's family is taken
+ *   (inboundLimits.ts): past it an envelope is neither delivered nor forwarded.
  * - Forwarding with a hop limit: a node forwards an envelope it received from F to a subscribed
  *   peer C that is not a neighbour of the origin, and only if it is the smallest node id among the
  *   common neighbours of F and C that it knows of (from peer exchange), so in a steady topology
@@ -21,6 +22,7 @@ import type { Envelope, Priority } from '../protocol/mesh';
 import { encodeSessionMessage, isRecord } from './codec';
 import type { Counters } from './counters';
 import { Dedup } from './dedup';
+import { InboundLimiter, type InboundLimit } from './inboundLimits';
 
 export interface RouterLinks {
   upPeers(): Iterable<string>;
@@ -36,6 +38,8 @@ export interface RouterOptions {
   links: RouterLinks;
   hopLimit?: number;
   maxOrigins?: number;
+  /** Budgets per origin and topic family (default: inboundLimits.ts). */
+  inboundLimits?: readonly InboundLimit[];
 }
 
 export type EnvelopeHandler = (envelope: Envelope) => void;
@@ -94,6 +98,7 @@ export class Router extends EventEmitter<RouterEvents> {
   private readonly fastDedup: Dedup;
   private readonly addressedDedup: Dedup;
   private readonly hopLimit: number;
+  private readonly inbound: InboundLimiter;
   private readonly idPrefix: string;
   /** `seq.toString(36)` in two parts: the high digits change once every 36^4 seqs. */
   private idHigh = -1;
@@ -104,6 +109,7 @@ export class Router extends EventEmitter<RouterEvents> {
     // Seqs start from the wall clock in µs: they keep rising across restarts without state.
     this.seq = Math.floor(options.clock.now() * 1000);
     this.hopLimit = options.hopLimit ?? 3;
+    this.inbound = new InboundLimiter(options.clock, options.inboundLimits);
     this.idPrefix = `${options.nodeId.slice(0, 12)}:`;
     this.reliableDedup = new Dedup(options.maxOrigins ?? 65536, 256, true);
     this.fastDedup = new Dedup(options.maxOrigins ?? 65536, 1024, false);
@@ -258,6 +264,7 @@ export class Router extends EventEmitter<RouterEvents> {
     if (envelope.to !== undefined) {
       if (envelope.to === this.options.nodeId) {
         if (!this.checkFresh(envelope, fast ? this.fastDedup : this.addressedDedup, envelope.prio)) return true;
+        if (!this.withinBudget(envelope)) return true;
         // An addressed event (anti-entropy, genome requests) goes to the local subscribers: it is
         // deduplicated but never dropped as "late", since a reply that overtook it must not void it.
         if (envelope.type === 'event') this.deliverLocal(envelope);
@@ -268,9 +275,20 @@ export class Router extends EventEmitter<RouterEvents> {
       return true;
     }
     if (!this.checkFresh(envelope, fast ? this.fastDedup : this.reliableDedup, envelope.prio)) return true;
+    if (!this.withinBudget(envelope)) return true;
     this.deliverLocal(envelope);
     if (!fast) this.forward(from, envelope);
     return true;
+  }
+
+  /** Takes from the origin's budget; an envelope over it is neither delivered nor forwarded. */
+  private withinBudget(envelope: Envelope): boolean {
+    if (this.inbound.allow(envelope.origin, envelope.topic)) return true;
+    this.options.counters.add('router.over-limit');
+    for (const drop of this.inbound.takeReport()) {
+      this.options.logger.warn(`dropped ${drop.count.toLocaleString('en-US')} envelope${drop.count === 1 ? '' : 's'} on ${drop.prefix} from ${drop.origin.slice(0, 7)}: over its limit of ${drop.perMinute.toLocaleString('en-US')} a minute`);
+    }
+    return false;
   }
 
   /** `orderClass`: envelopes of another priority class have an order of their own (see Envelope.prio). */

@@ -9,10 +9,12 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { version } from '../../../package.json';
+import { scaledInboundLimits } from '../net/inboundLimits';
 import { MeshNetwork } from '../net/meshNetwork';
 import { Academy } from '../academy/academy';
 import { Evolution, type EvolutionOptions } from '../academy/evolution';
 import type { EvolutionPolicy } from '../protocol/evolution';
+import { roomLimits } from '../protocol/rooms';
 import { mentions } from '../personas/participation';
 import { ModelDownloads } from '../personas/modelDownloads';
 import { ChallengeService } from '../challenges/service';
@@ -78,6 +80,11 @@ export interface MeshNodeOptions {
   clock?: Clock;
   /** Genome exchange limits (settings personaMesh.genomes.*, CLI --genome-*). */
   genomes?: { maxGenomeBytes?: number; maxBytesPerSecond?: number };
+  /**
+   * Messages per participant per minute this node sends and stores (default 60; the CLI's
+   * --max-messages-per-minute, for bots and load tests). Every other limit scales with it.
+   */
+  maxMessagesPerMinute?: number;
 }
 
 export interface MeshNodeEvents {
@@ -327,6 +334,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       clock: this.options.clock ?? systemClock,
       logger: this.options.logger,
       authenticator: identityAuthenticator(identity),
+      ...(this.options.maxMessagesPerMinute ? { maxMessagesPerMinute: this.options.maxMessagesPerMinute } : {}),
     });
     try {
       await this.lifecycle.startComponent(rooms);
@@ -469,6 +477,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
           trustedNodes,
           clock: this.options.clock ?? systemClock,
           logger,
+          ...(this.options.maxMessagesPerMinute ? { tuning: { inboundLimits: scaledInboundLimits(this.options.maxMessagesPerMinute / roomLimits.maxMessagesPerMinute) } } : {}),
         });
       let network = create(listen.port);
       try {

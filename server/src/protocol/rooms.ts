@@ -144,6 +144,21 @@ export const roomLimits = {
   maxMessagesPerMinute: 60,
 } as const;
 
+/**
+ * Events per participant per minute of event time, by kind, that every node stores (the excess
+ * is dropped by the receiver, whatever the sender's node allowed). Edits include the streaming of
+ * a persona's answer (one edit each 500 ms).
+ */
+export const authorLimitsPerMinute = {
+  message: roomLimits.maxMessagesPerMinute,
+  edit: 300,
+  reaction: 120,
+  delete: 60,
+  membership: 60,
+} as const;
+
+export type AuthorLimitKind = keyof typeof authorLimitsPerMinute;
+
 /** Presence states, in the order the UI lists them. */
 export const presenceStates: readonly PresenceState[] = ['online', 'away', 'busy', 'training', 'evolving', 'collaborating', 'offline'];
 

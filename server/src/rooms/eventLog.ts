@@ -9,14 +9,19 @@
  *   above it that is held counts in `max_seq`. Sync asks peers for what is above `contiguous`.
  * - Durable: each local event is one transaction (counter, event, view); a batch of received
  *   events is one transaction. WAL + synchronous=NORMAL survives kill -9.
+ * - Limited: an event over its author's limit per minute (authorLimits.ts), local or received, is
+ *   not stored: its key is kept (status `limited`, the body cut to type and author) so the gap it
+ *   leaves is closed and never pulled again, and sync does not serve it.
  */
 import { compareMessages, participantKey, type Author, type ChatMessage, type Hlc, type RoomEvent, type RoomEventBody } from '../protocol/rooms';
 import type { Db } from '../store/database';
 import { foldMessage, isRelated, mayApply, messageId, type MessageBody, type RelatedBody, type StoredEvent } from './fold';
+import { AuthorMinuteCounts, limitKindOf, type AuthorLimits } from './authorLimits';
+import { RoomError } from './errors';
 import { compareHlc } from './hlc';
 import { parseMessageId } from './validate';
 
-export type EventStatus = 'ok' | 'refused' | 'ignored';
+export type EventStatus = 'ok' | 'refused' | 'ignored' | 'limited';
 
 export interface RoomRow {
   id: string;
@@ -42,6 +47,8 @@ export interface ApplyOutcome {
   refusal?: string;
   /** The event is above a gap in its origin's sequence. */
   gap: boolean;
+  /** Over its author's limit: only its key was kept. */
+  limited?: boolean;
 }
 
 export interface OriginHead {
@@ -83,7 +90,10 @@ export class EventLog {
   private readonly headCache = new Map<string, { contiguous: number; maxSeq: number }>();
   private readonly roomCache = new Map<string, RoomRow | null>();
 
-  constructor(private readonly db: Db, private readonly localNodeId: string) {
+  private readonly counts: AuthorMinuteCounts;
+
+  constructor(private readonly db: Db, private readonly localNodeId: string, limits?: AuthorLimits) {
+    this.counts = new AuthorMinuteCounts(db, limits);
     const p = (sql: string) => db.prepare(sql);
     this.statements = {
       roomGet: p('SELECT room_id, name, joined, created_at FROM rooms WHERE room_id = ?'),
@@ -98,7 +108,7 @@ export class EventLog {
       eventGet: p(`SELECT ${eventColumns} FROM room_events WHERE room_id = ? AND origin = ? AND room_seq = ?`),
       eventExists: p('SELECT 1 AS x FROM room_events WHERE room_id = ? AND origin = ? AND room_seq = ?'),
       eventsRelated: p(`SELECT ${eventColumns} FROM room_events INDEXED BY room_events_target WHERE room_id = ? AND target = ? AND status = 'ok'`),
-      eventsAfter: p(`SELECT ${eventColumns} FROM room_events WHERE room_id = ? AND origin = ? AND room_seq > ? ORDER BY room_seq LIMIT ?`),
+      eventsAfter: p(`SELECT ${eventColumns} FROM room_events WHERE room_id = ? AND origin = ? AND room_seq > ? AND status != 'limited' ORDER BY room_seq LIMIT ?`),
       headGet: p('SELECT contiguous, max_seq FROM room_heads WHERE room_id = ? AND origin = ?'),
       headSet: p('INSERT INTO room_heads (room_id, origin, contiguous, max_seq) VALUES (?, ?, ?, ?) ON CONFLICT (room_id, origin) DO UPDATE SET contiguous = excluded.contiguous, max_seq = excluded.max_seq'),
       headsOfRoom: p('SELECT origin, contiguous, max_seq FROM room_heads WHERE room_id = ? ORDER BY origin'),
@@ -189,6 +199,11 @@ export class EventLog {
         if (body.type === 'message' && hlc.wall < newest.wall) body = { ...body, sentAt: hlc.wall };
         hlc = { wall: newest.wall, logical: newest.logical + 1 };
       }
+      const kind = limitKindOf(body);
+      if (!this.counts.take(participantKey(body.author), kind, hlc.wall)) {
+        const wait = Math.ceil(AuthorMinuteCounts.waitFrom(hlc.wall) / 1000);
+        throw new RoomError('rate-limited', `slow down: at most ${this.counts.limits[kind]} ${kind === 'membership' ? 'joins and leaves' : `${kind}s`} a minute; try again in ${wait} s`);
+      }
       const event = sign({ roomId, origin: this.localNodeId, roomSeq, hlc, body });
       return { event, outcome: this.applyInTransaction(event, 'ok', true) };
     });
@@ -211,6 +226,16 @@ export class EventLog {
     return this.inTransaction(() => events.map(({ event, status }) => this.applyInTransaction(event, status, false)));
   }
 
+  /** True when storing `event` now would stay within its author's limit (a read: nothing counted). */
+  withinLimit(event: RoomEvent): boolean {
+    return this.counts.wouldTake(participantKey(event.body.author), limitKindOf(event.body), event.hlc.wall);
+  }
+
+  /** Forgets the per-author counts of minutes before `wall`. */
+  pruneLimits(beforeWall: number): void {
+    this.counts.prune(beforeWall);
+  }
+
   private inTransaction<T>(run: () => T): T {
     try {
       return this.db.transaction(run)();
@@ -218,16 +243,27 @@ export class EventLog {
       // Rolled back: the caches may hold values that never committed.
       this.headCache.clear();
       this.roomCache.clear();
+      this.counts.forgetCache();
       throw error;
     }
   }
 
   private applyInTransaction(event: RoomEvent, status: EventStatus, local: boolean): ApplyOutcome {
-    const { roomId, origin, roomSeq, hlc, body } = event;
+    const { roomId, origin, roomSeq, hlc } = event;
+    let body = event.body;
+    if (!local && status === 'ok') {
+      if (this.statements.eventExists.get(roomId, origin, roomSeq)) return { inserted: false, messages: [], membersChanged: false, gap: false };
+      if (!this.counts.take(participantKey(body.author), limitKindOf(body), hlc.wall)) {
+        status = 'limited';
+        body = { type: body.type, author: body.author } as RoomEventBody;
+      }
+    }
     const type = typeof (body as { type?: unknown }).type === 'string' ? (body as { type: string }).type : 'unknown';
-    const target = status === 'ignored' ? null : targetOf(body);
-    const inserted = this.statements.eventInsert.run(roomId, origin, roomSeq, hlc.wall, hlc.logical, type, target, status, JSON.stringify(body), event.key ?? null, event.sig ?? null).changes > 0;
+    const target = status === 'ignored' || status === 'limited' ? null : targetOf(body);
+    const kept = status === 'limited' ? [null, null] : [event.key ?? null, event.sig ?? null];
+    const inserted = this.statements.eventInsert.run(roomId, origin, roomSeq, hlc.wall, hlc.logical, type, target, status, JSON.stringify(body), ...kept).changes > 0;
     const outcome: ApplyOutcome = { inserted, messages: [], membersChanged: false, gap: false };
+    if (status === 'limited') outcome.limited = true;
     if (!inserted) return outcome;
     outcome.gap = this.advanceHead(roomId, origin, roomSeq);
     if (origin === this.localNodeId && !local) this.statements.localSeqSet.run(roomId, roomSeq);

@@ -37,7 +37,7 @@ import { RoomError } from './errors';
 import { EventLog, type ApplyOutcome, type EventStatus } from './eventLog';
 import { HybridClock } from './hlc';
 import { isPresenceState, PresenceTable } from './presence';
-import { RateLimiter } from './rateLimiter';
+import { limitKindOf, scaledAuthorLimits, type AuthorLimits } from './authorLimits';
 import type { EventAuthenticator } from './signing';
 import { RoomSync, type SyncOptions } from './sync';
 import type { RoomTransport, TransportMessage } from './transport';
@@ -95,6 +95,9 @@ export interface RoomsEvents {
 }
 
 export const humanParticipantId = 'user';
+/** Per-author counts are kept this long: older events arriving by sync are counted again from zero. */
+const limitMemoryMs = 30 * 24 * 3600_000;
+const limitReportMs = 60_000;
 const maxHistoryLimit = 500;
 const typingSendIntervalMs = 1000;
 
@@ -106,7 +109,10 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
   private readonly hlc: HybridClock;
   private readonly presence: PresenceTable;
   private readonly typingTable: TypingTable;
-  private readonly rate: RateLimiter;
+  private readonly limits: AuthorLimits;
+  /** Events dropped over their author's limit since the last report, per author. */
+  private readonly limited = new Map<string, { count: number; kind: string; from: string }>();
+  private limitedReport: TimerHandle | undefined;
   private readonly presenceIntervalMs: number;
   private readonly typingTtlMs: number;
   private eventLog: EventLog | undefined;
@@ -125,7 +131,7 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
     this.hlc = new HybridClock({ now: () => this.clock.now(), maxDriftMs: options.maxClockDriftMs });
     this.presence = new PresenceTable(() => this.clock.monotonic());
     this.typingTable = new TypingTable(() => this.clock.monotonic());
-    this.rate = new RateLimiter(options.maxMessagesPerMinute ?? roomLimits.maxMessagesPerMinute, 60_000, () => this.clock.monotonic());
+    this.limits = scaledAuthorLimits(options.maxMessagesPerMinute ?? roomLimits.maxMessagesPerMinute);
     this.presenceIntervalMs = options.presenceIntervalMs ?? 10_000;
     this.typingTtlMs = options.typingTtlMs ?? defaultTypingTtlMs;
     this.displayName = options.displayName.trim().slice(0, roomWireLimits.maxNameChars) || this.nodeId.slice(0, 7);
@@ -135,8 +141,9 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
 
   start(): Promise<void> {
     if (this.running) return Promise.resolve();
-    const log = new EventLog(this.options.store.db, this.nodeId);
+    const log = new EventLog(this.options.store.db, this.nodeId, this.limits);
     this.eventLog = log;
+    log.pruneLimits(this.clock.now() - limitMemoryMs);
     // Our own timestamps keep rising across restarts, even if the wall clock was set back.
     const newest = log.maxLocalHlc();
     if (newest) this.hlc.restore(newest);
@@ -160,7 +167,11 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
       {
         log,
         joinedRooms: () => this.log.rooms().filter((room) => room.joined).map((room) => room.id),
-        applyBatch: (events, from) => this.applyReceived(events, from, false),
+        applyBatch: (events, from) => {
+          const before = this.limitedTotal;
+          const fresh = this.applyReceived(events, from, false);
+          return { fresh, limited: this.limitedTotal - before };
+        },
         learnRooms: (roomIds) => this.learnRooms(roomIds),
       },
       transport,
@@ -190,6 +201,9 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
     this.running = false;
     this.presenceTimer?.cancel();
     this.presenceTimer = undefined;
+    this.limitedReport?.cancel();
+    this.limitedReport = undefined;
+    this.reportLimited();
     this.sync?.stop();
     this.sync = undefined;
     for (const off of this.unsubscribe.splice(0)) off();
@@ -293,10 +307,6 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
     if (!Array.isArray(mentions) || mentions.length > roomWireLimits.maxMentions || !mentions.every((m) => typeof m === 'string' && m.length <= 300)) {
       throw new RoomError('invalid', `mentions must be at most ${roomWireLimits.maxMentions} participant keys`);
     }
-    const wait = this.rate.take(participantKey(author));
-    if (wait !== undefined) {
-      throw new RoomError('rate-limited', `slow down: at most ${this.options.maxMessagesPerMinute ?? roomLimits.maxMessagesPerMinute} messages a minute; try again in ${Math.ceil(wait / 1000)} s`);
-    }
     const body: RoomEventBody = { type: 'message', author, text, mentions: [...mentions] };
     if (params.attachment) body.attachment = { ...params.attachment };
     if (params.replyTo) body.replyTo = params.replyTo;
@@ -374,6 +384,9 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
   syncNow(nodeId?: string): void {
     for (const peer of nodeId ? [nodeId] : this.options.transport.upPeers()) this.sync?.pull(peer, { again: true });
   }
+
+  /** Received events dropped over their author's limit since start. */
+  limitedTotal = 0;
 
   /** Sync counters (tests, benchmark). */
   get syncStats(): RoomSync['stats'] | undefined {
@@ -472,7 +485,12 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
         continue;
       }
       const { event } = verdict;
-      if (this.options.authenticator && !this.log.has(event.roomId, event.origin, event.roomSeq) && !this.options.authenticator.verify(event)) {
+      if (this.log.has(event.roomId, event.origin, event.roomSeq)) continue;
+      // Over the limit and sent by its origin itself (the session proved who that is): it will be
+      // dropped, so a flood costs no signature check. Relayed, it must be genuine before its key
+      // is kept, or a forger could void the real event's place.
+      const dropping = verdict.kind === 'accept' && from === event.origin && !this.log.withinLimit(event);
+      if (this.options.authenticator && !dropping && !this.options.authenticator.verify(event)) {
         this.logger.warn(`dropped ${describe(event)} from ${from.slice(0, 7)}: it is not signed by its origin`);
         continue;
       }
@@ -497,6 +515,10 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
       if (!outcome.inserted) return;
       fresh++;
       const { event } = accepted[index]!;
+      if (outcome.limited) {
+        this.noteLimited(event, from);
+        return;
+      }
       gap ||= outcome.gap;
       membersChanged ||= outcome.membersChanged;
       if (event.body.type === 'message' && accepted[index]!.status === 'ok') this.typingTable.clear(event.roomId, event.body.author);
@@ -509,6 +531,25 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
     if (membersChanged) this.emitRoomsChanged();
     if (live && gap) this.sync?.gapSeen(from);
     return fresh;
+  }
+
+  /** Counts a dropped event; the log says so once a minute per author, not once per event. */
+  private noteLimited(event: RoomEvent, from: string): void {
+    const author = participantKey(event.body.author);
+    const entry = this.limited.get(author) ?? { count: 0, kind: limitKindOf(event.body), from };
+    entry.count++;
+    this.limited.set(author, entry);
+    this.limitedTotal++;
+    if (!this.limitedReport && this.running) this.limitedReport = this.clock.setTimeout(() => this.reportLimited(), limitReportMs);
+  }
+
+  private reportLimited(): void {
+    this.limitedReport = undefined;
+    for (const [author, { count, kind, from }] of this.limited) {
+      const limit = this.limits[kind as keyof AuthorLimits];
+      this.logger.warn(`dropped ${count.toLocaleString('en-US')} event${count === 1 ? '' : 's'} of ${author} (via ${from.slice(0, 7)}) over its limit of ${limit} ${kind === 'membership' ? 'joins and leaves' : `${kind}s`} a minute`);
+    }
+    this.limited.clear();
   }
 
   private onTyping(roomId: string, message: TransportMessage): void {

@@ -33,14 +33,16 @@ export interface SyncOptions {
   intervalMs?: number;
   /** Wait after a gap is seen before pulling (gathers several gaps). Default 200 ms. */
   gapDelayMs?: number;
+  /** No pulls from a peer for this long after most of a batch it sent was over its authors' limits. Default 60 s. */
+  floodPauseMs?: number;
 }
 
 export interface SyncHost {
   readonly log: EventLog;
   /** Rooms whose events this node wants. */
   joinedRooms(): string[];
-  /** Validates and applies events received from `from`; returns how many were new. */
-  applyBatch(events: unknown[], from: string): number;
+  /** Validates and applies events received from `from`: how many were new, and how many of those were over their authors' limits. */
+  applyBatch(events: unknown[], from: string): { fresh: number; limited: number };
   /** Rooms a peer mentioned (joined there), so they can be listed here. */
   learnRooms(roomIds: string[], from: string): void;
 }
@@ -62,6 +64,8 @@ export class RoomSync {
   private readonly chains = new Map<string, Record<string, Record<string, number>>>();
   /** Unanswered pulls in a row per peer: the next waits longer. Cleared by any answer. */
   private readonly retries = new Map<string, number>();
+  /** Peers that sent a flood, with the monotonic time their pause ends. */
+  private readonly paused = new Map<string, number>();
   private readonly gapTimers = new Map<string, TimerHandle>();
   private interval: TimerHandle | undefined;
   private nextRequestId = 1;
@@ -122,6 +126,11 @@ export class RoomSync {
       return;
     }
     if (nodeId === this.transport.localNodeId) return;
+    const pausedUntil = this.paused.get(nodeId);
+    if (pausedUntil !== undefined) {
+      if (this.clock.monotonic() < pausedUntil) return;
+      this.paused.delete(nodeId);
+    }
     const rooms = this.host.joinedRooms();
     if (rooms.length === 0) return;
     const summary = this.host.log.summary(rooms);
@@ -227,13 +236,21 @@ export class RoomSync {
   private receive(from: string, requestId: number, events: unknown, more: boolean): void {
     if (!Array.isArray(events)) return;
     this.stats.eventsReceived += events.length;
-    const fresh = this.host.applyBatch(events, from);
+    const { fresh, limited } = this.host.applyBatch(events, from);
     this.stats.eventsNew += fresh;
     this.retries.delete(from);
     const pull = this.pulls.get(from);
     if (!pull || pull.requestId !== requestId) return;
     pull.timer.cancel();
     this.pulls.delete(from);
+    // Pulling the rest of a flood would only store its keys, as fast as the peer can send them.
+    if (limited > 0 && limited * 2 >= events.length) {
+      const pauseMs = this.options.floodPauseMs ?? 60_000;
+      this.paused.set(from, this.clock.monotonic() + pauseMs);
+      this.chains.delete(from);
+      this.logger.info(`no sync from ${from.slice(0, 7)} for ${pauseMs / 1000} s: ${limited} of the ${events.length} events it sent were over their authors' limits`);
+      return;
+    }
     if (!more || events.length === 0) {
       this.chains.delete(from);
       if (pull.again) this.pull(from);

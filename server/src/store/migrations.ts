@@ -221,6 +221,22 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX evolution_events_order ON evolution_events (ts);
     `,
   },
+  {
+    version: 10,
+    name: 'rooms: per-author event counts per minute of event time (limits every node enforces on what it stores)',
+    sql: `
+      -- author: nodeId/participantId; kind: message, edit, reaction, delete, membership;
+      -- minute: floor(hlc wall / 60,000). A count never exceeds that kind's limit.
+      CREATE TABLE room_author_minutes (
+        author TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        minute INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (author, kind, minute)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX room_author_minutes_minute ON room_author_minutes (minute);
+    `,
+  },
 ];
 
 export const schemaVersion = migrations[migrations.length - 1]!.version;

@@ -7,13 +7,22 @@ import { Rooms, type RoomsOptions } from '../../../server/src/rooms/rooms';
 import { identityAuthenticator } from '../../../server/src/rooms/signing';
 import { SwitchableTransport } from '../../../server/src/rooms/switchableTransport';
 import { Store } from '../../../server/src/store/database';
-import type { ChatMessage } from '../../../server/src/protocol/rooms';
+import { roomLimits, type ChatMessage } from '../../../server/src/protocol/rooms';
+import { scaledInboundLimits } from '../../../server/src/net/inboundLimits';
 import { testMeshKey } from '../net/support/meshHarness';
 
 export class RoomsNode {
   mesh: MeshNetwork | undefined;
   readonly log = new MemoryLog();
-  private constructor(readonly name: string, readonly dir: string, readonly identity: Identity, readonly store: Store, readonly transport: SwitchableTransport, readonly rooms: Rooms) {}
+  private constructor(
+    readonly name: string,
+    readonly dir: string,
+    readonly identity: Identity,
+    readonly store: Store,
+    readonly transport: SwitchableTransport,
+    readonly rooms: Rooms,
+    private readonly messagesPerMinute: number,
+  ) {}
 
   static async start(name: string, dir: string, options: Partial<RoomsOptions> = {}): Promise<RoomsNode> {
     const { identity } = loadOrCreateIdentity(dir);
@@ -23,7 +32,7 @@ export class RoomsNode {
     const transport = new SwitchableTransport(identity.nodeId);
     const rooms = new Rooms({ store, transport, displayName: name, logger: log.logger, sync: { intervalMs: 2000 }, authenticator: identityAuthenticator(identity), ...options });
     await rooms.start();
-    return new RoomsNode(name, dir, identity, store, transport, rooms);
+    return new RoomsNode(name, dir, identity, store, transport, rooms, options.maxMessagesPerMinute ?? roomLimits.maxMessagesPerMinute);
   }
 
   get nodeId(): string {
@@ -45,6 +54,7 @@ export class RoomsNode {
       discovery: false,
       staticPeers,
       logger: this.log.logger,
+      tuning: { inboundLimits: scaledInboundLimits(this.messagesPerMinute / roomLimits.maxMessagesPerMinute) },
     });
     await mesh.start();
     this.mesh = mesh;

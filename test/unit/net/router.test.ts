@@ -2,14 +2,15 @@ import assert from 'node:assert/strict';
 import { decodeSessionMessage } from '../../../server/src/net/codec';
 import { Counters } from '../../../server/src/net/counters';
 import { Router } from '../../../server/src/net/router';
-import { silentLogger } from '../../../server/src/node/log';
+import type { InboundLimit } from '../../../server/src/net/inboundLimits';
+import { MemoryLog, silentLogger, type Logger } from '../../../server/src/node/log';
 import type { Envelope, SessionMessage } from '../../../server/src/protocol/mesh';
 import { FakeClock } from './support/fakeClock';
 
 const id = (c: string) => c.repeat(52);
 
 /** Routers wired by a synchronous in-memory link graph. */
-function mesh(edges: [string, string][]) {
+function mesh(edges: [string, string][], extra: { inboundLimits?: InboundLimit[]; logger?: Logger } = {}) {
   const clock = new FakeClock();
   const routers = new Map<string, Router>();
   const neighbors = (n: string) => edges.flatMap(([x, y]) => (x === n ? [y] : y === n ? [x] : []));
@@ -19,7 +20,8 @@ function mesh(edges: [string, string][]) {
       nodeId: name,
       clock,
       counters: new Counters(),
-      logger: silentLogger,
+      logger: extra.logger ?? silentLogger,
+      ...(extra.inboundLimits ? { inboundLimits: extra.inboundLimits } : {}),
       links: {
         upPeers: () => neighbors(name),
         isUp: (n) => neighbors(name).includes(n),
@@ -45,7 +47,7 @@ function mesh(edges: [string, string][]) {
       for (const peer of neighbors(name)) routers.get(peer)!.updatePeerSubs(name, [prefix], []);
     }
   };
-  return { routers, pump, subscribeAll, queue };
+  return { routers, pump, subscribeAll, queue, clock };
 }
 
 describe('net/router', () => {
@@ -152,5 +154,36 @@ describe('net/router', () => {
     queue.push(queue[0]!);
     pump();
     assert.deepEqual(sink.get(B)!.map((e) => e.body), ['chat', 'pull', 'pull 2']);
+  });
+
+  it('an origin over its budget for a topic family is neither delivered nor forwarded; other families and origins pass; the log says so once a minute', () => {
+    const [A, B, C, D] = [id('A'), id('B'), id('C'), id('D')];
+    const log = new MemoryLog();
+    // A line: B forwards A's and D's events to C.
+    const { routers, pump, subscribeAll, clock } = mesh([[A, B], [B, C], [D, B]], { inboundLimits: [{ prefix: '/chat/room/', perMinute: 60, burst: 5 }], logger: log.logger });
+    const sink = new Map<string, Envelope[]>();
+    subscribeAll('/', sink);
+    const a = routers.get(A)!;
+    const d = routers.get(D)!;
+    for (let i = 0; i < 50; i++) a.publish(a.createEnvelope('event', '/chat/room/x/events/message', i), 'chat');
+    a.publish(a.createEnvelope('event', '/academy/signals', 'signal'), 'chat');
+    d.publish(d.createEnvelope('event', '/chat/room/x/events/message', 'honest'), 'chat');
+    pump();
+    const fromA = (node: string) => sink.get(node)!.filter((e) => e.origin === A).map((e) => e.body);
+    assert.deepEqual(fromA(B), [0, 1, 2, 3, 4, 'signal']);
+    assert.deepEqual(fromA(C), [0, 1, 2, 3, 4, 'signal'], 'the excess is not forwarded either');
+    assert.deepEqual(sink.get(C)!.filter((e) => e.origin === D).map((e) => e.body), ['honest']);
+    assert.deepEqual(log.messages('warn'), [`dropped 1 envelope on /chat/room/ from ${A.slice(0, 7)}: over its limit of 60 a minute`]);
+    // A second later one more token; the next report comes a minute after the first.
+    clock.advance(1000);
+    for (let i = 50; i < 60; i++) a.publish(a.createEnvelope('event', '/chat/room/x/events/message', i), 'chat');
+    pump();
+    assert.deepEqual(fromA(B).slice(6), [50]);
+    assert.equal(log.messages('warn').length, 1);
+    clock.advance(60_000);
+    a.publish(a.createEnvelope('event', '/chat/room/x/events/message', 'after'), 'chat');
+    a.publish(a.createEnvelope('event', '/chat/room/x/events/message', 'after 2'), 'chat');
+    pump();
+    assert.equal(log.messages('warn').length, 1, 'tokens are back: nothing dropped, nothing to report');
   });
 });
