@@ -37,11 +37,12 @@ Options for "node":
                           their scores fall or they lack a capability; off (default)
   --jsonl                 machine-readable events on stdout, one JSON object a line:
                           ready, peer.up, peer.down, peers, message, message.updated,
-                          sent, joined, left, rpc.result, model.download, evolution,
+                          sent, joined, left, history, rpc.result, model.download, evolution,
                           error, stopped;
                           stdin takes {"op":"status"}, {"op":"peers"},
                           {"op":"send","room","text"}, {"op":"join","room"},
-                          {"op":"leave","room"}, {"op":"rpc","node","method","params","id"}
+                          {"op":"leave","room"}, {"op":"history","room","limit"},
+                          {"op":"rpc","node","method","params","id"}
                           and {"op":"quit"}; challenges: {"op":"personas"},
                           {"op":"challenge.start","spec","id"},
                           {"op":"challenge.score","challengeId","scores"},

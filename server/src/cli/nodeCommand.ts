@@ -181,6 +181,7 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
         case 'send':
         case 'join':
         case 'leave':
+        case 'history':
           runRoomOp(node, command as RoomOp, output);
           break;
         default:
@@ -192,7 +193,7 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
             void runGenomeOp(node, command, output);
             break;
           }
-          output.event({ event: 'error', reason: `stdin: unknown op ${JSON.stringify(command.op)} (known: status, peers, send, join, leave, rpc, quit, personas, challenge.start, challenge.score, challenges, leaderboard, genome.*)` });
+          output.event({ event: 'error', reason: `stdin: unknown op ${JSON.stringify(command.op)} (known: status, peers, send, join, leave, history, rpc, quit, personas, challenge.start, challenge.score, challenges, leaderboard, genome.*)` });
       }
     });
     // End of stdin is not a quit: a node started as a service has /dev/null there.
@@ -246,13 +247,20 @@ async function runRpc(node: MeshNode, op: RpcOp, output: CliOutput): Promise<voi
 }
 
 interface RoomOp {
-  op: 'send' | 'join' | 'leave';
+  op: 'send' | 'join' | 'leave' | 'history';
   room?: unknown;
   text?: unknown;
   id?: unknown;
+  limit?: unknown;
 }
 
-/** `send` answers `{"event":"sent","room","id"}`; `join`/`leave` answer `{"event":"joined"|"left","room"}`. */
+const maxHistoryOpMessages = 100_000;
+
+/**
+ * `send` answers `{"event":"sent","room","id"}`; `join`/`leave` answer `{"event":"joined"|"left","room"}`;
+ * `history` answers `{"event":"history","room","ids","gaps"}`: the ids of the newest `limit` messages
+ * (default and most 100,000) in display order, and what this node knows it lacks.
+ */
 function runRoomOp(node: MeshNode, op: RoomOp, output: CliOutput): void {
   const rooms = node.rooms;
   const room = typeof op.room === 'string' ? op.room : 'general';
@@ -273,6 +281,19 @@ function runRoomOp(node: MeshNode, op: RoomOp, output: CliOutput): void {
         rooms.leave(room);
         output.event({ event: 'left', room });
         break;
+      case 'history': {
+        const limit = typeof op.limit === 'number' && op.limit >= 1 ? Math.min(Math.floor(op.limit), maxHistoryOpMessages) : maxHistoryOpMessages;
+        const ids: string[] = [];
+        let before: string | undefined;
+        while (ids.length < limit) {
+          const page = rooms.history({ roomId: room, limit: Math.min(500, limit - ids.length), ...(before ? { before } : {}) });
+          ids.unshift(...page.messages.map((m) => m.id));
+          if (!page.hasMore || page.messages.length === 0) break;
+          before = page.messages[0]!.id;
+        }
+        output.event({ event: 'history', room, ids, gaps: rooms.gaps(room), ...(op.id !== undefined ? { ref: op.id } : {}) });
+        break;
+      }
     }
   } catch (error) {
     output.event({ event: 'error', reason: `${op.op} ${room}: ${(error as Error).message}` });

@@ -68,6 +68,11 @@ export interface SessionManagerEvents {
   hello: [nodeId: string, hello: Extract<SessionMessage, { t: 'hello' }>];
 }
 
+/** A peer not heard for this long whose beacons come again has just become reachable again. */
+const reappearAfterMs = 5000;
+/** A dial running this long when the peer reappears is waiting on the path that was dead. */
+const staleDialMs = 1000;
+
 interface Target {
   key: string;
   addr: string;
@@ -76,6 +81,7 @@ interface Target {
   backoff: Backoff;
   timer?: TimerHandle;
   dialing?: Session;
+  dialStarted?: number;
   lastHeard: number;
   /** Said goodbye: not dialed again until heard from anew. */
   gone: boolean;
@@ -184,7 +190,18 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
       target = { key, addr, nodeId, source, backoff: new Backoff(this.options.random, this.options.backoff ?? defaultBackoff), lastHeard: now, gone: false };
       this.targets.set(key, target);
     } else {
+      // Beacons again after a silence: the path is back (a healed partition, a woken laptop).
+      // Dial at once instead of after the backoff, and give up a dial stuck on the dead path.
+      const reappeared = source === 'multicast' && nodeId !== undefined && !this.upPeers.has(nodeId) && now - target.lastHeard >= reappearAfterMs;
       target.lastHeard = now;
+      if (reappeared) {
+        target.backoff.reset();
+        if (target.dialing && now - (target.dialStarted ?? now) >= staleDialMs) target.dialing.close('superseded', 'the peer is heard again: dialing anew');
+        else if (target.timer && !target.dialing) {
+          target.timer.cancel();
+          target.timer = undefined;
+        }
+      }
       if (target.source !== 'static') {
         target.addr = addr;
         if (source !== 'exchange' || target.source === 'exchange') target.source = source;
@@ -255,6 +272,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     // A static address may change hands (a reinstalled node): only discovered peers are checked.
     const session = this.track(socket, true, target.addr, target.source === 'static' ? undefined : target.nodeId);
     target.dialing = session;
+    target.dialStarted = this.options.clock.monotonic();
     session.once('open', (result) => {
       if (target.source === 'static') target.nodeId = result.remoteNodeId;
       target.dialing = undefined;
