@@ -276,16 +276,6 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     this.setState('stopped');
   }
 
-  /** Applies a new mesh key at run time (the user ran Set Mesh Key): the network restarts with it. */
-  async setMeshKey(text: string): Promise<NodeStatus> {
-    this.clearProblems('mesh-key');
-    this.applyMeshKey(text);
-    await this.stopNetwork();
-    await this.startNetwork();
-    this.updateState();
-    return this.status();
-  }
-
   status(): NodeStatus {
     const nodeId = this.identityValue?.nodeId ?? '';
     return {
