@@ -16,8 +16,8 @@ export class RoomsNode {
   private constructor(readonly name: string, readonly dir: string, readonly identity: Identity, readonly store: Store, readonly transport: SwitchableTransport, readonly rooms: Rooms) {}
 
   static async start(name: string, dir: string, options: Partial<RoomsOptions> = {}): Promise<RoomsNode> {
-    const { identity } = loadOrCreateIdentity(dir);
     const log = new MemoryLog();
+    const { identity } = loadOrCreateIdentity(dir, log.logger);
     const store = new Store(dir, log.logger);
     await store.start();
     const transport = new SwitchableTransport(identity.nodeId);
