@@ -80,7 +80,8 @@ export class Ctx implements vscode.Disposable {
     this.serverStateValue = 'starting';
     this.meshKey = await this.meshKeys.get();
     const dataDir = this.extension.globalStorageUri.fsPath;
-    await vscode.workspace.fs.createDirectory(this.extension.globalStorageUri);
+    // Only its parent: the server creates the data dir itself, private to the user.
+    await vscode.workspace.fs.createDirectory(vscode.Uri.joinPath(this.extension.globalStorageUri, '..'));
 
     const module = this.extension.asAbsolutePath('server/out/server.js');
     // The key goes into the server's environment, not the JSON-RPC traffic, which the trace
