@@ -78,7 +78,7 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
     case 'start': {
       const dir = request.dir as string;
       mkdirSync(dir, { recursive: true });
-      const { identity } = loadOrCreateIdentity(dir);
+      const { identity } = loadOrCreateIdentity(dir, silentLogger);
       const store = new Store(dir, silentLogger);
       await store.start();
       const transport = new SwitchableTransport(identity.nodeId);

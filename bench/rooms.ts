@@ -39,7 +39,7 @@ interface BenchNode {
 
 async function startNode(name: string, dir: string): Promise<BenchNode> {
   mkdirSync(dir, { recursive: true });
-  const { identity } = loadOrCreateIdentity(dir);
+  const { identity } = loadOrCreateIdentity(dir, silentLogger);
   const store = new Store(dir, silentLogger);
   await store.start();
   const transport = new SwitchableTransport(identity.nodeId);

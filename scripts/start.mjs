@@ -122,7 +122,8 @@ function writeDefaultSettings(userDataDir) {
 function startDemoNode(index) {
   const name = `demo-${index}`;
   const dataDir = join(demoDir, `node-${index}`);
-  mkdirSync(dataDir, { recursive: true });
+  // Private from the start, as the node keeps it (it would tighten a 0755 one and say so).
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const logFile = join(demoDir, `${name}.log`);
   const child = spawn(process.execPath, [join(repoRoot, 'server', 'out', 'cli.js'), 'node', '--data-dir', dataDir, '--name', name, '--listen', '127.0.0.1:0', '--interface', '127.0.0.1', '--jsonl', ...(personaFolders[index] ? ['--personas', personaFolders[index], '--workspace', demoWorkspace] : [])], {
     cwd: repoRoot,

@@ -86,9 +86,9 @@ async function setMeshKey(ctx: Ctx): Promise<void> {
     });
   }
   if (!key) return;
-  const status = await ctx.setMeshKey(key);
+  const restarted = await ctx.setMeshKey(key);
   const copied = pick.label === generate ? ' The new key is on the clipboard: share it with your team.' : '';
-  void vscode.window.showInformationMessage(`Mesh key saved in the editor's secret storage.${copied}${status ? '' : ' The server will use it when it runs again.'}`);
+  void vscode.window.showInformationMessage(`Mesh key saved in the editor's secret storage.${copied}${restarted ? '' : ' The server will use it when it runs again.'}`);
 }
 
 async function pingPeer(ctx: Ctx, item?: PeerItem): Promise<void> {

@@ -15,7 +15,8 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
-import { LogNotification, SetLogLevelNotification, SetMeshKeyRequest, StatusNotification, StatusRequest, type ServerInitOptions } from '../../server/src/protocol/extension';
+import { meshKeyEnvVariable } from '../../server/src/node/meshKey';
+import { LogNotification, SetLogLevelNotification, StatusNotification, StatusRequest, type ServerInitOptions } from '../../server/src/protocol/extension';
 import type { NodeStatus } from '../../server/src/protocol/status';
 import type { Log } from './log';
 import type { MeshKeyStore } from './meshKeyStore';
@@ -79,20 +80,24 @@ export class Ctx implements vscode.Disposable {
     this.serverStateValue = 'starting';
     this.meshKey = await this.meshKeys.get();
     const dataDir = this.extension.globalStorageUri.fsPath;
-    await vscode.workspace.fs.createDirectory(this.extension.globalStorageUri);
+    // Only its parent: the server creates the data dir itself, private to the user.
+    await vscode.workspace.fs.createDirectory(vscode.Uri.joinPath(this.extension.globalStorageUri, '..'));
 
     const module = this.extension.asAbsolutePath('server/out/server.js');
+    // The key goes into the server's environment, not the JSON-RPC traffic, which the trace
+    // prints. The client reuses these options when it restarts a crashed server, which keeps the
+    // key: a changed key makes a new client (see applyMeshKey).
+    const env = { [meshKeyEnvVariable]: this.meshKey };
     const serverOptions: ServerOptions = {
-      run: { module, transport: TransportKind.ipc, options: { execArgv: serverNodeFlags } },
-      debug: { module, transport: TransportKind.ipc, options: { execArgv: [...serverNodeFlags, '--nolazy', '--inspect=6011'] } },
+      run: { module, transport: TransportKind.ipc, options: { execArgv: serverNodeFlags, env } },
+      debug: { module, transport: TransportKind.ipc, options: { execArgv: [...serverNodeFlags, '--nolazy', '--inspect=6011'], env } },
     };
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ language: 'persona-markdown' }, { scheme: 'file', pattern: '**/*.persona.md' }],
       outputChannel: this.log.channel,
-      // A function, so a restart picks up a mesh key the user set meanwhile.
+      // A function, so a restart of a crashed server picks up settings changed meanwhile.
       initializationOptions: (): ServerInitOptions => ({
         dataDir,
-        meshKey: this.meshKey,
         nodeName: vscode.workspace.getConfiguration('personaMesh').get<string>('nodeName', ''),
         logLevel: this.log.level,
         network: readNetworkSettings(),
@@ -181,10 +186,11 @@ export class Ctx implements vscode.Disposable {
     }
   }
 
-  async setMeshKey(key: string): Promise<NodeStatus | undefined> {
+  /** Stores the key; true when the server was restarted with it (else it takes it at its next start). */
+  async setMeshKey(key: string): Promise<boolean> {
     this.meshKey = key;
     await this.meshKeys.set(key);
-    return this.sendMeshKey(key);
+    return this.applyMeshKey();
   }
 
   /** The secret changed, possibly in another window of this machine: apply it here too. */
@@ -192,15 +198,15 @@ export class Ctx implements vscode.Disposable {
     const key = await this.meshKeys.get();
     if (key === this.meshKey) return;
     this.meshKey = key;
-    await this.sendMeshKey(key);
+    await this.applyMeshKey();
   }
 
-  private async sendMeshKey(key: string): Promise<NodeStatus | undefined> {
-    const client = this.client;
-    if (!client || client.state !== State.Running) return undefined;
-    const status = await client.sendRequest(SetMeshKeyRequest.type, { meshKey: key });
-    this.setStatus(status);
-    return status;
+  /** The server reads the key only when it starts: one that runs (or is starting) restarts. */
+  private async applyMeshKey(): Promise<boolean> {
+    if (!this.client || this.serverStateValue === 'stopped') return false;
+    this.log.info('the mesh key changed: restarting the mesh server with it');
+    await this.restart();
+    return true;
   }
 
   /**

@@ -13,7 +13,8 @@ import { registerGenomeHandlers } from './genomes/rpcHandlers';
 import { registerReviewHandlers } from './review/rpcHandlers';
 import { reviewNodeOf } from './review/nodeReview';
 import { createLogger, logLevelAllows, type LogLevel } from './node/log';
-import { LogNotification, PeersRequest, PingPeerRequest, SetLogLevelNotification, SetMeshKeyRequest, StatusNotification, StatusRequest, type ServerInitOptions } from './protocol/extension';
+import { takeMeshKeyFromEnv } from './node/meshKey';
+import { LogNotification, PeersRequest, PingPeerRequest, SetLogLevelNotification, StatusNotification, StatusRequest, type ServerInitOptions } from './protocol/extension';
 import { EvolutionEventNotification, EvolutionHistoryRequest, EvolutionProposalRequest, SetEvolutionPolicyNotification } from './protocol/evolution';
 import { CancelModelDownloadRequest, ModelDownloadNotification, PersonaApiKeyRequest } from './protocol/personas';
 import type { NodeStatus } from './protocol/status';
@@ -24,6 +25,8 @@ let nodeStarted: (node: MeshNode) => void;
 /** Resolves once the node has started (or failed to, and reports why in its status). */
 const startedNode = new Promise<MeshNode>((resolve) => (nodeStarted = resolve));
 let logLevel: LogLevel = 'info';
+// Out of the environment before anything starts a child process (the llama model process).
+const meshKey = takeMeshKeyFromEnv(process.env);
 
 const logger = createLogger((record) => {
   if (logLevelAllows(logLevel, record.level)) {
@@ -40,7 +43,7 @@ connection.onInitialize((params): InitializeResult => {
     // Every VS Code window runs a node on the same global storage.
     dataDirSlots: 8,
     ...(options.workspaceKey ? { dataDirOwner: options.workspaceKey } : {}),
-    meshKey: options.meshKey ?? '',
+    meshKey,
     name: options.nodeName,
     logger,
     network: options.network,
@@ -75,7 +78,6 @@ connection.onRequest(PingPeerRequest.type, async ({ nodeId }) => {
   }
   return { rttMs: performance.now() - started };
 });
-connection.onRequest(SetMeshKeyRequest.type, async ({ meshKey }) => (await startedNode).setMeshKey(meshKey));
 connection.onNotification(SetLogLevelNotification.type, ({ level }) => {
   logLevel = level;
 });

@@ -12,12 +12,15 @@ import { activationSuite } from './activation.test';
 import { askPersonaSuite } from './askPersona.test';
 import { genomesSuite } from './genomes.test';
 import { outcomesSuite } from './outcomes.test';
+import { meshKeyTraceSuite } from './meshKeyTrace.test';
 
 const suites: [file: string, register: () => void][] = [
   ['test/extension/activation.test.ts', activationSuite],
   ['test/extension/askPersona.test.ts', askPersonaSuite],
   ['test/extension/genomes.test.ts', genomesSuite],
   ['test/extension/outcomes.test.ts', outcomesSuite],
+  // Last: it changes the server's key and restarts it.
+  ['test/extension/meshKeyTrace.test.ts', meshKeyTraceSuite],
 ];
 
 function registerAll(mocha?: Mocha): void {

@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, normalize } from 'node:path';
 import type { Logger } from '../node/log';
+import { privateDirMode, privateFileMode } from '../node/privateFiles';
 import type { LlamaAdapterSpec } from '../personas/brains/llamaWorkerProtocol';
 import type { KnowledgeLayerData, PromptLayerData } from '../protocol/genomes';
 import type { PersonaDefinition } from '../protocol/personas';
@@ -109,10 +110,10 @@ export class GenomeApplier {
       // A peer's path must not leave the folder.
       if (!relative || relative.startsWith('/') || relative.includes('..')) continue;
       const target = join(temporary, relative);
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, String(document.text));
+      mkdirSync(dirname(target), { recursive: true, mode: privateDirMode });
+      writeFileSync(target, String(document.text), { mode: privateFileMode });
     }
-    mkdirSync(temporary, { recursive: true });
+    mkdirSync(temporary, { recursive: true, mode: privateDirMode });
     renameSync(temporary, folder);
     return folder;
   }

@@ -9,9 +9,11 @@
  * more trips through the thread pool.
  */
 import { createHash } from 'node:crypto';
-import { constants, createReadStream, existsSync, mkdirSync } from 'node:fs';
+import { constants, createReadStream, existsSync } from 'node:fs';
 import { open, readFile, rename, rm, statfs, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Logger } from '../node/log';
+import { makePrivateDir, makePrivateTree, privateFileMode } from '../node/privateFiles';
 import { GenomeError } from './errors';
 import { sha256Hex } from './pieces';
 
@@ -24,15 +26,19 @@ export class BlobStore {
   private readonly partial: string;
   private readonly handles = new Map<string, Promise<FileHandle>>();
 
-  constructor(readonly root: string) {
+  constructor(
+    readonly root: string,
+    private readonly logger: Logger,
+  ) {
     this.blobs = join(root, 'blobs');
     this.partial = join(root, 'partial');
   }
 
-  /** Creates the folders (synchronously: once at start). */
+  /** Creates the folders, and makes all it holds private to the user (synchronously: once at start). */
   open(): void {
-    mkdirSync(this.blobs, { recursive: true });
-    mkdirSync(this.partial, { recursive: true });
+    makePrivateTree(this.root, this.logger);
+    makePrivateDir(this.blobs, this.logger);
+    makePrivateDir(this.partial, this.logger);
   }
 
   path(blob: string): string {
@@ -55,7 +61,7 @@ export class BlobStore {
     const file = this.path(blob);
     if (existsSync(file)) return blob;
     const temporary = `${file}.tmp-${process.pid}`;
-    await writeFile(temporary, data);
+    await writeFile(temporary, data, { mode: privateFileMode });
     await rename(temporary, file);
     return blob;
   }
@@ -91,7 +97,7 @@ export class BlobStore {
       return handle;
     }
     const partial = path.startsWith(this.partial);
-    handle = open(path, partial ? constants.O_RDWR | constants.O_CREAT : constants.O_RDONLY, 0o644);
+    handle = open(path, partial ? constants.O_RDWR | constants.O_CREAT : constants.O_RDONLY, privateFileMode);
     this.handles.set(path, handle);
     handle.catch(() => this.handles.get(path) === handle && this.handles.delete(path));
     if (this.handles.size > maxOpenFiles) void this.closeFile(this.handles.keys().next().value!);

@@ -103,7 +103,7 @@ export class GenomeService extends EventEmitter<GenomeServiceEvents> implements 
 
   constructor(private readonly options: GenomeServiceOptions) {
     super();
-    this.blobs = new BlobStore(join(options.dataDir, 'genomes'));
+    this.blobs = new BlobStore(join(options.dataDir, 'genomes'), options.logger);
     this.random = options.random ?? cryptoRandom;
   }
 

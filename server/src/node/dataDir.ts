@@ -1,9 +1,12 @@
 /**
  * The data dir holds identity, database and blobs. A missing dir is created when its parent
- * exists (first start); anything else wrong is one clear error naming the folder.
+ * exists (first start), private to the user, and an existing one is made private; anything else
+ * wrong is one clear error naming the folder.
  */
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import type { Logger } from './log';
+import { makePrivate, privateDirMode } from './privateFiles';
 
 export class DataDirError extends Error {
   readonly code = 'data-dir-unusable';
@@ -13,7 +16,7 @@ export class DataDirError extends Error {
   }
 }
 
-export function prepareDataDir(path: string): string {
+export function prepareDataDir(path: string, logger: Logger): string {
   const dir = resolve(path);
   let stats;
   try {
@@ -27,7 +30,7 @@ export function prepareDataDir(path: string): string {
       throw new DataDirError(`the data dir ${dir} does not exist and its parent ${parent} does not exist either: create it, or pass an existing folder with --data-dir`);
     }
     try {
-      mkdirSync(dir, { mode: 0o700 });
+      mkdirSync(dir, { mode: privateDirMode });
     } catch (mkdirError) {
       throw new DataDirError(`cannot create the data dir ${dir}: ${(mkdirError as Error).message}. Choose a writable folder with --data-dir`, { cause: mkdirError });
     }
@@ -41,6 +44,7 @@ export function prepareDataDir(path: string): string {
   } catch {
     throw new DataDirError(`the data dir ${dir} is not readable and writable by this user: fix its permissions (chmod u+rwx) or choose another folder with --data-dir`);
   }
+  makePrivate(dir, logger);
   return dir;
 }
 

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, linkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Component } from './lifecycle';
+import { privateFileMode } from './privateFiles';
 
 export const lockFileName = 'node.lock';
 
@@ -70,7 +71,7 @@ export class DataDirLock implements Component {
 
   private acquire(): void {
     const mine = `${this.file}.${this.owner.token}.new`;
-    writeFileSync(mine, this.content(), { mode: 0o600 });
+    writeFileSync(mine, this.content(), { mode: privateFileMode });
     try {
       for (let attempt = 0; attempt < 5; attempt++) {
         try {
@@ -100,7 +101,7 @@ export class DataDirLock implements Component {
       linkSync(written, this.file);
     } catch (error) {
       if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
-      writeFileSync(this.file, this.content(), { flag: 'wx', mode: 0o600 });
+      writeFileSync(this.file, this.content(), { flag: 'wx', mode: privateFileMode });
     }
   }
 

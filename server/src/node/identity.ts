@@ -1,11 +1,14 @@
 /**
- * The node's Ed25519 identity. Created once in the data dir (mode 0600); the node id is the
+ * The node's Ed25519 identity. Created once in the data dir (mode 0600, and made so again when
+ * found readable by others); the node id is the
  * base32 SHA-256 of the raw public key, so anyone holding the public key can check the id.
  */
 import { createHash, createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { base32Encode } from './base32';
+import type { Logger } from './log';
+import { makePrivate, privateFileMode } from './privateFiles';
 
 export const identityFileName = 'identity.pem';
 export const nodeIdLength = 52;
@@ -78,9 +81,10 @@ export function identityFromSeed(seed: Uint8Array): { identity: Identity; pem: s
 }
 
 /** Loads the identity from `dataDir`, creating it on first start. */
-export function loadOrCreateIdentity(dataDir: string): { identity: Identity; created: boolean } {
+export function loadOrCreateIdentity(dataDir: string, logger: Logger): { identity: Identity; created: boolean } {
   const file = join(dataDir, identityFileName);
   if (existsSync(file)) {
+    makePrivate(file, logger);
     let pem: string;
     try {
       pem = readFileSync(file, 'utf8');
@@ -100,8 +104,8 @@ export function loadOrCreateIdentity(dataDir: string): { identity: Identity; cre
   const { identity, pem } = generateIdentity();
   // Write then rename so a crash never leaves a half-written key behind.
   const temporary = `${file}.tmp-${process.pid}`;
-  writeFileSync(temporary, pem, { mode: 0o600 });
-  chmodSync(temporary, 0o600);
+  writeFileSync(temporary, pem, { mode: privateFileMode });
+  chmodSync(temporary, privateFileMode);
   renameSync(temporary, file);
   return { identity, created: true };
 }

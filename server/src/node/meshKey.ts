@@ -7,6 +7,12 @@ import { createHash, hkdfSync, randomBytes, scryptSync } from 'node:crypto';
 
 export const generatedKeyPrefix = 'pmk1-';
 
+/**
+ * The environment variable that hands the key to a node process: the CLI's, and the server the
+ * extension starts (its JSON-RPC traffic, params included, can be traced into the editor's output).
+ */
+export const meshKeyEnvVariable = 'PERSONA_MESH_KEY';
+
 export class MeshKeyError extends Error {
   constructor(readonly code: 'mesh-key-missing' | 'mesh-key-weak', message: string) {
     super(message);
@@ -22,6 +28,16 @@ export interface MeshKey {
 }
 
 export type MeshKeyPurpose = 'beacon-hmac' | 'noise-prologue' | 'event-signing' | 'fast-lane';
+
+/**
+ * Reads the key from the environment and removes it there, so the node's own child processes (the
+ * llama model process) never inherit it.
+ */
+export function takeMeshKeyFromEnv(env: NodeJS.ProcessEnv): string {
+  const key = env[meshKeyEnvVariable]?.trim() ?? '';
+  delete env[meshKeyEnvVariable];
+  return key;
+}
 
 export function generateMeshKey(): string {
   return generatedKeyPrefix + randomBytes(32).toString('base64url');

@@ -35,6 +35,7 @@ import { Store } from '../store/database';
 import { readNodeMeta, writeNodeMeta } from '../store/nodeMeta';
 import { systemClock, type Clock, type TimerHandle } from './clock';
 import { prepareDataDir } from './dataDir';
+import { makePrivateTree } from './privateFiles';
 import { DataDirLock, DataDirLockedError } from './dataDirLock';
 import { displayNodeId, loadOrCreateIdentity, type Identity } from './identity';
 import { InterfaceWatch } from './interfaceWatch';
@@ -193,9 +194,9 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     const log = this.options.logger;
     let created: boolean;
     try {
-      this.baseDataDir = prepareDataDir(this.options.dataDir);
+      this.baseDataDir = prepareDataDir(this.options.dataDir, this.options.logger);
       this.dataDir = await this.claimDataDir(this.baseDataDir);
-      const loaded = loadOrCreateIdentity(this.dataDir);
+      const loaded = loadOrCreateIdentity(this.dataDir, this.options.logger);
       this.identityValue = loaded.identity;
       created = loaded.created;
     } catch (error) {
@@ -237,7 +238,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   private async claimDataDir(base: string): Promise<string> {
     const slots = Math.max(1, this.options.dataDirSlots ?? 1);
     for (let slot = 1; ; slot++) {
-      const dir = slot === 1 ? base : prepareDataDir(join(base, `window-${slot}`));
+      const dir = slot === 1 ? base : prepareDataDir(join(base, `window-${slot}`), this.options.logger);
       try {
         await this.lockDataDir(dir);
       } catch (error) {
@@ -281,16 +282,6 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     const errors = await this.lifecycle.stop();
     for (const error of errors) this.options.logger.error(error.message);
     this.setState('stopped');
-  }
-
-  /** Applies a new mesh key at run time (the user ran Set Mesh Key): the network restarts with it. */
-  async setMeshKey(text: string): Promise<NodeStatus> {
-    this.clearProblems('mesh-key');
-    this.applyMeshKey(text);
-    await this.stopNetwork();
-    await this.startNetwork();
-    this.updateState();
-    return this.status();
   }
 
   status(): NodeStatus {
@@ -376,9 +367,12 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   private async startPersonas(rooms: Rooms, transport: SwitchableTransport): Promise<void> {
     const clock = this.options.clock ?? systemClock;
     const models = this.options.models;
+    // Shared by the window folders: a model is downloaded once per machine.
+    const ownModels = join(this.baseDataDir, 'models');
+    // Private like the rest of the data dir; the user's --models-dir stays as they keep it.
+    if (!models?.folder) makePrivateTree(ownModels, this.options.logger.child('models'));
     const downloads = new ModelDownloads({
-      // Shared by the window folders: a model is downloaded once per machine.
-      folder: models?.folder ?? join(this.baseDataDir, 'models'),
+      folder: models?.folder ?? ownModels,
       ...(models?.huggingFaceEndpoint ? { huggingFaceEndpoint: models.huggingFaceEndpoint } : {}),
       clock,
       logger: this.options.logger.child('models'),

@@ -4,9 +4,11 @@
  * each download, plus Cancel. The llama brains download through the options this hands out.
  */
 import { EventEmitter } from 'node:events';
+import { chmodSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Clock } from '../node/clock';
 import type { Logger } from '../node/log';
+import { privateFileMode } from '../node/privateFiles';
 import type { ModelDownloadProgress } from '../protocol/personas';
 import { cancelModelDownload, type LlamaModelsOptions } from './brains/llama';
 
@@ -40,6 +42,7 @@ export class ModelDownloads extends EventEmitter<{ progress: [ModelDownloadProgr
       onSettled: (model, outcome) => {
         this.lastProgressAt.delete(model);
         if ('file' in outcome) {
+          this.keepAsPrivateAsFolder(outcome.file);
           this.options.logger.info(`downloaded ${model} into ${outcome.file}`);
           this.emit('progress', { model, downloadedBytes: 0, totalBytes: 0, state: 'done' });
         } else {
@@ -54,6 +57,18 @@ export class ModelDownloads extends EventEmitter<{ progress: [ModelDownloadProgr
   /** Stops the download of `model` for every persona waiting on it. */
   cancel(model: string): boolean {
     return cancelModelDownload(model, { folder: this.folder });
+  }
+
+  /**
+   * The downloader writes with the umask's mode. In a private folder (the data dir's `models/`) the
+   * model is made private too; a --models-dir the user shares stays shared.
+   */
+  private keepAsPrivateAsFolder(file: string): void {
+    try {
+      if ((statSync(this.folder).mode & 0o077) === 0) chmodSync(file, privateFileMode);
+    } catch (error) {
+      this.options.logger.warn(`cannot make ${file} private to its owner: ${(error as Error).message}`);
+    }
   }
 
   private progress(model: string, downloadedBytes: number, totalBytes: number): void {

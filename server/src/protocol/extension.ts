@@ -6,12 +6,14 @@ import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserv
 import type { LogLevel } from '../node/log';
 import type { NetworkSettings, NodeStatus, PeerSummary } from './status';
 
-/** Sent by the client in `initializationOptions`. */
+/**
+ * Sent by the client in `initializationOptions`. Not the mesh key: the trace of this traffic
+ * (`personaMesh.trace.server`) prints every parameter, so the key travels in the server process's
+ * environment (`meshKeyEnvVariable`), and a changed key restarts the server.
+ */
 export interface ServerInitOptions {
   /** Folder for identity, database and blobs (the extension's global storage). */
   dataDir: string;
-  /** Mesh key from SecretStorage; empty when the user has not set one yet. */
-  meshKey: string;
   /** Display name of this node (defaults to the host name). */
   nodeName: string;
   logLevel: LogLevel;
@@ -47,16 +49,6 @@ export interface LogParams {
 export namespace LogNotification {
   export const method = 'mesh/log';
   export const type = new NotificationType<LogParams>(method);
-}
-
-export interface SetMeshKeyParams {
-  meshKey: string;
-}
-
-/** client → server: the user set or changed the mesh key; the node applies it without restart. */
-export namespace SetMeshKeyRequest {
-  export const method = 'mesh/setMeshKey';
-  export const type = new RequestType<SetMeshKeyParams, NodeStatus, void>(method);
 }
 
 /** client → server: the user changed the output channel's log level; the server follows it. */

@@ -1,11 +1,14 @@
 /**
  * The embedded database (libsql, SQLite compatible) in the data dir. WAL with
  * synchronous=NORMAL survives kill -9 (the last transactions may roll back, never corrupt).
+ * The database is private to the user: SQLite would create it 0644 whatever the umask, and gives
+ * its -wal and -shm files the database's mode.
  */
 import Database from 'libsql';
 import { join } from 'node:path';
 import type { Component } from '../node/lifecycle';
 import type { Logger } from '../node/log';
+import { makePrivate, makePrivateFile } from '../node/privateFiles';
 import { classifyStoreError, StoreError } from './errors';
 import { migrations, schemaVersion, type Migration } from './migrations';
 
@@ -34,6 +37,9 @@ export class Store implements Component {
   start(): Promise<void> {
     let database: Db | undefined;
     try {
+      makePrivateFile(this.file, this.logger);
+      // Left by a node killed with an older version: SQLite reuses them as they are.
+      for (const companion of [`${this.file}-wal`, `${this.file}-shm`]) makePrivate(companion, this.logger);
       database = new Database(this.file, { timeout: 2000 });
       database.pragma('journal_mode = WAL');
       database.pragma('synchronous = NORMAL');

@@ -78,6 +78,27 @@ describe('persona-mesh CLI', () => {
     assert.equal(row.value, '2');
   });
 
+  it('never prints the mesh key, from the environment or a file, even at --log-level trace', async () => {
+    const fromEnv = 'cli env key 7f3a9c41e2';
+    const fromFile = 'cli file key 0b8d52e6a7';
+    const keyFile = join(dir.path, 'mesh.key');
+    writeFileSync(keyFile, `${fromFile}\n`, { mode: 0o600 });
+    for (const [args, key] of [
+      [[], fromEnv],
+      [['--mesh-key-file', keyFile], fromFile],
+    ] as const) {
+      const cli = start(['node', '--data-dir', join(dir.path, 'k'), '--jsonl', '--log-level', 'trace', ...args], { PERSONA_MESH_KEY: fromEnv });
+      await cli.waitFor('ready');
+      cli.send({ op: 'status' });
+      assert.equal((await cli.waitFor('status')).meshKeySet, true);
+      cli.send({ op: 'quit' });
+      assert.equal((await cli.exited).code, 0);
+      assert.match(cli.stderr, /mesh key set \(fingerprint [0-9a-f]{8}\)/);
+      const printed = `${cli.stderr}\n${JSON.stringify(cli.events)}`;
+      assert.ok(!printed.includes(key), `the node printed its mesh key:\n${printed}`);
+    }
+  });
+
   describe('bad input gives one clear line and exit code 2', () => {
     function runToEnd(args: string[], env: NodeJS.ProcessEnv) {
       return spawnSync(process.execPath, [cliPath, ...args, ...local], { encoding: 'utf8', env: { PATH: process.env.PATH, ...env }, timeout: 15_000, input: '{"op":"quit"}\n' });

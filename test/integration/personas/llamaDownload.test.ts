@@ -4,7 +4,7 @@
  * the generated tiny model (with Range requests, so a cancelled download resumes).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Socket, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -125,6 +125,8 @@ describe('llama brain: hf: models downloaded into the models folder', function (
 
   it('reports a download to the client as progress then done, and Cancel stops a stalled one for every waiting persona', async () => {
     const folder = join(dir, 'watched');
+    // Private, as the data dir's models folder is: the download is made private too.
+    mkdirSync(folder, { mode: 0o700 });
     const downloads = new ModelDownloads({ folder, huggingFaceEndpoint: hub.url, clock: systemClock, logger: silentLogger, progressIntervalMs: 0 });
     const events: ModelDownloadProgress[] = [];
     downloads.on('progress', (event) => events.push(event));
@@ -142,6 +144,7 @@ describe('llama brain: hf: models downloaded into the models folder', function (
     assert.ok(downloading.length > 0 && downloading.every((event) => event.model === 'hf:owner/repo/tiny.gguf'));
     assert.ok(downloading.at(-1)!.downloadedBytes > 0 && downloading.at(-1)!.downloadedBytes === downloading.at(-1)!.totalBytes);
     assert.equal(events.at(-1)!.state, 'done');
+    assert.equal(statSync(join(folder, 'hf_owner_repo_tiny.gguf')).mode & 0o777, 0o600);
     assert.equal(downloads.cancel('hf:owner/repo/tiny.gguf'), false, 'nothing left to cancel');
 
     rmSync(folder, { recursive: true, force: true });

@@ -25,8 +25,8 @@ export class RoomsNode {
   ) {}
 
   static async start(name: string, dir: string, options: Partial<RoomsOptions> = {}): Promise<RoomsNode> {
-    const { identity } = loadOrCreateIdentity(dir);
     const log = new MemoryLog();
+    const { identity } = loadOrCreateIdentity(dir, log.logger);
     const store = new Store(dir, log.logger);
     await store.start();
     const transport = new SwitchableTransport(identity.nodeId);

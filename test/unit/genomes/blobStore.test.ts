@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlobStore } from '../../../server/src/genomes/blobStore';
+import { silentLogger } from '../../../server/src/node/log';
 import { pieceHashes, sha256Hex } from '../../../server/src/genomes/pieces';
 import { genomePieceBytes } from '../../../server/src/protocol/genomes';
 import { useTempDir } from '../../support/tempDir';
@@ -26,7 +27,7 @@ describe('genomes/blobStore', () => {
 
   it('writes pieces out of order into a partial blob, completes it under its hash, reads ranges, and closes its files', async () => {
     const root = join(temp.path, 'genomes');
-    const store = new BlobStore(root);
+    const store = new BlobStore(root, silentLogger);
     store.open();
     const data = randomBytes(genomePieceBytes * 3 + 1000);
     const blob = sha256Hex(data);
@@ -48,9 +49,29 @@ describe('genomes/blobStore', () => {
     assert.deepEqual(openFilesUnder(root), []);
   });
 
+  it('keeps its folders, partial blobs and blobs private to the user under umask 000', async () => {
+    const umask = process.umask(0o000);
+    const root = join(temp.path, 'genomes');
+    const store = new BlobStore(root, silentLogger);
+    try {
+      store.open();
+      const data = randomBytes(1000);
+      const blob = sha256Hex(data);
+      await store.writePiece(blob, 0, data);
+      const mode = (path: string) => statSync(path).mode & 0o777;
+      assert.equal(mode(store.partialPath(blob)), 0o600);
+      await store.complete(blob);
+      const put = await store.put(randomBytes(10));
+      assert.deepEqual([root, join(root, 'blobs'), join(root, 'partial'), store.path(blob), store.path(put)].map(mode), [0o700, 0o700, 0o700, 0o600, 0o600]);
+    } finally {
+      await store.close();
+      process.umask(umask);
+    }
+  });
+
   it('keeps at most a few files open however many blobs it serves, and removing a blob closes it first', async () => {
     const root = join(temp.path, 'genomes');
-    const store = new BlobStore(root);
+    const store = new BlobStore(root, silentLogger);
     store.open();
     const blobs: { blob: string; data: Buffer }[] = [];
     for (let i = 0; i < 20; i++) {

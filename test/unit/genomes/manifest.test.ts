@@ -7,6 +7,7 @@ import { manifestId, verifyManifest } from '../../../server/src/genomes/manifest
 import { buildGenome } from '../../../server/src/genomes/publish';
 import { compatibilityVector, cosine } from '../../../server/src/genomes/vector';
 import { generateIdentity } from '../../../server/src/node/identity';
+import { silentLogger } from '../../../server/src/node/log';
 import { genomePieceBytes, type GenomeManifest } from '../../../server/src/protocol/genomes';
 import { buildBulkyLoraAdapter } from '../../fixtures/gguf/bulkyAdapter';
 import { writeTinyFixture } from '../../fixtures/gguf/writer';
@@ -20,7 +21,7 @@ describe('genome manifests', () => {
   const identity = generateIdentity().identity;
 
   async function publishPrompt(extra: Partial<Parameters<typeof buildGenome>[0]> = {}): Promise<{ id: string; manifest: GenomeManifest }> {
-    const blobs = new BlobStore(join(dir.path, 'genomes'));
+    const blobs = new BlobStore(join(dir.path, 'genomes'), silentLogger);
     blobs.open();
     return buildGenome({ name: 'Reviewer', description: 'Reviews TypeScript pull requests', capabilities: ['code-review', 'typescript'], prompt: 'Be terse.', now: 1_800_000_000_000, maxBytes: 1e9, ...extra }, blobs, identity);
   }

@@ -4,23 +4,24 @@ import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { base32Decode } from '../../../server/src/node/base32';
 import { displayNodeId, generateIdentity, identityFileName, IdentityError, identityFromSeed, loadOrCreateIdentity, nodeIdFromPublicKey, verifySignature } from '../../../server/src/node/identity';
+import { silentLogger } from '../../../server/src/node/log';
 import { useTempDir } from '../../support/tempDir';
 
 describe('identity', () => {
   const dir = useTempDir();
 
   it('is created once with mode 0600 and loaded with the same node id afterwards', () => {
-    const first = loadOrCreateIdentity(dir.path);
+    const first = loadOrCreateIdentity(dir.path, silentLogger);
     assert.equal(first.created, true);
     assert.equal(statSync(join(dir.path, identityFileName)).mode & 0o777, 0o600);
-    const second = loadOrCreateIdentity(dir.path);
+    const second = loadOrCreateIdentity(dir.path, silentLogger);
     assert.equal(second.created, false);
     assert.equal(second.identity.nodeId, first.identity.nodeId);
     assert.deepEqual(second.identity.publicKey, first.identity.publicKey);
   });
 
   it('derives the node id as base32 of SHA-256 of the raw public key', () => {
-    const { identity } = loadOrCreateIdentity(dir.path);
+    const { identity } = loadOrCreateIdentity(dir.path, silentLogger);
     assert.match(identity.nodeId, /^[A-Z2-7]{52}$/);
     assert.equal(identity.publicKey.length, 32);
     assert.deepEqual(base32Decode(identity.nodeId), createHash('sha256').update(identity.publicKey).digest());
@@ -42,7 +43,7 @@ describe('identity', () => {
   });
 
   it('signs so that the public key verifies, and a changed message or signature fails', () => {
-    const { identity } = loadOrCreateIdentity(dir.path);
+    const { identity } = loadOrCreateIdentity(dir.path, silentLogger);
     const message = Buffer.from('noise static key');
     const signature = identity.sign(message);
     assert.equal(verifySignature(identity.publicKey, message, signature), true);
@@ -56,7 +57,7 @@ describe('identity', () => {
   it('reports a broken key file clearly and leaves it in place', () => {
     const file = join(dir.path, identityFileName);
     writeFileSync(file, 'not a key');
-    assert.throws(() => loadOrCreateIdentity(dir.path), (error: unknown) => {
+    assert.throws(() => loadOrCreateIdentity(dir.path, silentLogger), (error: unknown) => {
       assert.ok(error instanceof IdentityError);
       assert.match(error.message, /is not a valid Ed25519 private key/);
       assert.match(error.message, /Move it away/);

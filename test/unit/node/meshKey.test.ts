@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { deriveKey, generateMeshKey, MeshKeyError, meshKeyProblem, parseMeshKey } from '../../../server/src/node/meshKey';
+import { deriveKey, generateMeshKey, MeshKeyError, meshKeyProblem, parseMeshKey, takeMeshKeyFromEnv } from '../../../server/src/node/meshKey';
 
 describe('mesh key', () => {
   it('refuses an empty key with a message that says what to do', () => {
@@ -45,5 +45,12 @@ describe('mesh key', () => {
     assert.notDeepEqual(beacon, prologue);
     assert.notDeepEqual(beacon, key.secret);
     assert.deepEqual(deriveKey(key, 'beacon-hmac'), beacon);
+  });
+
+  it('takes the key out of the environment, so child processes do not inherit it', () => {
+    const env: NodeJS.ProcessEnv = { PATH: '/bin', PERSONA_MESH_KEY: '  team passphrase \n' };
+    assert.equal(takeMeshKeyFromEnv(env), 'team passphrase');
+    assert.deepEqual(env, { PATH: '/bin' });
+    assert.equal(takeMeshKeyFromEnv(env), '');
   });
 });
