@@ -25,6 +25,8 @@ export class ChatProcess {
   private waiters: { predicate: (event: CliEvent) => boolean; resolve: (event: CliEvent) => void }[] = [];
 
   constructor(readonly child: ChildProcess) {
+    // A node killed while lines are still queued for it: those lines are lost, nothing else.
+    child.stdin!.on('error', () => undefined);
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       // Bounded: a long run logs a lot; the tail says what went wrong.
       this.stderr = (this.stderr + chunk).slice(-200_000);
