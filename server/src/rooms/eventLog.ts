@@ -107,6 +107,8 @@ export class EventLog {
       ),
       eventGet: p(`SELECT ${eventColumns} FROM room_events WHERE room_id = ? AND origin = ? AND room_seq = ?`),
       eventExists: p('SELECT 1 AS x FROM room_events WHERE room_id = ? AND origin = ? AND room_seq = ?'),
+      eventDelete: p('DELETE FROM room_events WHERE room_id = ? AND origin = ? AND room_seq = ?'),
+      messageDelete: p('DELETE FROM room_messages WHERE room_id = ? AND origin = ? AND room_seq = ?'),
       eventsRelated: p(`SELECT ${eventColumns} FROM room_events INDEXED BY room_events_target WHERE room_id = ? AND target = ? AND status = 'ok'`),
       eventsAfter: p(`SELECT ${eventColumns} FROM room_events WHERE room_id = ? AND origin = ? AND room_seq > ? AND status != 'limited' ORDER BY room_seq LIMIT ?`),
       headGet: p('SELECT contiguous, max_seq FROM room_heads WHERE room_id = ? AND origin = ?'),
@@ -224,6 +226,24 @@ export class EventLog {
   /** Stores and applies received events (one transaction for the batch). */
   applyRemote(events: readonly { event: RoomEvent; status: EventStatus }[]): ApplyOutcome[] {
     return this.inTransaction(() => events.map(({ event, status }) => this.applyInTransaction(event, status, false)));
+  }
+
+  /** The stored event (room, origin, roomSeq) and its status, if held. */
+  event(roomId: string, origin: string, roomSeq: number): { event: RoomEvent; status: EventStatus } | undefined {
+    const row = this.statements.eventGet.get(roomId, origin, roomSeq) as EventRow | undefined;
+    return row && { event: rowToEvent(row), status: row.status };
+  }
+
+  /**
+   * Puts the mesh's copy of one of our own events in place of ours: the same number held two
+   * contents (this node restarted from an older copy of its database and numbered anew).
+   */
+  replaceOwn(event: RoomEvent): ApplyOutcome {
+    return this.inTransaction(() => {
+      this.statements.eventDelete.run(event.roomId, event.origin, event.roomSeq);
+      this.statements.messageDelete.run(event.roomId, event.origin, event.roomSeq);
+      return this.applyInTransaction(event, 'ok', false);
+    });
   }
 
   /** True when storing `event` now would stay within its author's limit (a read: nothing counted). */

@@ -67,6 +67,8 @@ export interface RoomsOptions {
   maxClockDriftMs?: number;
   /** Messages per participant per minute. Default roomLimits.maxMessagesPerMinute (benchmarks raise it). */
   maxMessagesPerMinute?: number;
+  /** Longest wait, after start, for a peer to confirm our numbering before our events go out anyway. Default 3 s. */
+  numberingWaitMs?: number;
   /**
    * Signs this node's events and checks received ones (`identityAuthenticator(identity)`). When set,
    * a received event without a valid signature of its origin is dropped. Tests may leave it out.
@@ -110,6 +112,17 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
   private readonly presence: PresenceTable;
   private readonly typingTable: TypingTable;
   private readonly limits: AuthorLimits;
+  /**
+   * A node restarted from an older copy of its database (a backup, a copied folder) would number
+   * its next events with numbers the mesh already holds for other content. Until a peer has sent
+   * us what it holds of ours, our new events are stored but not sent (nor served by sync); if the
+   * mesh turns out to hold their numbers, they are numbered again after what it holds.
+   */
+  private numberingConfirmed = false;
+  private numberingTimer: TimerHandle | undefined;
+  private readonly unconfirmed = new Map<string, RoomEvent>();
+  /** Our events that lost their number to the mesh's, to write again once we hold all it has of ours. */
+  private readonly toRewrite: { roomId: string; body: RoomEventBody }[] = [];
   /** Events dropped over their author's limit since the last report, per author. */
   private readonly limited = new Map<string, { count: number; kind: string; from: string }>();
   private limitedReport: TimerHandle | undefined;
@@ -173,12 +186,28 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
           return { fresh, limited: this.limitedTotal - before };
         },
         learnRooms: (roomIds) => this.learnRooms(roomIds),
+        servable: (event) => event.origin !== this.nodeId || !this.unconfirmed.has(`${event.roomId}:${event.roomSeq}`),
+        caughtUp: () => this.confirmNumbering(),
+        // Our own unconfirmed events are not claimed: a peer holding other events under those
+        // numbers must send them, so the clash is seen.
+        summary: (roomIds) => {
+          const summary = log.summary(roomIds);
+          for (const event of this.unconfirmed.values()) {
+            const heads = summary[event.roomId];
+            if (heads && (heads[this.nodeId] ?? 0) >= event.roomSeq) heads[this.nodeId] = event.roomSeq - 1;
+          }
+          return summary;
+        },
       },
       transport,
       this.clock,
       this.logger.child('sync'),
       this.options.sync,
     );
+    // Our numbering is confirmed by the first peer that has sent us all it holds (our own events
+    // included), or after a while alone; until then our events are held back (numberingWaitMs).
+    this.numberingConfirmed = false;
+    this.numberingTimer = this.clock.setTimeout(() => this.confirmNumbering(), this.options.numberingWaitMs ?? 3000);
     this.sync.start();
     this.presenceTimer = this.clock.setInterval(() => {
       if (this.presence.expire()) this.emitRoomsChanged();
@@ -203,6 +232,8 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
     this.presenceTimer = undefined;
     this.limitedReport?.cancel();
     this.limitedReport = undefined;
+    this.numberingTimer?.cancel();
+    this.numberingTimer = undefined;
     this.reportLimited();
     this.sync?.stop();
     this.sync = undefined;
@@ -387,6 +418,8 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
 
   /** Received events dropped over their author's limit since start. */
   limitedTotal = 0;
+  /** Own events written again after the mesh turned out to hold their numbers. */
+  renumbered = 0;
 
   /** Sync counters (tests, benchmark). */
   get syncStats(): RoomSync['stats'] | undefined {
@@ -436,9 +469,48 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
   private appendAndPublish(roomId: string, body: RoomEventBody): { event: RoomEvent; outcome: ApplyOutcome } {
     const authenticator = this.options.authenticator;
     const result = this.log.appendLocal(roomId, this.hlc.now(), body, authenticator && ((event) => authenticator.sign(event)));
-    this.options.transport.publish(topics.chatRoomEvent(roomId, body.type), result.event);
+    if (this.numberingConfirmed) this.options.transport.publish(topics.chatRoomEvent(roomId, body.type), result.event);
+    else this.unconfirmed.set(`${roomId}:${result.event.roomSeq}`, result.event);
     this.notify(result.outcome);
     return result;
+  }
+
+  /** Sends the events held back until our numbering was confirmed. */
+  private confirmNumbering(): void {
+    if (this.numberingConfirmed || !this.running) return;
+    this.numberingConfirmed = true;
+    this.numberingTimer?.cancel();
+    this.numberingTimer = undefined;
+    const held = [...this.unconfirmed.values()];
+    this.unconfirmed.clear();
+    for (const event of held) this.options.transport.publish(topics.chatRoomEvent(event.roomId, event.body.type), event);
+    this.rewriteOwn();
+  }
+
+  private rewriteOwn(): void {
+    for (const { roomId, body } of this.toRewrite.splice(0)) {
+      try {
+        this.appendAndPublish(roomId, body);
+      } catch (error) {
+        this.logger.warn(`could not write again an event of this node in "${roomId}": ${(error as Error).message}`);
+      }
+    }
+  }
+
+  /**
+   * The mesh holds a different event of ours under a number we used: ours came from an older copy
+   * of this node's database. Theirs takes the number (every node must agree on it); ours, not sent
+   * yet, is written again after the mesh's newest.
+   */
+  private renumberOwn(theirs: RoomEvent): void {
+    const mine = this.log.event(theirs.roomId, theirs.origin, theirs.roomSeq);
+    if (!mine) return;
+    this.unconfirmed.delete(`${theirs.roomId}:${theirs.roomSeq}`);
+    this.notify(this.log.replaceOwn(theirs));
+    this.renumbered++;
+    if (mine.status !== 'ok') return;
+    const body = mine.event.body;
+    if (body.type === 'message' || body.type === 'reaction' || body.type === 'edit' || body.type === 'delete') this.toRewrite.push({ roomId: theirs.roomId, body });
   }
 
   private notify(outcome: ApplyOutcome): void {
@@ -478,6 +550,7 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
   private applyReceived(values: unknown[], from: string, live: boolean): number {
     if (!this.running) return 0;
     const accepted: { event: RoomEvent; status: EventStatus }[] = [];
+    const conflicts: RoomEvent[] = [];
     for (const value of values) {
       const verdict = checkRemoteEvent(value);
       if (verdict.kind === 'drop') {
@@ -485,7 +558,10 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
         continue;
       }
       const { event } = verdict;
-      if (this.log.has(event.roomId, event.origin, event.roomSeq)) continue;
+      if (this.log.has(event.roomId, event.origin, event.roomSeq)) {
+        if (event.origin === this.nodeId && this.differsFromOurs(event)) conflicts.push(event);
+        continue;
+      }
       // Over the limit and sent by its origin itself (the session proved who that is): it will be
       // dropped, so a flood costs no signature check. Relayed, it must be genuine before its key
       // is kept, or a forger could void the real event's place.
@@ -506,8 +582,17 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
         this.logger.debug(`${describe(verdict.event)} is more than the allowed drift ahead of our clock; not adopting its time`);
       }
     }
-    if (accepted.length === 0) return 0;
+    if (conflicts.length > 0) {
+      this.logger.warn(`the mesh holds ${conflicts.length} event(s) of this node under numbers it used again: its database is older than what it wrote (restored from a backup, or a copied data folder); those numbers go to the mesh's events and this node's are written again after them`);
+      for (const event of conflicts) this.renumberOwn(event);
+    }
+    if (accepted.length === 0) {
+      if (conflicts.length > 0 && this.numberingConfirmed) this.rewriteOwn();
+      return 0;
+    }
     const outcomes = this.log.applyRemote(accepted);
+    // After this batch, so the rewritten events go after what it brought of ours.
+    if (conflicts.length > 0 && this.numberingConfirmed) this.rewriteOwn();
     let fresh = 0;
     let gap = false;
     let membersChanged = false;
@@ -531,6 +616,15 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
     if (membersChanged) this.emitRoomsChanged();
     if (live && gap) this.sync?.gapSeen(from);
     return fresh;
+  }
+
+  /** A genuine event of ours, as the mesh holds it, that is not the one we hold under its number. */
+  private differsFromOurs(event: RoomEvent): boolean {
+    const held = this.log.event(event.roomId, event.origin, event.roomSeq);
+    if (!held || held.status === 'limited') return false;
+    if (held.event.sig !== undefined && held.event.sig === event.sig) return false;
+    if (JSON.stringify(held.event.body) === JSON.stringify(event.body) && held.event.hlc.wall === event.hlc.wall && held.event.hlc.logical === event.hlc.logical) return false;
+    return !this.options.authenticator || this.options.authenticator.verify(event);
   }
 
   /** Counts a dropped event; the log says so once a minute per author, not once per event. */

@@ -45,6 +45,12 @@ export interface SyncHost {
   applyBatch(events: unknown[], from: string): { fresh: number; limited: number };
   /** Rooms a peer mentioned (joined there), so they can be listed here. */
   learnRooms(roomIds: string[], from: string): void;
+  /** False for an event this node holds but must not pass on yet. */
+  servable(event: RoomEvent): boolean;
+  /** origin → highest contiguous roomSeq held, per room: what a pull asks after. */
+  summary(roomIds: string[]): Record<string, Record<string, number>>;
+  /** A pull from `from` brought everything it had for us. */
+  caughtUp(from: string): void;
 }
 
 interface Pull {
@@ -133,7 +139,7 @@ export class RoomSync {
     }
     const rooms = this.host.joinedRooms();
     if (rooms.length === 0) return;
-    const summary = this.host.log.summary(rooms);
+    const summary = this.host.summary(rooms);
     const cursor = this.chains.get(nodeId) ?? {};
     const requestId = this.nextRequestId++;
     const waitMs = Math.min(this.requestTimeoutMs * 2 ** (this.retries.get(nodeId) ?? 0), this.maxRequestTimeoutMs);
@@ -221,6 +227,7 @@ export class RoomSync {
       for (const [origin, seq] of Object.entries(parseHeads(sent[roomId]))) from[origin] = Math.max(from[origin] ?? 0, seq);
       const batch = this.host.log.eventsAfter(roomId, from, this.maxBatchEvents - events.length, this.maxBatchBytes - bytes);
       for (const event of batch.events) {
+        if (!this.host.servable(event)) continue;
         events.push(event);
         bytes += JSON.stringify(event.body).length + 64;
       }
@@ -253,6 +260,7 @@ export class RoomSync {
     }
     if (!more || events.length === 0) {
       this.chains.delete(from);
+      this.host.caughtUp(from);
       if (pull.again) this.pull(from);
       return;
     }
