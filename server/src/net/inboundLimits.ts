@@ -42,11 +42,14 @@ export interface InboundDrop {
 }
 
 const maxOrigins = 4096;
+const maxCachedTopics = 1024;
 const reportEveryMs = 60_000;
 
 export class InboundLimiter {
   private readonly families: { limit: InboundLimit; buckets: RateLimiter }[];
   private readonly drops = new Map<string, InboundDrop>();
+  /** Topic → its family (or none): publishing repeats few topics, so each is matched once. */
+  private readonly familyOf = new Map<string, InboundLimiter['families'][number] | null>();
   private lastReport = -Infinity;
 
   constructor(private readonly clock: Clock, limits: readonly InboundLimit[] = defaultInboundLimits) {
@@ -55,16 +58,18 @@ export class InboundLimiter {
 
   /** Takes a token of `origin` for `topic`'s family; false when that budget is spent (count it as dropped). */
   allow(origin: string, topic: string): boolean {
-    for (const family of this.families) {
-      if (!topic.startsWith(family.limit.prefix)) continue;
-      if (family.buckets.take(origin)) return true;
-      const key = `${origin} ${family.limit.prefix}`;
-      const drop = this.drops.get(key);
-      if (drop) drop.count++;
-      else if (this.drops.size < maxOrigins) this.drops.set(key, { origin, prefix: family.limit.prefix, perMinute: family.limit.perMinute, count: 1 });
-      return false;
+    let family = this.familyOf.get(topic);
+    if (family === undefined) {
+      family = this.families.find((candidate) => topic.startsWith(candidate.limit.prefix)) ?? null;
+      if (this.familyOf.size >= maxCachedTopics) this.familyOf.clear();
+      this.familyOf.set(topic, family);
     }
-    return true;
+    if (!family || family.buckets.take(origin)) return true;
+    const key = `${origin} ${family.limit.prefix}`;
+    const drop = this.drops.get(key);
+    if (drop) drop.count++;
+    else if (this.drops.size < maxOrigins) this.drops.set(key, { origin, prefix: family.limit.prefix, perMinute: family.limit.perMinute, count: 1 });
+    return false;
   }
 
   /** The drops since the last report, at most once a minute (a flood is logged, not echoed). */
