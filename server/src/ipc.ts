@@ -13,7 +13,7 @@ import { registerGenomeHandlers } from './genomes/rpcHandlers';
 import { registerReviewHandlers } from './review/rpcHandlers';
 import { reviewNodeOf } from './review/nodeReview';
 import { createLogger, logLevelAllows, type LogLevel } from './node/log';
-import { LogNotification, PeersRequest, PingPeerRequest, SetLogLevelNotification, SetMeshKeyRequest, StatusNotification, StatusRequest, type ServerInitOptions } from './protocol/extension';
+import { LogNotification, NewIdentityRequest, PeersRequest, PingPeerRequest, SetLogLevelNotification, SetMeshKeyRequest, StatusNotification, StatusRequest, type ServerInitOptions } from './protocol/extension';
 import { EvolutionEventNotification, EvolutionHistoryRequest, EvolutionProposalRequest, SetEvolutionPolicyNotification } from './protocol/evolution';
 import { CancelModelDownloadRequest, ModelDownloadNotification, PersonaApiKeyRequest } from './protocol/personas';
 import type { NodeStatus } from './protocol/status';
@@ -76,6 +76,13 @@ connection.onRequest(PingPeerRequest.type, async ({ nodeId }) => {
   return { rttMs: performance.now() - started };
 });
 connection.onRequest(SetMeshKeyRequest.type, async ({ meshKey }) => (await startedNode).setMeshKey(meshKey));
+connection.onRequest(NewIdentityRequest.type, async () => {
+  try {
+    return { movedTo: (await startedNode).moveIdentityAside() };
+  } catch (error) {
+    throw new ResponseError(1, `the identity key could not be moved aside: ${(error as Error).message}`);
+  }
+});
 connection.onNotification(SetLogLevelNotification.type, ({ level }) => {
   logLevel = level;
 });

@@ -11,6 +11,7 @@ import Mocha from 'mocha';
 import { activationSuite } from './activation.test';
 import { askPersonaSuite } from './askPersona.test';
 import { genomesSuite } from './genomes.test';
+import { newIdentitySuite } from './newIdentity.test';
 import { outcomesSuite } from './outcomes.test';
 
 const suites: [file: string, register: () => void][] = [
@@ -18,6 +19,8 @@ const suites: [file: string, register: () => void][] = [
   ['test/extension/askPersona.test.ts', askPersonaSuite],
   ['test/extension/genomes.test.ts', genomesSuite],
   ['test/extension/outcomes.test.ts', outcomesSuite],
+  // Last: it gives this window's node a new identity.
+  ['test/extension/newIdentity.test.ts', newIdentitySuite],
 ];
 
 function registerAll(mocha?: Mocha): void {
