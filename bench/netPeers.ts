@@ -24,7 +24,7 @@ function connect(index: number): Promise<void> {
   return new Promise((resolve) => {
     const socket = new Socket();
     socket.connect(port, host);
-    const local = createLocalHandshakeIdentity(generateIdentity().identity, index.toString(16).padStart(16, '0'));
+    const local = createLocalHandshakeIdentity(generateIdentity().identity, index.toString(16).padStart(16, '0'), Date.now());
     const session = new Session({ socket, initiator: true, local, prologue, clock: systemClock, logger: silentLogger, counters, label: `peer-${index}` });
     session.once('open', () => {
       open++;

@@ -5,6 +5,7 @@ import type { ChatPanel } from './chatPanel';
 import type { Ctx } from './ctx';
 import { PingPeerRequest } from '../../server/src/protocol/extension';
 import { formatRtt, type PeerItem } from './views/peersView';
+import { createNewIdentityAction, createNewIdentityCommand, duplicateIdentityOf } from './newIdentity';
 
 /** Every command answers, also while the server is down: it says so and offers the way out. */
 export function registerCommands(ctx: Ctx, chat: ChatPanel): vscode.Disposable[] {
@@ -48,7 +49,9 @@ async function showStatus(ctx: Ctx): Promise<void> {
   ctx.log.info(text);
   const show = status.problems.length > 0 ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
   const actions = status.meshKeySet ? ['Copy Node ID', 'Show Logs'] : ['Set Mesh Key', 'Copy Node ID', 'Show Logs'];
+  if (duplicateIdentityOf(status)) actions.unshift(createNewIdentityAction);
   const choice = await show(text, ...actions);
+  if (choice === createNewIdentityAction) await vscode.commands.executeCommand(createNewIdentityCommand);
   if (choice === 'Copy Node ID') await vscode.commands.executeCommand('personaMesh.copyNodeId');
   if (choice === 'Show Logs') ctx.log.show();
   if (choice === 'Set Mesh Key') await vscode.commands.executeCommand('personaMesh.setMeshKey');

@@ -23,6 +23,7 @@ import { networkSettingKeys } from './settings';
 import { registerReview } from './review';
 import { LeaderboardView } from './views/leaderboardView';
 import { registerExportCommand } from './exportCommand';
+import { registerNewIdentity } from './newIdentity';
 
 let ctx: Ctx | undefined;
 
@@ -43,6 +44,7 @@ export function activate(context: vscode.ExtensionContext): PersonaMeshApi {
     chat,
     peers,
     new MeshStatusBar(current),
+    ...registerNewIdentity(current),
     peersTree,
     personas,
     vscode.window.registerTreeDataProvider('personaMesh.personas', personas),

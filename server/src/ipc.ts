@@ -14,7 +14,7 @@ import { registerReviewHandlers } from './review/rpcHandlers';
 import { reviewNodeOf } from './review/nodeReview';
 import { createLogger, logLevelAllows, type LogLevel } from './node/log';
 import { takeMeshKeyFromEnv } from './node/meshKey';
-import { LogNotification, PeersRequest, PingPeerRequest, SetLogLevelNotification, StatusNotification, StatusRequest, type ServerInitOptions } from './protocol/extension';
+import { LogNotification, NewIdentityRequest, PeersRequest, PingPeerRequest, SetLogLevelNotification, StatusNotification, StatusRequest, type ServerInitOptions } from './protocol/extension';
 import { EvolutionEventNotification, EvolutionHistoryRequest, EvolutionProposalRequest, SetEvolutionPolicyNotification } from './protocol/evolution';
 import { CancelModelDownloadRequest, ModelDownloadNotification, PersonaApiKeyRequest } from './protocol/personas';
 import type { NodeStatus } from './protocol/status';
@@ -77,6 +77,13 @@ connection.onRequest(PingPeerRequest.type, async ({ nodeId }) => {
     throw new ResponseError(2, `ping failed: ${(error as Error).message}`);
   }
   return { rttMs: performance.now() - started };
+});
+connection.onRequest(NewIdentityRequest.type, async () => {
+  try {
+    return { movedTo: (await startedNode).moveIdentityAside() };
+  } catch (error) {
+    throw new ResponseError(1, `the identity key could not be moved aside: ${(error as Error).message}`);
+  }
 });
 connection.onNotification(SetLogLevelNotification.type, ({ level }) => {
   logLevel = level;

@@ -11,6 +11,7 @@ import Mocha from 'mocha';
 import { activationSuite } from './activation.test';
 import { askPersonaSuite } from './askPersona.test';
 import { genomesSuite } from './genomes.test';
+import { newIdentitySuite } from './newIdentity.test';
 import { outcomesSuite } from './outcomes.test';
 import { meshKeyTraceSuite } from './meshKeyTrace.test';
 
@@ -19,8 +20,9 @@ const suites: [file: string, register: () => void][] = [
   ['test/extension/askPersona.test.ts', askPersonaSuite],
   ['test/extension/genomes.test.ts', genomesSuite],
   ['test/extension/outcomes.test.ts', outcomesSuite],
-  // Last: it changes the server's key and restarts it.
+  // Last: these change the server's key and this window's identity, restarting the server.
   ['test/extension/meshKeyTrace.test.ts', meshKeyTraceSuite],
+  ['test/extension/newIdentity.test.ts', newIdentitySuite],
 ];
 
 function registerAll(mocha?: Mocha): void {

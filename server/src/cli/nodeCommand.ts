@@ -106,10 +106,22 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
   node.on('peer.up', (peer) => output.event({ event: 'peer.up', ...peer }));
   const reportMessage = messageReporter(node, output);
   node.on('peer.down', (peer) => output.event({ event: 'peer.down', ...peer }));
+  // A copy of a running node's data folder is refused by the mesh, at any time: it stops with 2.
+  let refused = false;
+  let leave: (() => void) | undefined;
+  node.on('identity.duplicate', (problem) => {
+    output.error(problem.message, problem.code);
+    refused = true;
+    leave?.();
+  });
   try {
     await node.start();
   } catch (error) {
     output.error((error as Error).message, (error as { code?: string }).code);
+    return 2;
+  }
+  if (refused) {
+    await node.stop();
     return 2;
   }
   node.rooms?.on('message', reportMessage);
@@ -137,7 +149,7 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
   return new Promise<number>((resolve) => {
     const lines: Interface = createInterface({ input: io.stdin, crlfDelay: Infinity });
     let stopping = false;
-    const shutdown = (why: string) => {
+    const shutdown = (why: string, code = 0) => {
       if (stopping) return;
       stopping = true;
       logger.info(`stopping (${why})`);
@@ -147,9 +159,10 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
       io.stdin.destroy?.();
       void node.stop().then(() => {
         output.event({ event: 'stopped', reason: why });
-        resolve(0);
+        resolve(code);
       });
     };
+    leave = () => shutdown('identity-duplicate', 2);
     const onSigterm = () => shutdown('SIGTERM');
     const onSigint = () => shutdown('SIGINT');
     process.on('SIGTERM', onSigterm);

@@ -33,12 +33,16 @@ export interface LocalHandshakeIdentity {
   /** Encoded {@link HandshakePayload}: identity key + signature over the static key. */
   payload: Buffer;
   instance: string;
+  /** Wall-clock ms when this instance started. */
+  started: number;
 }
 
 export interface HandshakeResult {
   remoteNodeId: string;
   remoteIdentityKey: Buffer;
   remoteInstance: string;
+  /** Wall-clock ms when the peer's instance started (by its clock). */
+  remoteStarted: number;
   /** Key for frames we send. */
   sendKey: Buffer;
   /** Key for frames we receive. */
@@ -51,14 +55,15 @@ export function signedStaticData(staticPublicKey: Uint8Array): Buffer {
   return Buffer.concat([Buffer.from(handshakeSignatureContext), staticPublicKey]);
 }
 
-export function createLocalHandshakeIdentity(identity: Identity, instance: string, staticKeyPair: KeyPair = generateKeyPair()): LocalHandshakeIdentity {
+export function createLocalHandshakeIdentity(identity: Identity, instance: string, started: number, staticKeyPair: KeyPair = generateKeyPair()): LocalHandshakeIdentity {
   const payload: HandshakePayload = {
     v: meshProtocolVersion,
     key: identity.publicKey,
     sig: identity.sign(signedStaticData(staticKeyPair.publicKey)),
     instance,
+    started,
   };
-  return { identity, staticKeyPair, payload: encode(payload), instance };
+  return { identity, staticKeyPair, payload: encode(payload), instance, started };
 }
 
 export type HandshakeStep = { send?: Buffer; done?: HandshakeResult };
@@ -67,7 +72,7 @@ export type HandshakeStep = { send?: Buffer; done?: HandshakeResult };
 export class NoiseHandshake {
   private readonly noise: NoiseState;
   private step = 0;
-  private remote: { nodeId: string; key: Buffer; instance: string } | undefined;
+  private remote: RemotePayload | undefined;
 
   constructor(readonly initiator: boolean, private readonly local: LocalHandshakeIdentity, prologue: Uint8Array) {
     this.noise = new NoiseState('XX', initiator, local.staticKeyPair);
@@ -113,6 +118,7 @@ export class NoiseHandshake {
       remoteNodeId: this.remote.nodeId,
       remoteIdentityKey: this.remote.key,
       remoteInstance: this.remote.instance,
+      remoteStarted: this.remote.started,
       sendKey: Buffer.from(tx),
       receiveKey: Buffer.from(rx),
       handshakeHash: Buffer.from(hash),
@@ -129,17 +135,25 @@ export class NoiseHandshake {
   }
 }
 
+interface RemotePayload {
+  nodeId: string;
+  key: Buffer;
+  instance: string;
+  started: number;
+}
+
 /** Checks a peer's payload against the Noise static key it proved it holds. */
-export function verifyPayload(payload: Uint8Array, remoteStatic: Uint8Array | null): { nodeId: string; key: Buffer; instance: string } {
+export function verifyPayload(payload: Uint8Array, remoteStatic: Uint8Array | null): RemotePayload {
   if (!remoteStatic) throw new HandshakeError('no remote static key');
   const decoded = decode(payload);
   if (!decoded.ok || !isRecord(decoded.value)) throw new HandshakeError('malformed handshake payload');
-  const { v, key, sig, instance } = decoded.value;
+  const { v, key, sig, instance, started } = decoded.value;
   if (v !== meshProtocolVersion) throw new HandshakeError(`unsupported protocol version ${String(v)}`);
   if (!(key instanceof Uint8Array) || key.length !== 32 || !(sig instanceof Uint8Array) || sig.length !== 64) {
     throw new HandshakeError('malformed handshake payload');
   }
   if (typeof instance !== 'string' || instance.length === 0 || instance.length > 32) throw new HandshakeError('malformed handshake payload');
+  if (typeof started !== 'number' || !Number.isSafeInteger(started) || started < 0) throw new HandshakeError('malformed handshake payload');
   if (!verifySignature(key, signedStaticData(remoteStatic), sig)) throw new HandshakeError('bad static-key signature');
-  return { nodeId: nodeIdFromPublicKey(key), key: Buffer.from(key), instance };
+  return { nodeId: nodeIdFromPublicKey(key), key: Buffer.from(key), instance, started };
 }

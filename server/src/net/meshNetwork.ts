@@ -20,6 +20,7 @@
  * mesh.listenAddress;                                   // '0.0.0.0:41234'
  * mesh.on('peer.up', ({ nodeId, name, addr }) => ...);
  * mesh.on('peer.down', ({ nodeId, reason }) => ...);
+ * mesh.on('identity.duplicate', ({ running, reportedBy }) => ...); // we are a later copy: the network stops
  * mesh.on('message', (m) => ...);                      // every delivered event: {topic, body, from, ...}
  * const off = mesh.subscribe('/chat/room/lobby/', (m) => ...);   // topic prefix; announced to peers
  * mesh.publish('/chat/room/lobby/events/message', { text: 'hi' }); // reliable lane, chat priority
@@ -104,6 +105,8 @@ export interface MeshTuning {
   yieldDialMs?: number;
   /** What each origin may send per topic family before its envelopes are dropped (inboundLimits.ts). */
   inboundLimits?: readonly InboundLimit[];
+  /** How long an instance has to answer before a session from another instance of its node id counts as its restart. */
+  duplicateProbeMs?: number;
 }
 
 export interface MeshNetworkOptions {
@@ -114,6 +117,11 @@ export interface MeshNetworkOptions {
   discovery?: DiscoverySettings | false;
   staticPeers?: readonly string[];
   trustedNodes?: readonly string[];
+  /**
+   * Wall-clock ms when this node started (default: now). Of two live instances of one node id (a
+   * copied data folder), the one that started later is refused.
+   */
+  started?: number;
   clock?: Clock;
   random?: Random;
   logger?: Logger;
@@ -144,6 +152,12 @@ export interface MeshNetworkEvents {
   'peer.up': [{ nodeId: string; name: string; addr: string }];
   'peer.down': [{ nodeId: string; reason: string }];
   message: [MeshMessage];
+  /**
+   * Another instance of this node id (a copy of its data folder) started earlier and still runs at
+   * `running`: this one was refused and its network stops. `reportedBy` is the peer that refused
+   * it, or this node's own id when the other instance said so itself.
+   */
+  'identity.duplicate': [{ running: string; reportedBy: string }];
 }
 
 export interface MeshStats {
@@ -175,6 +189,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
   readonly name = 'mesh.network';
   readonly nodeId: string;
   readonly instance: string;
+  readonly started: number;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly counters = new Counters();
@@ -189,6 +204,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
   private pxTimer: ReturnType<Clock['setTimeout']> | undefined;
   private lastPx = -Infinity;
   private state: 'new' | 'running' | 'stopped' = 'new';
+  private stopped: Promise<void> | undefined;
 
   constructor(private readonly options: MeshNetworkOptions) {
     super();
@@ -197,8 +213,9 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
     this.logger = (options.logger ?? silentLogger).child('net');
     this.nodeId = options.identity.nodeId;
     this.instance = random.bytes(8).toString('hex');
+    this.started = options.started ?? this.clock.now();
     this.peerTable = new PeerTable(this.clock);
-    this.local = createLocalHandshakeIdentity(options.identity, this.instance);
+    this.local = createLocalHandshakeIdentity(options.identity, this.instance, this.started);
     const tuning = options.tuning ?? {};
     this.sessions = new SessionManager({
       local: this.local,
@@ -264,7 +281,15 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
         logger: this.logger.child('fast'),
       });
       this.discovery.on('beacon', ({ beacon, addr }) => {
+        if (beacon.nodeId === this.nodeId) {
+          if (!beacon.bye) this.sessions.checkClone(addr, beacon.instance);
+          return;
+        }
         const known = this.peerTable.get(beacon.nodeId);
+        // Another instance of a peer we hold a session with: if it is a restart, it dials us and the
+        // session manager finds the old one gone; if it is a copy of its data folder, its beacons
+        // (name, address, goodbye) must not change the peer we know.
+        if (known?.state === 'up' && known.instance !== beacon.instance) return;
         this.peerTable.upsert(beacon.nodeId, { name: beacon.name, multicast: true });
         this.peerTable.touch(beacon.nodeId);
         if (beacon.bye) {
@@ -298,6 +323,10 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
       this.emit('peer.down', { nodeId, reason });
       this.schedulePx();
     });
+    this.sessions.on('duplicate-identity', (report) => {
+      this.emit('identity.duplicate', report);
+      void this.stop();
+    });
     this.sessions.on('message', (from, message, session) => {
       const problem = this.onSessionMessage(from, message);
       if (problem) session.close('malformed-message', problem, false);
@@ -325,12 +354,16 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
     this.logger.info(`mesh network up: node ${this.nodeId.slice(0, 7)} listening on ${this.listenAddress}`);
   }
 
-  async stop(): Promise<void> {
-    if (this.state !== 'running') {
-      this.state = 'stopped';
-      return;
-    }
+  /** Stops once; a second call (the owner after a refusal stopped the network) waits for the same stop. */
+  stop(): Promise<void> {
+    this.stopped ??= this.shutdown();
+    return this.stopped;
+  }
+
+  private async shutdown(): Promise<void> {
+    const wasRunning = this.state === 'running';
     this.state = 'stopped';
+    if (!wasRunning) return;
     this.pxTimer?.cancel();
     this.pxTimer = undefined;
     await this.discovery?.stop();

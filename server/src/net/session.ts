@@ -73,6 +73,8 @@ export class Session extends EventEmitter<SessionEvents> {
   private deadline: TimerHandle | undefined;
   private lastReceived: number;
   private pingNumber = 0;
+  /** Probes waiting for the pong to their ping (see probe()). */
+  private probes: { n: number; timer: TimerHandle; done: (answered: boolean) => void }[] = [];
   private closeReason: string | undefined;
   private readonly maxFrameBytes: number;
   private readonly maxBatchBytes: number;
@@ -216,10 +218,34 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   /**
-   * Closes the session. `graceful`: flush, send `bye`, half-close and keep reading until the peer
-   * closes too (messages it already sent are still delivered); otherwise destroy at once.
+   * Asks the peer to answer now: `done(true)` when the pong to a fresh ping arrives within
+   * `timeoutMs`, `done(false)` on timeout or close. Tells a live peer from one whose socket merely
+   * looks open (a machine switched off) sooner than the heartbeat would.
    */
-  close(reason: string, detail?: string, graceful = false): void {
+  probe(timeoutMs: number, done: (answered: boolean) => void): void {
+    if (this.stateValue !== 'open') return done(false);
+    const n = ++this.pingNumber;
+    const timer = this.options.clock.setTimeout(() => this.settleProbes((probe) => probe.n === n, false), timeoutMs);
+    this.probes.push({ n, timer, done });
+    this.send({ t: 'ping', n, ts: this.options.clock.monotonic() }, 'control');
+  }
+
+  private settleProbes(which: (probe: { n: number }) => boolean, answered: boolean): void {
+    const settled = this.probes.filter(which);
+    if (settled.length === 0) return;
+    this.probes = this.probes.filter((probe) => !settled.includes(probe));
+    for (const probe of settled) {
+      probe.timer.cancel();
+      probe.done(answered);
+    }
+  }
+
+  /**
+   * Closes the session. `graceful`: flush, send `bye` (by default one naming the reason),
+   * half-close and keep reading until the peer closes too (messages it already sent are still
+   * delivered); otherwise destroy at once.
+   */
+  close(reason: string, detail?: string, graceful = false, bye: Extract<SessionMessage, { t: 'bye' }> = { t: 'bye', reason }): void {
     if (this.stateValue === 'closed') return;
     if (this.stateValue === 'closing') {
       if (!graceful) this.options.socket.destroy();
@@ -235,10 +261,11 @@ export class Session extends EventEmitter<SessionEvents> {
     if (graceful && wasOpen) {
       // What was queued goes first, then the bye.
       this.flush();
-      this.send({ t: 'bye', reason }, 'control');
+      this.send(bye, 'control');
       this.flush();
     }
     this.stateValue = 'closing';
+    this.settleProbes(() => true, false);
     this.scheduler.cancel(this);
     this.heartbeat?.cancel();
     this.heartbeat = undefined;
@@ -263,6 +290,7 @@ export class Session extends EventEmitter<SessionEvents> {
       this.options.counters.add('session.closed.remote-closed');
     }
     this.stateValue = 'closed';
+    this.settleProbes(() => true, false);
     this.scheduler.cancel(this);
     this.heartbeat?.cancel();
     this.deadline?.cancel();
@@ -366,6 +394,7 @@ export class Session extends EventEmitter<SessionEvents> {
       }
       if (message.t === 'pong') {
         if (typeof message.ts === 'number') this.emit('rtt', this.options.clock.monotonic() - message.ts);
+        if (typeof message.n === 'number' && this.probes.length > 0) this.settleProbes((probe) => probe.n <= message.n, true);
         continue;
       }
       try {

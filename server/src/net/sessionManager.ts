@@ -3,9 +3,12 @@
  * from the same source address are rate limited, replayed first messages refused), checks the
  * peer's node id (not ourselves, the expected one when dialing a known peer, and in the
  * trusted list if there is one), and resolves duplicates deterministically: when two sessions
- * with one peer exist, the one dialed by the smaller node id wins (a newer instance of the peer
- * always wins). Lost peers are redialed with jittered exponential backoff while they are wanted
- * (static peers always; discovered ones while their beacons or peer exchange still mention them).
+ * with one peer exist, the one dialed by the smaller node id wins. A session from another instance
+ * of a peer is a restart when the instance we hold no longer answers, and otherwise a copied data
+ * folder: the instance that started later is refused (see duplicateIdentity.ts), so the one that
+ * stays keeps its sessions. Lost peers are redialed with jittered exponential backoff while they
+ * are wanted (static peers always; discovered ones while their beacons or peer exchange still
+ * mention them).
  *
  * Emits `up` once the primary session's `hello` arrived, `down` when the last session with a peer
  * is gone, and every other session message as `message`.
@@ -14,12 +17,13 @@ import { EventEmitter } from 'node:events';
 import { createServer, Socket, type Server } from 'node:net';
 import type { Clock, Random, TimerHandle } from '../node/clock';
 import type { Logger } from '../node/log';
-import type { Priority, SessionMessage } from '../protocol/mesh';
+import { duplicateIdentityReason, type Priority, type SessionMessage } from '../protocol/mesh';
 import { Backoff, defaultBackoff, type BackoffOptions } from './backoff';
 import { BoundedMap } from './boundedMap';
 import { isStringArray } from './codec';
 import type { Counters } from './counters';
 import { splitHostPort } from './discovery';
+import { arbitrate, RefusedInstances, startedLater, type Contender, type InstanceStart } from './duplicateIdentity';
 import type { LocalHandshakeIdentity } from './handshake';
 import type { AddressSource, PeerTable } from './peerTable';
 import { RateLimiter, type RateLimitOptions } from './rateLimit';
@@ -50,6 +54,8 @@ export interface SessionManagerOptions {
   /** Delay before dialing a newly discovered peer with a smaller node id (it dials us first). */
   yieldDialMs?: number;
   maxSessions?: number;
+  /** How long a live instance has to answer before a session from another instance of it is taken for its restart. */
+  duplicateProbeMs?: number;
 }
 
 export interface PeerUp {
@@ -66,12 +72,24 @@ export interface SessionManagerEvents {
   down: [nodeId: string, reason: string];
   message: [nodeId: string, message: SessionMessage, session: Session];
   hello: [nodeId: string, hello: Extract<SessionMessage, { t: 'hello' }>];
+  /**
+   * This node is the later of two live instances of its node id and must leave the mesh. `running`
+   * is where the other instance accepts sessions; `reportedBy` the node that said so (a peer, or
+   * our own id when the other instance told us itself).
+   */
+  'duplicate-identity': [{ running: string; reportedBy: string }];
 }
 
 /** A peer not heard for this long whose beacons come again has just become reachable again. */
 const reappearAfterMs = 5000;
 /** A dial running this long when the peer reappears is waiting on the path that was dead. */
 const staleDialMs = 1000;
+
+type Hello = Extract<SessionMessage, { t: 'hello' }>;
+type Bye = Extract<SessionMessage, { t: 'bye' }>;
+
+/** A beacon from another instance of our node id is checked by a handshake at most this often. */
+const cloneCheckGapMs = 30_000;
 
 interface Target {
   key: string;
@@ -94,7 +112,15 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
   private readonly upPeers = new Set<string>();
   private readonly targets = new Map<string, Target>();
   private readonly graceTimers = new Map<string, TimerHandle>();
-  private readonly byeReasons = new WeakMap<Session, string>();
+  private readonly byes = new WeakMap<Session, Bye>();
+  /** Sessions from another instance of a peer we hold a session with, while that one is asked whether it still answers; their hello waits here. */
+  private readonly pending = new Map<Session, { hello?: Hello }>();
+  private readonly refused: RefusedInstances;
+  /** Other instances of our own node id: when each was last checked, and whether we warned about it. */
+  private readonly clones = new BoundedMap<string, { checkedAt: number; warned: boolean }>(64);
+  /** Sessions with another instance of our node id that started earlier: on close, we leave. */
+  private readonly leavingVia = new WeakMap<Session, string>();
+  private left = false;
   private readonly seenFirstMessages = new BoundedMap<string, true>(8192);
   private readonly limiter: RateLimiter;
   private listenAddr = '';
@@ -103,6 +129,7 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
   constructor(private readonly options: SessionManagerOptions) {
     super();
     this.limiter = new RateLimiter(options.clock, options.handshakeRateLimit ?? { burst: 64, perSecond: 32 });
+    this.refused = new RefusedInstances(options.logger);
   }
 
   get nodeId(): string {
@@ -234,6 +261,24 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     }
   }
 
+  /**
+   * A beacon of our own node id from another instance: a copy of this node's data folder may be
+   * running there. Beacons prove only the mesh key, so the handshake (which proves the identity
+   * key and says when that instance started) decides which of the two leaves.
+   */
+  checkClone(addr: string, instance: string): void {
+    if (this.stopping || this.left) return;
+    const now = this.options.clock.monotonic();
+    const clone = this.clones.get(instance);
+    if (clone && now - clone.checkedAt < cloneCheckGapMs) return;
+    this.clones.set(instance, { checkedAt: now, warned: clone?.warned ?? false });
+    this.options.counters.add('session.dial.clone-check');
+    const [host, port] = splitHostPort(addr);
+    const socket = new Socket();
+    socket.connect({ host, port });
+    this.track(socket, true, addr, this.nodeId);
+  }
+
   private wanted(target: Target): boolean {
     if (this.stopping || target.gone) return false;
     if (target.source === 'static') return true;
@@ -349,13 +394,21 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
   }
 
   private onOpen(session: Session, remote: string, expected?: string): void {
-    if (remote === this.nodeId) return session.close('self', 'connected to ourselves', false);
+    if (remote === this.nodeId) return this.onSelf(session);
     if (expected && remote !== expected) return session.close('unexpected-node', `expected ${expected.slice(0, 7)}, got ${remote.slice(0, 7)}`, false);
     if (this.options.trustedNodes && !this.options.trustedNodes.has(remote)) {
       return session.close('untrusted', `${remote.slice(0, 7)} is not in the trusted list`, false);
     }
     this.options.counters.add('session.opened');
+    this.admit(remote, session);
+  }
+
+  /** Takes `session` as the one with `remote`, or settles which of it and the one we hold stays. */
+  private admit(remote: string, session: Session, hello?: Hello): void {
     const existing = this.primary.get(remote);
+    if (existing && existing !== session && existing.state === 'open' && existing.peer!.remoteInstance !== session.peer!.remoteInstance) {
+      return this.arbitrate(remote, existing, session, hello);
+    }
     if (existing && existing !== session && existing.state !== 'closed') {
       if (!this.prefers(session, existing)) {
         this.options.counters.add('session.duplicate');
@@ -366,12 +419,97 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
       this.primary.set(remote, session);
       existing.close(restarted ? 'replaced' : 'duplicate', undefined, true);
       if (restarted && this.upPeers.has(remote)) this.peerDown(remote, 'restarted');
-    } else {
-      this.primary.set(remote, session);
     }
+    this.promote(remote, session, hello);
+  }
+
+  /** Makes `session` the one we use with `remote` and greets it (again, with the hello it sent while pending). */
+  private promote(remote: string, session: Session, hello?: Hello): void {
+    this.primary.set(remote, session);
     this.graceTimers.get(remote)?.cancel();
     this.graceTimers.delete(remote);
     session.send(this.options.hello(), 'control');
+    if (hello) this.onHello(session, remote, hello);
+  }
+
+  /**
+   * A session from another instance of a peer we hold an open session with: a restart when the
+   * instance we hold no longer answers, otherwise two live instances of one node id, and the one
+   * that started later is refused.
+   */
+  private arbitrate(remote: string, existing: Session, candidate: Session, hello?: Hello): void {
+    const kept = this.refused.keptOver(remote, candidate.peer!.remoteInstance);
+    if (kept && kept.instance === existing.peer!.remoteInstance) return this.refuse(candidate, kept.addr);
+    this.pending.set(candidate, { hello });
+    this.options.counters.add('session.instance-probe');
+    existing.probe(this.options.duplicateProbeMs ?? 1000, (answered) => {
+      const greeting = this.pending.get(candidate)?.hello;
+      this.pending.delete(candidate);
+      if (candidate.state !== 'open' || this.stopping) return;
+      // The one we held closed meanwhile (and another may have taken its place): judge afresh.
+      if (this.primary.get(remote) !== existing || existing.state !== 'open') return this.admit(remote, candidate, greeting);
+      const verdict = arbitrate(startOf(existing), startOf(candidate), answered);
+      if (verdict === 'refuse-candidate') {
+        const keptOne = this.contenderOf(remote, existing);
+        this.refused.refuse(remote, keptOne, this.contenderOf(remote, candidate, greeting));
+        return this.refuse(candidate, keptOne.addr);
+      }
+      if (verdict === 'refuse-existing') {
+        const keptOne = this.contenderOf(remote, candidate, greeting);
+        const refusedOne = this.contenderOf(remote, existing);
+        this.primary.set(remote, candidate);
+        this.refuse(existing, keptOne.addr);
+        this.peerDown(remote, duplicateIdentityReason);
+        this.refused.refuse(remote, keptOne, refusedOne);
+        return this.promote(remote, candidate, greeting);
+      }
+      // Its socket looks open but it does not answer (a machine switched off): a restart.
+      this.primary.set(remote, candidate);
+      existing.close('replaced', 'its instance did not answer', false);
+      this.peerDown(remote, 'restarted');
+      this.promote(remote, candidate, greeting);
+    });
+  }
+
+  private refuse(session: Session, running: string): void {
+    this.options.counters.add('session.refused.duplicate-identity');
+    session.close(duplicateIdentityReason, `another instance of it runs at ${running}`, true, { t: 'bye', reason: duplicateIdentityReason, running });
+  }
+
+  /** Who `session` is, for the refusal and its warning: its listen address once known, else where it connected from. */
+  private contenderOf(remote: string, session: Session, hello?: Hello): Contender {
+    const peer = session.peer!;
+    const listen = hello ? reachableAddress(hello.listen, session) : this.primary.get(remote) === session ? this.options.peers.get(remote)?.addr : undefined;
+    return { instance: peer.remoteInstance, started: peer.remoteStarted, addr: listen ?? connectionAddress(session) };
+  }
+
+  /**
+   * A session with another instance of our own node id (a copy of our data folder). The one that
+   * started later leaves the mesh, once the other's bye (which says where it runs) has been read.
+   */
+  private onSelf(session: Session): void {
+    const other = startOf(session);
+    if (other.instance === this.options.local.instance) return session.close('self', 'connected to ourselves', false);
+    this.options.counters.add('session.duplicate-identity.self');
+    if (startedLater(this.options.local, other)) {
+      this.leavingVia.set(session, connectionAddress(session));
+      return session.close(duplicateIdentityReason, 'another instance of this node runs there', true);
+    }
+    const clone = this.clones.get(other.instance);
+    if (!clone?.warned) {
+      this.clones.set(other.instance, { checkedAt: clone?.checkedAt ?? -Infinity, warned: true });
+      this.options.logger.warn(
+        `another instance of this node (${this.nodeId.slice(0, 7)}, the same identity) runs ${session.initiator ? 'at' : 'from'} ${connectionAddress(session)} on a copy of this data folder: ` +
+          `it started later (${new Date(other.started).toISOString()}), so it was told to leave the mesh; this one goes on`,
+      );
+    }
+    session.close(duplicateIdentityReason, undefined, true, { t: 'bye', reason: duplicateIdentityReason, running: this.listenAddr });
+  }
+
+  private leave(running: string, reportedBy: string): void {
+    if (this.left || this.stopping) return;
+    this.left = true;
+    this.emit('duplicate-identity', { running, reportedBy });
   }
 
   /** Deterministic choice between two sessions with one peer; true keeps `candidate`. */
@@ -389,15 +527,22 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
   private onMessage(session: Session, message: SessionMessage): void {
     const remote = session.peer?.remoteNodeId;
     if (!remote) return;
+    if (this.pending.has(session)) {
+      // Nothing from another instance counts before it is told it is the one we keep.
+      if (message.t === 'hello') this.onHello(session, remote, message);
+      return;
+    }
     // Data messages do not touch the peer table (hot path); heartbeats and control messages do.
     if (message.t !== 'env') this.options.peers.touch(remote);
     if (message.t === 'hello') return this.onHello(session, remote, message);
     if (message.t === 'bye') {
-      if (typeof message.reason === 'string') this.byeReasons.set(session, message.reason.slice(0, 64));
-      if (message.reason === 'stop') this.markGone(remote);
+      if (typeof message.reason === 'string') {
+        this.byes.set(session, { t: 'bye', reason: message.reason.slice(0, 64), ...(typeof message.running === 'string' ? { running: message.running.slice(0, 64) } : {}) });
+      }
+      if (message.reason === 'stop' && this.primary.get(remote) === session) this.markGone(remote);
       if (message.reason === 'duplicate' && this.primary.get(remote) === session) {
         // The peer keeps another session with us; wait for it instead of reporting a down.
-        const other = [...this.sessions].find((s) => s !== session && s.state === 'open' && s.peer?.remoteNodeId === remote);
+        const other = this.otherSession(remote, session);
         if (other) {
           this.primary.set(remote, other);
           other.send(this.options.hello(), 'control');
@@ -408,12 +553,16 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     this.emit('message', remote, message, session);
   }
 
-  private onHello(session: Session, remote: string, hello: Extract<SessionMessage, { t: 'hello' }>): void {
+  private onHello(session: Session, remote: string, hello: Hello): void {
     if (typeof hello.name !== 'string' || typeof hello.listen !== 'string' || !isStringArray(hello.subs, 1024, 256)) {
       return session.close('malformed-message', 'bad hello', false);
     }
-    const [host, port] = splitHostPort(hello.listen);
-    const addr = host === '0.0.0.0' || host === '::' || host === '' ? `${session.remoteAddress.slice(0, session.remoteAddress.lastIndexOf(':'))}:${port}` : hello.listen;
+    const waiting = this.pending.get(session);
+    if (waiting) {
+      waiting.hello = hello;
+      return;
+    }
+    const addr = reachableAddress(hello.listen, session);
     if (this.primary.get(remote) !== session) return;
     const instance = session.peer!.remoteInstance;
     this.options.peers.upsert(remote, { name: hello.name.slice(0, 64), addr, instance, state: 'up', multicast: hello.multicast === true });
@@ -431,19 +580,22 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
 
   private onClose(session: Session, closeReason: string): void {
     this.sessions.delete(session);
-    const bye = this.byeReasons.get(session);
-    const reason = bye ? `peer ${bye}` : closeReason;
+    const bye = this.byes.get(session);
+    const reason = bye ? `peer ${bye.reason}` : closeReason;
     const remote = session.peer?.remoteNodeId;
+    const leavingVia = this.leavingVia.get(session);
+    if (leavingVia !== undefined) this.leave(bye?.running ? reachableAddress(bye.running, session) : leavingVia, this.nodeId);
+    else if (remote && remote !== this.nodeId && bye?.reason === duplicateIdentityReason) this.leave(bye.running ? reachableAddress(bye.running, session) : connectionAddress(session), remote);
     if (!remote || this.primary.get(remote) !== session) return;
     this.primary.delete(remote);
-    const other = [...this.sessions].find((s) => s.state === 'open' && s.peer?.remoteNodeId === remote);
+    const other = this.otherSession(remote, session);
     if (other) {
       this.primary.set(remote, other);
       other.send(this.options.hello(), 'control');
       return;
     }
     if (!this.upPeers.has(remote)) return;
-    if ((bye === 'duplicate' || closeReason === 'duplicate') && !this.stopping) {
+    if ((bye?.reason === 'duplicate' || closeReason === 'duplicate') && !this.stopping) {
       // Our primary was retired by the peer in favour of a session still opening on our side.
       this.graceTimers.get(remote)?.cancel();
       this.graceTimers.set(remote, this.options.clock.setTimeout(() => {
@@ -455,7 +607,13 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     this.peerDown(remote, reason);
   }
 
+  /** An open session with `remote` besides `session` that may take over (not one from another instance on probation). */
+  private otherSession(remote: string, session: Session): Session | undefined {
+    return [...this.sessions].find((s) => s !== session && s.state === 'open' && s.peer?.remoteNodeId === remote && !this.pending.has(s));
+  }
+
   private peerDown(remote: string, reason: string): void {
+    this.refused.forget(remote);
     if (!this.upPeers.delete(remote)) return;
     this.options.counters.add('peer.down');
     this.options.peers.upsert(remote, { state: 'down', downReason: reason });
@@ -468,4 +626,23 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
       if (candidate.source === 'static' && candidate.nodeId === remote) this.ensure(candidate);
     }
   }
+}
+
+function startOf(session: Session): InstanceStart {
+  return { instance: session.peer!.remoteInstance, started: session.peer!.remoteStarted };
+}
+
+/** A peer's advertised listen address, its unspecified host (0.0.0.0) replaced by the address it connected from. */
+function reachableAddress(listen: string, session: Session): string {
+  const [host, port] = splitHostPort(listen);
+  return host === '0.0.0.0' || host === '::' || host === '' ? `${remoteHost(session)}:${port}` : listen;
+}
+
+/** Where a session leads: the address we dialed, or the host an accepted connection came from (its port is no listener). */
+function connectionAddress(session: Session): string {
+  return session.initiator ? session.remoteAddress : remoteHost(session);
+}
+
+function remoteHost(session: Session): string {
+  return session.remoteAddress.slice(0, session.remoteAddress.lastIndexOf(':'));
 }

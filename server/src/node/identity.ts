@@ -110,6 +110,21 @@ export function loadOrCreateIdentity(dataDir: string, logger: Logger): { identit
   return { identity, created: true };
 }
 
+/**
+ * Moves the identity key aside so that the next start creates a new identity (a new node id): for
+ * a copy of another node's data folder. Renamed, never deleted: it is the only copy of that node
+ * id's key. Returns the new name.
+ */
+export function moveIdentityAside(dataDir: string, now: number): string {
+  const file = join(dataDir, identityFileName);
+  const stamp = new Date(now).toISOString().replace(/[:.]/g, '-');
+  let aside = `${file}.${stamp}.bak`;
+  // Bounded by the keys already moved aside in this same millisecond.
+  for (let n = 2; existsSync(aside); n++) aside = `${file}.${stamp}-${n}.bak`;
+  renameSync(file, aside);
+  return aside;
+}
+
 function rawPublicKey(key: KeyObject): Buffer {
   const jwk = key.export({ format: 'jwk' });
   return Buffer.from(jwk.x!, 'base64url');

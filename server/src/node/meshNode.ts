@@ -29,7 +29,7 @@ import { registerReviewRemoteMethod } from '../review/rpcHandlers';
 import { identityAuthenticator } from '../rooms/signing';
 import { Rooms } from '../rooms/rooms';
 import { SwitchableTransport } from '../rooms/switchableTransport';
-import type { NetworkSettings, NodeProblem, NodeState, NodeStatus, PeerSummary } from '../protocol/status';
+import { duplicateIdentityProblem, type NetworkSettings, type NodeProblem, type NodeState, type NodeStatus, type PeerSummary } from '../protocol/status';
 import { StoreError } from '../store/errors';
 import { Store } from '../store/database';
 import { readNodeMeta, writeNodeMeta } from '../store/nodeMeta';
@@ -37,7 +37,7 @@ import { systemClock, type Clock, type TimerHandle } from './clock';
 import { prepareDataDir } from './dataDir';
 import { makePrivateTree } from './privateFiles';
 import { DataDirLock, DataDirLockedError } from './dataDirLock';
-import { displayNodeId, loadOrCreateIdentity, type Identity } from './identity';
+import { displayNodeId, identityFileName, loadOrCreateIdentity, moveIdentityAside, shortNodeId, type Identity } from './identity';
 import { InterfaceWatch } from './interfaceWatch';
 import { ComponentStartError, Lifecycle, describeError } from './lifecycle';
 import type { Logger } from './log';
@@ -92,6 +92,8 @@ export interface MeshNodeEvents {
   status: [NodeStatus];
   'peer.up': [{ nodeId: string; name: string; addr: string }];
   'peer.down': [{ nodeId: string; reason: string }];
+  /** Another node runs on this identity and started earlier: this one left the mesh for good (until restarted). */
+  'identity.duplicate': [NodeProblem];
 }
 
 export class MeshNode extends EventEmitter<MeshNodeEvents> {
@@ -119,6 +121,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   private applierValue: GenomeApplier | undefined;
   private readonly lifecycle = new Lifecycle();
   private readonly startedAt = Date.now();
+  /** Set once the mesh refused this node as a later copy of another: its network stays off. */
+  private refusedAsDuplicate = false;
 
   constructor(private readonly options: MeshNodeOptions) {
     super();
@@ -302,6 +306,16 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     };
   }
 
+  /**
+   * Moves this node's identity key aside (kept as a .bak file) so that its next start creates a new
+   * identity: the way out for a copy of another node's data folder. Returns where the key went.
+   */
+  moveIdentityAside(): string {
+    const aside = moveIdentityAside(this.dataDir, (this.options.clock ?? systemClock).now());
+    this.options.logger.info(`moved the identity key aside to ${aside}: the next start creates a new identity`);
+    return aside;
+  }
+
   peers(): PeerSummary[] {
     return (this.networkValue?.peers() ?? []).map((peer) => ({
       nodeId: peer.nodeId,
@@ -452,7 +466,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
 
   private async startNetwork(): Promise<void> {
     const settings = this.options.network;
-    if (!settings || !this.meshKeyValue || !this.identityValue) return;
+    if (!settings || !this.meshKeyValue || !this.identityValue || this.refusedAsDuplicate) return;
     this.clearProblems('network');
     const logger = this.options.logger;
     try {
@@ -460,8 +474,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       const discovery = settings.discovery && { ...settings.discovery, interface: pickInterfaceAddress(settings.discovery.interface) };
       const staticPeers = settings.staticPeers.map((peer) => (parseHostPort(peer, 'the static peer'), peer.trim()));
       const trustedNodes = settings.trustedNodes.length > 0 ? validateNodeIds(settings.trustedNodes, 'trusted nodes') : undefined;
-      const create = (port: number) =>
-        new MeshNetwork({
+      const create = (port: number) => {
+        const network = new MeshNetwork({
           identity: this.identityValue!,
           meshKey: this.meshKeyValue!,
           name: this.name,
@@ -469,10 +483,16 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
           discovery,
           staticPeers,
           trustedNodes,
+          // The node's start, not the network's: a network that restarts (a new address) is no later copy.
+          started: this.startedAt,
           clock: this.options.clock ?? systemClock,
           logger,
           ...(this.options.maxMessagesPerMinute ? { tuning: { inboundLimits: scaledInboundLimits(this.options.maxMessagesPerMinute / roomLimits.maxMessagesPerMinute) } } : {}),
         });
+        // Before start: the refusal can come with the first sessions.
+        network.once('identity.duplicate', (report) => void this.leaveAsDuplicate(report));
+        return network;
+      };
       let network = create(listen.port);
       try {
         await network.start();
@@ -527,6 +547,25 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
         void this.moveNetwork(from, to);
       }, 5000);
     }
+  }
+
+  /** The mesh refused this node: another node runs on its identity and started earlier. */
+  private async leaveAsDuplicate({ running, reportedBy }: { running: string; reportedBy: string }): Promise<void> {
+    if (this.refusedAsDuplicate || this.halting()) return;
+    this.refusedAsDuplicate = true;
+    const identity = this.identity;
+    this.options.logger.info(reportedBy === identity.nodeId ? 'the other instance of this node said so itself' : `peer ${shortNodeId(reportedBy)} holds a session with the other instance and refused this one`);
+    const remedy = this.options.headless
+      ? `start it with another --data-dir, or move ${identityFileName} out of ${this.dataDir} to give it a new identity (a new node id)`
+      : `create a new identity for this window's node (its node id changes; the old key is kept as a .bak file)`;
+    const problem = {
+      code: duplicateIdentityProblem,
+      message: `this data folder (${this.dataDir}) is a copy of a running node's (${shortNodeId(identity.nodeId)}, at ${running}): two nodes cannot share one identity, so this one left the mesh. To run both, ${remedy}`,
+    };
+    this.addProblem(problem);
+    await this.stopNetwork();
+    this.updateState();
+    this.emit('identity.duplicate', problem);
   }
 
   private halting(): boolean {

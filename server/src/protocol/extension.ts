@@ -68,3 +68,14 @@ export namespace PingPeerRequest {
   export const method = 'mesh/pingPeer';
   export const type = new RequestType<{ nodeId: string }, { rttMs: number }, void>(method);
 }
+
+/**
+ * client → server: moves this node's identity key aside (renamed with a .bak suffix, never
+ * deleted) so that the next start creates a new identity; answers where the old key went. The
+ * client then restarts the server. The way out for a node that runs on a copy of another node's
+ * data folder (problem `identity-duplicate`).
+ */
+export namespace NewIdentityRequest {
+  export const method = 'mesh/newIdentity';
+  export const type = new RequestType0<{ movedTo: string }, void>(method);
+}

@@ -19,8 +19,12 @@
  *   remote commands.
  */
 
-/** 2: `env` messages as arrays and batches without length prefixes (version 1 nodes are refused at the handshake). */
-export const meshProtocolVersion = 2;
+/**
+ * 2: `env` messages as arrays and batches without length prefixes (version 1 nodes are refused at
+ * the handshake). 3: the handshake payload carries `started`, so every node can tell which of two
+ * live instances of one node id started later.
+ */
+export const meshProtocolVersion = 3;
 
 /** Defaults of the discovery group; settings `personaMesh.discovery.*` override them. */
 export const defaultDiscoveryGroup = '239.255.77.77';
@@ -71,13 +75,16 @@ export const fastLaneHeaderBytes = 1 + 32 + 8 + 8;
  * The payload of the responder's (2nd) and the initiator's (3rd) Noise XX message. `key` is the
  * 32-byte Ed25519 identity public key, `sig` its signature over
  * `"persona-mesh/noise-static/v1" || noiseStaticPublicKey`, so the node id (hash of `key`) is bound
- * to the Noise session. `instance` identifies this start of the node.
+ * to the Noise session. `instance` identifies this start of the node and `started` is the wall
+ * clock (ms) of that start: of two live instances of one node id (a copied data folder), the one
+ * that started later (ties: the greater instance) is refused.
  */
 export interface HandshakePayload {
   v: typeof meshProtocolVersion;
   key: Uint8Array;
   sig: Uint8Array;
   instance: string;
+  started: number;
 }
 export const handshakeSignatureContext = 'persona-mesh/noise-static/v1';
 
@@ -130,10 +137,17 @@ export type SessionMessage =
   /** Peer exchange: addresses we know, and the node ids we hold sessions with. */
   | { t: 'px'; peers: PeerAddress[]; neighbors: string[] }
   | { t: 'env'; e: Envelope }
-  /** Sent before closing on purpose (`stop`, `duplicate`, ...). */
-  | { t: 'bye'; reason: string };
+  /**
+   * Sent before closing on purpose (`stop`, `duplicate`, ...). `duplicate-identity`: the receiver
+   * is the later of two live instances of one node id and must leave the mesh; `running` is where
+   * the instance that stays accepts sessions, when the sender knows.
+   */
+  | { t: 'bye'; reason: string; running?: string };
 
 export type SessionMessageType = SessionMessage['t'];
+
+/** The `bye` reason that tells the later of two live instances of one node id to leave. */
+export const duplicateIdentityReason = 'duplicate-identity';
 
 /**
  * Wire form of `{t: 'env', e}`: a MessagePack array

@@ -8,6 +8,12 @@ export interface NodeProblem {
   message: string;
 }
 
+/**
+ * The problem of a node refused by the mesh because another node runs on the same identity (its
+ * data folder is a copy of that node's) and started earlier. The extension offers a new identity.
+ */
+export const duplicateIdentityProblem = 'identity-duplicate';
+
 export interface NodeStatus {
   state: NodeState;
   /** Base32 of SHA-256 of the Ed25519 public key (52 characters). */

@@ -42,7 +42,7 @@ describe('net/backoff', () => {
     const clock = new FakeClock();
     const counters = new Counters();
     const manager = new SessionManager({
-      local: createLocalHandshakeIdentity(generateIdentity().identity, '0011223344556677'),
+      local: createLocalHandshakeIdentity(generateIdentity().identity, '0011223344556677', 0),
       prologue: Buffer.alloc(32),
       listen: { host: '127.0.0.1', port: 0 },
       clock,

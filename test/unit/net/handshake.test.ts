@@ -10,7 +10,7 @@ const prologue = deriveKey(meshKey, 'noise-prologue');
 const otherPrologue = deriveKey(parseMeshKey('b'.repeat(64)), 'noise-prologue');
 
 function local(): LocalHandshakeIdentity {
-  return createLocalHandshakeIdentity(generateIdentity().identity, Buffer.alloc(8, Math.random() * 255).toString('hex'));
+  return createLocalHandshakeIdentity(generateIdentity().identity, Buffer.alloc(8, Math.random() * 255).toString('hex'), Date.now());
 }
 
 /** Runs a full handshake; `tamper(i, message)` may change message i (0..2) in flight. */
@@ -44,6 +44,16 @@ describe('net/handshake (Noise XX + identity payload)', () => {
     assert.equal(initiator.remoteNodeId, b.identity.nodeId);
     assert.equal(responder.remoteNodeId, a.identity.nodeId);
     assert.equal(initiator.remoteInstance, b.instance);
+    assert.equal(initiator.remoteStarted, b.started, 'when the peer started: of two live instances of one node id, the later is refused');
+    assert.equal(responder.remoteStarted, a.started);
+  });
+
+  it('refuses a payload without a valid start time', () => {
+    for (const started of [undefined, -1, 1.5, '1800000000000']) {
+      const peer = local();
+      const bad = { ...peer, payload: encode({ v: meshProtocolVersion, key: peer.identity.publicKey, sig: peer.identity.sign(signedStaticData(peer.staticKeyPair.publicKey)), instance: peer.instance, started }) };
+      assert.throws(() => run(local(), bad), (error: HandshakeError) => error.reason === 'malformed handshake payload', String(started));
+    }
   });
 
   it('fails when any bit of any message is flipped', () => {
@@ -80,7 +90,7 @@ describe('net/handshake (Noise XX + identity payload)', () => {
     const honest = local();
     const forged = local();
     // Same identity, but the signature is over someone else's Noise static key.
-    const bad = { ...honest, payload: encode({ v: meshProtocolVersion, key: honest.identity.publicKey, sig: honest.identity.sign(signedStaticData(forged.staticKeyPair.publicKey)), instance: honest.instance }) };
+    const bad = { ...honest, payload: encode({ v: meshProtocolVersion, key: honest.identity.publicKey, sig: honest.identity.sign(signedStaticData(forged.staticKeyPair.publicKey)), instance: honest.instance, started: honest.started }) };
     assert.throws(() => run(local(), bad), (error: HandshakeError) => error.reason === 'bad static-key signature');
     assert.throws(() => run(bad, local()), (error: HandshakeError) => error.reason === 'bad static-key signature');
   });

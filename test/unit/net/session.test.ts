@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { Counters } from '../../../server/src/net/counters';
 import type { SessionMessage } from '../../../server/src/protocol/mesh';
+import { FakeClock } from './support/fakeClock';
 import { openSessionPair } from './support/sessionPair';
 
 function collect(session: import('../../../server/src/net/session').Session, count: number): Promise<SessionMessage[]> {
@@ -124,5 +125,61 @@ describe('net/session', () => {
     } finally {
       await pair.close();
     }
+  });
+
+  it('a graceful close may say more in its bye (where the instance that stays runs)', async () => {
+    const pair = await openSessionPair();
+    try {
+      const received = collect(pair.b, 1);
+      pair.a.close('duplicate-identity', undefined, true, { t: 'bye', reason: 'duplicate-identity', running: '10.0.0.5:47778' });
+      assert.deepEqual(await received, [{ t: 'bye', reason: 'duplicate-identity', running: '10.0.0.5:47778' }]);
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it('probe: answers true when the pong to its ping arrives', async () => {
+    const clock = new FakeClock();
+    const pair = await openSessionPair({ clock });
+    try {
+      const answered = await new Promise<boolean>((resolve) => pair.b.probe(1000, resolve));
+      assert.equal(answered, true);
+      assert.equal(clock.activeTimers, 2, 'only the two heartbeats are left');
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it('probe: answers false once the bound passes without a pong, not before', async () => {
+    const clock = new FakeClock();
+    const pair = await openSessionPair({ clock });
+    try {
+      pair.rawA.pause(); // a's socket stays open, but a reads (and so answers) nothing
+      const outcomes: boolean[] = [];
+      pair.b.probe(1000, (answered) => outcomes.push(answered));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      clock.advance(999);
+      assert.deepEqual(outcomes, []);
+      clock.advance(1);
+      assert.deepEqual(outcomes, [false]);
+    } finally {
+      pair.rawA.resume();
+      await pair.close();
+    }
+  });
+
+  it('probe: answers false when the session closes first, and at once when it is not open', async () => {
+    const clock = new FakeClock();
+    const pair = await openSessionPair({ clock });
+    const outcomes: boolean[] = [];
+    pair.rawA.pause();
+    pair.b.probe(1000, (answered) => outcomes.push(answered));
+    pair.b.close('test');
+    assert.deepEqual(outcomes, [false]);
+    pair.b.probe(1000, (answered) => outcomes.push(answered));
+    assert.deepEqual(outcomes, [false, false]);
+    assert.equal(clock.activeTimers, 1, "a's heartbeat; b left none");
+    pair.rawA.resume();
+    await pair.close();
   });
 });

@@ -1,9 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
-import { statSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { base32Decode } from '../../../server/src/node/base32';
-import { displayNodeId, generateIdentity, identityFileName, IdentityError, identityFromSeed, loadOrCreateIdentity, nodeIdFromPublicKey, verifySignature } from '../../../server/src/node/identity';
+import { displayNodeId, generateIdentity, identityFileName, IdentityError, identityFromSeed, loadOrCreateIdentity, moveIdentityAside, nodeIdFromPublicKey, verifySignature } from '../../../server/src/node/identity';
 import { silentLogger } from '../../../server/src/node/log';
 import { useTempDir } from '../../support/tempDir';
 
@@ -18,6 +18,22 @@ describe('identity', () => {
     assert.equal(second.created, false);
     assert.equal(second.identity.nodeId, first.identity.nodeId);
     assert.deepEqual(second.identity.publicKey, first.identity.publicKey);
+  });
+
+  it('moves the key aside (never deleting or overwriting one) so the next start makes a new identity', () => {
+    const first = loadOrCreateIdentity(dir.path, silentLogger).identity;
+    const key = readFileSync(join(dir.path, identityFileName), 'utf8');
+    const now = Date.UTC(2026, 11, 7, 9, 30, 15, 250);
+    const aside = moveIdentityAside(dir.path, now);
+    assert.equal(aside, join(dir.path, `${identityFileName}.2026-12-07T09-30-15-250Z.bak`));
+    assert.equal(readFileSync(aside, 'utf8'), key);
+    const second = loadOrCreateIdentity(dir.path, silentLogger);
+    assert.equal(second.created, true);
+    assert.notEqual(second.identity.nodeId, first.nodeId);
+    // A second move in the same millisecond keeps the first one's file.
+    assert.equal(moveIdentityAside(dir.path, now), join(dir.path, `${identityFileName}.2026-12-07T09-30-15-250Z-2.bak`));
+    assert.equal(readFileSync(aside, 'utf8'), key);
+    assert.equal(readdirSync(dir.path).filter((name) => name.endsWith('.bak')).length, 2);
   });
 
   it('derives the node id as base32 of SHA-256 of the raw public key', () => {

@@ -32,9 +32,9 @@ export async function openSessionPair(options: Partial<SessionOptions> & { prolo
     label: 'test',
     ...options,
   };
-  const a = new Session({ ...base, socket: rawA, initiator: true, local: createLocalHandshakeIdentity(generateIdentity().identity, 'aaaaaaaaaaaaaaaa') });
+  const a = new Session({ ...base, socket: rawA, initiator: true, local: createLocalHandshakeIdentity(generateIdentity().identity, 'aaaaaaaaaaaaaaaa', 1) });
   const socketB = await accepted;
-  const b = new Session({ ...base, prologue: options.prologueB ?? base.prologue, socket: socketB, initiator: false, local: createLocalHandshakeIdentity(generateIdentity().identity, 'bbbbbbbbbbbbbbbb') });
+  const b = new Session({ ...base, prologue: options.prologueB ?? base.prologue, socket: socketB, initiator: false, local: createLocalHandshakeIdentity(generateIdentity().identity, 'bbbbbbbbbbbbbbbb', 2) });
   const opened = (s: Session) => new Promise<void>((resolve, reject) => {
     if (s.state === 'open') return resolve();
     s.once('open', () => resolve());
