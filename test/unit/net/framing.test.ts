@@ -36,4 +36,17 @@ describe('net/framing', () => {
     assert.equal(outcome.frames.length, 1);
     assert.ok(outcome.error);
   });
+
+  it('measures each frame against the limit in force when it is taken', () => {
+    // As a session does: the handshake's last frame and a larger data frame in one chunk, the
+    // limit raised between the two.
+    const decoder = new FrameDecoder(16);
+    decoder.append(Buffer.concat([encodeFrame(Buffer.alloc(16, 1)), encodeFrame(Buffer.alloc(100, 2))]));
+    assert.deepEqual(decoder.next(), Buffer.alloc(16, 1));
+    decoder.setMaxFrameBytes(100);
+    assert.deepEqual(decoder.next(), Buffer.alloc(100, 2));
+    assert.equal(decoder.next(), undefined);
+    assert.equal(decoder.error, undefined);
+    assert.equal(decoder.bufferedBytes, 0);
+  });
 });
