@@ -19,6 +19,9 @@ import { canonicalJson } from '../rooms/signing';
 import { GenomeError } from './errors';
 
 const signatureContext = 'persona-mesh/genome/v1\n';
+
+/** What a manifest may hold: receivers refuse more, so publishing checks the same. */
+export const manifestLimits = { nameChars: 200, descriptionChars: 4000, capabilities: 64, capabilityChars: 100, lineage: 64, scale: 100 } as const;
 const hex64 = /^[0-9a-f]{64}$/;
 
 export function contentOf(manifest: GenomeManifest | GenomeManifestContent): GenomeManifestContent {
@@ -75,10 +78,10 @@ function checkShape(value: unknown): GenomeManifest {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('not an object');
   const m = value as Record<string, unknown>;
   if (m.v !== genomeManifestVersion) fail(`version ${String(m.v)} (this node reads ${genomeManifestVersion})`);
-  if (!isString(m.name, 200) || m.name.trim() === '') fail('name must be a non-empty string of at most 200 characters');
-  if (!isString(m.description, 4000)) fail('description must be a string of at most 4000 characters');
-  if (!isStrings(m.capabilities, 64, 100)) fail('capabilities must be at most 64 strings');
-  if (!isStrings(m.lineage, 64, 64) || !m.lineage.every((id) => hex64.test(id))) fail('lineage must be genome ids');
+  if (!isString(m.name, manifestLimits.nameChars) || m.name.trim() === '') fail(`name must be a non-empty string of at most ${manifestLimits.nameChars} characters`);
+  if (!isString(m.description, manifestLimits.descriptionChars)) fail(`description must be a string of at most ${manifestLimits.descriptionChars} characters`);
+  if (!isStrings(m.capabilities, manifestLimits.capabilities, manifestLimits.capabilityChars)) fail(`capabilities must be at most ${manifestLimits.capabilities} strings`);
+  if (!isStrings(m.lineage, manifestLimits.lineage, 64) || !m.lineage.every((id) => hex64.test(id))) fail('lineage must be genome ids');
   if (!isString(m.publisher, 64) || !isString(m.publisherKey, 64) || !isString(m.signature, 128)) fail('publisher, publisherKey and signature must be strings');
   if (typeof m.createdAt !== 'number' || !Number.isFinite(m.createdAt)) fail('createdAt must be a number');
   if (!Array.isArray(m.vector) || m.vector.length !== genomeVectorDimensions || !m.vector.every((x) => typeof x === 'number' && Number.isFinite(x))) fail(`vector must be ${genomeVectorDimensions} numbers`);
@@ -87,15 +90,24 @@ function checkShape(value: unknown): GenomeManifest {
     if (typeof base !== 'object' || base === null || !isString(base.architecture, 64) || (base.name !== undefined && !isString(base.name, 200))) fail('baseModel must be {architecture, name?}');
   }
   if (m.metrics !== undefined) {
-    const metrics = m.metrics as Record<string, unknown>;
-    if (typeof metrics !== 'object' || metrics === null) fail('metrics must be an object');
-    if (metrics.score !== undefined && (typeof metrics.score !== 'number' || metrics.score < 0 || metrics.score > 1)) fail('metrics.score must be between 0 and 1');
-    if (metrics.signals !== undefined && (typeof metrics.signals !== 'number' || metrics.signals < 0)) fail('metrics.signals must be a count');
-    if (metrics.measuredBy !== undefined && !isString(metrics.measuredBy, 64)) fail('metrics.measuredBy must be a node id');
+    const problem = metricsProblem(m.metrics);
+    if (problem) fail(problem);
   }
   if (!Array.isArray(m.layers) || m.layers.length === 0 || m.layers.length > 16) fail('layers must be 1 to 16 layers');
   m.layers.forEach((layer, i) => checkLayer(layer, i));
   return value as GenomeManifest;
+}
+
+/** What is wrong with a manifest's `metrics`, if anything. */
+export function metricsProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'metrics must be an object';
+  const metrics = value as Record<string, unknown>;
+  // Finite numbers only: the stored JSON turns NaN and Infinity into null, which no check passes.
+  const number = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
+  if (metrics.score !== undefined && (!number(metrics.score) || (metrics.score as number) < 0 || (metrics.score as number) > 1)) return 'metrics.score must be between 0 and 1';
+  if (metrics.signals !== undefined && (!number(metrics.signals) || (metrics.signals as number) < 0)) return 'metrics.signals must be a count';
+  if (metrics.measuredBy !== undefined && !isString(metrics.measuredBy, 64)) return 'metrics.measuredBy must be a node id';
+  return undefined;
 }
 
 function checkLayer(value: unknown, index: number): asserts value is GenomeLayer {
@@ -110,5 +122,5 @@ function checkLayer(value: unknown, index: number): asserts value is GenomeLayer
     fail(`${where}: ${expected} piece hashes expected for ${layer.size} bytes`);
   }
   if (layer.kind === 'lora' && !isString(layer.architecture, 64)) fail(`${where}: a lora layer names its architecture`);
-  if (layer.scale !== undefined && (typeof layer.scale !== 'number' || !Number.isFinite(layer.scale) || Math.abs(layer.scale) > 100)) fail(`${where}: scale must be a number`);
+  if (layer.scale !== undefined && (typeof layer.scale !== 'number' || !Number.isFinite(layer.scale) || Math.abs(layer.scale) > manifestLimits.scale)) fail(`${where}: scale must be a number`);
 }

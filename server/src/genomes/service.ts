@@ -40,7 +40,7 @@ import { checkLoraAdapter } from './lora';
 import { manifestSize, verifyManifest } from './manifest';
 import { matchGenome, normaliseQuery } from './matching';
 import { pieceCount, pieceRange } from './pieces';
-import { buildGenome } from './publish';
+import { buildGenome, checkPublishParams } from './publish';
 import type { RequestWindowOptions } from './requestWindow';
 import type { GenomeTransport } from './transport';
 
@@ -165,7 +165,7 @@ export class GenomeService extends EventEmitter<GenomeServiceEvents> implements 
   // ------------------------------------------------------------------ API
 
   async publish(params: GenomePublishParams): Promise<GenomeSummary> {
-    const { id, manifest } = await buildGenome({ ...params, now: this.options.clock.now(), maxBytes: this.maxGenomeBytes }, this.blobs, this.options.identity);
+    const { id, manifest } = await buildGenome({ ...checkPublishParams(params), now: this.options.clock.now(), maxBytes: this.maxGenomeBytes }, this.blobs, this.options.identity);
     this.index.addManifest(id, manifest, true, this.options.clock.now());
     this.options.logger.info(`published genome "${manifest.name}" (${id.slice(0, 12)}…, ${manifestSize(manifest)} bytes)`);
     this.announce();
