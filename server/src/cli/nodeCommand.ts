@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { MeshNode } from '../node/meshNode';
-import { createLogger, type LogLevel } from '../node/log';
+import { createLogger, logLevels, type LogLevel } from '../node/log';
 import { MeshKeyError, parseMeshKey } from '../node/meshKey';
 import { defaultNetworkSettings, parseHostPort } from '../node/networkOptions';
 import type { ChatMessage } from '../protocol/rooms';
@@ -63,8 +63,6 @@ function modelsFromArgs(args: ParsedArgs): { folder?: string; huggingFaceEndpoin
 }
 
 export const defaultDataDir = join(homedir(), '.persona-mesh');
-
-const logLevels: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error'];
 
 export interface NodeCommandIo {
   output: CliOutput;
