@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { nodeIdFromPublicKey, verifySignature, type Identity } from '../node/identity';
+import { formatCount } from '../node/sizeLimit';
 import {
   genomeLayerKinds,
   genomeManifestVersion,
@@ -119,7 +120,7 @@ function checkLayer(value: unknown, index: number): asserts value is GenomeLayer
   if (typeof layer.size !== 'number' || !Number.isSafeInteger(layer.size) || layer.size <= 0) fail(`${where}: size must be a positive whole number`);
   const expected = Math.ceil(layer.size / genomePieceBytes);
   if (!Array.isArray(layer.pieces) || layer.pieces.length !== expected || !layer.pieces.every((p) => typeof p === 'string' && hex64.test(p))) {
-    fail(`${where}: ${expected} piece hashes expected for ${layer.size} bytes`);
+    fail(`${where}: ${formatCount(expected)} piece hashes expected for ${formatCount(layer.size)} bytes`);
   }
   if (layer.kind === 'lora' && !isString(layer.architecture, 64)) fail(`${where}: a lora layer names its architecture`);
   if (layer.scale !== undefined && (typeof layer.scale !== 'number' || !Number.isFinite(layer.scale) || Math.abs(layer.scale) > manifestLimits.scale)) fail(`${where}: scale must be a number`);

@@ -6,6 +6,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
 import type { Identity } from '../node/identity';
+import { overLimit } from '../node/sizeLimit';
 import { genomeManifestVersion, type GenomeLayer, type GenomeLayerKind, type GenomeManifest, type GenomeMetrics, type GenomePublishParams, type KnowledgeLayerData, type PromptLayerData } from '../protocol/genomes';
 import type { BlobStore } from './blobStore';
 import { GenomeError } from './errors';
@@ -84,7 +85,7 @@ export async function buildGenome(input: PublishInput, blobs: BlobStore, identit
     const architecture = await checkLoraAdapter(input.adapter, input.adapter, base);
     baseModel = { architecture, ...(input.baseModel ? { name: input.baseModel.split(/[\\/]/).pop()! } : {}) };
     const size = (await stat(input.adapter)).size;
-    if (size > input.maxBytes) throw new GenomeError('too-large', `the adapter ${input.adapter} is ${size} bytes; the maximum genome size is ${input.maxBytes} bytes`);
+    if (size > input.maxBytes) throw new GenomeError('too-large', `the adapter ${input.adapter} is ${overLimit(size, input.maxBytes)} (the maximum genome size)`);
     await add('lora', await readFile(input.adapter), { architecture, ...(input.scale !== undefined ? { scale: input.scale } : {}) });
   }
   if (input.knowledge) {
@@ -95,7 +96,7 @@ export async function buildGenome(input: PublishInput, blobs: BlobStore, identit
   }
   if (layers.length === 0) throw new GenomeError('bad-layer', 'a genome needs at least one layer: a prompt, an adapter or a knowledge folder');
   const total = layers.reduce((sum, layer) => sum + layer.size, 0);
-  if (total > input.maxBytes) throw new GenomeError('too-large', `the genome is ${total} bytes; the maximum genome size is ${input.maxBytes} bytes`);
+  if (total > input.maxBytes) throw new GenomeError('too-large', `the genome is ${overLimit(total, input.maxBytes)} (the maximum genome size)`);
   const description = (input.description ?? '').trim();
   return signManifest(
     {

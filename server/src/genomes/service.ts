@@ -16,6 +16,7 @@ import type { Identity } from '../node/identity';
 import type { Component } from '../node/lifecycle';
 import type { Logger } from '../node/log';
 import { cryptoRandom } from '../node/random';
+import { overLimit } from '../node/sizeLimit';
 import {
   genomeTopics,
   type GenomeAnnounce,
@@ -298,7 +299,7 @@ export class GenomeService extends EventEmitter<GenomeServiceEvents> implements 
 
   private async startDownload(id: string, manifest: GenomeManifest): Promise<GenomeProgress> {
     const size = manifestSize(manifest);
-    if (size > this.maxGenomeBytes) throw new GenomeError('too-large', `genome "${manifest.name}" is ${formatBytes(size)}; the maximum genome size here is ${formatBytes(this.maxGenomeBytes)} (setting personaMesh.genomes.maxSizeMB, CLI --genome-max-mb)`);
+    if (size > this.maxGenomeBytes) throw new GenomeError('too-large', `genome "${manifest.name}" is ${overLimit(size, this.maxGenomeBytes)} (the maximum genome size here: setting personaMesh.genomes.maxSizeMB, CLI --genome-max-mb)`);
     if (manifest.layers.some((layer) => layer.kind === 'lora') && !manifest.baseModel) throw new GenomeError('bad-manifest', `genome "${manifest.name}" has a LoRA layer but names no base model`);
     const free = await this.blobs.freeBytes();
     if (free - size < diskReserveBytes) throw new GenomeError('no-space', `not enough disk space for genome "${manifest.name}": it needs ${formatBytes(size)}, ${formatBytes(free)} are free in ${this.blobs.root} (and ${formatBytes(diskReserveBytes)} stay free)`);

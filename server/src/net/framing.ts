@@ -3,6 +3,8 @@
  * against the maximum before it allocates anything, and never throws: bad input puts it in a
  * failed state with a reason, and the session closes.
  */
+import { overLimit } from '../node/sizeLimit';
+
 export const frameHeaderBytes = 4;
 /** Default hard maximum of a frame payload (16 MiB). */
 export const defaultMaxFrameBytes = 16 * 1024 * 1024;
@@ -57,7 +59,7 @@ export class FrameDecoder {
     if (this.failure !== undefined || this.buffered < frameHeaderBytes) return undefined;
     const length = this.peekLength();
     if (length > this.maxFrameBytes) {
-      this.fail(`oversized frame: ${length} bytes > ${this.maxFrameBytes}`);
+      this.fail(`oversized frame: ${overLimit(length, this.maxFrameBytes)}`);
       return undefined;
     }
     if (this.buffered < frameHeaderBytes + length) return undefined;

@@ -223,6 +223,6 @@ describe('genome exchange (in-memory mesh, real libsql and files)', () => {
     const { summary } = await publishAdapter(a, 600_000);
     const d = await addNode('d', undefined, { maxGenomeBytes: 100_000 });
     await d.service.query({ timeoutMs: 5000 });
-    await assert.rejects(d.service.download(summary.id), (error: unknown) => error instanceof GenomeError && error.code === 'too-large' && /maximum genome size/.test(error.message));
+    await assert.rejects(d.service.download(summary.id), (error: unknown) => error instanceof GenomeError && error.code === 'too-large' && /^genome "Bulky" is \d{3},\d{3} bytes; the limit is 100,000 bytes \(the maximum genome size here/.test(error.message));
   });
 });
