@@ -56,7 +56,7 @@ export function manifestSize(manifest: GenomeManifestContent): number {
  * GenomeError saying what is wrong: `bad-manifest` for the shape, `bad-signature` for authorship.
  */
 export function verifyManifest(value: unknown, expectedId?: string): string {
-  const manifest = checkShape(value);
+  const manifest = checkManifestShape(value);
   const id = manifestId(manifest);
   if (expectedId !== undefined && id !== expectedId) throw new GenomeError('bad-signature', `the manifest does not match its id ${expectedId.slice(0, 12)}… (its content hashes to ${id.slice(0, 12)}…): it was altered`);
   const key = Buffer.from(manifest.publisherKey, 'base64');
@@ -75,7 +75,8 @@ function fail(message: string): never {
 const isString = (value: unknown, max: number): value is string => typeof value === 'string' && value.length <= max;
 const isStrings = (value: unknown, count: number, max: number): value is string[] => Array.isArray(value) && value.length <= count && value.every((item) => isString(item, max));
 
-function checkShape(value: unknown): GenomeManifest {
+/** The shape check alone (no hashing, no signature): cheap enough for every stored manifest a query looks at. */
+export function checkManifestShape(value: unknown): GenomeManifest {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('not an object');
   const m = value as Record<string, unknown>;
   if (m.v !== genomeManifestVersion) fail(`version ${String(m.v)} (this node reads ${genomeManifestVersion})`);
@@ -85,7 +86,7 @@ function checkShape(value: unknown): GenomeManifest {
   if (!isStrings(m.lineage, manifestLimits.lineage, 64) || !m.lineage.every((id) => hex64.test(id))) fail('lineage must be genome ids');
   if (!isString(m.publisher, 64) || !isString(m.publisherKey, 64) || !isString(m.signature, 128)) fail('publisher, publisherKey and signature must be strings');
   if (typeof m.createdAt !== 'number' || !Number.isFinite(m.createdAt)) fail('createdAt must be a number');
-  if (!Array.isArray(m.vector) || m.vector.length !== genomeVectorDimensions || !m.vector.every((x) => typeof x === 'number' && Number.isFinite(x))) fail(`vector must be ${genomeVectorDimensions} numbers`);
+  if (!Array.isArray(m.vector) || m.vector.length !== genomeVectorDimensions || !m.vector.every((x) => typeof x === 'number' && Number.isFinite(x))) fail(`vector must be ${genomeVectorDimensions} numbers${Array.isArray(m.vector) ? ` (it has ${formatCount(m.vector.length)})` : ''}`);
   if (m.baseModel !== undefined) {
     const base = m.baseModel as Record<string, unknown>;
     if (typeof base !== 'object' || base === null || !isString(base.architecture, 64) || (base.name !== undefined && !isString(base.name, 200))) fail('baseModel must be {architecture, name?}');
