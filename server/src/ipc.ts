@@ -2,10 +2,11 @@
  * The mesh server as VS Code starts it: a language server over IPC. Standard LSP serves the
  * persona files; custom `mesh/...` methods (server/src/protocol/extension.ts) carry the mesh.
  */
-import { createConnection, ProposedFeatures, ResponseError, type InitializeResult } from 'vscode-languageserver/node';
+import { createConnection, ProposedFeatures, type InitializeResult } from 'vscode-languageserver/node';
 import { registerPersonaServer } from './lsp/personaServer';
 import { version } from '../../package.json';
 import { MeshNode } from './node/meshNode';
+import { registerNodeHandlers } from './node/rpcHandlers';
 import { registerRoomHandlers } from './rooms/rpcHandlers';
 import { registerAcademyHandlers } from './academy/rpcHandlers';
 import { registerChallengeHandlers } from './challenges/rpcHandlers';
@@ -14,10 +15,9 @@ import { registerReviewHandlers } from './review/rpcHandlers';
 import { reviewNodeOf } from './review/nodeReview';
 import { createLogger, logLevelAllows, type LogLevel } from './node/log';
 import { takeMeshKeyFromEnv } from './node/meshKey';
-import { LogNotification, NewIdentityRequest, PeersRequest, PingPeerRequest, SetLogLevelNotification, StatusNotification, StatusRequest, type ServerInitOptions } from './protocol/extension';
-import { EvolutionEventNotification, EvolutionHistoryRequest, EvolutionProposalRequest, SetEvolutionPolicyNotification } from './protocol/evolution';
-import { CancelModelDownloadRequest, ModelDownloadNotification, PersonaApiKeyRequest } from './protocol/personas';
-import type { NodeStatus } from './protocol/status';
+import { LogNotification, StatusNotification, type ServerInitOptions } from './protocol/extension';
+import { EvolutionEventNotification, EvolutionProposalRequest } from './protocol/evolution';
+import { ModelDownloadNotification, PersonaApiKeyRequest } from './protocol/personas';
 
 const connection = createConnection(ProposedFeatures.all);
 let node: MeshNode | undefined;
@@ -65,30 +65,12 @@ connection.onInitialized(() => {
     .then(() => nodeStarted(started));
 });
 
-connection.onRequest(StatusRequest.type, async (): Promise<NodeStatus> => (await startedNode).status());
-connection.onRequest(PeersRequest.type, async () => (await startedNode).peers());
-connection.onRequest(PingPeerRequest.type, async ({ nodeId }) => {
-  const network = (await startedNode).network;
-  if (!network) throw new ResponseError(1, 'the node is not on a mesh: set the mesh key first');
-  const started = performance.now();
-  try {
-    await network.call(nodeId, 'ping', {}, { timeoutMs: 3000 });
-  } catch (error) {
-    throw new ResponseError(2, `ping failed: ${(error as Error).message}`);
-  }
-  return { rttMs: performance.now() - started };
+registerNodeHandlers(connection, () => startedNode, {
+  logger,
+  setLogLevel: (level) => {
+    logLevel = level;
+  },
 });
-connection.onRequest(NewIdentityRequest.type, async () => {
-  try {
-    return { movedTo: (await startedNode).moveIdentityAside() };
-  } catch (error) {
-    throw new ResponseError(1, `the identity key could not be moved aside: ${(error as Error).message}`);
-  }
-});
-connection.onNotification(SetLogLevelNotification.type, ({ level }) => {
-  logLevel = level;
-});
-
 registerRoomHandlers(connection, async () => (await startedNode).rooms, logger);
 registerAcademyHandlers(connection, async () => (await startedNode).academy, logger);
 registerChallengeHandlers(connection, async () => (await startedNode).challenges, logger);
@@ -114,17 +96,6 @@ const refreshPersonaFiles = () => {
   });
 };
 void startedNode.then((started) => started.genomes?.on('changed', refreshPersonaFiles).on('seen', refreshPersonaFiles));
-connection.onRequest(CancelModelDownloadRequest.type, async ({ model }) => ({ cancelled: (await startedNode).modelDownloads?.cancel(model) ?? false }));
-connection.onNotification(SetEvolutionPolicyNotification.type, ({ policy }) => {
-  void startedNode.then((started) => {
-    try {
-      if (started.evolution) started.evolution.policy = policy;
-    } catch (error) {
-      logger.warn((error as Error).message);
-    }
-  });
-});
-connection.onRequest(EvolutionHistoryRequest.type, async () => (await startedNode).evolution?.history() ?? []);
 void startedNode.then((started) => started.evolution?.onEvent((event) => void connection.sendNotification(EvolutionEventNotification.type, event)));
 void startedNode.then((started) => started.modelDownloads?.on('progress', (progress) => void connection.sendNotification(ModelDownloadNotification.type, progress)));
 

@@ -9,11 +9,11 @@
  * its id matches its content and its signer's signature checks.
  */
 import { EventEmitter } from 'node:events';
-import { renameSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { systemClock, type Clock } from '../node/clock';
 import type { Identity } from '../node/identity';
-import type { Component } from '../node/lifecycle';
+import { describeError, type Component } from '../node/lifecycle';
 import { silentLogger, type Logger } from '../node/log';
 import {
   academyLimits,
@@ -272,8 +272,14 @@ export class Academy extends EventEmitter<AcademyEvents> implements Component {
       ...(typeof params.since === 'number' ? { since: params.since } : {}),
     });
     const temporary = `${params.path}.tmp-${process.pid}`;
-    writeFileSync(temporary, lines.map((line) => `${line}\n`).join(''));
-    renameSync(temporary, params.path);
+    try {
+      writeFileSync(temporary, lines.map((line) => `${line}\n`).join(''));
+      renameSync(temporary, params.path);
+    } catch (error) {
+      // The path is the user's choice (a missing folder, a folder, no permission): theirs to fix.
+      rmSync(temporary, { force: true });
+      throw new RoomError('invalid', `the export could not be written to ${params.path}: ${describeError(error)}`);
+    }
     this.logger.info(`exported ${summary.written} ${params.format} line(s) to ${params.path}`);
     return summary;
   }

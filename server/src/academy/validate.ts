@@ -1,4 +1,5 @@
 /** Checks of signals received from the mesh (untrusted input) and recorded locally. */
+import { overLimit } from '../node/sizeLimit';
 import { academyLimits, signalCategories, signalSources, type PersonaRef, type Signal } from '../protocol/academy';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -47,7 +48,8 @@ export function signalProblem(value: unknown): string | undefined {
     if (opponent) return opponent;
   }
   if (!shortText(s.signer, 100) || !shortText(s.signerKey, 64) || !shortText(s.signature, 128)) return 'bad signer';
-  if (JSON.stringify(value).length > academyLimits.maxSignalBytes) return 'too large';
+  const length = JSON.stringify(value).length;
+  if (length > academyLimits.maxSignalBytes) return `too large: ${overLimit(length, academyLimits.maxSignalBytes, 'characters of JSON')}`;
   return undefined;
 }
 

@@ -15,8 +15,9 @@
  * - `{"op":"genome.apply","id","persona"}` / `{"op":"genome.unapply","id","persona"}`: records the
  *   genome in (or takes it out of) a hosted persona's file → `genome.applied` / `genome.unapplied`
  *
- * Failures answer `{"event":"genome.error","op","id"?,"code","reason"}`; a manifest a peer sent
- * that failed its checks gives `{"event":"genome.rejected","from","code","reason"}`.
+ * Failures answer `{"event":"genome.error","op","id"?,"code","reason"}`. A manifest refused alone
+ * gives `{"event":"genome.rejected","from","code","reason"}`: one a peer sent that failed its checks
+ * (`from` the peer), or one of this node's store it cannot offer in an answer (`from` this node).
  */
 import { GenomeError } from '../genomes/errors';
 import { manifestSize } from '../genomes/manifest';

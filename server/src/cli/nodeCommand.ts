@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { MeshNode } from '../node/meshNode';
-import { createLogger, type LogLevel } from '../node/log';
+import { createLogger, logLevels, type LogLevel } from '../node/log';
 import { MeshKeyError, parseMeshKey } from '../node/meshKey';
 import { defaultNetworkSettings, parseHostPort } from '../node/networkOptions';
 import type { ChatMessage } from '../protocol/rooms';
@@ -15,7 +15,8 @@ import { lastValue, UsageError, type ParsedArgs } from './args';
 import { readMeshKey } from './meshKeySource';
 import { isChallengeOp, reportChallenges, runChallengeOp } from './challengeOps';
 import type { CliOutput } from './output';
-import { genomeLimitsFromArgs, genomeOpNames, reportGenomeEvents, runGenomeOp } from './genomeOps';
+import { genomeLimitsFromArgs, reportGenomeEvents, runGenomeOp } from './genomeOps';
+import { parseStdinLine } from './stdinCommand';
 
 export const nodeArgSpec = {
   valued: ['name', 'data-dir', 'mesh-key-file', 'log-level', 'listen', 'multicast', 'interface', 'peer', 'trust', 'interval-ms', 'room', 'workspace', 'personas', 'models-dir', 'hf-endpoint', 'evolution', 'challenge-timeout-ms', 'genome-max-mb', 'genome-max-rate-kib', 'max-messages-per-minute'],
@@ -62,8 +63,6 @@ function modelsFromArgs(args: ParsedArgs): { folder?: string; huggingFaceEndpoin
 }
 
 export const defaultDataDir = join(homedir(), '.persona-mesh');
-
-const logLevels: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error'];
 
 export interface NodeCommandIo {
   output: CliOutput;
@@ -171,13 +170,12 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
     lines.on('line', (line) => {
       const text = line.trim();
       if (text.length === 0) return;
-      let command: { op?: unknown };
-      try {
-        command = JSON.parse(text) as { op?: unknown };
-      } catch {
-        output.event({ event: 'error', reason: `stdin: not a JSON line: ${text.slice(0, 80)}` });
+      const parsed = parseStdinLine(text);
+      if (!parsed.ok) {
+        output.event({ event: 'error', reason: parsed.reason });
         return;
       }
+      const command = parsed.command;
       switch (command.op) {
         case 'quit':
           shutdown('quit');
@@ -198,15 +196,9 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
           runRoomOp(node, command as RoomOp, output);
           break;
         default:
-          if (isChallengeOp(command.op)) {
-            runChallengeOp(node, command, output);
-            break;
-          }
-          if (typeof command.op === 'string' && genomeOpNames.includes(command.op)) {
-            void runGenomeOp(node, command, output);
-            break;
-          }
-          output.event({ event: 'error', reason: `stdin: unknown op ${JSON.stringify(command.op)} (known: status, peers, send, join, leave, history, rpc, quit, personas, challenge.start, challenge.score, challenges, leaderboard, genome.*)` });
+          // parseStdinLine let only known ops through: the rest are challenge and genome ops.
+          if (isChallengeOp(command.op)) runChallengeOp(node, command, output);
+          else void runGenomeOp(node, command, output);
       }
     });
     // End of stdin is not a quit: a node started as a service has /dev/null there.

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { nodeIdFromPublicKey, verifySignature, type Identity } from '../node/identity';
+import { formatCount } from '../node/sizeLimit';
 import {
   genomeLayerKinds,
   genomeManifestVersion,
@@ -19,6 +20,9 @@ import { canonicalJson } from '../rooms/signing';
 import { GenomeError } from './errors';
 
 const signatureContext = 'persona-mesh/genome/v1\n';
+
+/** What a manifest may hold: receivers refuse more, so publishing checks the same. */
+export const manifestLimits = { nameChars: 200, descriptionChars: 4000, capabilities: 64, capabilityChars: 100, lineage: 64, scale: 100 } as const;
 const hex64 = /^[0-9a-f]{64}$/;
 
 export function contentOf(manifest: GenomeManifest | GenomeManifestContent): GenomeManifestContent {
@@ -52,7 +56,7 @@ export function manifestSize(manifest: GenomeManifestContent): number {
  * GenomeError saying what is wrong: `bad-manifest` for the shape, `bad-signature` for authorship.
  */
 export function verifyManifest(value: unknown, expectedId?: string): string {
-  const manifest = checkShape(value);
+  const manifest = checkManifestShape(value);
   const id = manifestId(manifest);
   if (expectedId !== undefined && id !== expectedId) throw new GenomeError('bad-signature', `the manifest does not match its id ${expectedId.slice(0, 12)}… (its content hashes to ${id.slice(0, 12)}…): it was altered`);
   const key = Buffer.from(manifest.publisherKey, 'base64');
@@ -71,31 +75,41 @@ function fail(message: string): never {
 const isString = (value: unknown, max: number): value is string => typeof value === 'string' && value.length <= max;
 const isStrings = (value: unknown, count: number, max: number): value is string[] => Array.isArray(value) && value.length <= count && value.every((item) => isString(item, max));
 
-function checkShape(value: unknown): GenomeManifest {
+/** The shape check alone (no hashing, no signature): cheap enough for every stored manifest a query looks at. */
+export function checkManifestShape(value: unknown): GenomeManifest {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('not an object');
   const m = value as Record<string, unknown>;
   if (m.v !== genomeManifestVersion) fail(`version ${String(m.v)} (this node reads ${genomeManifestVersion})`);
-  if (!isString(m.name, 200) || m.name.trim() === '') fail('name must be a non-empty string of at most 200 characters');
-  if (!isString(m.description, 4000)) fail('description must be a string of at most 4000 characters');
-  if (!isStrings(m.capabilities, 64, 100)) fail('capabilities must be at most 64 strings');
-  if (!isStrings(m.lineage, 64, 64) || !m.lineage.every((id) => hex64.test(id))) fail('lineage must be genome ids');
+  if (!isString(m.name, manifestLimits.nameChars) || m.name.trim() === '') fail(`name must be a non-empty string of at most ${manifestLimits.nameChars} characters`);
+  if (!isString(m.description, manifestLimits.descriptionChars)) fail(`description must be a string of at most ${manifestLimits.descriptionChars} characters`);
+  if (!isStrings(m.capabilities, manifestLimits.capabilities, manifestLimits.capabilityChars)) fail(`capabilities must be at most ${manifestLimits.capabilities} strings`);
+  if (!isStrings(m.lineage, manifestLimits.lineage, 64) || !m.lineage.every((id) => hex64.test(id))) fail('lineage must be genome ids');
   if (!isString(m.publisher, 64) || !isString(m.publisherKey, 64) || !isString(m.signature, 128)) fail('publisher, publisherKey and signature must be strings');
   if (typeof m.createdAt !== 'number' || !Number.isFinite(m.createdAt)) fail('createdAt must be a number');
-  if (!Array.isArray(m.vector) || m.vector.length !== genomeVectorDimensions || !m.vector.every((x) => typeof x === 'number' && Number.isFinite(x))) fail(`vector must be ${genomeVectorDimensions} numbers`);
+  if (!Array.isArray(m.vector) || m.vector.length !== genomeVectorDimensions || !m.vector.every((x) => typeof x === 'number' && Number.isFinite(x))) fail(`vector must be ${genomeVectorDimensions} numbers${Array.isArray(m.vector) ? ` (it has ${formatCount(m.vector.length)})` : ''}`);
   if (m.baseModel !== undefined) {
     const base = m.baseModel as Record<string, unknown>;
     if (typeof base !== 'object' || base === null || !isString(base.architecture, 64) || (base.name !== undefined && !isString(base.name, 200))) fail('baseModel must be {architecture, name?}');
   }
   if (m.metrics !== undefined) {
-    const metrics = m.metrics as Record<string, unknown>;
-    if (typeof metrics !== 'object' || metrics === null) fail('metrics must be an object');
-    if (metrics.score !== undefined && (typeof metrics.score !== 'number' || metrics.score < 0 || metrics.score > 1)) fail('metrics.score must be between 0 and 1');
-    if (metrics.signals !== undefined && (typeof metrics.signals !== 'number' || metrics.signals < 0)) fail('metrics.signals must be a count');
-    if (metrics.measuredBy !== undefined && !isString(metrics.measuredBy, 64)) fail('metrics.measuredBy must be a node id');
+    const problem = metricsProblem(m.metrics);
+    if (problem) fail(problem);
   }
   if (!Array.isArray(m.layers) || m.layers.length === 0 || m.layers.length > 16) fail('layers must be 1 to 16 layers');
   m.layers.forEach((layer, i) => checkLayer(layer, i));
   return value as GenomeManifest;
+}
+
+/** What is wrong with a manifest's `metrics`, if anything. */
+export function metricsProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'metrics must be an object';
+  const metrics = value as Record<string, unknown>;
+  // Finite numbers only: the stored JSON turns NaN and Infinity into null, which no check passes.
+  const number = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
+  if (metrics.score !== undefined && (!number(metrics.score) || (metrics.score as number) < 0 || (metrics.score as number) > 1)) return 'metrics.score must be between 0 and 1';
+  if (metrics.signals !== undefined && (!number(metrics.signals) || (metrics.signals as number) < 0)) return 'metrics.signals must be a count';
+  if (metrics.measuredBy !== undefined && !isString(metrics.measuredBy, 64)) return 'metrics.measuredBy must be a node id';
+  return undefined;
 }
 
 function checkLayer(value: unknown, index: number): asserts value is GenomeLayer {
@@ -107,8 +121,8 @@ function checkLayer(value: unknown, index: number): asserts value is GenomeLayer
   if (typeof layer.size !== 'number' || !Number.isSafeInteger(layer.size) || layer.size <= 0) fail(`${where}: size must be a positive whole number`);
   const expected = Math.ceil(layer.size / genomePieceBytes);
   if (!Array.isArray(layer.pieces) || layer.pieces.length !== expected || !layer.pieces.every((p) => typeof p === 'string' && hex64.test(p))) {
-    fail(`${where}: ${expected} piece hashes expected for ${layer.size} bytes`);
+    fail(`${where}: ${formatCount(expected)} piece hashes expected for ${formatCount(layer.size)} bytes`);
   }
   if (layer.kind === 'lora' && !isString(layer.architecture, 64)) fail(`${where}: a lora layer names its architecture`);
-  if (layer.scale !== undefined && (typeof layer.scale !== 'number' || !Number.isFinite(layer.scale) || Math.abs(layer.scale) > 100)) fail(`${where}: scale must be a number`);
+  if (layer.scale !== undefined && (typeof layer.scale !== 'number' || !Number.isFinite(layer.scale) || Math.abs(layer.scale) > manifestLimits.scale)) fail(`${where}: scale must be a number`);
 }

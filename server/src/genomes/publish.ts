@@ -6,11 +6,12 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
 import type { Identity } from '../node/identity';
-import { genomeManifestVersion, type GenomeLayer, type GenomeLayerKind, type GenomeManifest, type GenomePublishParams, type KnowledgeLayerData, type PromptLayerData } from '../protocol/genomes';
+import { overLimit } from '../node/sizeLimit';
+import { genomeManifestVersion, type GenomeLayer, type GenomeLayerKind, type GenomeManifest, type GenomeMetrics, type GenomePublishParams, type KnowledgeLayerData, type PromptLayerData } from '../protocol/genomes';
 import type { BlobStore } from './blobStore';
 import { GenomeError } from './errors';
 import { checkLoraAdapter, modelArchitecture } from './lora';
-import { signManifest } from './manifest';
+import { manifestLimits, metricsProblem, signManifest } from './manifest';
 import { pieceHashes } from './pieces';
 import { compatibilityVector } from './vector';
 
@@ -22,6 +23,47 @@ export interface PublishInput extends GenomePublishParams {
   /** Wall-clock ms. */
   now: number;
   maxBytes: number;
+}
+
+function refuse(message: string): never {
+  throw new GenomeError('bad-manifest', message);
+}
+
+/**
+ * Publish parameters from the editor or the CLI, where anything can arrive, checked against what
+ * a manifest may hold (receivers would refuse more).
+ */
+export function checkPublishParams(value: unknown): GenomePublishParams {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) refuse('publishing needs parameters: name, description, capabilities and a layer');
+  const p = value as Record<string, unknown>;
+  const text = (key: string, maxChars = Infinity): string | undefined => {
+    const item = p[key];
+    if (item === undefined) return undefined;
+    if (typeof item !== 'string' || item.length > maxChars) refuse(`${key} must be text${Number.isFinite(maxChars) ? ` of at most ${maxChars} characters` : ''}`);
+    return item;
+  };
+  const strings = (key: string, maxItems: number, maxChars: number, what: string): string[] | undefined => {
+    const items = p[key];
+    if (items === undefined) return undefined;
+    if (!Array.isArray(items) || items.length > maxItems || !items.every((item) => typeof item === 'string' && item.length <= maxChars)) refuse(`${key} must be at most ${maxItems} ${what}`);
+    return items as string[];
+  };
+  const scale = p.scale;
+  if (scale !== undefined && (typeof scale !== 'number' || !Number.isFinite(scale) || Math.abs(scale) > manifestLimits.scale)) refuse(`scale must be a number from -${manifestLimits.scale} to ${manifestLimits.scale}`);
+  const lineage = strings('lineage', manifestLimits.lineage, 64, 'genome ids');
+  if (lineage && !lineage.every((id) => /^[0-9a-f]{64}$/.test(id))) refuse('lineage must be genome ids');
+  const metrics = p.metrics === undefined ? undefined : metricsProblem(p.metrics);
+  if (metrics) refuse(metrics);
+  const optional = { prompt: text('prompt'), adapter: text('adapter'), baseModel: text('baseModel'), knowledge: text('knowledge') };
+  return {
+    name: text('name', manifestLimits.nameChars) ?? '',
+    description: text('description', manifestLimits.descriptionChars) ?? '',
+    capabilities: strings('capabilities', manifestLimits.capabilities, manifestLimits.capabilityChars, 'capabilities of text') ?? [],
+    ...Object.fromEntries(Object.entries(optional).filter(([, item]) => item !== undefined)),
+    ...(scale !== undefined ? { scale } : {}),
+    ...(lineage ? { lineage } : {}),
+    ...(p.metrics !== undefined ? { metrics: p.metrics as GenomeMetrics } : {}),
+  };
 }
 
 export async function buildGenome(input: PublishInput, blobs: BlobStore, identity: Identity): Promise<{ id: string; manifest: GenomeManifest }> {
@@ -43,7 +85,7 @@ export async function buildGenome(input: PublishInput, blobs: BlobStore, identit
     const architecture = await checkLoraAdapter(input.adapter, input.adapter, base);
     baseModel = { architecture, ...(input.baseModel ? { name: input.baseModel.split(/[\\/]/).pop()! } : {}) };
     const size = (await stat(input.adapter)).size;
-    if (size > input.maxBytes) throw new GenomeError('too-large', `the adapter ${input.adapter} is ${size} bytes; the maximum genome size is ${input.maxBytes} bytes`);
+    if (size > input.maxBytes) throw new GenomeError('too-large', `the adapter ${input.adapter} is ${overLimit(size, input.maxBytes)} (the maximum genome size)`);
     await add('lora', await readFile(input.adapter), { architecture, ...(input.scale !== undefined ? { scale: input.scale } : {}) });
   }
   if (input.knowledge) {
@@ -54,7 +96,7 @@ export async function buildGenome(input: PublishInput, blobs: BlobStore, identit
   }
   if (layers.length === 0) throw new GenomeError('bad-layer', 'a genome needs at least one layer: a prompt, an adapter or a knowledge folder');
   const total = layers.reduce((sum, layer) => sum + layer.size, 0);
-  if (total > input.maxBytes) throw new GenomeError('too-large', `the genome is ${total} bytes; the maximum genome size is ${input.maxBytes} bytes`);
+  if (total > input.maxBytes) throw new GenomeError('too-large', `the genome is ${overLimit(total, input.maxBytes)} (the maximum genome size)`);
   const description = (input.description ?? '').trim();
   return signManifest(
     {

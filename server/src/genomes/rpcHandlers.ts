@@ -45,6 +45,12 @@ function text(value: unknown, name: string): string {
   return value;
 }
 
+function optionalText(value: unknown, name: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new GenomeError('bad-manifest', `"${name}" must be text`);
+  return value;
+}
+
 export function registerGenomeHandlers(connection: GenomeConnection, source: () => Promise<MeshNode>, logger?: Logger, now: () => number = () => performance.now()): Disposable {
   let attached: GenomeService | undefined;
   let lastQueryAt = -Infinity;
@@ -116,17 +122,19 @@ export function registerGenomeHandlers(connection: GenomeConnection, source: () 
     connection.onRequest(GenomePublishRequest.type, handle(({ genomes }, p) => genomes.publish(p))),
     connection.onRequest(
       GenomePublishPersonaRequest.type,
-      handle(({ node, genomes }, p: { persona: string; name?: string; adapter?: string }) => {
+      handle(({ node, genomes }, p: { persona: string; name?: unknown; adapter?: unknown }) => {
         const definition = persona(node, p.persona);
+        const name = optionalText(p.name, 'name');
+        const adapter = optionalText(p.adapter, 'adapter');
         const knowledge = definition.knowledge[0];
         return genomes.publish({
-          name: p.name?.trim() || definition.name,
+          name: name?.trim() || definition.name,
           description: definition.description ?? `What ${definition.name} knows`,
           capabilities: definition.capabilities,
           prompt: definition.systemPrompt,
           ...(knowledge ? { knowledge: resolvePath(dirname(definition.file), knowledge) } : {}),
-          ...(p.adapter ? { adapter: p.adapter } : {}),
-          ...(p.adapter && definition.brain.model ? { baseModel: resolvePath(dirname(definition.file), definition.brain.model) } : {}),
+          ...(adapter ? { adapter } : {}),
+          ...(adapter && definition.brain.model ? { baseModel: resolvePath(dirname(definition.file), definition.brain.model) } : {}),
         });
       }),
     ),

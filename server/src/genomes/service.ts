@@ -16,7 +16,9 @@ import type { Identity } from '../node/identity';
 import type { Component } from '../node/lifecycle';
 import type { Logger } from '../node/log';
 import { cryptoRandom } from '../node/random';
+import { overLimit } from '../node/sizeLimit';
 import {
+  genomeAnswerLimits,
   genomeTopics,
   type GenomeAnnounce,
   type GenomeDirect,
@@ -27,20 +29,22 @@ import {
   type GenomePublishParams,
   type GenomeQuery,
   type GenomeQueryMessage,
+  type GenomeRejected,
   type GenomeResult,
   type GenomeSummary,
 } from '../protocol/genomes';
 import type { TransportMessage } from '../rooms/transport';
 import type { Db } from '../store/database';
+import { answerParts, type SizedManifest } from './answer';
 import { BlobStore } from './blobStore';
 import { Download } from './download';
 import { GenomeError } from './errors';
 import { GenomeIndex } from './genomeIndex';
 import { checkLoraAdapter } from './lora';
-import { manifestSize, verifyManifest } from './manifest';
+import { checkManifestShape, manifestSize, verifyManifest } from './manifest';
 import { matchGenome, normaliseQuery } from './matching';
 import { pieceCount, pieceRange } from './pieces';
-import { buildGenome } from './publish';
+import { buildGenome, checkPublishParams } from './publish';
 import type { RequestWindowOptions } from './requestWindow';
 import type { GenomeTransport } from './transport';
 
@@ -70,8 +74,8 @@ export interface GenomeServiceEvents {
   progress: [GenomeProgress];
   piece: [{ id: string; blob: string; piece: number; from: string }];
   'bad-piece': [{ id: string; blob: string; piece: number; from: string; reason: string }];
-  /** A manifest from a peer failed its checks and was dropped. */
-  rejected: [{ from: string; reason: string; code: string }];
+  /** A manifest failed its checks and was refused alone: from a peer's answer, or this node's own store. */
+  rejected: [GenomeRejected];
   /** Local genomes changed (published, downloaded, deleted). */
   changed: [];
   /** A manifest not known before arrived (a query's answer or an import): one more genome id is known. */
@@ -82,6 +86,8 @@ interface PendingQuery {
   query: Required<GenomeQuery>;
   results: Map<string, GenomeResult>;
   waiting: Set<string>;
+  /** Manifests taken from each peer's answer: at most `query.maxResults`, however many parts it sends. */
+  taken: Map<string, number>;
   finish: () => void;
 }
 
@@ -97,6 +103,8 @@ export class GenomeService extends EventEmitter<GenomeServiceEvents> implements 
   private readonly queries = new Map<string, PendingQuery>();
   private readonly serving = new Map<string, number>();
   private readonly blobSizes = new Map<string, number>();
+  /** Stored genomes this node cannot offer (altered in its database, too large to send): refused once. */
+  private readonly unofferable = new Set<string>();
   private readonly timers = new Set<TimerHandle>();
   private readonly random: Random;
   private stopped = false;
@@ -165,7 +173,7 @@ export class GenomeService extends EventEmitter<GenomeServiceEvents> implements 
   // ------------------------------------------------------------------ API
 
   async publish(params: GenomePublishParams): Promise<GenomeSummary> {
-    const { id, manifest } = await buildGenome({ ...params, now: this.options.clock.now(), maxBytes: this.maxGenomeBytes }, this.blobs, this.options.identity);
+    const { id, manifest } = await buildGenome({ ...checkPublishParams(params), now: this.options.clock.now(), maxBytes: this.maxGenomeBytes }, this.blobs, this.options.identity);
     this.index.addManifest(id, manifest, true, this.options.clock.now());
     this.options.logger.info(`published genome "${manifest.name}" (${id.slice(0, 12)}…, ${manifestSize(manifest)} bytes)`);
     this.announce();
@@ -224,7 +232,7 @@ export class GenomeService extends EventEmitter<GenomeServiceEvents> implements 
         }
         resolve([...results.values()].sort((a, b) => b.rank - a.rank || a.id.localeCompare(b.id)).slice(0, query.maxResults));
       };
-      this.queries.set(qid, { query, results, waiting: new Set(peers), finish });
+      this.queries.set(qid, { query, results, waiting: new Set(peers), taken: new Map(), finish });
       if (peers.length === 0 || this.stopped) {
         finish();
         return;
@@ -298,7 +306,7 @@ export class GenomeService extends EventEmitter<GenomeServiceEvents> implements 
 
   private async startDownload(id: string, manifest: GenomeManifest): Promise<GenomeProgress> {
     const size = manifestSize(manifest);
-    if (size > this.maxGenomeBytes) throw new GenomeError('too-large', `genome "${manifest.name}" is ${formatBytes(size)}; the maximum genome size here is ${formatBytes(this.maxGenomeBytes)} (setting personaMesh.genomes.maxSizeMB, CLI --genome-max-mb)`);
+    if (size > this.maxGenomeBytes) throw new GenomeError('too-large', `genome "${manifest.name}" is ${overLimit(size, this.maxGenomeBytes)} (the maximum genome size here: setting personaMesh.genomes.maxSizeMB, CLI --genome-max-mb)`);
     if (manifest.layers.some((layer) => layer.kind === 'lora') && !manifest.baseModel) throw new GenomeError('bad-manifest', `genome "${manifest.name}" has a LoRA layer but names no base model`);
     const free = await this.blobs.freeBytes();
     if (free - size < diskReserveBytes) throw new GenomeError('no-space', `not enough disk space for genome "${manifest.name}": it needs ${formatBytes(size)}, ${formatBytes(free)} are free in ${this.blobs.root} (and ${formatBytes(diskReserveBytes)} stay free)`);
@@ -390,17 +398,44 @@ export class GenomeService extends EventEmitter<GenomeServiceEvents> implements 
     const body = message.body as Partial<GenomeQueryMessage> | undefined;
     if (!body || typeof body.qid !== 'string' || body.qid.length > 64) return this.malformed(message.from, 'query');
     const query = normaliseQuery(body.query);
-    const manifests: GenomeManifest[] = [];
-    const matches: { rank: number; manifest: GenomeManifest }[] = [];
+    const matches: { id: string; rank: number; manifest: GenomeManifest }[] = [];
     for (const genome of this.index.list()) {
-      if (!genome.local) continue;
+      if (!genome.local || !this.offerable(genome.id, genome.manifest)) continue;
       const match = matchGenome(query, genome.manifest);
-      if (match) matches.push({ rank: match.rank, manifest: genome.manifest });
+      if (match) matches.push({ id: genome.id, rank: match.rank, manifest: genome.manifest });
     }
     matches.sort((a, b) => b.rank - a.rank);
-    for (const match of matches.slice(0, query.maxResults)) manifests.push(match.manifest);
-    // Every node answers, even with nothing, so the asker can stop waiting once all have.
-    this.sendDirect(message.from, { t: 'results', qid: body.qid, manifests });
+    const offered: SizedManifest[] = [];
+    for (const { id, manifest } of matches.slice(0, query.maxResults)) {
+      const bytes = Buffer.byteLength(JSON.stringify(manifest));
+      if (bytes <= genomeAnswerLimits.maxManifestBytes) offered.push({ manifest, bytes });
+      else this.refuseOwn(id, new GenomeError('too-large', `genome "${manifest.name}" (${id.slice(0, 12)}…): the manifest is ${overLimit(bytes, genomeAnswerLimits.maxManifestBytes)}`));
+    }
+    // Every node answers, even with nothing, so the asker can stop waiting once all have; one
+    // oversized message would be dropped whole, so a long answer goes in parts.
+    const qid = body.qid;
+    const parts = answerParts(offered);
+    parts.forEach((manifests, i) => this.sendDirect(message.from, { t: 'results', qid, manifests, ...(i < parts.length - 1 ? { more: true } : {}) }));
+  }
+
+  /** A stored manifest passes the shape check before it goes in an answer (the database may have been altered). */
+  private offerable(id: string, manifest: GenomeManifest): boolean {
+    if (this.unofferable.has(id)) return false;
+    try {
+      checkManifestShape(manifest);
+      return true;
+    } catch (error) {
+      this.refuseOwn(id, error);
+      return false;
+    }
+  }
+
+  private refuseOwn(id: string, error: unknown): void {
+    if (this.unofferable.has(id)) return;
+    this.unofferable.add(id);
+    const reason = (error as Error).message;
+    this.options.logger.warn(`genome ${id.slice(0, 12)}… of this node's store is not offered to the mesh: ${reason}`);
+    this.emit('rejected', { from: this.options.transport.localNodeId, code: error instanceof GenomeError ? error.code : 'bad-manifest', reason });
   }
 
   private onDirect(message: TransportMessage): void {
@@ -438,8 +473,12 @@ export class GenomeService extends EventEmitter<GenomeServiceEvents> implements 
   private onResults(from: string, body: Extract<GenomeDirect, { t: 'results' }>): void {
     const pending = this.queries.get(body.qid);
     if (!pending) return;
-    pending.waiting.delete(from);
-    for (const manifest of Array.isArray(body.manifests) ? body.manifests.slice(0, 200) : []) {
+    if (body.more !== true) pending.waiting.delete(from);
+    if (!Array.isArray(body.manifests)) this.malformed(from, 'results');
+    const taken = pending.taken.get(from) ?? 0;
+    const manifests = Array.isArray(body.manifests) ? body.manifests.slice(0, Math.max(0, pending.query.maxResults - taken)) : [];
+    pending.taken.set(from, taken + manifests.length);
+    for (const manifest of manifests) {
       let id: string;
       try {
         id = verifyManifest(manifest);

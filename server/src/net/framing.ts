@@ -3,6 +3,8 @@
  * against the maximum before it allocates anything, and never throws: bad input puts it in a
  * failed state with a reason, and the session closes.
  */
+import { overLimit } from '../node/sizeLimit';
+
 export const frameHeaderBytes = 4;
 /** Default hard maximum of a frame payload (16 MiB). */
 export const defaultMaxFrameBytes = 16 * 1024 * 1024;
@@ -35,29 +37,43 @@ export class FrameDecoder {
     return this.buffered;
   }
 
-  /** Changes the limit for frames not yet started (e.g. small during the handshake, then large). */
+  /** Changes the limit for the frames not yet taken (e.g. small during the handshake, then large). */
   setMaxFrameBytes(max: number): void {
     this.maxFrameBytes = max;
   }
 
-  push(chunk: Uint8Array): DecodeOutcome {
-    const frames: Buffer[] = [];
-    if (this.failure !== undefined) return { frames, error: this.failure };
-    if (chunk.length === 0) return { frames };
+  /** Buffers a chunk; its frames are taken with next(). */
+  append(chunk: Uint8Array): void {
+    if (this.failure !== undefined || chunk.length === 0) return;
     this.chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
     this.buffered += chunk.length;
-    // Each pass consumes at least a header, so the loop is bounded by the input length.
-    while (this.buffered >= frameHeaderBytes) {
-      const length = this.peekLength();
-      if (length > this.maxFrameBytes) {
-        this.fail(`oversized frame: ${length} bytes > ${this.maxFrameBytes}`);
-        return { frames, error: this.failure };
-      }
-      if (this.buffered < frameHeaderBytes + length) break;
-      this.consume(frameHeaderBytes);
-      frames.push(this.consume(length));
+  }
+
+  /**
+   * The next whole frame, or undefined when more bytes are needed or the stream failed (see
+   * `error`). Each frame is checked against the limit in force when it is taken: a reader that
+   * raises the limit after a frame (the handshake's last) reads the frames behind it with the new
+   * limit, even when they came in the same chunk.
+   */
+  next(): Buffer | undefined {
+    if (this.failure !== undefined || this.buffered < frameHeaderBytes) return undefined;
+    const length = this.peekLength();
+    if (length > this.maxFrameBytes) {
+      this.fail(`oversized frame: ${overLimit(length, this.maxFrameBytes)}`);
+      return undefined;
     }
-    return { frames };
+    if (this.buffered < frameHeaderBytes + length) return undefined;
+    this.consume(frameHeaderBytes);
+    return this.consume(length);
+  }
+
+  /** Buffers a chunk and takes every whole frame in it, all under the current limit. */
+  push(chunk: Uint8Array): DecodeOutcome {
+    const frames: Buffer[] = [];
+    this.append(chunk);
+    // Each frame taken consumes at least a header: bounded by the input length.
+    for (let frame = this.next(); frame !== undefined; frame = this.next()) frames.push(frame);
+    return this.failure === undefined ? { frames } : { frames, error: this.failure };
   }
 
   private fail(reason: string): void {

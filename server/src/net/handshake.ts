@@ -14,6 +14,7 @@ import NoiseState, { type KeyPair } from 'noise-handshake';
 import { generateKeyPair } from 'noise-handshake/dh';
 import { handshakeSignatureContext, meshProtocolVersion, type HandshakePayload } from '../protocol/mesh';
 import { nodeIdFromPublicKey, verifySignature, type Identity } from '../node/identity';
+import { overLimit } from '../node/sizeLimit';
 import { decode, encode, isRecord } from './codec';
 
 /** Largest handshake message we accept (m2 is 32 + 48 + payload + 16 bytes). */
@@ -87,7 +88,7 @@ export class NoiseHandshake {
   }
 
   receive(message: Uint8Array): HandshakeStep {
-    if (message.length > maxHandshakeMessageBytes) throw new HandshakeError('handshake message too large');
+    if (message.length > maxHandshakeMessageBytes) throw new HandshakeError(`handshake message too large: ${overLimit(message.length, maxHandshakeMessageBytes)}`);
     if (this.initiator) {
       if (this.step !== 1) throw new HandshakeError('unexpected handshake message');
       this.step = 2;

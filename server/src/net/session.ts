@@ -307,14 +307,16 @@ export class Session extends EventEmitter<SessionEvents> {
   private onData(chunk: Buffer): void {
     if (this.stateValue === 'closed') return;
     this.stats.bytesIn += chunk.length;
-    const { frames, error } = this.decoder.push(chunk);
-    // Each frame is handled in order; a failure stops the loop and closes the session.
-    for (const frame of frames) {
+    this.decoder.append(chunk);
+    // One frame at a time, in order: the handshake's last frame raises the frame limit before the
+    // frames behind it in the same chunk are measured. A failure stops the loop and closes.
+    for (let frame = this.decoder.next(); frame !== undefined; frame = this.decoder.next()) {
       if (this.isClosed()) return;
       if (this.handshake) this.onHandshakeFrame(frame);
       else this.onSealedFrame(frame);
       if (this.closeReason !== undefined && this.stateValue !== 'open' && !this.acceptsAfterClose()) return;
     }
+    const error = this.decoder.error;
     if (error !== undefined) this.close(error.startsWith('oversized') ? 'oversized-frame' : 'bad-frame', error, false);
   }
 

@@ -4,6 +4,8 @@
  */
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 
+export const logLevels: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error'];
+
 export interface LogRecord {
   level: LogLevel;
   scope: string;

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { systemClock, type Clock, type TimerHandle } from '../node/clock';
 import type { Component } from '../node/lifecycle';
 import { silentLogger, type Logger } from '../node/log';
+import { overLimit } from '../node/sizeLimit';
 import type { PersonaDefinition, PersonaFoldersParams, PersonaProblem, PersonaState, PersonaSummary } from '../protocol/personas';
 import type { DisabledPersonas } from './disabledPersonas';
 import { duplicateIdProblems, parsePersonaFile, personaFileSuffix, type ParsedPersonaFile } from './personaFile';
@@ -246,7 +247,7 @@ export class PersonaRegistry extends EventEmitter<PersonaRegistryEvents> impleme
         if (!info.isFile()) continue;
         if (info.size > maxBytes) {
           const zero = { line: 0, character: 0 };
-          out.push({ file, problems: [{ range: { start: zero, end: zero }, severity: 'error', code: 'too-large', message: `the file is ${Math.ceil(info.size / 1024)} KiB; persona files are at most ${maxBytes / 1024} KiB` }] });
+          out.push({ file, problems: [{ range: { start: zero, end: zero }, severity: 'error', code: 'too-large', message: `the file is ${overLimit(info.size, maxBytes)}` }] });
           continue;
         }
         const text = await readFile(file, 'utf8');

@@ -26,6 +26,10 @@ export type PersonaServiceSource = () => PersonaService | undefined | Promise<Pe
 
 const unavailable = 'personas are not available: the mesh node has not started (see Persona Mesh: Show Status)';
 
+function invalid(message: string): ResponseError<void> {
+  return new ResponseError(ErrorCodes.InvalidParams, message);
+}
+
 function stringList(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
@@ -52,13 +56,15 @@ export function registerPersonaHandlers(connection: PersonaConnection, source: P
     return service;
   };
 
+  // Refusals are ResponseErrors thrown on purpose; anything else is a failure of this node.
   const handle = <P, R>(run: (service: PersonaService, params: P) => R | Promise<R>) => {
     return async (value: P): Promise<R> => {
       try {
         return await run(await resolve(), value);
       } catch (error) {
         if (error instanceof ResponseError) throw error;
-        throw new ResponseError(ErrorCodes.InvalidParams, describeError(error).split('\n')[0]!.slice(0, 500));
+        logger?.error(`persona request failed: ${describeError(error)}`);
+        throw new ResponseError(ErrorCodes.InternalError, `personas: ${describeError(error).split('\n')[0]!}`.slice(0, 500));
       }
     };
   };
@@ -69,10 +75,11 @@ export function registerPersonaHandlers(connection: PersonaConnection, source: P
       SetPersonaEnabledRequest.type,
       handle((service, p) => {
         const { id, enabled } = (p ?? {}) as { id?: unknown; enabled?: unknown };
-        if (typeof id !== 'string') throw new Error('id must be text');
+        if (typeof id !== 'string') throw invalid('id must be text');
+        if (!service.registry.get(id)) throw invalid(`there is no local persona "${id.slice(0, 100)}"`);
         service.registry.setEnabled(id, enabled !== false);
         const summary = service.directory.all().find((s) => s.local && s.id === id);
-        if (!summary) throw new Error(`there is no local persona "${id}"`);
+        if (!summary) throw invalid(`there is no local persona "${id.slice(0, 100)}"`);
         return summary;
       }),
     ),

@@ -130,10 +130,18 @@ export interface GenomeResult {
   local: boolean;
 }
 
+/**
+ * How a node answers a query within what one session message carries (1 MiB, net/session.ts; a
+ * message over it is dropped whole): the manifests go in parts of at most `partBytes` of JSON
+ * (a larger manifest alone), and a manifest over `maxManifestBytes` is not offered at all. With
+ * 512-dim vectors, MessagePack is at most a few KiB a manifest larger than JSON.
+ */
+export const genomeAnswerLimits = { partBytes: 512 * 1024, maxManifestBytes: 768 * 1024 } as const;
+
 /** Node → one node, on `/genome/direct/{nodeId}`. */
 export type GenomeDirect =
-  /** Answer to a query: the matching manifests this node holds. */
-  | { t: 'results'; qid: string; manifests: GenomeManifest[] }
+  /** Answer to a query: the matching manifests this node holds; every part but the last has `more`. */
+  | { t: 'results'; qid: string; manifests: GenomeManifest[]; more?: boolean }
   /** Which pieces of this blob do you have? */
   | { t: 'have?'; blob: string }
   /** The pieces of `blob` the sender has (bit i in byte i>>3, least significant first), or none. */
@@ -157,6 +165,18 @@ export const genomeTopics = {
 } as const;
 
 // ------------------------------------------------------------------ local views and events
+
+/**
+ * A manifest that failed its checks and was refused alone (the rest of its answer is kept): one a
+ * peer sent (`from` is the peer), or one of this node's own store that it cannot offer (`from` is
+ * this node). The CLI prints it as `{"event":"genome.rejected","from","code","reason"}`.
+ */
+export interface GenomeRejected {
+  from: string;
+  /** A GenomeErrorCode: `bad-manifest`, `bad-signature`, `too-large`. */
+  code: string;
+  reason: string;
+}
 
 /** A genome this node knows: held, being downloaded, or seen on the mesh. */
 export interface GenomeSummary {

@@ -1,7 +1,7 @@
 /**
  * Rooms between the extension (client) and the mesh server, declared once and imported by both.
  * Each comment says which way it travels. Errors come back as JSON-RPC errors whose message is
- * one line for the user (e.g. "the message is 20.1 KiB; the limit is 16 KiB").
+ * one line for the user (e.g. "the message is 16,385 bytes; the limit is 16,384 bytes").
  */
 import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 import type { ChatMessage, CodeAttachment, Participant, PresenceState, RoomSummary, TypingEvent } from './rooms';

@@ -9,6 +9,7 @@ import { BrainError, collect, type Brain } from '../personas/brains/brain';
 import { LibrarianBrain } from '../personas/brains/librarian';
 import type { PersonaDefinition } from '../protocol/personas';
 import { reviewLimits, type ReviewInput, type ReviewOutput } from '../protocol/review';
+import { overLimit } from '../node/sizeLimit';
 import { RoomError } from '../rooms/errors';
 import { librarianReview } from './librarianReview';
 import { parseReview, reviewJsonSchema, ReviewFormatError } from './parse';
@@ -24,7 +25,7 @@ export function checkReviewInput(value: unknown): ReviewInput {
   if (typeof value !== 'object' || value === null) throw new RoomError('invalid', 'the review has no parameters');
   const p = value as Partial<ReviewInput>;
   if (typeof p.code !== 'string' || p.code.trim() === '') throw new RoomError('invalid', 'there is no code to review');
-  if (p.code.length > reviewLimits.maxCodeChars) throw new RoomError('too-large', `the code is ${p.code.length} characters; a review takes at most ${reviewLimits.maxCodeChars} (select a part)`);
+  if (p.code.length > reviewLimits.maxCodeChars) throw new RoomError('too-large', `the code is ${overLimit(p.code.length, reviewLimits.maxCodeChars, 'characters')} (select a part)`);
   if (typeof p.path !== 'string' || p.path.length > 500) throw new RoomError('invalid', 'path must be text of at most 500 characters');
   if (typeof p.language !== 'string' || p.language.length > 100) throw new RoomError('invalid', 'language must be a language id');
   if (typeof p.firstLine !== 'number' || !Number.isSafeInteger(p.firstLine) || p.firstLine < 1) throw new RoomError('invalid', 'firstLine must be a line number from 1');

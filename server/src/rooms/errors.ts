@@ -18,10 +18,3 @@ export class RoomError extends Error {
     this.name = 'RoomError';
   }
 }
-
-/** "20.1 KiB", "512 bytes". */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} bytes`;
-  const kib = bytes / 1024;
-  return `${Number.isInteger(kib) ? kib : kib.toFixed(1)} KiB`;
-}

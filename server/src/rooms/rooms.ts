@@ -12,6 +12,7 @@ import { EventEmitter } from 'node:events';
 import { systemClock, type Clock, type TimerHandle } from '../node/clock';
 import type { Component } from '../node/lifecycle';
 import { silentLogger, type Logger } from '../node/log';
+import { overLimit } from '../node/sizeLimit';
 import { topics } from '../protocol/mesh';
 import {
   defaultRoomId,
@@ -389,8 +390,9 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
 
   setPresence(presence: PresenceState, statusText?: string, as?: LocalParticipant): Participant {
     if (!isPresenceState(presence)) throw new RoomError('invalid', `"${String(presence)}" is not a presence (online, away, busy, training, evolving, collaborating, offline)`);
-    if (statusText !== undefined && (typeof statusText !== 'string' || statusText.length > roomWireLimits.maxStatusTextChars)) {
-      throw new RoomError('too-large', `the status text is longer than ${roomWireLimits.maxStatusTextChars} characters`);
+    if (statusText !== undefined && typeof statusText !== 'string') throw new RoomError('invalid', 'the status text must be text');
+    if (statusText !== undefined && statusText.length > roomWireLimits.maxStatusTextChars) {
+      throw new RoomError('too-large', `the status text is ${overLimit(statusText.length, roomWireLimits.maxStatusTextChars, 'characters')}`);
     }
     const participant = this.presence.setLocal(this.localAuthor(as), presence, statusText);
     this.announcePresence();

@@ -3,7 +3,8 @@
  * input is never trusted: every field is checked for type and size before it is stored.
  */
 import { roomIdPattern, roomLimits, roomWireLimits, type Author, type CodeAttachment, type Hlc, type RoomEvent, type RoomEventBody } from '../protocol/rooms';
-import { formatBytes, RoomError } from './errors';
+import { overLimit } from '../node/sizeLimit';
+import { RoomError } from './errors';
 
 /** Node ids are base32 on the mesh; tests use short names. No `:` (message ids are `origin:seq`). */
 const originPattern = /^[A-Za-z0-9_-]{1,128}$/;
@@ -68,10 +69,10 @@ export function isAttachment(value: unknown): value is CodeAttachment {
 /** Why a message's content breaks a limit (one line), or undefined. */
 export function messageLimitProblem(text: string, attachment: CodeAttachment | undefined): string | undefined {
   const bytes = utf8Bytes(text);
-  if (bytes > roomLimits.maxMessageBytes) return `the message is ${formatBytes(bytes)}; the limit is ${formatBytes(roomLimits.maxMessageBytes)}`;
+  if (bytes > roomLimits.maxMessageBytes) return `the message is ${overLimit(bytes, roomLimits.maxMessageBytes)}`;
   if (attachment) {
     const attachmentBytes = utf8Bytes(attachment.content);
-    if (attachmentBytes > roomLimits.maxAttachmentBytes) return `the attached code is ${formatBytes(attachmentBytes)}; the limit is ${formatBytes(roomLimits.maxAttachmentBytes)}`;
+    if (attachmentBytes > roomLimits.maxAttachmentBytes) return `the attached code is ${overLimit(attachmentBytes, roomLimits.maxAttachmentBytes)}`;
   }
   return undefined;
 }
@@ -80,7 +81,7 @@ export function metadataProblem(metadata: unknown): string | undefined {
   if (metadata === undefined) return undefined;
   if (!isRecord(metadata)) return 'message metadata must be an object';
   const bytes = utf8Bytes(JSON.stringify(metadata));
-  if (bytes > roomWireLimits.maxMetadataBytes) return `the message metadata is ${formatBytes(bytes)}; the limit is ${formatBytes(roomWireLimits.maxMetadataBytes)}`;
+  if (bytes > roomWireLimits.maxMetadataBytes) return `the message metadata is ${overLimit(bytes, roomWireLimits.maxMetadataBytes)}`;
   return undefined;
 }
 
@@ -107,7 +108,8 @@ export function checkRemoteEvent(value: unknown): EventVerdict {
   } catch {
     return { kind: 'drop', reason: 'body is not serialisable' };
   }
-  if (utf8Bytes(json) > roomWireLimits.maxEventBytes) return { kind: 'drop', reason: `event body over ${formatBytes(roomWireLimits.maxEventBytes)}` };
+  const bytes = utf8Bytes(json);
+  if (bytes > roomWireLimits.maxEventBytes) return { kind: 'drop', reason: `the event body is ${overLimit(bytes, roomWireLimits.maxEventBytes)}` };
   const event: RoomEvent = { roomId, origin, roomSeq: roomSeq as number, hlc: { wall: hlc.wall, logical: hlc.logical }, body: JSON.parse(json) as RoomEventBody };
   if (isBoundedString(value.key, 64, 1) && isBoundedString(value.sig, 128, 1)) {
     event.key = value.key;

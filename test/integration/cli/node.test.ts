@@ -62,6 +62,20 @@ describe('persona-mesh CLI', () => {
     assert.equal((await second.waitFor('ready')).nodeId, ready.nodeId);
   });
 
+  it('answers every stdin line that is not a command with an error event and keeps running', async () => {
+    const cli = start(['node', '--data-dir', join(dir.path, 'lines'), '--jsonl']);
+    await cli.waitFor('ready');
+    const lines = ['null', '[]', '42', 'true', '"quit"', '{}', '{"op":null}', '{"op":{"op":"quit"}}', '{"op":"nope"}'];
+    for (const line of lines) cli.child.stdin.write(`${line}\n`);
+    cli.send({ op: 'status' });
+    assert.equal((await cli.waitFor('status')).state, 'running');
+    const errors = cli.events.filter((e) => e.event === 'error');
+    assert.equal(errors.length, lines.length, JSON.stringify(errors));
+    for (const error of errors) assert.match(String(error.reason), /^stdin: /);
+    cli.send({ op: 'quit' });
+    assert.equal((await cli.exited).code, 0);
+  });
+
   it('survives kill -9: the restarted node has the same id and its database kept every committed start', async () => {
     const dataDir = join(dir.path, 'c');
     const first = start(['node', '--data-dir', dataDir, '--jsonl']);

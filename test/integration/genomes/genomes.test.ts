@@ -161,4 +161,27 @@ describe('genomes between node processes', function () {
     d.cli.send({ op: 'status' });
     assert.equal((await d.cli.waitFor('status')).state, 'running', 'the node keeps running');
   });
+
+  it('a manifest with an oversized vector is refused alone: the answer still brings the genuine manifests', async () => {
+    const s1 = await start('v1');
+    await op(s1.cli, { op: 'genome.publish', name: 'Honest', description: 'answers honestly', capabilities: ['honesty'], prompt: 'Tell the truth.' }, 'genome.published');
+    const big = await op(s1.cli, { op: 'genome.publish', name: 'Big', description: 'a vector too large', capabilities: ['honesty'], prompt: 'Big.' }, 'genome.published');
+    s1.cli.send({ op: 'quit' });
+    await s1.cli.exited;
+    // 200,000 numbers: the answer holding it would be over the 1 MiB a session message carries.
+    const db = new Database(join(dir.path, 'v1', 'mesh.db'));
+    const row = db.prepare('SELECT body FROM genome_manifests WHERE id = ?').get(String(big.id)) as { body: string };
+    const oversized = { ...(JSON.parse(row.body) as Event), vector: Array.from({ length: 200_000 }, (_, i) => (i % 7) / 7) };
+    db.prepare('UPDATE genome_manifests SET body = ? WHERE id = ?').run(JSON.stringify(oversized), String(big.id));
+    db.close();
+
+    const again = await start('v1');
+    const d = await start('vd', [again.cli]);
+    const results = (await op(d.cli, { op: 'genome.query', required: ['honesty'], timeoutMs: 5000 }, 'genome.results')).results as { name: string }[];
+    assert.deepEqual(results.map((r) => r.name), ['Honest']);
+    const rejected = await waitEvent(again.cli, (e) => e.event === 'genome.rejected', 'genome.rejected');
+    assert.deepEqual([rejected.from, rejected.code], [again.nodeId, 'bad-manifest']);
+    assert.match(String(rejected.reason), /vector must be 512 numbers \(it has 200,000\)/);
+    assert.match(again.cli.stderr, /\[warn\] node\.genomes: genome [0-9a-f]{12}… of this node's store is not offered to the mesh: malformed genome manifest: vector must be 512 numbers/);
+  });
 });

@@ -8,6 +8,7 @@ import { generateIdentity } from '../../../server/src/node/identity';
 import { systemClock } from '../../../server/src/node/clock';
 import { MemoryLog } from '../../../server/src/node/log';
 import { MemoryHub } from '../../../server/src/rooms/memoryTransport';
+import { genomeAnswerLimits, genomePieceBytes, genomeTopics, type GenomeDirect, type GenomeQueryMessage, type GenomeRejected } from '../../../server/src/protocol/genomes';
 import type { Db } from '../../../server/src/store/database';
 import { buildBulkyLoraAdapter } from '../../fixtures/gguf/bulkyAdapter';
 import { writeTinyFixture } from '../../fixtures/gguf/writer';
@@ -21,6 +22,7 @@ interface TestNode {
   db: Db;
   service: GenomeService;
   log: MemoryLog;
+  transport: GenomeTransport;
 }
 
 describe('genome exchange (in-memory mesh, real libsql and files)', () => {
@@ -46,7 +48,7 @@ describe('genome exchange (in-memory mesh, real libsql and files)', () => {
     const log = new MemoryLog();
     const service = new GenomeService({ dataDir: dir, store: { db }, identity, transport, clock: systemClock, logger: log.logger, requestTimeoutMs: 2000, ...extra });
     await service.start();
-    const node = { id, dir, db, service, log };
+    const node = { id, dir, db, service, log, transport };
     nodes.push(node);
     return node;
   }
@@ -142,7 +144,7 @@ describe('genome exchange (in-memory mesh, real libsql and files)', () => {
     // The whole mesh runs in this process: on a busy machine its timers fire a few ms late, which a
     // 2 ms target would read as queueing. The 15 ms of distance stay flat under a 10 ms target.
     const service = new GenomeService({ dataDir: join(tmp.path, 'd'), store: { db }, identity, transport: far, clock: systemClock, logger: new MemoryLog().logger, requestWindow: { targetDelayMs: 10 } });
-    const d = { id: identity.nodeId, dir: join(tmp.path, 'd'), db, service, log: new MemoryLog() };
+    const d = { id: identity.nodeId, dir: join(tmp.path, 'd'), db, service, log: new MemoryLog(), transport: far };
     await d.service.start();
     nodes.push(d);
     await d.service.query({ timeoutMs: 5000 });
@@ -198,6 +200,86 @@ describe('genome exchange (in-memory mesh, real libsql and files)', () => {
     await assert.rejects(d.service.download(summary.id), (error: unknown) => error instanceof GenomeError && error.code === 'not-found');
   });
 
+  /** The answers `node` sends to queries: the JSON bytes of each part's manifests, and its `more`. */
+  function recordAnswers(node: TestNode): { bytes: number; count: number; more: boolean }[] {
+    const parts: { bytes: number; count: number; more: boolean }[] = [];
+    const sendTo = node.transport.sendTo.bind(node.transport);
+    node.transport.sendTo = (to, topic, body, options) => {
+      const answer = body as Partial<GenomeDirect & { t: 'results' }>;
+      if (answer.t === 'results') parts.push({ bytes: Buffer.byteLength(JSON.stringify(answer.manifests)), count: answer.manifests!.length, more: answer.more === true });
+      sendTo(to, topic, body, options);
+    };
+    return parts;
+  }
+
+  /** Replaces a's stored manifest of `id` (as if its database was altered). */
+  function alterStored(node: TestNode, id: string, change: (manifest: Record<string, unknown>) => Record<string, unknown>): void {
+    const row = node.db.prepare('SELECT body FROM genome_manifests WHERE id = ?').get(id) as { body: string };
+    node.db.prepare('UPDATE genome_manifests SET body = ? WHERE id = ?').run(JSON.stringify(change(JSON.parse(row.body) as Record<string, unknown>)), id);
+  }
+
+  it('answers a query too long for one session message in parts, each within the limit, and every manifest arrives', async () => {
+    const a = await addNode('a');
+    // About 14 KiB of JSON each: 45 of them take more than one part.
+    const capabilities = Array.from({ length: 64 }, (_, i) => `capability-${i}-${'c'.repeat(80)}`);
+    for (let i = 0; i < 45; i++) await a.service.publish({ name: `Genome ${i}`, description: 'd'.repeat(4000), capabilities, prompt: `Prompt ${i}.` });
+    const parts = recordAnswers(a);
+    const d = await addNode('d');
+    const results = await d.service.query({ maxResults: 200, timeoutMs: 5000 });
+    assert.equal(results.length, 45);
+    assert.ok(parts.length >= 2, `${parts.length} part(s)`);
+    for (const part of parts) assert.ok(part.bytes <= genomeAnswerLimits.partBytes, `a part of ${part.bytes} bytes`);
+    assert.deepEqual(parts.map((part) => part.more), [...parts.slice(1).map(() => true), false]);
+    assert.equal(parts.reduce((sum, part) => sum + part.count, 0), 45);
+  });
+
+  it('refuses alone a stored manifest it cannot offer (an oversized vector, too large to send), with genome.rejected and a log line; the asker gets the genuine ones', async () => {
+    const s = await addNode('s');
+    await s.service.publish({ name: 'Honest', description: 'answers honestly', capabilities: ['honesty'], prompt: 'Tell the truth.' });
+    const big = await s.service.publish({ name: 'Big vector', description: 'b', capabilities: ['honesty'], prompt: 'b' });
+    const huge = await s.service.publish({ name: 'Huge', description: 'h', capabilities: ['honesty'], prompt: 'h' });
+    alterStored(s, big.id, (manifest) => ({ ...manifest, vector: Array.from({ length: 200_000 }, (_, i) => (i % 7) / 7) }));
+    // Well-formed, but 12,000 piece hashes make it larger than an answer can carry.
+    const pieces = 12_000;
+    alterStored(s, huge.id, (manifest) => ({ ...manifest, layers: [{ kind: 'prompt', blob: 'a'.repeat(64), size: pieces * genomePieceBytes, pieces: Array.from({ length: pieces }, () => 'b'.repeat(64)) }] }));
+    const refused: GenomeRejected[] = [];
+    s.service.on('rejected', (rejected) => refused.push(rejected));
+    const parts = recordAnswers(s);
+    const d = await addNode('d');
+    const seenByAsker: GenomeRejected[] = [];
+    d.service.on('rejected', (rejected) => seenByAsker.push(rejected));
+
+    const results = await d.service.query({ required: ['honesty'], timeoutMs: 5000 });
+    assert.deepEqual(results.map((r) => r.manifest.name), ['Honest']);
+    assert.deepEqual(refused.map((r) => [r.from, r.code]), [[s.id, 'bad-manifest'], [s.id, 'too-large']]);
+    assert.match(refused[0]!.reason, /vector must be 512 numbers \(it has 200,000\)/);
+    assert.match(refused[1]!.reason, /^genome "Huge" \([0-9a-f]{12}…\): the manifest is \d{3},\d{3} bytes; the limit is 786,432 bytes$/);
+    const warnings = s.log.messages('warn').filter((m) => m.includes('is not offered to the mesh'));
+    assert.equal(warnings.length, 2);
+    assert.deepEqual(seenByAsker, [], 'nothing bad was sent');
+    assert.ok(parts.every((part) => part.bytes <= genomeAnswerLimits.partBytes));
+    // Refused once: the next query neither repeats the event nor the log line.
+    assert.equal((await d.service.query({ required: ['honesty'], timeoutMs: 5000 })).length, 1);
+    assert.equal(refused.length, 2);
+    assert.equal(s.log.messages('warn').filter((m) => m.includes('is not offered to the mesh')).length, 2);
+  });
+
+  it('takes at most maxResults manifests from one peer, however many parts it sends', async () => {
+    const a = await addNode('a');
+    for (const name of ['One', 'Two', 'Three']) await a.service.publish({ name, description: 'd', capabilities: ['x'], prompt: name });
+    const manifests = a.service.list().local.map((genome) => a.service.manifest(genome.id)!);
+    hub.detach(a.id);
+    // M relays a's genuine manifests, one a part, and never says it is done.
+    const m = hub.attach('M');
+    m.subscribe(genomeTopics.query, (message) => {
+      const { qid } = message.body as GenomeQueryMessage;
+      for (const manifest of manifests) m.publish(genomeTopics.direct(message.from), { t: 'results', qid, manifests: [manifest], more: true });
+    });
+    const d = await addNode('d');
+    assert.equal((await d.service.query({ maxResults: 2, timeoutMs: 300 })).length, 2);
+    assert.equal(d.service.list().network.length, 2, 'the third manifest was not even looked at');
+  });
+
   it('fails with no-holders when no peer has the missing pieces, keeping what it has', async () => {
     const clock = new ManualClock();
     const a = await addNode('a');
@@ -224,6 +306,6 @@ describe('genome exchange (in-memory mesh, real libsql and files)', () => {
     const { summary } = await publishAdapter(a, 600_000);
     const d = await addNode('d', undefined, { maxGenomeBytes: 100_000 });
     await d.service.query({ timeoutMs: 5000 });
-    await assert.rejects(d.service.download(summary.id), (error: unknown) => error instanceof GenomeError && error.code === 'too-large' && /maximum genome size/.test(error.message));
+    await assert.rejects(d.service.download(summary.id), (error: unknown) => error instanceof GenomeError && error.code === 'too-large' && /^genome "Bulky" is \d{3},\d{3} bytes; the limit is 100,000 bytes \(the maximum genome size here/.test(error.message));
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { BlobStore } from '../../../server/src/genomes/blobStore';
 import { GenomeError } from '../../../server/src/genomes/errors';
 import { manifestId, verifyManifest } from '../../../server/src/genomes/manifest';
-import { buildGenome } from '../../../server/src/genomes/publish';
+import { buildGenome, checkPublishParams } from '../../../server/src/genomes/publish';
 import { compatibilityVector, cosine } from '../../../server/src/genomes/vector';
 import { generateIdentity } from '../../../server/src/node/identity';
 import { silentLogger } from '../../../server/src/node/log';
@@ -73,6 +73,21 @@ describe('genome manifests', () => {
 
   it('refuses a genome over the maximum size', async () => {
     await assert.rejects(publishPrompt({ maxBytes: 4 }), (error: unknown) => error instanceof GenomeError && error.code === 'too-large');
+  });
+
+  it('checks publish parameters from outside against what a manifest may hold', () => {
+    const base = { name: 'Reviewer', description: 'd', capabilities: ['review'], prompt: 'Be terse.' };
+    assert.deepEqual(checkPublishParams(base), base);
+    rejects(() => checkPublishParams(null), 'bad-manifest', /needs parameters/);
+    rejects(() => checkPublishParams('Reviewer'), 'bad-manifest', /needs parameters/);
+    rejects(() => checkPublishParams({ ...base, name: 5 }), 'bad-manifest', /name must be text/);
+    rejects(() => checkPublishParams({ ...base, name: 'n'.repeat(201) }), 'bad-manifest', /at most 200 characters/);
+    rejects(() => checkPublishParams({ ...base, capabilities: 'review' }), 'bad-manifest', /capabilities must be at most 64/);
+    rejects(() => checkPublishParams({ ...base, prompt: 7 }), 'bad-manifest', /prompt must be text/);
+    rejects(() => checkPublishParams({ ...base, lineage: ['parent'] }), 'bad-manifest', /lineage must be genome ids/);
+    rejects(() => checkPublishParams({ ...base, scale: Number.NaN }), 'bad-manifest', /scale must be a number/);
+    // NaN would be stored as null, which no manifest check passes after a restart.
+    rejects(() => checkPublishParams({ ...base, metrics: { score: Number.NaN } }), 'bad-manifest', /metrics.score/);
   });
 });
 

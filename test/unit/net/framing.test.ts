@@ -22,7 +22,7 @@ describe('net/framing', () => {
     header.writeUInt32BE(0xffffffff, 0);
     const outcome = decoder.push(header);
     assert.deepEqual(outcome.frames, []);
-    assert.match(outcome.error!, /oversized frame: 4294967295 bytes > 1024/);
+    assert.match(outcome.error!, /^oversized frame: 4,294,967,295 bytes; the limit is 1,024 bytes$/);
     assert.equal(decoder.bufferedBytes, 0);
     // Later input is ignored, the error stays.
     assert.match(decoder.push(encodeFrame(Buffer.from('x'))).error!, /oversized/);
@@ -35,5 +35,18 @@ describe('net/framing', () => {
     const outcome = decoder.push(Buffer.concat([encodeFrame(Buffer.alloc(16, 1)), bad]));
     assert.equal(outcome.frames.length, 1);
     assert.ok(outcome.error);
+  });
+
+  it('measures each frame against the limit in force when it is taken', () => {
+    // As a session does: the handshake's last frame and a larger data frame in one chunk, the
+    // limit raised between the two.
+    const decoder = new FrameDecoder(16);
+    decoder.append(Buffer.concat([encodeFrame(Buffer.alloc(16, 1)), encodeFrame(Buffer.alloc(100, 2))]));
+    assert.deepEqual(decoder.next(), Buffer.alloc(16, 1));
+    decoder.setMaxFrameBytes(100);
+    assert.deepEqual(decoder.next(), Buffer.alloc(100, 2));
+    assert.equal(decoder.next(), undefined);
+    assert.equal(decoder.error, undefined);
+    assert.equal(decoder.bufferedBytes, 0);
   });
 });

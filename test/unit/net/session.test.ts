@@ -14,7 +14,7 @@ function collect(session: import('../../../server/src/net/session').Session, cou
   });
 }
 
-const env = (n: number, topic = '/t'): SessionMessage => ({ t: 'env', e: { type: 'event', id: `${n}`, origin: 'A'.repeat(52), seq: n, ts: 0, topic, body: n } });
+const env = (n: number, topic = '/t', body: unknown = n): SessionMessage => ({ t: 'env', e: { type: 'event', id: `${n}`, origin: 'A'.repeat(52), seq: n, ts: 0, topic, body } });
 
 describe('net/session', () => {
   it('opens, learns the peer, and delivers messages in order', async () => {
@@ -81,6 +81,43 @@ describe('net/session', () => {
       pair.rawA.write(header);
       assert.equal(await closed, 'oversized-frame');
       assert.equal(counters.get('session.closed.oversized-frame'), 1);
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it('reads a large first message that arrives in the same chunk as the last handshake message', async () => {
+    // The initiator's last handshake message is held back and leaves in one write with its first
+    // data frame (4 KiB, above the 1 KiB handshake limit), so the responder reads both in one chunk.
+    const pair = await openSessionPair({
+      tapA: (raw) => {
+        const write = raw.write.bind(raw);
+        const held: Buffer[] = [];
+        let writes = 0;
+        raw.write = (chunk: Buffer) => {
+          writes++;
+          if (writes === 1) return write(chunk);
+          held.push(chunk);
+          if (held.length === 2) {
+            raw.write = write;
+            write(Buffer.concat(held));
+          }
+          return true;
+        };
+      },
+      awaitOpen: false,
+    });
+    try {
+      await new Promise<void>((resolve) => (pair.a.state === 'open' ? resolve() : pair.a.once('open', () => resolve())));
+      const received = new Promise<SessionMessage>((resolve, reject) => {
+        pair.b.once('message', resolve);
+        pair.b.once('close', (reason) => reject(new Error(`b closed: ${reason} (${pair.counters.get('session.closed.oversized-frame')} oversized)`)));
+      });
+      const text = 'x'.repeat(4096);
+      pair.a.send(env(1, '/t', text));
+      const message = await received;
+      assert.equal((message as { e: { body: unknown } }).e.body, text);
+      assert.equal(pair.b.state, 'open');
     } finally {
       await pair.close();
     }

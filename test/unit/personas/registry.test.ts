@@ -161,5 +161,7 @@ describe('persona registry', () => {
     await registry.start();
     assert.equal(registry.list().length, 0);
     assert.equal(registry.parsedFiles()[0]!.problems[0]!.code, 'too-large');
+    const size = Buffer.byteLength(persona('big') + 'x'.repeat(2048)).toLocaleString('en-US');
+    assert.equal(registry.parsedFiles()[0]!.problems[0]!.message, `the file is ${size} bytes; the limit is 1,024 bytes`);
   });
 });

@@ -6,7 +6,7 @@ import { LibrarianBrain } from '../../../server/src/personas/brains/librarian';
 import { defaultParticipation, type PersonaDefinition } from '../../../server/src/protocol/personas';
 import type { ReviewInput } from '../../../server/src/protocol/review';
 import { RoomError } from '../../../server/src/rooms/errors';
-import { reviewWith, type ReviewBrains } from '../../../server/src/review/reviewer';
+import { checkReviewInput, reviewWith, type ReviewBrains } from '../../../server/src/review/reviewer';
 import { maxRemoteReviews, registerReviewRemoteMethod } from '../../../server/src/review/rpcHandlers';
 import { useTempDir } from '../../support/tempDir';
 
@@ -122,5 +122,14 @@ describe('review: the remote command review.run', () => {
     while (releases.length < maxRemoteReviews) await new Promise((resolve) => setImmediate(resolve));
     for (const release of releases.splice(0)) release();
     for (const output of await Promise.all(running)) assert.deepEqual(output, { comments: [], dropped: [], attempts: 1 });
+  });
+});
+
+describe('review: checking the input', () => {
+  it('refuses more code than a review takes, with both sizes in characters', () => {
+    assert.throws(
+      () => checkReviewInput({ ...input, code: 'x'.repeat(24_001) }),
+      (error: unknown) => error instanceof RoomError && error.code === 'too-large' && error.message === 'the code is 24,001 characters; the limit is 24,000 characters (select a part)',
+    );
   });
 });

@@ -98,14 +98,15 @@ describe('rooms/Rooms', () => {
 
   it('enforces limits with one-line errors: message size, attachment size, rate, bad input', async () => {
     const a = await mesh.add('A');
-    expectRoomError(() => a.rooms.send({ roomId: 'general', text: 'x'.repeat(roomLimits.maxMessageBytes + 1) }), 'too-large', /^the message is 16\.0 KiB; the limit is 16 KiB$/);
-    expectRoomError(() => a.rooms.send({ roomId: 'general', text: 'é'.repeat(10_000) }), 'too-large', /the message is 19\.5 KiB; the limit is 16 KiB/);
+    expectRoomError(() => a.rooms.send({ roomId: 'general', text: 'x'.repeat(roomLimits.maxMessageBytes + 1) }), 'too-large', /^the message is 16,385 bytes; the limit is 16,384 bytes$/);
+    expectRoomError(() => a.rooms.send({ roomId: 'general', text: 'é'.repeat(10_000) }), 'too-large', /the message is 20,000 bytes; the limit is 16,384 bytes/);
     const attachment = { path: 'src/a.ts', language: 'typescript', startLine: 1, endLine: 2, content: 'x'.repeat(roomLimits.maxAttachmentBytes + 1) };
-    expectRoomError(() => a.rooms.send({ roomId: 'general', text: 'see', attachment }), 'too-large', /the attached code is 64\.0 KiB; the limit is 64 KiB/);
+    expectRoomError(() => a.rooms.send({ roomId: 'general', text: 'see', attachment }), 'too-large', /the attached code is 65,537 bytes; the limit is 65,536 bytes/);
     expectRoomError(() => a.rooms.send({ roomId: 'general', text: '   ' }), 'invalid', /the message is empty/);
     expectRoomError(() => a.rooms.send({ roomId: 'Bad Room', text: 'x' }), 'invalid', /not a valid room name/);
     expectRoomError(() => a.rooms.send({ roomId: 'nowhere', text: 'x' }), 'not-found', /there is no room "nowhere"/);
     expectRoomError(() => a.rooms.setPresence('asleep' as never), 'invalid', /not a presence/);
+    expectRoomError(() => a.rooms.setPresence('busy', 's'.repeat(1201)), 'too-large', /^the status text is 1,201 characters; the limit is 200 characters$/);
     for (let i = 0; i < roomLimits.maxMessagesPerMinute; i++) a.rooms.send({ roomId: 'general', text: `m${i}` });
     expectRoomError(() => a.rooms.send({ roomId: 'general', text: 'one too many' }), 'rate-limited', /at most 60 messages a minute; try again in 60 s/);
     // A persona on the same node has its own budget; the human's returns after the window.
@@ -125,7 +126,7 @@ describe('rooms/Rooms', () => {
     mesh.settle();
     assert.deepEqual(b.rooms.history({ roomId: 'general', limit: 10 }).messages.map((m) => m.text), ['fine']);
     assert.deepEqual(b.rooms.gaps('general'), []);
-    assert.ok(b.log.messages('warn').some((m) => m.includes('the message is 19.5 KiB; the limit is 16 KiB')));
+    assert.ok(b.log.messages('warn').some((m) => m.includes('the message is 20,000 bytes; the limit is 16,384 bytes')));
   });
 
   it('pages history: newest page, then `before`, oldest first, with hasMore', async () => {

@@ -108,7 +108,7 @@ describe('rooms/rpcHandlers (over a real JSON-RPC connection)', () => {
     mesh.settle();
     const [theirs] = a.rooms.history({ roomId: 'general', limit: 5 }).messages;
     await expectError(client.sendRequest(EditMessageRequest.type, { roomId: 'general', messageId: theirs!.id, text: 'mine' }), 4031, /only the author can edit this message/);
-    await expectError(client.sendRequest(SendMessageRequest.type, { roomId: 'general', text: 'x'.repeat(17_000) }), 4130, /^the message is 16\.6 KiB; the limit is 16 KiB$/);
+    await expectError(client.sendRequest(SendMessageRequest.type, { roomId: 'general', text: 'x'.repeat(17_000) }), 4130, /^the message is 17,000 bytes; the limit is 16,384 bytes$/);
     await expectError(client.sendRequest(JoinRoomRequest.type, { roomId: 'No Spaces' }), -32602, /not a valid room name/);
     await expectError(client.sendRequest(HistoryRequest.type, { roomId: 'nope', limit: 5 }), 4040, /there is no room "nope"/);
     await expectError(client.sendRequest(SendMessageRequest.type, null as never), -32602, /the request has no parameters/);

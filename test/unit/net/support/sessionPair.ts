@@ -16,7 +16,15 @@ export interface SessionPair {
   close(): Promise<void>;
 }
 
-export async function openSessionPair(options: Partial<SessionOptions> & { prologueB?: Buffer } = {}): Promise<SessionPair> {
+export interface SessionPairOptions extends Partial<SessionOptions> {
+  prologueB?: Buffer;
+  /** Sees a's raw socket before a's session uses it (e.g. to hold back or join its writes). */
+  tapA?: (rawA: Socket) => void;
+  /** False: return at once, before the handshake is done (default: wait until both are open). */
+  awaitOpen?: boolean;
+}
+
+export async function openSessionPair(options: SessionPairOptions = {}): Promise<SessionPair> {
   const counters = options.counters ?? new Counters();
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -24,6 +32,7 @@ export async function openSessionPair(options: Partial<SessionOptions> & { prolo
   const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
   const rawA = new Socket();
   rawA.connect(port, '127.0.0.1');
+  options.tapA?.(rawA);
   const base = {
     prologue: Buffer.alloc(32, 5),
     clock: systemClock,
@@ -40,7 +49,7 @@ export async function openSessionPair(options: Partial<SessionOptions> & { prolo
     s.once('open', () => resolve());
     s.once('close', (reason) => reject(new Error(`closed: ${reason}`)));
   });
-  if (!options.prologueB) await Promise.all([opened(a), opened(b)]);
+  if (!options.prologueB && options.awaitOpen !== false) await Promise.all([opened(a), opened(b)]);
   return {
     a,
     b,
