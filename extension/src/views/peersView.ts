@@ -75,7 +75,9 @@ export class PeersView implements vscode.TreeDataProvider<PeerItem>, vscode.Disp
         const item = new vscode.TreeItem(peer.name || peer.nodeIdDisplay.slice(0, 7), vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `peer:${peer.nodeId}`;
         const rtt = peer.rttMs !== undefined ? ` · ${formatRtt(peer.rttMs)}` : '';
-        item.description = `${peer.state}${peer.addr ? ` · ${peer.addr}` : ''}${rtt}`;
+        // Only a clock far enough off to matter is news (the problem list says what to do).
+        const clock = peer.clockOffsetMs !== undefined && Math.abs(peer.clockOffsetMs) > 30_000 ? ` · clock ${peer.clockOffsetMs > 0 ? '+' : '−'}${Math.round(Math.abs(peer.clockOffsetMs) / 1000)} s` : '';
+        item.description = `${peer.state}${peer.addr ? ` · ${peer.addr}` : ''}${rtt}${clock}`;
         item.iconPath = new vscode.ThemeIcon(peerIcons[peer.state]);
         item.contextValue = peer.state === 'up' ? 'personaMesh.peer.up' : 'personaMesh.peer';
         item.tooltip = `${peer.name}\n${peer.nodeIdDisplay}\n${peer.state}${peer.downReason ? ` (${peer.downReason})` : ''}`;

@@ -151,6 +151,11 @@ export interface PublishOptions {
 export interface MeshNetworkEvents {
   'peer.up': [{ nodeId: string; name: string; addr: string }];
   'peer.down': [{ nodeId: string; reason: string }];
+  /**
+   * A peer's clock went more than 30 s off ours (`skewed`), or came back within 20 s of it (or the
+   * peer left). `offsetMs`: its clock minus ours.
+   */
+  'peer.clock': [{ nodeId: string; name: string; offsetMs: number; skewed: boolean }];
   message: [MeshMessage];
   /**
    * Another instance of this node id (a copy of its data folder) started earlier and still runs at
@@ -183,6 +188,8 @@ function toMessage(envelope: Envelope): MeshMessage {
 }
 
 const maxPxPeers = 32;
+const clockSkewWarnMs = 30_000;
+const clockSkewClearMs = 20_000;
 const maxPxNeighbors = 256;
 
 export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Component {
@@ -202,6 +209,8 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
   private readonly discovery: Discovery | undefined;
   private readonly fastLane: FastLane | undefined;
   private pxTimer: ReturnType<Clock['setTimeout']> | undefined;
+  /** Peers whose clock is off ours by more than `clockSkewWarnMs` (until back within `clockSkewClearMs`). */
+  private readonly skewedPeers = new Set<string>();
   private lastPx = -Infinity;
   private state: 'new' | 'running' | 'stopped' = 'new';
   private stopped: Promise<void> | undefined;
@@ -318,8 +327,10 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
       this.emit('peer.up', { nodeId: peer.nodeId, name: peer.name, addr: peer.addr });
       this.schedulePx();
     });
+    this.sessions.on('clock', (nodeId) => this.checkClock(nodeId));
     this.sessions.on('down', (nodeId, reason) => {
       this.router.removePeer(nodeId);
+      if (this.skewedPeers.delete(nodeId)) this.emit('peer.clock', { nodeId, name: this.peerTable.get(nodeId)?.name ?? '', offsetMs: this.peerTable.get(nodeId)?.clockOffsetMs ?? 0, skewed: false });
       this.emit('peer.down', { nodeId, reason });
       this.schedulePx();
     });
@@ -489,6 +500,25 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
       }
       default:
         return undefined;
+    }
+  }
+
+  private checkClock(nodeId: string): void {
+    const peer = this.peerTable.get(nodeId);
+    const offsetMs = peer?.clockOffsetMs;
+    if (!peer || offsetMs === undefined) return;
+    const off = Math.abs(offsetMs);
+    const seconds = Math.round(off / 1000);
+    if (off > clockSkewWarnMs && !this.skewedPeers.has(nodeId)) {
+      this.skewedPeers.add(nodeId);
+      this.logger.warn(
+        `the clock of ${peer.name || nodeId.slice(0, 7)} is ${seconds} s ${offsetMs > 0 ? 'ahead of' : 'behind'} this machine's: message times will look wrong and ` +
+          `multicast discovery between the two fails (beacons more than 30 s off are refused); set both machines to network time`,
+      );
+      this.emit('peer.clock', { nodeId, name: peer.name, offsetMs, skewed: true });
+    } else if (off < clockSkewClearMs && this.skewedPeers.delete(nodeId)) {
+      this.logger.info(`the clock of ${peer.name || nodeId.slice(0, 7)} agrees with this machine's again (${seconds} s off)`);
+      this.emit('peer.clock', { nodeId, name: peer.name, offsetMs, skewed: false });
     }
   }
 

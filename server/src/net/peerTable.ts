@@ -21,6 +21,8 @@ export interface PeerInfo {
   /** Wall-clock ms of the last state change. */
   since: number;
   rttMs?: { ewma: number; p99: number; samples: number };
+  /** Its wall clock minus ours (ms): the median of the last few estimates. */
+  clockOffsetMs?: number;
   /** Whether its beacons reach us by multicast (then the fast lane reaches it too). */
   multicast: boolean;
   /** Why it went down, if it did. */
@@ -28,11 +30,13 @@ export interface PeerInfo {
 }
 
 const rttSampleCapacity = 128;
+const offsetSampleCapacity = 9;
 
 interface Entry {
   info: PeerInfo;
   rttSamples: number[];
   rttNext: number;
+  offsetSamples: number[];
 }
 
 export class PeerTable {
@@ -58,7 +62,7 @@ export class PeerTable {
     const now = this.clock.now();
     if (!entry) {
       this.makeRoom();
-      entry = { info: { nodeId, name: '', state: 'discovered', lastSeen: now, since: now, multicast: false }, rttSamples: [], rttNext: 0 };
+      entry = { info: { nodeId, name: '', state: 'discovered', lastSeen: now, since: now, multicast: false }, rttSamples: [], rttNext: 0, offsetSamples: [] };
       this.entries.set(nodeId, entry);
     }
     const info = entry.info;
@@ -86,6 +90,15 @@ export class PeerTable {
     const sorted = [...entry.rttSamples].sort((a, b) => a - b);
     const p99 = sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)]!;
     entry.info.rttMs = { ewma, p99, samples: (previous?.samples ?? 0) + 1 };
+  }
+
+  recordClockOffset(nodeId: string, ms: number): void {
+    const entry = this.entries.get(nodeId);
+    if (!entry || !Number.isFinite(ms)) return;
+    entry.offsetSamples.push(ms);
+    if (entry.offsetSamples.length > offsetSampleCapacity) entry.offsetSamples.shift();
+    const sorted = [...entry.offsetSamples].sort((a, b) => a - b);
+    entry.info.clockOffsetMs = Math.round(sorted[Math.floor(sorted.length / 2)]!);
   }
 
   delete(nodeId: string): void {

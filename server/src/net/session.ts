@@ -48,6 +48,8 @@ export interface SessionEvents {
   open: [HandshakeResult];
   message: [SessionMessage];
   rtt: [number];
+  /** The peer's wall clock minus ours (ms), estimated from a pong. */
+  clock: [number];
   /** Bulk queue emptied and the socket can take more: the hook for the bulk (genome) layer. */
   'bulk-drain': [];
   close: [reason: string];
@@ -391,11 +393,16 @@ export class Session extends EventEmitter<SessionEvents> {
       this.stats.messagesIn++;
       const message = decoded.value as SessionMessage;
       if (message.t === 'ping') {
-        if (typeof message.n === 'number' && typeof message.ts === 'number') this.send({ t: 'pong', n: message.n, ts: message.ts }, 'control');
+        if (typeof message.n === 'number' && typeof message.ts === 'number') this.send({ t: 'pong', n: message.n, ts: message.ts, w: this.options.clock.now() }, 'control');
         continue;
       }
       if (message.t === 'pong') {
-        if (typeof message.ts === 'number') this.emit('rtt', this.options.clock.monotonic() - message.ts);
+        if (typeof message.ts === 'number') {
+          const rtt = this.options.clock.monotonic() - message.ts;
+          this.emit('rtt', rtt);
+          // Its clock read `w` about half a round trip ago.
+          if (typeof message.w === 'number' && Number.isFinite(message.w)) this.emit('clock', message.w + rtt / 2 - this.options.clock.now());
+        }
         if (typeof message.n === 'number' && this.probes.length > 0) this.settleProbes((probe) => probe.n <= message.n, true);
         continue;
       }

@@ -72,6 +72,8 @@ export interface SessionManagerEvents {
   down: [nodeId: string, reason: string];
   message: [nodeId: string, message: SessionMessage, session: Session];
   hello: [nodeId: string, hello: Extract<SessionMessage, { t: 'hello' }>];
+  /** A new estimate of a peer's clock offset was recorded in the peer table. */
+  clock: [nodeId: string];
   /**
    * This node is the later of two live instances of its node id and must leave the mesh. `running`
    * is where the other instance accepts sessions; `reportedBy` the node that said so (a peer, or
@@ -387,6 +389,13 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
       if (nodeId && this.primary.get(nodeId) === session) {
         this.options.peers.recordRtt(nodeId, ms);
         this.options.peers.touch(nodeId);
+      }
+    });
+    session.on('clock', (offsetMs) => {
+      const nodeId = session.peer?.remoteNodeId;
+      if (nodeId && this.primary.get(nodeId) === session) {
+        this.options.peers.recordClockOffset(nodeId, offsetMs);
+        this.emit('clock', nodeId);
       }
     });
     session.on('close', (reason) => this.onClose(session, reason));

@@ -29,7 +29,7 @@ import { registerReviewRemoteMethod } from '../review/rpcHandlers';
 import { identityAuthenticator } from '../rooms/signing';
 import { Rooms } from '../rooms/rooms';
 import { SwitchableTransport } from '../rooms/switchableTransport';
-import { duplicateIdentityProblem, type NetworkSettings, type NodeProblem, type NodeState, type NodeStatus, type PeerSummary } from '../protocol/status';
+import { clockSkewProblem, duplicateIdentityProblem, type NetworkSettings, type NodeProblem, type NodeState, type NodeStatus, type PeerSummary } from '../protocol/status';
 import { StoreError } from '../store/errors';
 import { Store } from '../store/database';
 import { readNodeMeta, writeNodeMeta } from '../store/nodeMeta';
@@ -324,6 +324,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       state: peer.state,
       ...(peer.addr ? { addr: peer.addr } : {}),
       ...(peer.rttMs ? { rttMs: Math.round(peer.rttMs.ewma * 100) / 100 } : {}),
+      ...(peer.clockOffsetMs !== undefined ? { clockOffsetMs: peer.clockOffsetMs } : {}),
       lastSeen: peer.lastSeen,
       ...(peer.downReason ? { downReason: peer.downReason } : {}),
     }));
@@ -510,6 +511,18 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       network.on('peer.down', (peer) => {
         this.emit('peer.down', peer);
         this.emitStatus();
+      });
+      network.on('peer.clock', ({ nodeId, name, offsetMs, skewed }) => {
+        const code = `${clockSkewProblem}:${nodeId}`;
+        this.problems = this.problems.filter((problem) => problem.code !== code);
+        if (skewed) {
+          const seconds = Math.round(Math.abs(offsetMs) / 1000);
+          this.problems.push({
+            code,
+            message: `The clock of ${name || displayNodeId(nodeId)} is ${seconds} s ${offsetMs > 0 ? 'ahead of' : 'behind'} this machine's: set both machines to network time (messages stay in the right order, but their times look wrong).`,
+          });
+        }
+        this.updateState();
       });
       this.networkValue = network;
       this.transport?.attach(new MeshRoomTransport(network));

@@ -131,7 +131,8 @@ export type SessionMessage =
   /** First message on each side after the handshake. */
   | { t: 'hello'; name: string; listen: string; subs: string[]; multicast: boolean }
   | { t: 'ping'; n: number; ts: number }
-  | { t: 'pong'; n: number; ts: number }
+  /** `w`: the answering node's wall clock (ms), for the clock offset between the two. */
+  | { t: 'pong'; n: number; ts: number; w?: number }
   /** Subscription changes (topic prefixes). */
   | { t: 'subs'; add: string[]; remove: string[] }
   /** Peer exchange: addresses we know, and the node ids we hold sessions with. */

@@ -14,6 +14,9 @@ export interface NodeProblem {
  */
 export const duplicateIdentityProblem = 'identity-duplicate';
 
+/** Prefix of the problem of a peer whose clock is more than 30 s off this machine's (`clock-skew:<nodeId>`). */
+export const clockSkewProblem = 'clock-skew';
+
 export interface NodeStatus {
   state: NodeState;
   /** Base32 of SHA-256 of the Ed25519 public key (52 characters). */
@@ -64,6 +67,8 @@ export interface PeerSummary {
   state: PeerState;
   addr?: string;
   rttMs?: number;
+  /** Its clock minus this machine's, in ms (from the session's heartbeats). */
+  clockOffsetMs?: number;
   lastSeen: number;
   downReason?: string;
 }

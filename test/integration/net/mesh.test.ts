@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
+import { systemClock } from '../../../server/src/node/clock';
 import { parseMeshKey } from '../../../server/src/node/meshKey';
 import { RemoteCallError } from '../../../server/src/net/remoteCommands';
 import { DatagramKind, rpcNotAllowedCode } from '../../../server/src/protocol/mesh';
@@ -185,5 +186,28 @@ describe('mesh network on loopback (in process)', function () {
     assert.ok((b.mesh.stats().counters['router.forwarded'] ?? 0) >= 1);
     // Remote commands are relayed too.
     assert.deepEqual(((await a.mesh.call(c.mesh.nodeId, 'ping')) as { pong: boolean }).pong, true);
+  });
+
+  it('a peer whose clock is 90 s ahead is warned about on both sides (log and peer.clock), with its offset in the peer table', async () => {
+    const ahead = { ...systemClock, now: () => Date.now() + 90_000 };
+    const a = makeNode(undefined, { name: 'on-time' });
+    nodes = [a];
+    const seen: { at: string; offsetMs: number; skewed: boolean }[] = [];
+    a.mesh.on('peer.clock', (e) => seen.push({ at: 'a', offsetMs: e.offsetMs, skewed: e.skewed }));
+    await a.mesh.start();
+    const b = makeNode(undefined, { name: 'fast-clock', clock: ahead, staticPeers: [a.mesh.listenAddress] });
+    nodes.push(b);
+    b.mesh.on('peer.clock', (e) => seen.push({ at: 'b', offsetMs: e.offsetMs, skewed: e.skewed }));
+    await b.mesh.start();
+    await waitFor('both sides warned', () => seen.some((e) => e.at === 'a') && seen.some((e) => e.at === 'b'), 15_000);
+    const fromA = seen.find((e) => e.at === 'a')!;
+    const fromB = seen.find((e) => e.at === 'b')!;
+    assert.ok(fromA.skewed && Math.abs(fromA.offsetMs - 90_000) < 2000, JSON.stringify(fromA));
+    assert.ok(fromB.skewed && Math.abs(fromB.offsetMs + 90_000) < 2000, JSON.stringify(fromB));
+    assert.ok(a.log.messages('warn').some((line) => /the clock of fast-clock is 9\d s ahead of this machine's/.test(line)), a.log.messages('warn').join('\n'));
+    assert.ok(Math.abs(a.mesh.peers().find((p) => p.name === 'fast-clock')!.clockOffsetMs! - 90_000) < 2000);
+    // Once it leaves, the warning is withdrawn.
+    await b.mesh.stop();
+    await waitFor('the warning withdrawn', () => seen.some((e) => e.at === 'a' && !e.skewed), 10_000);
   });
 });
