@@ -4,6 +4,7 @@
  * hours later by sync alike, every node applies the same rule, and a restart forgets nothing.
  * Called inside the event log's transaction: a count rolls back with the event it counted.
  */
+import type { Clock, TimerHandle } from '../node/clock';
 import { authorLimitsPerMinute, type AuthorLimitKind, type RoomEventBody } from '../protocol/rooms';
 import type { Db } from '../store/database';
 
@@ -86,5 +87,37 @@ export class AuthorMinuteCounts {
   prune(beforeWall: number): void {
     this.statements.prune.run(Math.floor(beforeWall / minuteMs));
     this.cache.clear();
+  }
+}
+
+/** Events dropped over their author's limit, told once a minute per author: a flood is logged, not echoed. */
+export class LimitReport {
+  private readonly pending = new Map<string, { count: number; kind: AuthorLimitKind; from: string }>();
+  private timer: TimerHandle | undefined;
+  /** Events dropped since start. */
+  total = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly limits: AuthorLimits,
+    private readonly warn: (line: string) => void,
+  ) {}
+
+  note(author: string, kind: AuthorLimitKind, from: string): void {
+    const entry = this.pending.get(author) ?? { count: 0, kind, from };
+    entry.count++;
+    this.pending.set(author, entry);
+    this.total++;
+    this.timer ??= this.clock.setTimeout(() => this.flush(), minuteMs);
+  }
+
+  /** Says what is pending, and stops the timer. */
+  flush(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    for (const [author, { count, kind, from }] of this.pending) {
+      this.warn(`dropped ${count.toLocaleString('en-US')} event${count === 1 ? '' : 's'} of ${author} (via ${from.slice(0, 7)}) over its limit of ${this.limits[kind]} ${kind === 'membership' ? 'joins and leaves' : `${kind}s`} a minute`);
+    }
+    this.pending.clear();
   }
 }

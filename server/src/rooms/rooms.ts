@@ -37,8 +37,9 @@ import type { Db } from '../store/database';
 import { RoomError } from './errors';
 import { EventLog, type ApplyOutcome, type EventStatus } from './eventLog';
 import { HybridClock } from './hlc';
+import { OwnNumbering } from './ownNumbering';
 import { isPresenceState, PresenceTable } from './presence';
-import { limitKindOf, scaledAuthorLimits, type AuthorLimits } from './authorLimits';
+import { LimitReport, limitKindOf, scaledAuthorLimits, type AuthorLimits } from './authorLimits';
 import type { EventAuthenticator } from './signing';
 import { RoomSync, type SyncOptions } from './sync';
 import type { RoomTransport, TransportMessage } from './transport';
@@ -100,7 +101,6 @@ export interface RoomsEvents {
 export const humanParticipantId = 'user';
 /** Per-author counts are kept this long: older events arriving by sync are counted again from zero. */
 const limitMemoryMs = 30 * 24 * 3600_000;
-const limitReportMs = 60_000;
 const maxHistoryLimit = 500;
 const typingSendIntervalMs = 1000;
 
@@ -113,20 +113,8 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
   private readonly presence: PresenceTable;
   private readonly typingTable: TypingTable;
   private readonly limits: AuthorLimits;
-  /**
-   * A node restarted from an older copy of its database (a backup, a copied folder) would number
-   * its next events with numbers the mesh already holds for other content. Until a peer has sent
-   * us what it holds of ours, our new events are stored but not sent (nor served by sync); if the
-   * mesh turns out to hold their numbers, they are numbered again after what it holds.
-   */
-  private numberingConfirmed = false;
-  private numberingTimer: TimerHandle | undefined;
-  private readonly unconfirmed = new Map<string, RoomEvent>();
-  /** Our events that lost their number to the mesh's, to write again once we hold all it has of ours. */
-  private readonly toRewrite: { roomId: string; body: RoomEventBody }[] = [];
-  /** Events dropped over their author's limit since the last report, per author. */
-  private readonly limited = new Map<string, { count: number; kind: string; from: string }>();
-  private limitedReport: TimerHandle | undefined;
+  private readonly limitReport: LimitReport;
+  private readonly numbering: OwnNumbering;
   private readonly presenceIntervalMs: number;
   private readonly typingTtlMs: number;
   private eventLog: EventLog | undefined;
@@ -146,6 +134,17 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
     this.presence = new PresenceTable(() => this.clock.monotonic());
     this.typingTable = new TypingTable(() => this.clock.monotonic());
     this.limits = scaledAuthorLimits(options.maxMessagesPerMinute ?? roomLimits.maxMessagesPerMinute);
+    this.limitReport = new LimitReport(this.clock, this.limits, (line) => this.logger.warn(line));
+    this.numbering = new OwnNumbering(this.nodeId, this.clock, options.numberingWaitMs ?? 3000, {
+      publish: (event) => this.options.transport.publish(topics.chatRoomEvent(event.roomId, event.body.type), event),
+      rewrite: (roomId, body) => {
+        try {
+          this.appendAndPublish(roomId, body);
+        } catch (error) {
+          this.logger.warn(`could not write again an event of this node in "${roomId}": ${(error as Error).message}`);
+        }
+      },
+    });
     this.presenceIntervalMs = options.presenceIntervalMs ?? 10_000;
     this.typingTtlMs = options.typingTtlMs ?? defaultTypingTtlMs;
     this.displayName = options.displayName.trim().slice(0, roomWireLimits.maxNameChars) || this.nodeId.slice(0, 7);
@@ -182,33 +181,21 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
         log,
         joinedRooms: () => this.log.rooms().filter((room) => room.joined).map((room) => room.id),
         applyBatch: (events, from) => {
-          const before = this.limitedTotal;
+          const before = this.limitReport.total;
           const fresh = this.applyReceived(events, from, false);
-          return { fresh, limited: this.limitedTotal - before };
+          return { fresh, limited: this.limitReport.total - before };
         },
         learnRooms: (roomIds) => this.learnRooms(roomIds),
-        servable: (event) => event.origin !== this.nodeId || !this.unconfirmed.has(`${event.roomId}:${event.roomSeq}`),
-        caughtUp: () => this.confirmNumbering(),
-        // Our own unconfirmed events are not claimed: a peer holding other events under those
-        // numbers must send them, so the clash is seen.
-        summary: (roomIds) => {
-          const summary = log.summary(roomIds);
-          for (const event of this.unconfirmed.values()) {
-            const heads = summary[event.roomId];
-            if (heads && (heads[this.nodeId] ?? 0) >= event.roomSeq) heads[this.nodeId] = event.roomSeq - 1;
-          }
-          return summary;
-        },
+        servable: (event) => this.numbering.servable(event),
+        caughtUp: () => this.numbering.confirm(),
+        summary: (roomIds) => this.numbering.claim(log.summary(roomIds)),
       },
       transport,
       this.clock,
       this.logger.child('sync'),
       this.options.sync,
     );
-    // Our numbering is confirmed by the first peer that has sent us all it holds (our own events
-    // included), or after a while alone; until then our events are held back (numberingWaitMs).
-    this.numberingConfirmed = false;
-    this.numberingTimer = this.clock.setTimeout(() => this.confirmNumbering(), this.options.numberingWaitMs ?? 3000);
+    this.numbering.start();
     this.sync.start();
     this.presenceTimer = this.clock.setInterval(() => {
       if (this.presence.expire()) this.emitRoomsChanged();
@@ -231,11 +218,8 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
     this.running = false;
     this.presenceTimer?.cancel();
     this.presenceTimer = undefined;
-    this.limitedReport?.cancel();
-    this.limitedReport = undefined;
-    this.numberingTimer?.cancel();
-    this.numberingTimer = undefined;
-    this.reportLimited();
+    this.numbering.stop();
+    this.limitReport.flush();
     this.sync?.stop();
     this.sync = undefined;
     for (const off of this.unsubscribe.splice(0)) off();
@@ -419,9 +403,14 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
   }
 
   /** Received events dropped over their author's limit since start. */
-  limitedTotal = 0;
+  get limitedTotal(): number {
+    return this.limitReport.total;
+  }
+
   /** Own events written again after the mesh turned out to hold their numbers. */
-  renumbered = 0;
+  get renumbered(): number {
+    return this.numbering.renumbered;
+  }
 
   /** Sync counters (tests, benchmark). */
   get syncStats(): RoomSync['stats'] | undefined {
@@ -471,48 +460,20 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
   private appendAndPublish(roomId: string, body: RoomEventBody): { event: RoomEvent; outcome: ApplyOutcome } {
     const authenticator = this.options.authenticator;
     const result = this.log.appendLocal(roomId, this.hlc.now(), body, authenticator && ((event) => authenticator.sign(event)));
-    if (this.numberingConfirmed) this.options.transport.publish(topics.chatRoomEvent(roomId, body.type), result.event);
-    else this.unconfirmed.set(`${roomId}:${result.event.roomSeq}`, result.event);
+    this.numbering.send(result.event);
     this.notify(result.outcome);
     return result;
   }
 
-  /** Sends the events held back until our numbering was confirmed. */
-  private confirmNumbering(): void {
-    if (this.numberingConfirmed || !this.running) return;
-    this.numberingConfirmed = true;
-    this.numberingTimer?.cancel();
-    this.numberingTimer = undefined;
-    const held = [...this.unconfirmed.values()];
-    this.unconfirmed.clear();
-    for (const event of held) this.options.transport.publish(topics.chatRoomEvent(event.roomId, event.body.type), event);
-    this.rewriteOwn();
-  }
-
-  private rewriteOwn(): void {
-    for (const { roomId, body } of this.toRewrite.splice(0)) {
-      try {
-        this.appendAndPublish(roomId, body);
-      } catch (error) {
-        this.logger.warn(`could not write again an event of this node in "${roomId}": ${(error as Error).message}`);
-      }
-    }
-  }
-
   /**
    * The mesh holds a different event of ours under a number we used: ours came from an older copy
-   * of this node's database. Theirs takes the number (every node must agree on it); ours, not sent
-   * yet, is written again after the mesh's newest.
+   * of this node's database (ownNumbering.ts). Theirs takes the number, every node must agree on it.
    */
-  private renumberOwn(theirs: RoomEvent): void {
+  private yieldNumber(theirs: RoomEvent): void {
     const mine = this.log.event(theirs.roomId, theirs.origin, theirs.roomSeq);
     if (!mine) return;
-    this.unconfirmed.delete(`${theirs.roomId}:${theirs.roomSeq}`);
     this.notify(this.log.replaceOwn(theirs));
-    this.renumbered++;
-    if (mine.status !== 'ok') return;
-    const body = mine.event.body;
-    if (body.type === 'message' || body.type === 'reaction' || body.type === 'edit' || body.type === 'delete') this.toRewrite.push({ roomId: theirs.roomId, body });
+    this.numbering.lost(mine.event, mine.status === 'ok');
   }
 
   private notify(outcome: ApplyOutcome): void {
@@ -586,15 +547,15 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
     }
     if (conflicts.length > 0) {
       this.logger.warn(`the mesh holds ${conflicts.length} event(s) of this node under numbers it used again: its database is older than what it wrote (restored from a backup, or a copied data folder); those numbers go to the mesh's events and this node's are written again after them`);
-      for (const event of conflicts) this.renumberOwn(event);
+      for (const event of conflicts) this.yieldNumber(event);
     }
     if (accepted.length === 0) {
-      if (conflicts.length > 0 && this.numberingConfirmed) this.rewriteOwn();
+      this.numbering.rewriteLost();
       return 0;
     }
     const outcomes = this.log.applyRemote(accepted);
     // After this batch, so the rewritten events go after what it brought of ours.
-    if (conflicts.length > 0 && this.numberingConfirmed) this.rewriteOwn();
+    this.numbering.rewriteLost();
     let fresh = 0;
     let gap = false;
     let membersChanged = false;
@@ -603,7 +564,7 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
       fresh++;
       const { event } = accepted[index]!;
       if (outcome.limited) {
-        this.noteLimited(event, from);
+        this.limitReport.note(participantKey(event.body.author), limitKindOf(event.body), from);
         return;
       }
       gap ||= outcome.gap;
@@ -627,25 +588,6 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
     if (held.event.sig !== undefined && held.event.sig === event.sig) return false;
     if (JSON.stringify(held.event.body) === JSON.stringify(event.body) && held.event.hlc.wall === event.hlc.wall && held.event.hlc.logical === event.hlc.logical) return false;
     return !this.options.authenticator || this.options.authenticator.verify(event);
-  }
-
-  /** Counts a dropped event; the log says so once a minute per author, not once per event. */
-  private noteLimited(event: RoomEvent, from: string): void {
-    const author = participantKey(event.body.author);
-    const entry = this.limited.get(author) ?? { count: 0, kind: limitKindOf(event.body), from };
-    entry.count++;
-    this.limited.set(author, entry);
-    this.limitedTotal++;
-    if (!this.limitedReport && this.running) this.limitedReport = this.clock.setTimeout(() => this.reportLimited(), limitReportMs);
-  }
-
-  private reportLimited(): void {
-    this.limitedReport = undefined;
-    for (const [author, { count, kind, from }] of this.limited) {
-      const limit = this.limits[kind as keyof AuthorLimits];
-      this.logger.warn(`dropped ${count.toLocaleString('en-US')} event${count === 1 ? '' : 's'} of ${author} (via ${from.slice(0, 7)}) over its limit of ${limit} ${kind === 'membership' ? 'joins and leaves' : `${kind}s`} a minute`);
-    }
-    this.limited.clear();
   }
 
   private onTyping(roomId: string, message: TransportMessage): void {
