@@ -13,7 +13,7 @@ import { registerChallengeHandlers } from './challenges/rpcHandlers';
 import { registerGenomeHandlers } from './genomes/rpcHandlers';
 import { registerReviewHandlers } from './review/rpcHandlers';
 import { reviewNodeOf } from './review/nodeReview';
-import { createLogger, logLevelAllows, type LogLevel } from './node/log';
+import { createLogger, logLevelAllows, logLevels, type LogLevel } from './node/log';
 import { takeMeshKeyFromEnv } from './node/meshKey';
 import { LogNotification, StatusNotification, type ServerInitOptions } from './protocol/extension';
 import { EvolutionEventNotification, EvolutionProposalRequest } from './protocol/evolution';
@@ -37,7 +37,8 @@ const logger = createLogger((record) => {
 connection.onInitialize((params): InitializeResult => {
   const options = params.initializationOptions as ServerInitOptions | undefined;
   if (!options?.dataDir) throw new Error('the client sent no dataDir in initializationOptions');
-  logLevel = options.logLevel ?? 'info';
+  // An unknown level would hide every record from the editor.
+  logLevel = logLevels.includes(options.logLevel) ? options.logLevel : 'info';
   node = new MeshNode({
     dataDir: options.dataDir,
     // Every VS Code window runs a node on the same global storage.

@@ -168,11 +168,11 @@ describe('chat panel webview (host boundary stubbed)', function () {
     await p.page.locator('main [role="alert"]').getByText(down).waitFor();
     // Sending still answers: the server's one-line error shows under the composer.
     p.handle('send', () => {
-      throw new Error('the message is 20.1 KiB; the limit is 16 KiB');
+      throw new Error('the message is 20,583 bytes; the limit is 16,384 bytes');
     });
     await composer(p).fill('hi');
     await composer(p).press('Enter');
-    await p.page.locator('#composer-error').getByText('the limit is 16 KiB').waitFor();
+    await p.page.locator('#composer-error').getByText('the limit is 16,384 bytes').waitFor();
     assert.equal(await composer(p).inputValue(), 'hi', 'the text stays for another try');
   });
 

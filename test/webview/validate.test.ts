@@ -43,7 +43,7 @@ describe('chat panel messages from the webview are checked (extension side)', ()
 
   it('a refused request can still be answered (it has an id), with a one-line reason', () => {
     const checked = checkFromWebview({ type: 'request', id: 3, method: 'send', params: { roomId: 'general', text: 'é'.repeat(10_000) } });
-    assert.deepEqual(checked, { ok: false, id: 3, error: 'the message is 19.5 KiB; the limit is 16 KiB' });
+    assert.deepEqual(checked, { ok: false, id: 3, error: 'the message is 20,000 bytes; the limit is 16,384 bytes' });
   });
 
   it('forwards room requests to the server and turns failures into one line', async () => {
@@ -52,13 +52,13 @@ describe('chat panel messages from the webview are checked (extension side)', ()
       sendRequest(type: { method: string }, params?: unknown) {
         calls.push([type.method, params]);
         if (type.method === 'mesh/rooms/leave') return Promise.resolve(undefined);
-        if (type.method === 'mesh/rooms/send') return Promise.reject(new ResponseError(-32000, 'the message is 20.1 KiB; the limit is 16 KiB\nstack...'));
+        if (type.method === 'mesh/rooms/send') return Promise.reject(new ResponseError(-32000, 'the message is 20,583 bytes; the limit is 16,384 bytes\nstack...'));
         return Promise.reject(new ResponseError(ErrorCodes.MethodNotFound, 'Unhandled method mesh/rooms/list'));
       },
     };
     assert.equal(await forwardRoomsRequest(sender, { type: 'request', id: 1, method: 'leaveRoom', params: { roomId: 'general' } }), null);
     const send = await forwardRoomsRequest(sender, { type: 'request', id: 2, method: 'send', params: { roomId: 'general', text: 'x' } }).catch((e: unknown) => describeError(e));
-    assert.equal(send, 'the message is 20.1 KiB; the limit is 16 KiB');
+    assert.equal(send, 'the message is 20,583 bytes; the limit is 16,384 bytes');
     const list = await forwardRoomsRequest(sender, { type: 'request', id: 3, method: 'listRooms', params: {} }).catch((e: unknown) => describeError(e, 'mesh/rooms/list'));
     assert.match(list as string, /does not handle mesh\/rooms\/list yet/);
     assert.deepEqual(calls.map(([method]) => method), ['mesh/rooms/leave', 'mesh/rooms/send', 'mesh/rooms/list']);

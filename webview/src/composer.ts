@@ -7,6 +7,7 @@ import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { participantKey, roomLimits, type ChatMessage, type Participant } from '../../server/src/protocol/rooms';
+import { overLimit } from '../../server/src/protocol/sizeLimit';
 import { base, codicons } from './styles';
 
 export interface SendDetail {
@@ -15,11 +16,6 @@ export interface SendDetail {
 }
 
 const encoder = new TextEncoder();
-
-export function formatKiB(bytes: number): string {
-  const kib = bytes / 1024;
-  return `${Number.isInteger(kib) ? kib : kib.toFixed(1)} KiB`;
-}
 
 function emit<T>(target: EventTarget, name: string, detail?: T): void {
   target.dispatchEvent(new CustomEvent<T | undefined>(name, { detail, bubbles: true, composed: true }));
@@ -90,7 +86,7 @@ export class Composer extends LitElement {
 
   private get limitError(): string {
     const size = this.bytes;
-    return size > roomLimits.maxMessageBytes ? `The message is ${formatKiB(size)}; the limit is ${formatKiB(roomLimits.maxMessageBytes)}.` : '';
+    return size > roomLimits.maxMessageBytes ? `The message is ${overLimit(size, roomLimits.maxMessageBytes)}.` : '';
   }
 
   private onInput = () => {

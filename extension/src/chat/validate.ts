@@ -7,6 +7,7 @@
 import { roomIdPattern, roomLimits, type CodeAttachment, type PresenceState } from '../../../server/src/protocol/rooms';
 import { challengeCriteria, challengeLimits, type CriteriaScores } from '../../../server/src/protocol/challenges';
 import type { FromWebview, WebviewCommand, WebviewMethod, WebviewRequest } from '../../../server/src/protocol/webview';
+import { overLimit } from '../../../server/src/protocol/sizeLimit';
 
 export const allowedCommands: ReadonlySet<WebviewCommand> = new Set<WebviewCommand>([
   'personaMesh.showStatus',
@@ -45,11 +46,6 @@ function utf8Bytes(text: string): number {
   return Buffer.byteLength(text, 'utf8');
 }
 
-export function formatKiB(bytes: number): string {
-  const kib = bytes / 1024;
-  return `${Number.isInteger(kib) ? kib : kib.toFixed(1)} KiB`;
-}
-
 function str(value: unknown, name: string, max: number, options: { allowEmpty?: boolean; singleLine?: boolean } = {}): string {
   if (typeof value !== 'string') throw new Invalid(`${name} must be text`);
   if (!options.allowEmpty && value.length === 0) throw new Invalid(`${name} is empty`);
@@ -67,7 +63,7 @@ function bytes(value: unknown, name: string, maxBytes: number, what: string): st
   if (typeof value !== 'string') throw new Invalid(`${name} must be text`);
   // Cheap bound first: a UTF-16 code unit is at most 3 UTF-8 bytes.
   const size = value.length * 3 > maxBytes ? utf8Bytes(value) : 0;
-  if (size > maxBytes) throw new Invalid(`the ${what} is ${formatKiB(size)}; the limit is ${formatKiB(maxBytes)}`);
+  if (size > maxBytes) throw new Invalid(`the ${what} is ${overLimit(size, maxBytes)}`);
   return value;
 }
 

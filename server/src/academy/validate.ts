@@ -1,5 +1,5 @@
 /** Checks of signals received from the mesh (untrusted input) and recorded locally. */
-import { overLimit } from '../node/sizeLimit';
+import { overLimit } from '../protocol/sizeLimit';
 import { academyLimits, signalCategories, signalSources, type PersonaRef, type Signal } from '../protocol/academy';
 
 function isRecord(value: unknown): value is Record<string, unknown> {

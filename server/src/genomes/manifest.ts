@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { nodeIdFromPublicKey, verifySignature, type Identity } from '../node/identity';
-import { formatCount } from '../node/sizeLimit';
+import { formatCount } from '../protocol/sizeLimit';
 import {
   genomeLayerKinds,
   genomeManifestVersion,

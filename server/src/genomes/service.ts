@@ -16,7 +16,7 @@ import type { Identity } from '../node/identity';
 import type { Component } from '../node/lifecycle';
 import type { Logger } from '../node/log';
 import { cryptoRandom } from '../node/random';
-import { overLimit } from '../node/sizeLimit';
+import { overLimit } from '../protocol/sizeLimit';
 import {
   genomeAnswerLimits,
   genomeTopics,

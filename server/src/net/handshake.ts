@@ -14,7 +14,7 @@ import NoiseState, { type KeyPair } from 'noise-handshake';
 import { generateKeyPair } from 'noise-handshake/dh';
 import { handshakeSignatureContext, meshProtocolVersion, type HandshakePayload } from '../protocol/mesh';
 import { nodeIdFromPublicKey, verifySignature, type Identity } from '../node/identity';
-import { overLimit } from '../node/sizeLimit';
+import { overLimit } from '../protocol/sizeLimit';
 import { decode, encode, isRecord } from './codec';
 
 /** Largest handshake message we accept (m2 is 32 + 48 + payload + 16 bytes). */

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { systemClock, type Clock, type TimerHandle } from '../node/clock';
 import type { Component } from '../node/lifecycle';
 import { silentLogger, type Logger } from '../node/log';
-import { overLimit } from '../node/sizeLimit';
+import { overLimit } from '../protocol/sizeLimit';
 import type { PersonaDefinition, PersonaFoldersParams, PersonaProblem, PersonaState, PersonaSummary } from '../protocol/personas';
 import type { DisabledPersonas } from './disabledPersonas';
 import { duplicateIdProblems, parsePersonaFile, personaFileSuffix, type ParsedPersonaFile } from './personaFile';

@@ -9,7 +9,7 @@ import { BrainError, collect, type Brain } from '../personas/brains/brain';
 import { LibrarianBrain } from '../personas/brains/librarian';
 import type { PersonaDefinition } from '../protocol/personas';
 import { reviewLimits, type ReviewInput, type ReviewOutput } from '../protocol/review';
-import { overLimit } from '../node/sizeLimit';
+import { overLimit } from '../protocol/sizeLimit';
 import { RoomError } from '../rooms/errors';
 import { librarianReview } from './librarianReview';
 import { parseReview, reviewJsonSchema, ReviewFormatError } from './parse';

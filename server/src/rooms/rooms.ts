@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import { systemClock, type Clock, type TimerHandle } from '../node/clock';
 import type { Component } from '../node/lifecycle';
 import { silentLogger, type Logger } from '../node/log';
-import { overLimit } from '../node/sizeLimit';
+import { overLimit } from '../protocol/sizeLimit';
 import { topics } from '../protocol/mesh';
 import {
   defaultRoomId,

@@ -3,7 +3,7 @@
  * input is never trusted: every field is checked for type and size before it is stored.
  */
 import { roomIdPattern, roomLimits, roomWireLimits, type Author, type CodeAttachment, type Hlc, type RoomEvent, type RoomEventBody } from '../protocol/rooms';
-import { overLimit } from '../node/sizeLimit';
+import { overLimit } from '../protocol/sizeLimit';
 import { RoomError } from './errors';
 
 /** Node ids are base32 on the mesh; tests use short names. No `:` (message ids are `origin:seq`). */
