@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --json] [-- --quick] [-- --suite net|rooms|webview]: runs the benchmarks
+// npm run bench [-- --json] [-- --quick] [-- --suite net|rooms|webview|genomes|scale]: runs the benchmarks
 // (TypeScript through tsx) one after another and prints ONE JSON object on stdout: the network
 // numbers at the top level (tcpBaseline, mesh, peers, discoveryMs, fastLane…), then `rooms` and
 // `webview` and `genomes`. Progress goes to stderr. `--expose-gc` lets the peers bench measure RSS after a GC.
@@ -37,8 +37,9 @@ function run(suite) {
 
 const result = {};
 for (const suite of suites) {
-  if (!['net', 'rooms', 'webview', 'genomes'].includes(suite)) {
-    console.error(`unknown suite ${suite} (net, rooms, webview, genomes)`);
+  // scale (N real node processes, several minutes) runs only when asked for.
+  if (!['net', 'rooms', 'webview', 'genomes', 'scale'].includes(suite)) {
+    console.error(`unknown suite ${suite} (net, rooms, webview, genomes, scale)`);
     process.exit(2);
   }
   process.stderr.write(`[bench] ${suite}\n`);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Leaderboard } from '../../server/src/protocol/academy';
 import { resultsDir } from './support/env';
 import { usePersonaPeer } from './support/personaPeer';
-import { activityBarItem, pickQuickInputRow, runCommand } from './support/workbench';
+import { activityBarItem, pickQuickInputRow, runCommand, runCommandAndPick } from './support/workbench';
 
 const persona = (id: string, name: string) => `---
 id: ${id}
@@ -116,8 +116,7 @@ describe('e2e: a challenge from the palette, judged in the chat panel', function
 
   it('Challenge History shows the challenge with its answers, scores and judges', async function () {
     const page = stage.browser.page;
-    await runCommand(page, 'Persona Mesh: Challenge History');
-    await pickQuickInputRow(page, 'Release steps');
+    await runCommandAndPick(page, 'Persona Mesh: Challenge History', 'Release steps');
     const editor = page.locator('.editor-instance .monaco-editor .view-lines').first();
     await editor.waitFor({ state: 'visible', timeout: 15_000 });
     const deadline = Date.now() + 10_000;

@@ -82,6 +82,24 @@ export async function pickQuickInputRow(page: Page, text: string, timeoutMs = 10
   await row.click();
 }
 
+/**
+ * Runs a command that answers with a quick pick and picks `text` in it. The quick pick closes when
+ * it loses focus, and focus going back to a webview (the chat panel) just after the palette closed
+ * can close it as it opens: then the command is run again (a user would do the same).
+ */
+export async function runCommandAndPick(page: Page, title: string, text: string, tries = 3): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await runCommand(page, title);
+    try {
+      await pickQuickInputRow(page, text, 5000);
+      return;
+    } catch (error) {
+      if (attempt >= tries) throw error;
+      await closeQuickInput(page);
+    }
+  }
+}
+
 /** Messages of every notification (toasts and the notification center). */
 export async function notificationMessages(page: Page): Promise<string[]> {
   return page.locator('.notification-list-item-message').allTextContents();
