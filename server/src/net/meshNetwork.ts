@@ -84,8 +84,10 @@ export interface DiscoverySettings {
   port?: number;
   /** Address of the interface to join the group on (required: never let the kernel pick). */
   interface: string;
-  /** Beacon interval after the fast start, default 2000 ms. */
+  /** Beacon interval after the fast start and after a change, default 2000 ms. */
   intervalMs?: number;
+  /** The interval doubles up to this while the mesh is stable, default 30 s. */
+  maxIntervalMs?: number;
   /** Opt-in UDP broadcast fallback: true (255.255.255.255) or a broadcast address. */
   broadcast?: boolean | string;
 }
@@ -278,7 +280,9 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
         hmacKey: deriveKey(options.meshKey, 'beacon-hmac'),
         tcpAddress: () => this.advertisedAddress(settings.interface),
         intervalMs: settings.intervalMs ?? defaultBeaconIntervalMs,
+        maxIntervalMs: settings.maxIntervalMs,
         clock: this.clock,
+        random,
         logger: this.logger.child('discovery'),
         counters: this.counters,
       });
@@ -329,6 +333,8 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
     });
     this.sessions.on('clock', (nodeId) => this.checkClock(nodeId));
     this.sessions.on('down', (nodeId, reason) => {
+      // A lost session may be a partition or a crash: beacon often again until things settle.
+      this.discovery?.reset();
       this.router.removePeer(nodeId);
       if (this.skewedPeers.delete(nodeId)) this.emit('peer.clock', { nodeId, name: this.peerTable.get(nodeId)?.name ?? '', offsetMs: this.peerTable.get(nodeId)?.clockOffsetMs ?? 0, skewed: false });
       this.emit('peer.down', { nodeId, reason });
