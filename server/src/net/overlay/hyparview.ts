@@ -1,0 +1,788 @@
+/**
+ * HyParView membership as a pure state machine: no socket, no real timer, no global randomness.
+ * The host opens and closes sessions (MembershipLinks) and reports what happened to them; this
+ * class decides which sessions to keep.
+ *
+ * Protocol: Leitão, Pereira, Rodrigues, "HyParView: a membership protocol for reliable
+ * gossip-based broadcast", DSN 2007. As in the paper:
+ * - a symmetric active view (the sessions kept) and a larger passive view (candidates, default 30);
+ * - JOIN at a contact, which sends FORWARD_JOIN random walks: the node where a walk ends
+ *   (ttl 0, ARWL = 6) or that has no other active peer takes the new node as active peer, and the
+ *   node seeing ttl = PRWL = 3 keeps it as a passive candidate;
+ * - NEIGHBOR requests, high priority when the requester's active view is empty (always accepted,
+ *   dropping a random active peer if needed), DISCONNECT (`alive`: the dropped side keeps the
+ *   dropper as a candidate);
+ * - periodic SHUFFLE: ka = 3 active + kp = 4 passive entries plus the origin itself walk ARWL hops;
+ *   the last node answers the origin directly (links.sendTo) with as many of its passive entries,
+ *   and both sides, when full, drop first the entries they sent.
+ *
+ * Our adaptations:
+ * - Two watermarks instead of one active view size: below `activeTarget` (6) the node promotes
+ *   passive candidates; NEIGHBOR requests are accepted up to `activeMax` (12). At `activeMax` a
+ *   low-priority request is refused with up to 4 other peers to try (`hv.nbr.re` ok=false); the
+ *   refused node keeps them as candidates. A high-priority request or a JOIN at `activeMax` drops a
+ *   random active peer, as in the paper. A hub is just a node with a large `activeMax`.
+ * - A FORWARD_JOIN walk ends at a node already at `activeMax`: that node keeps the new node as a
+ *   candidate instead of dropping a working peer. The contact starts at most `activeTarget` walks
+ *   (the paper: one per active peer), so a join through a hub does not flood the new node.
+ * - Every request is answered (`hv.nbr.re`, also for JOIN): a peer is active only once both sides
+ *   agreed, and an open session that is not accepted within `requestTimeoutMs` is closed. The
+ *   answer to a JOIN carries up to 4 of the contact's peers, which the newcomer keeps as
+ *   candidates (the paper's newcomer has none until its first shuffle).
+ * - Discovery feeds candidates (`addCandidate`, `forget`). The paper drops a peer that failed; we
+ *   keep it as a candidate behind a jittered exponential backoff (cap 60 s), drop failed
+ *   candidates first when the passive view is full, and leave them out of shuffles and of refusal
+ *   alternatives: a node cut off for a while finds its way back instead of ending with no
+ *   candidate at all.
+ * - At most `maxConcurrentConnects` (2) of our requests are in flight at once.
+ * - Idle is idle: at or above `activeTarget` only the shuffle timer runs (60 s ± 50%), and the
+ *   active view changes only on a failure, a join or an explicit request, never to rebalance.
+ */
+import { EventEmitter } from 'node:events';
+import type { Clock, Random, TimerHandle } from '../../node/clock';
+import { silentLogger, type Logger } from '../../node/log';
+import { Backoff, type BackoffOptions } from '../backoff';
+import type { MembershipLinks, MembershipMessage, PeerRef } from './types';
+
+export interface HyParViewOptions {
+  self: PeerRef;
+  clock: Clock;
+  random: Random;
+  links: MembershipLinks;
+  logger?: Logger;
+  /** Low watermark: below it the node promotes passive candidates. */
+  activeTarget?: number;
+  /** High watermark: low-priority NEIGHBOR requests are refused at it. */
+  activeMax?: number;
+  passiveMax?: number;
+  /** Active random walk length (JOIN, SHUFFLE). */
+  arwl?: number;
+  /** Passive random walk length: where a FORWARD_JOIN leaves the new node as a candidate. */
+  prwl?: number;
+  /** Mean shuffle period (jittered ±50%); 0 disables shuffles. */
+  shuffleIntervalMs?: number;
+  shuffleActive?: number;
+  shufflePassive?: number;
+  maxConcurrentConnects?: number;
+  /** Per-candidate redial backoff after a failure. */
+  backoff?: BackoffOptions;
+  /** An open session whose peer is not accepted as active within this is closed. */
+  requestTimeoutMs?: number;
+}
+
+/** Active view changes. */
+export interface HyParViewEvents {
+  up: [peerId: string];
+  down: [peerId: string];
+}
+
+export interface HyParViewStats {
+  /** The watermarks in force (so a host or a report can judge the view sizes). */
+  activeTarget: number;
+  activeMax: number;
+  /** JOINs accepted as the contact. */
+  joins: number;
+  /** FORWARD_JOINs received. */
+  forwardJoins: number;
+  /** NEIGHBOR requests received. */
+  neighborRequests: number;
+  /** NEIGHBOR requests this node refused (full). */
+  refused: number;
+  /** Our requests that a full peer refused. */
+  refusedByPeers: number;
+  /** Shuffles this node started. */
+  shuffles: number;
+  /** Shuffle walks that ended here (answered to their origin). */
+  shufflesAnswered: number;
+  /** NEIGHBOR attempts started from the passive view. */
+  promotions: number;
+  connectFailures: number;
+  requestTimeouts: number;
+}
+
+export const hyParViewDefaults = {
+  activeTarget: 6,
+  activeMax: 12,
+  passiveMax: 30,
+  arwl: 6,
+  prwl: 3,
+  shuffleIntervalMs: 60_000,
+  shuffleActive: 3,
+  shufflePassive: 4,
+  maxConcurrentConnects: 2,
+  backoff: { baseMs: 1_000, capMs: 60_000 },
+  requestTimeoutMs: 10_000,
+} as const;
+
+/** Bounds on what a peer may send us. */
+const maxIdLength = 128;
+const maxListLength = 64;
+const maxWireTtl = 255;
+/** Peers offered by a refusal. */
+const maxAlternatives = 4;
+
+type Fields = Record<string, unknown>;
+
+function isFields(value: unknown): value is Fields {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isShortString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= maxIdLength;
+}
+
+function isTtl(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= maxWireTtl;
+}
+
+/** A copy with only the known fields, so nothing else a peer sent travels further. */
+function toPeerRef(value: unknown): PeerRef | undefined {
+  if (!isFields(value) || !isShortString(value.id) || !isShortString(value.addr)) return undefined;
+  return { id: value.id, addr: value.addr };
+}
+
+function toPeerList(value: unknown): PeerRef[] | undefined {
+  if (!Array.isArray(value) || value.length > maxListLength) return undefined;
+  const peers: PeerRef[] = [];
+  for (const item of value) {
+    const peer = toPeerRef(item);
+    if (!peer) return undefined;
+    peers.push(peer);
+  }
+  return peers;
+}
+
+/** The message, rebuilt from validated fields, or undefined when anything is off. */
+export function parseMembershipMessage(value: unknown): MembershipMessage | undefined {
+  if (!isFields(value)) return undefined;
+  switch (value.t) {
+    case 'hv.join': {
+      const peer = toPeerRef(value.peer);
+      return peer && { t: 'hv.join', peer };
+    }
+    case 'hv.fjoin': {
+      const peer = toPeerRef(value.peer);
+      return peer && isTtl(value.ttl) ? { t: 'hv.fjoin', peer, ttl: value.ttl } : undefined;
+    }
+    case 'hv.nbr': {
+      const peer = toPeerRef(value.peer);
+      return peer && typeof value.high === 'boolean' ? { t: 'hv.nbr', peer, high: value.high } : undefined;
+    }
+    case 'hv.nbr.re': {
+      const peers = toPeerList(value.try);
+      return peers && typeof value.ok === 'boolean' ? { t: 'hv.nbr.re', ok: value.ok, try: peers } : undefined;
+    }
+    case 'hv.disc':
+      return typeof value.alive === 'boolean' ? { t: 'hv.disc', alive: value.alive } : undefined;
+    case 'hv.shuf': {
+      const origin = toPeerRef(value.origin);
+      const peers = toPeerList(value.peers);
+      return origin && peers && isTtl(value.ttl) ? { t: 'hv.shuf', origin, peers, ttl: value.ttl } : undefined;
+    }
+    case 'hv.shuf.re': {
+      const peers = toPeerList(value.peers);
+      return peers && { t: 'hv.shuf.re', peers };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** A connection this node started to get a peer into its active view. */
+interface Attempt {
+  peer: PeerRef;
+  kind: 'join' | 'neighbor';
+  /** The request went out; waiting for `hv.nbr.re`. */
+  requested: boolean;
+}
+
+interface Failure {
+  backoff: Backoff;
+  /** Monotonic time before which the candidate is not dialed again. */
+  notBefore: number;
+}
+
+function integerAtLeast(name: string, value: number, minimum: number): number {
+  if (!Number.isInteger(value) || value < minimum) throw new RangeError(`hyparview: ${name} must be an integer >= ${minimum}, got ${value}`);
+  return value;
+}
+
+export class HyParView extends EventEmitter<HyParViewEvents> {
+  private readonly self: PeerRef;
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly links: MembershipLinks;
+  private readonly logger: Logger;
+  private readonly activeTarget: number;
+  private readonly activeMax: number;
+  private readonly passiveMax: number;
+  private readonly arwl: number;
+  private readonly prwl: number;
+  private readonly shuffleIntervalMs: number;
+  private readonly shuffleActive: number;
+  private readonly shufflePassive: number;
+  private readonly maxConcurrentConnects: number;
+  private readonly backoffOptions: BackoffOptions;
+  private readonly requestTimeoutMs: number;
+
+  private readonly active = new Map<string, PeerRef>();
+  /** Insertion-ordered; bounded by passiveMax. */
+  private readonly passive = new Map<string, PeerRef>();
+  /** Peers with an open session, as the host reported them. */
+  private readonly sessions = new Set<string>();
+  private readonly attempts = new Map<string, Attempt>();
+  /** Per peer not (yet) active: when its session or our attempt gives up. */
+  private readonly deadlines = new Map<string, TimerHandle>();
+  /** Oldest first, bounded: see recordFailure. */
+  private readonly failures = new Map<string, Failure>();
+  /** Ids we sent in the shuffle still waiting for its answer: the first to drop when it comes. */
+  private shuffleSent: Set<string> | undefined;
+  private shuffleTimer: TimerHandle | undefined;
+  private retry: { timer: TimerHandle; at: number } | undefined;
+  private running = false;
+  private stopped = false;
+  private readonly counters: Omit<HyParViewStats, 'activeTarget' | 'activeMax'> = {
+    joins: 0,
+    forwardJoins: 0,
+    neighborRequests: 0,
+    refused: 0,
+    refusedByPeers: 0,
+    shuffles: 0,
+    shufflesAnswered: 0,
+    promotions: 0,
+    connectFailures: 0,
+    requestTimeouts: 0,
+  };
+
+  constructor(options: HyParViewOptions) {
+    super();
+    const self = toPeerRef(options.self);
+    if (!self) throw new TypeError('hyparview: self needs an id and an addr of 1 to 128 characters');
+    this.self = self;
+    this.clock = options.clock;
+    this.random = options.random;
+    this.links = options.links;
+    this.logger = (options.logger ?? silentLogger).child('hyparview');
+    const d = hyParViewDefaults;
+    this.activeTarget = integerAtLeast('activeTarget', options.activeTarget ?? d.activeTarget, 1);
+    this.activeMax = integerAtLeast('activeMax', options.activeMax ?? Math.max(d.activeMax, this.activeTarget), this.activeTarget);
+    this.passiveMax = integerAtLeast('passiveMax', options.passiveMax ?? d.passiveMax, 1);
+    this.arwl = integerAtLeast('arwl', options.arwl ?? d.arwl, 0);
+    this.prwl = integerAtLeast('prwl', options.prwl ?? d.prwl, 0);
+    this.shuffleIntervalMs = integerAtLeast('shuffleIntervalMs', options.shuffleIntervalMs ?? d.shuffleIntervalMs, 0);
+    this.shuffleActive = integerAtLeast('shuffleActive', options.shuffleActive ?? d.shuffleActive, 0);
+    this.shufflePassive = integerAtLeast('shufflePassive', options.shufflePassive ?? d.shufflePassive, 0);
+    this.maxConcurrentConnects = integerAtLeast('maxConcurrentConnects', options.maxConcurrentConnects ?? d.maxConcurrentConnects, 1);
+    this.backoffOptions = options.backoff ?? d.backoff;
+    integerAtLeast('backoff.baseMs', this.backoffOptions.baseMs, 1);
+    integerAtLeast('backoff.capMs', this.backoffOptions.capMs, this.backoffOptions.baseMs);
+    this.requestTimeoutMs = integerAtLeast('requestTimeoutMs', options.requestTimeoutMs ?? d.requestTimeoutMs, 1);
+  }
+
+  start(): void {
+    if (this.running || this.stopped) return;
+    this.running = true;
+    this.scheduleShuffle();
+    this.promote();
+  }
+
+  /**
+   * Final: cancels every timer and forgets attempts in flight. Says nothing to peers and emits
+   * nothing: the host closes its sessions (peers then see a failure, or the host's own goodbye).
+   */
+  stop(): void {
+    this.running = false;
+    this.stopped = true;
+    this.shuffleTimer?.cancel();
+    this.shuffleTimer = undefined;
+    this.cancelRetry();
+    for (const timer of this.deadlines.values()) timer.cancel();
+    this.deadlines.clear();
+    this.attempts.clear();
+    this.sessions.clear();
+    this.shuffleSent = undefined;
+  }
+
+  /** Connects to `contact` and sends `hv.join` once the session is up. Needs start() first. */
+  join(contact: PeerRef): void {
+    const peer = toPeerRef(contact);
+    if (!this.running || !peer || peer.id === this.self.id || this.active.has(peer.id) || this.attempts.has(peer.id)) {
+      this.logger.debug(`join ignored (${this.running ? 'invalid, self, active or already joining' : 'not started'})`);
+      return;
+    }
+    this.startAttempt(peer, 'join');
+  }
+
+  /** A candidate heard of outside the protocol (a discovery beacon): its address is authoritative. */
+  addCandidate(candidate: PeerRef): void {
+    const peer = toPeerRef(candidate);
+    if (!peer || peer.id === this.self.id || this.active.has(peer.id)) return;
+    if (this.passive.has(peer.id)) this.passive.set(peer.id, peer);
+    else this.addPassive(peer);
+    this.promote();
+  }
+
+  /** The candidate left (its goodbye): forget it, and its failures, so a restart starts afresh. */
+  forget(peerId: string): void {
+    this.passive.delete(peerId);
+    this.failures.delete(peerId);
+  }
+
+  /** Host: a session with `peerId` opened (`outbound`: the host dialed it). */
+  sessionUp(peerId: string, outbound: boolean): void {
+    if (!this.running || peerId === this.self.id) return;
+    this.sessions.add(peerId);
+    if (this.active.has(peerId)) return; // the host merged a duplicate session
+    const attempt = this.attempts.get(peerId);
+    if (attempt) {
+      // Also when the host merged our dial into the peer's inbound session.
+      if (!attempt.requested) this.sendRequest(attempt);
+      return;
+    }
+    if (outbound) this.logger.debug(`outbound session with ${peerId} that no attempt asked for`);
+    this.armDeadline(peerId);
+  }
+
+  /** Host: the session with `peerId` is gone (a failure, or the peer closed it). */
+  sessionDown(peerId: string): void {
+    if (!this.running) return;
+    const hadSession = this.sessions.delete(peerId);
+    const peer = this.active.get(peerId);
+    if (peer) {
+      this.clearDeadline(peerId);
+      this.removeActive(peerId);
+      this.recordFailure(peerId);
+      this.addPassive(peer);
+      this.promote();
+      return;
+    }
+    if (this.attempts.has(peerId)) {
+      this.failAttempt(peerId);
+      return;
+    }
+    if (hadSession) this.clearDeadline(peerId);
+  }
+
+  /** Host: our links.connect(peer) did not open. */
+  connectFailed(peerId: string): void {
+    if (!this.running) return;
+    const attempt = this.attempts.get(peerId);
+    if (!attempt || attempt.requested) return;
+    if (this.sessions.has(peerId)) {
+      // The peer's own session came in meanwhile: ask over that one.
+      this.sendRequest(attempt);
+      return;
+    }
+    this.counters.connectFailures++;
+    this.failAttempt(peerId);
+  }
+
+  /** Validates and handles a membership message; false when malformed (the host closes the session). */
+  receive(from: string, message: unknown): boolean {
+    const parsed = parseMembershipMessage(message);
+    if (!parsed) return false;
+    // Requests speak for their sender only: a peer cannot join or ask on behalf of another.
+    if ((parsed.t === 'hv.join' || parsed.t === 'hv.nbr') && parsed.peer.id !== from) return false;
+    if (!this.running || from === this.self.id) return true;
+    this.dispatch(from, parsed);
+    return true;
+  }
+
+  activePeers(): string[] {
+    return [...this.active.keys()];
+  }
+
+  passivePeers(): PeerRef[] {
+    return [...this.passive.values()].map((peer) => ({ ...peer }));
+  }
+
+  isActive(peerId: string): boolean {
+    return this.active.has(peerId);
+  }
+
+  stats(): HyParViewStats {
+    return { activeTarget: this.activeTarget, activeMax: this.activeMax, ...this.counters };
+  }
+
+  private dispatch(from: string, message: MembershipMessage): void {
+    switch (message.t) {
+      case 'hv.join':
+        return this.onJoin(from, message.peer);
+      case 'hv.fjoin':
+        return this.onForwardJoin(from, message.peer, Math.min(message.ttl, this.arwl));
+      case 'hv.nbr':
+        return this.onNeighbor(from, message.peer, message.high);
+      case 'hv.nbr.re':
+        return this.onNeighborReply(from, message.ok, message.try);
+      case 'hv.disc':
+        return this.onDisconnect(from, message.alive);
+      case 'hv.shuf':
+        return this.onShuffle(from, message.origin, message.peers, Math.min(message.ttl, this.arwl));
+      case 'hv.shuf.re':
+        return this.onShuffleReply(message.peers);
+    }
+  }
+
+  private onJoin(from: string, peer: PeerRef): void {
+    if (!this.sessions.has(from)) return;
+    if (!this.active.has(from)) {
+      this.counters.joins++;
+      if (this.active.size >= this.activeMax) this.dropRandomActive(from);
+      this.makeActive(peer);
+      const walkers = this.sample([...this.active.keys()].filter((id) => id !== from), this.activeTarget);
+      for (const id of walkers) this.links.send(id, { t: 'hv.fjoin', peer, ttl: this.arwl });
+    }
+    // A newcomer's passive view is empty until its first shuffle: a few peers now spare it from
+    // being cut off if its first neighbours fail before then.
+    this.links.send(from, { t: 'hv.nbr.re', ok: true, try: this.alternatives(from) });
+  }
+
+  private onForwardJoin(from: string, peer: PeerRef, ttl: number): void {
+    if (!this.active.has(from)) return;
+    this.counters.forwardJoins++;
+    if (peer.id === this.self.id || this.active.has(peer.id)) return;
+    const next = ttl > 0 ? this.pickRandom([...this.active.keys()].filter((id) => id !== from && id !== peer.id)) : undefined;
+    if (next === undefined) {
+      this.endJoinWalk(peer);
+      return;
+    }
+    if (ttl === this.prwl) this.addPassive(peer);
+    this.links.send(next, { t: 'hv.fjoin', peer, ttl: ttl - 1 });
+  }
+
+  /** The walk ends here: invite the new node, unless that would drop a working peer or exceed the dial limit. */
+  private endJoinWalk(peer: PeerRef): void {
+    if (this.attempts.has(peer.id)) return;
+    if (this.active.size >= this.activeMax || this.attempts.size >= this.maxConcurrentConnects) {
+      this.addPassive(peer);
+      return;
+    }
+    this.startAttempt(peer, 'neighbor');
+  }
+
+  private onNeighbor(from: string, peer: PeerRef, high: boolean): void {
+    if (!this.sessions.has(from)) return;
+    this.counters.neighborRequests++;
+    if (this.active.has(from)) {
+      this.links.send(from, { t: 'hv.nbr.re', ok: true, try: [] });
+      return;
+    }
+    if (this.active.size >= this.activeMax && !high) {
+      this.counters.refused++;
+      this.links.send(from, { t: 'hv.nbr.re', ok: false, try: this.alternatives(from) });
+      // Alive and looking: a good candidate. Its session closes on its side or at our deadline.
+      this.addPassive(peer);
+      return;
+    }
+    if (this.active.size >= this.activeMax) this.dropRandomActive(from);
+    this.makeActive(peer);
+    this.links.send(from, { t: 'hv.nbr.re', ok: true, try: [] });
+  }
+
+  private onNeighborReply(from: string, ok: boolean, alternatives: PeerRef[]): void {
+    const attempt = this.attempts.get(from);
+    // An answer we no longer wait for (e.g. the peer's own request made it active already).
+    if (!attempt?.requested) return;
+    for (const peer of alternatives) this.addPassive(peer);
+    if (ok) {
+      this.acceptAnswer(attempt);
+      return;
+    }
+    this.counters.refusedByPeers++;
+    this.failAttempt(from);
+  }
+
+  private acceptAnswer(attempt: Attempt): void {
+    if (this.active.size < this.activeMax) {
+      this.makeActive(attempt.peer);
+      this.promote();
+      return;
+    }
+    // Inbound requests filled us while this one was in flight: withdraw, keep the peer as candidate.
+    const peerId = attempt.peer.id;
+    this.attempts.delete(peerId);
+    this.links.send(peerId, { t: 'hv.disc', alive: true });
+    this.closeSession(peerId);
+    this.addPassive(attempt.peer);
+  }
+
+  private onDisconnect(from: string, alive: boolean): void {
+    const peer = this.active.get(from);
+    if (peer) {
+      this.removeActive(from);
+      if (alive) this.addPassive(peer);
+    } else if (!this.attempts.delete(from) && !this.sessions.has(from)) {
+      return;
+    }
+    // The peer chose to drop us: do not ask it again right away; if it is leaving, forget it.
+    if (alive) this.recordFailure(from);
+    else this.forget(from);
+    this.closeSession(from);
+    this.promote();
+  }
+
+  private onShuffle(from: string, origin: PeerRef, peers: PeerRef[], ttl: number): void {
+    if (!this.active.has(from) || origin.id === this.self.id) return;
+    const next = ttl > 0 ? this.pickRandom([...this.active.keys()].filter((id) => id !== from && id !== origin.id)) : undefined;
+    if (next !== undefined) {
+      this.links.send(next, { t: 'hv.shuf', origin, peers, ttl: ttl - 1 });
+      return;
+    }
+    this.counters.shufflesAnswered++;
+    const received = [origin, ...peers];
+    const receivedIds = new Set(received.map((peer) => peer.id));
+    const reply = this.sample(this.healthyPassive().filter((peer) => !receivedIds.has(peer.id)), received.length);
+    this.links.sendTo(origin, { t: 'hv.shuf.re', peers: reply });
+    const sentIds = new Set(reply.map((peer) => peer.id));
+    for (const peer of received) this.addPassive(peer, sentIds);
+  }
+
+  /** Only the answer to our own pending shuffle is taken, so nobody can fill our passive view unasked. */
+  private onShuffleReply(peers: PeerRef[]): void {
+    const sent = this.shuffleSent;
+    if (!sent) return;
+    this.shuffleSent = undefined;
+    for (const peer of peers) this.addPassive(peer, sent);
+    this.promote();
+  }
+
+  private scheduleShuffle(): void {
+    if (this.shuffleIntervalMs === 0 || !this.running) return;
+    const delay = Math.round(this.shuffleIntervalMs * (0.5 + this.random.next()));
+    this.shuffleTimer = this.clock.setTimeout(() => {
+      this.shuffleTimer = undefined;
+      this.shuffle();
+      this.scheduleShuffle();
+    }, delay);
+  }
+
+  private shuffle(): void {
+    const target = this.pickRandom([...this.active.keys()]);
+    if (target !== undefined) {
+      const activeSample = this.sample([...this.active.values()].filter((peer) => peer.id !== target), this.shuffleActive);
+      const passiveSample = this.sample(this.healthyPassive(), this.shufflePassive);
+      const peers = [...activeSample, ...passiveSample];
+      this.shuffleSent = new Set(peers.map((peer) => peer.id));
+      this.counters.shuffles++;
+      this.links.send(target, { t: 'hv.shuf', origin: this.self, peers, ttl: this.arwl });
+    }
+    // The one periodic chance to notice new candidates when below target with nothing scheduled.
+    this.promote();
+  }
+
+  /** Starts NEIGHBOR attempts until the target is covered, the dial limit is reached or no candidate is ready. */
+  private promote(): void {
+    if (!this.running) return;
+    let missing = this.activeTarget - this.active.size - this.attempts.size;
+    while (missing > 0 && this.attempts.size < this.maxConcurrentConnects) {
+      const candidate = this.pickCandidate();
+      if (!candidate) break;
+      this.counters.promotions++;
+      this.startAttempt(candidate, 'neighbor');
+      missing--;
+    }
+    this.scheduleRetry();
+  }
+
+  /** Never-failed candidates first; failed ones only once their backoff is over. */
+  private pickCandidate(): PeerRef | undefined {
+    const now = this.clock.monotonic();
+    const fresh: PeerRef[] = [];
+    const retryable: PeerRef[] = [];
+    for (const peer of this.passive.values()) {
+      if (this.attempts.has(peer.id) || this.active.has(peer.id)) continue;
+      const failure = this.failures.get(peer.id);
+      if (!failure) fresh.push(peer);
+      else if (failure.notBefore <= now) retryable.push(peer);
+    }
+    return this.pickRandom(fresh.length > 0 ? fresh : retryable);
+  }
+
+  /** A timer only while below target, with a free dial slot, and some candidate waiting out its backoff. */
+  private scheduleRetry(): void {
+    const belowTarget = this.active.size + this.attempts.size < this.activeTarget;
+    const earliest = belowTarget && this.attempts.size < this.maxConcurrentConnects ? this.earliestBackoffEnd() : undefined;
+    if (earliest === undefined) {
+      this.cancelRetry();
+      return;
+    }
+    if (this.retry && this.retry.at <= earliest) return;
+    this.cancelRetry();
+    const at = earliest;
+    const timer = this.clock.setTimeout(() => {
+      this.retry = undefined;
+      this.promote();
+    }, Math.max(0, at - this.clock.monotonic()));
+    this.retry = { timer, at };
+  }
+
+  private earliestBackoffEnd(): number | undefined {
+    const now = this.clock.monotonic();
+    let earliest: number | undefined;
+    for (const id of this.passive.keys()) {
+      const notBefore = this.failures.get(id)?.notBefore;
+      if (notBefore === undefined || notBefore <= now || this.attempts.has(id)) continue;
+      if (earliest === undefined || notBefore < earliest) earliest = notBefore;
+    }
+    return earliest;
+  }
+
+  private cancelRetry(): void {
+    this.retry?.timer.cancel();
+    this.retry = undefined;
+  }
+
+  private startAttempt(peer: PeerRef, kind: Attempt['kind']): void {
+    const attempt: Attempt = { peer, kind, requested: false };
+    this.attempts.set(peer.id, attempt);
+    if (this.sessions.has(peer.id)) {
+      this.sendRequest(attempt);
+      return;
+    }
+    this.armDeadline(peer.id);
+    this.links.connect(peer);
+  }
+
+  private sendRequest(attempt: Attempt): void {
+    attempt.requested = true;
+    this.armDeadline(attempt.peer.id);
+    const message: MembershipMessage =
+      attempt.kind === 'join' ? { t: 'hv.join', peer: this.self } : { t: 'hv.nbr', peer: this.self, high: this.active.size === 0 };
+    if (!this.links.send(attempt.peer.id, message)) this.failAttempt(attempt.peer.id);
+  }
+
+  private failAttempt(peerId: string): void {
+    const attempt = this.attempts.get(peerId);
+    if (!attempt) return;
+    this.attempts.delete(peerId);
+    this.recordFailure(peerId);
+    // A failed join leaves the contact as a candidate: promotion keeps trying it after its backoff.
+    if (attempt.kind === 'join') this.addPassive(attempt.peer);
+    this.closeSession(peerId);
+    this.promote();
+  }
+
+  private armDeadline(peerId: string): void {
+    this.clearDeadline(peerId);
+    this.deadlines.set(peerId, this.clock.setTimeout(() => this.onDeadline(peerId), this.requestTimeoutMs));
+  }
+
+  private clearDeadline(peerId: string): void {
+    this.deadlines.get(peerId)?.cancel();
+    this.deadlines.delete(peerId);
+  }
+
+  private onDeadline(peerId: string): void {
+    this.deadlines.delete(peerId);
+    if (this.active.has(peerId)) return;
+    this.counters.requestTimeouts++;
+    this.logger.debug(`${peerId} not accepted within ${this.requestTimeoutMs} ms: closing`);
+    if (this.attempts.has(peerId)) {
+      // Also aborts a dial that never reported back.
+      this.links.disconnect(peerId);
+      this.failAttempt(peerId);
+      return;
+    }
+    this.closeSession(peerId);
+  }
+
+  /** Closes our side; the host reports nothing more for this peer. */
+  private closeSession(peerId: string): void {
+    this.clearDeadline(peerId);
+    if (this.sessions.delete(peerId)) this.links.disconnect(peerId);
+  }
+
+  private makeActive(peer: PeerRef): void {
+    this.clearDeadline(peer.id);
+    this.attempts.delete(peer.id);
+    this.passive.delete(peer.id);
+    this.failures.delete(peer.id);
+    this.active.set(peer.id, peer);
+    this.logger.debug(`active + ${peer.id} (${this.active.size})`);
+    this.emit('up', peer.id);
+  }
+
+  private removeActive(peerId: string): void {
+    if (!this.active.delete(peerId)) return;
+    this.logger.debug(`active - ${peerId} (${this.active.size})`);
+    this.emit('down', peerId);
+  }
+
+  /** Makes room as the paper does: the dropped peer is told it may come back (alive) and stays a candidate. */
+  private dropRandomActive(keep: string): void {
+    const victim = this.pickRandom([...this.active.keys()].filter((id) => id !== keep));
+    if (victim === undefined) return;
+    const peer = this.active.get(victim)!;
+    this.links.send(victim, { t: 'hv.disc', alive: true });
+    this.removeActive(victim);
+    this.closeSession(victim);
+    this.addPassive(peer);
+  }
+
+  /** Adds a candidate; when full, drops first an id from `preferDrop`, then a failed candidate, then any. */
+  private addPassive(peer: PeerRef, preferDrop?: ReadonlySet<string>): void {
+    if (peer.id === this.self.id || this.active.has(peer.id) || this.passive.has(peer.id)) return;
+    if (this.passive.size >= this.passiveMax) this.evictPassive(preferDrop);
+    this.passive.set(peer.id, peer);
+  }
+
+  private evictPassive(preferDrop: ReadonlySet<string> | undefined): void {
+    const idle = [...this.passive.keys()].filter((id) => !this.attempts.has(id));
+    const sent = preferDrop ? idle.filter((id) => preferDrop.has(id)) : [];
+    const failed = idle.filter((id) => this.failures.has(id));
+    const pool = sent.length > 0 ? sent : failed.length > 0 ? failed : idle;
+    const victim = this.pickRandom(pool.length > 0 ? pool : [...this.passive.keys()]);
+    if (victim !== undefined) this.passive.delete(victim);
+  }
+
+  /** Up to 4 peers a refused requester may try instead: known alive, not the requester. */
+  private alternatives(requester: string): PeerRef[] {
+    const known = [...this.active.values(), ...this.healthyPassive()].filter((peer) => peer.id !== requester);
+    return this.sample(known, maxAlternatives);
+  }
+
+  /** Passive entries that have not failed: the ones worth passing on to others. */
+  private healthyPassive(): PeerRef[] {
+    return [...this.passive.values()].filter((peer) => !this.failures.has(peer.id));
+  }
+
+  private recordFailure(peerId: string): void {
+    const failure = this.failures.get(peerId) ?? { backoff: new Backoff(this.random, this.backoffOptions), notBefore: 0 };
+    failure.notBefore = this.clock.monotonic() + failure.backoff.next();
+    // Re-inserted so the map stays oldest-first for pruning.
+    this.failures.delete(peerId);
+    this.failures.set(peerId, failure);
+    this.pruneFailures();
+  }
+
+  /** Keeps the records of current candidates; forgets the stalest others first. */
+  private pruneFailures(): void {
+    const limit = 2 * (this.passiveMax + this.activeMax);
+    for (const id of this.failures.keys()) {
+      if (this.failures.size <= limit) return;
+      if (!this.passive.has(id) && !this.attempts.has(id)) this.failures.delete(id);
+    }
+    for (const id of this.failures.keys()) {
+      if (this.failures.size <= limit) return;
+      this.failures.delete(id);
+    }
+  }
+
+  private pickRandom<T>(items: readonly T[]): T | undefined {
+    if (items.length === 0) return undefined;
+    return items[Math.min(items.length - 1, Math.floor(this.random.next() * items.length))];
+  }
+
+  /** Up to `count` distinct items, uniformly (partial Fisher-Yates). */
+  private sample<T>(items: readonly T[], count: number): T[] {
+    const pool = [...items];
+    const picked: T[] = [];
+    while (picked.length < count && pool.length > 0) {
+      const index = Math.min(pool.length - 1, Math.floor(this.random.next() * pool.length));
+      picked.push(pool[index]!);
+      pool[index] = pool[pool.length - 1]!;
+      pool.pop();
+    }
+    return picked;
+  }
+}

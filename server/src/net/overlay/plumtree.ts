@@ -1,0 +1,479 @@
+/**
+ * Plumtree broadcast: Leitão, Pereira, Rodrigues, "Epidemic Broadcast Trees" (SRDS 2007), as a
+ * pure state machine. It never touches a socket: the host hands it links, a clock and its dedup
+ * (`has`), and feeds it what arrives. The same code runs in the node and in the simulator.
+ *
+ * The paper in one paragraph: every link starts eager (payload pushed on it). A node that gets a
+ * copy it already had moves the sender to its lazy set and sends it PRUNE, so duplicates carve the
+ * overlay down to a spanning tree. Lazy links carry only IHAVE(ids), batched. A node that hears
+ * IHAVE for an id it lacks waits `timeout1` for the eager copy, then GRAFTs the announcer (which
+ * answers with the payload and makes the link eager again, repairing the tree), then the next
+ * announcer every `timeout2`.
+ *
+ * Departures from the paper's single shared tree, after riak_core's plumtree broadcast
+ * (riak_core_broadcast.erl): one tree per root (the message's origin), so each origin's messages
+ * follow its own shortest-path tree; in a small full mesh that is the star of direct links and a
+ * message reaches everyone in one hop. Only lazy(root) is stored: eager(root) is the current
+ * neighbours minus lazy(root), so a new neighbour is eager for every root (the paper's initial
+ * state) and a forgotten root falls back to flooding, which rebuilds its tree.
+ *
+ * Parameters (defaults, `plumtreeDefaults`): IHAVEs flushed every 100 ms (the paper batches lazy
+ * push without a figure); timeout1 400 ms and timeout2 200 ms (LAN round trips are ~1 ms, the
+ * margin is for loaded nodes and long eager paths); 2048 messages kept at most 60 s to answer
+ * GRAFTs; 4096 roots; 256 ids per control message; 4096 awaited ids with 8 announcers each.
+ * Idle cost: no timer is armed unless an IHAVE is queued or an id is awaited.
+ * Hop counts, TTLs and encoding are the host's: items are opaque.
+ */
+import type { Clock, TimerHandle } from '../../node/clock';
+import { silentLogger, type Logger } from '../../node/log';
+import { BoundedMap } from '../boundedMap';
+import type { BroadcastControl, BroadcastLinks } from './types';
+
+export interface PlumtreeOptions<T> {
+  self: string;
+  clock: Clock;
+  links: BroadcastLinks<T>;
+  logger?: Logger;
+  /** Has this node already delivered (or dropped as seen) message `id` of `root`? The host's dedup answers. */
+  has(root: string, id: string): boolean;
+  /** Lazy push batching: IHAVEs wait this long per peer and leave together. */
+  ihaveFlushMs?: number;
+  /** The paper's timeout1: after an IHAVE for a missing id, how long to wait for the eager copy before GRAFT. */
+  graftTimeoutMs?: number;
+  /** The paper's timeout2: how long to wait after a GRAFT before grafting the next announcer. */
+  graftRetryMs?: number;
+  /** Messages kept to answer GRAFTs... */
+  cacheSize?: number;
+  /** ...for at most this long. */
+  cacheMs?: number;
+  /** Roots (origins) whose lazy set is kept, least recently used forgotten first. */
+  maxRoots?: number;
+  /** Ids per control message, sent and accepted. */
+  maxIhaveIds?: number;
+  /** Ids awaited at once after IHAVEs; further ones are ignored until some resolve. */
+  maxMissing?: number;
+}
+
+export interface PlumtreeStats {
+  /** Roots with a non-empty lazy set. */
+  roots: number;
+  /** Messages cached for GRAFTs. */
+  cached: number;
+  /** Payloads pushed (tree pushes and GRAFT answers). */
+  eagerPushes: number;
+  /** Ids announced in IHAVEs. */
+  ihaveSent: number;
+  /** GRAFT messages sent. */
+  grafts: number;
+  /** PRUNE messages sent. */
+  prunes: number;
+  /** Ids awaited after an IHAVE (each a logical timer; one clock timer serves them all). */
+  missingTimers: number;
+}
+
+export const plumtreeDefaults = {
+  ihaveFlushMs: 100,
+  graftTimeoutMs: 400,
+  graftRetryMs: 200,
+  cacheSize: 2048,
+  cacheMs: 60_000,
+  maxRoots: 4096,
+  maxIhaveIds: 256,
+  maxMissing: 4096,
+} as const;
+
+/** Announcers remembered per awaited id: beyond a few, more alternatives do not help. */
+const maxAnnouncers = 8;
+/** Node ids are 52 characters and router ids at most 128: anything longer is not ours. */
+const maxIdLength = 256;
+
+interface Cached<T> {
+  item: T;
+  at: number;
+}
+
+interface Missing {
+  root: string;
+  id: string;
+  /** Peers that announced it and have not been grafted for it yet, in order of announcement. */
+  announcers: string[];
+  /** When to graft the next announcer (or give up when none is left). */
+  due: number;
+}
+
+type Pair = [root: string, id: string];
+
+/** Length-prefixed, so no choice of root and id can collide with another. */
+function keyOf(root: string, id: string): string {
+  return `${root.length}:${root}${id}`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isId(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= maxIdLength;
+}
+
+function isIdList(value: unknown, maxIds: number): value is string[] {
+  return Array.isArray(value) && value.length <= maxIds && value.every(isId);
+}
+
+function isPairList(value: unknown, maxIds: number): value is Pair[] {
+  return Array.isArray(value) && value.length <= maxIds && value.every((pair) => Array.isArray(pair) && pair.length === 2 && isId(pair[0]) && isId(pair[1]));
+}
+
+/** Shape check of a control message from the wire; extra fields are tolerated (newer peers). */
+export function isBroadcastControl(value: unknown, maxIds: number = plumtreeDefaults.maxIhaveIds): value is BroadcastControl {
+  if (!isRecord(value)) return false;
+  switch (value.t) {
+    case 'pt.ihave':
+      return isPairList(value.ids, maxIds);
+    case 'pt.graft':
+      return isId(value.root) && isIdList(value.ids, maxIds);
+    case 'pt.prune':
+      return isId(value.root);
+    default:
+      return false;
+  }
+}
+
+export class Plumtree<T> {
+  private readonly self: string;
+  private readonly clock: Clock;
+  private readonly links: BroadcastLinks<T>;
+  private readonly log: Logger;
+  private readonly ihaveFlushMs: number;
+  private readonly graftTimeoutMs: number;
+  private readonly graftRetryMs: number;
+  private readonly cacheMs: number;
+  private readonly maxIhaveIds: number;
+  private readonly maxMissing: number;
+
+  private readonly neighbors = new Set<string>();
+  /**
+   * Per root, the peers that get IHAVEs instead of payloads. The value says whether we already
+   * sent that peer a PRUNE since it became lazy: copies it pushed before the PRUNE reached it
+   * must not each trigger another one.
+   */
+  private readonly lazy: BoundedMap<string, Map<string, boolean>>;
+  private readonly cache: BoundedMap<string, Cached<T>>;
+  private readonly missing = new Map<string, Missing>();
+  private readonly ihaveQueue = new Map<string, Pair[]>();
+  private flushTimer: TimerHandle | undefined;
+  private graftTimer: TimerHandle | undefined;
+  private graftTimerAt = Infinity;
+  private stopped = false;
+  private readonly counts = { eagerPushes: 0, ihaveSent: 0, grafts: 0, prunes: 0 };
+
+  constructor(private readonly options: PlumtreeOptions<T>) {
+    this.self = options.self;
+    this.clock = options.clock;
+    this.links = options.links;
+    this.log = options.logger ?? silentLogger;
+    this.ihaveFlushMs = options.ihaveFlushMs ?? plumtreeDefaults.ihaveFlushMs;
+    this.graftTimeoutMs = options.graftTimeoutMs ?? plumtreeDefaults.graftTimeoutMs;
+    this.graftRetryMs = options.graftRetryMs ?? plumtreeDefaults.graftRetryMs;
+    this.cacheMs = options.cacheMs ?? plumtreeDefaults.cacheMs;
+    this.maxIhaveIds = options.maxIhaveIds ?? plumtreeDefaults.maxIhaveIds;
+    this.maxMissing = options.maxMissing ?? plumtreeDefaults.maxMissing;
+    this.lazy = new BoundedMap(options.maxRoots ?? plumtreeDefaults.maxRoots);
+    this.cache = new BoundedMap(options.cacheSize ?? plumtreeDefaults.cacheSize);
+  }
+
+  // ---- membership ----
+
+  /** A session with `peerId` is up: it is eager for every root until it proves redundant. */
+  neighborUp(peerId: string): void {
+    if (this.stopped || peerId === this.self) return;
+    this.neighbors.add(peerId);
+  }
+
+  neighborDown(peerId: string): void {
+    if (!this.neighbors.delete(peerId)) return;
+    const emptied: string[] = [];
+    for (const [root, peers] of this.lazy.entries()) {
+      if (peers.delete(peerId) && peers.size === 0) emptied.push(root);
+    }
+    for (const root of emptied) this.lazy.delete(root);
+    // Awaited ids fall back on their other announcers, or are given up at their next deadline.
+    for (const entry of this.missing.values()) {
+      const at = entry.announcers.indexOf(peerId);
+      if (at >= 0) entry.announcers.splice(at, 1);
+    }
+    this.ihaveQueue.delete(peerId);
+    if (this.ihaveQueue.size === 0) this.cancelFlush();
+  }
+
+  // ---- payloads ----
+
+  /** A message of our own (root = self). */
+  broadcast(id: string, item: T): void {
+    if (this.stopped) return;
+    this.disseminate(this.self, this.self, id, item);
+  }
+
+  /** An eager copy arrived from `from`. `isNew`: the host's dedup said it was new (the host delivers it). */
+  receive(from: string, root: string, id: string, item: T, isNew: boolean): void {
+    if (this.stopped) return;
+    if (!isNew) {
+      this.onDuplicate(from, root);
+      return;
+    }
+    // The paper moves the sender of a new message to eager: it is our parent in root's tree.
+    if (this.neighbors.has(from)) this.makeEager(root, from);
+    this.disseminate(from, root, id, item);
+  }
+
+  private disseminate(from: string, root: string, id: string, item: T): void {
+    const now = this.clock.monotonic();
+    this.cacheItem(root, id, item, now);
+    this.resolved(keyOf(root, id));
+    const lazy = this.lazy.get(root);
+    // Refreshes the root's place in the LRU: a root that keeps talking keeps its tree.
+    if (lazy) this.lazy.set(root, lazy);
+    for (const peer of this.neighbors) {
+      if (peer === from || peer === root) continue;
+      if (lazy?.has(peer)) this.queueIhave(peer, root, id);
+      else this.push(peer, item);
+    }
+  }
+
+  private push(peer: string, item: T): void {
+    this.counts.eagerPushes++;
+    this.links.push(peer, item);
+  }
+
+  /** A redundant copy: that link is not on root's tree, so ask the sender to go lazy. */
+  private onDuplicate(from: string, root: string): void {
+    if (!this.neighbors.has(from)) return;
+    const lazy = this.lazyFor(root);
+    if (lazy.get(from) === true) return;
+    lazy.set(from, true);
+    this.counts.prunes++;
+    this.links.control(from, { t: 'pt.prune', root });
+  }
+
+  // ---- control ----
+
+  /** A control message from `from`; false if malformed (the host closes that session). */
+  receiveControl(from: string, message: unknown): boolean {
+    if (!isBroadcastControl(message, this.maxIhaveIds)) {
+      this.log.debug(`malformed broadcast control from ${from.slice(0, 7)}`);
+      return false;
+    }
+    // A peer we hold no session with cannot be pushed to nor grafted: nothing to record.
+    if (this.stopped || !this.neighbors.has(from)) return true;
+    switch (message.t) {
+      case 'pt.ihave':
+        this.onIhave(from, message.ids);
+        break;
+      case 'pt.graft':
+        this.onGraft(from, message.root, message.ids);
+        break;
+      case 'pt.prune':
+        this.onPrune(from, message.root);
+        break;
+    }
+    return true;
+  }
+
+  private onPrune(from: string, root: string): void {
+    const lazy = this.lazyFor(root);
+    // Keeps a `true` (we pruned it too): a copy still in flight from it needs no second PRUNE.
+    if (!lazy.has(from)) lazy.set(from, false);
+  }
+
+  private onGraft(from: string, root: string, ids: readonly string[]): void {
+    this.makeEager(root, from);
+    const now = this.clock.monotonic();
+    for (const id of ids) {
+      const cached = this.cached(root, id, now);
+      if (cached) this.push(from, cached.item);
+    }
+  }
+
+  private onIhave(from: string, ids: readonly Pair[]): void {
+    for (const [root, id] of ids) {
+      if (root === this.self || this.options.has(root, id)) continue;
+      this.noteMissing(from, root, id);
+    }
+  }
+
+  // ---- lazy push (IHAVE batching) ----
+
+  private queueIhave(peer: string, root: string, id: string): void {
+    let queue = this.ihaveQueue.get(peer);
+    if (!queue) {
+      queue = [];
+      this.ihaveQueue.set(peer, queue);
+    }
+    queue.push([root, id]);
+    if (queue.length >= this.maxIhaveIds) {
+      // A full batch leaves now: waiting would only grow memory and the message.
+      this.ihaveQueue.delete(peer);
+      this.sendIhave(peer, queue);
+      if (this.ihaveQueue.size === 0) this.cancelFlush();
+      return;
+    }
+    this.flushTimer ??= this.clock.setTimeout(() => this.flush(), this.ihaveFlushMs);
+  }
+
+  private flush(): void {
+    this.flushTimer = undefined;
+    const queues = [...this.ihaveQueue];
+    this.ihaveQueue.clear();
+    for (const [peer, ids] of queues) this.sendIhave(peer, ids);
+  }
+
+  private sendIhave(peer: string, ids: Pair[]): void {
+    this.counts.ihaveSent += ids.length;
+    this.links.control(peer, { t: 'pt.ihave', ids });
+  }
+
+  private cancelFlush(): void {
+    this.flushTimer?.cancel();
+    this.flushTimer = undefined;
+  }
+
+  // ---- missing messages (IHAVE → GRAFT) ----
+
+  private noteMissing(announcer: string, root: string, id: string): void {
+    const key = keyOf(root, id);
+    let entry = this.missing.get(key);
+    if (!entry) {
+      if (this.missing.size >= this.maxMissing) return;
+      entry = { root, id, announcers: [], due: this.clock.monotonic() + this.graftTimeoutMs };
+      this.missing.set(key, entry);
+      this.armGraftTimer(entry.due);
+    }
+    if (entry.announcers.length < maxAnnouncers && !entry.announcers.includes(announcer)) entry.announcers.push(announcer);
+  }
+
+  /** The message arrived: stop waiting for it, and disarm when nothing else is awaited. */
+  private resolved(key: string): void {
+    if (this.missing.delete(key) && this.missing.size === 0) this.cancelGraftTimer();
+  }
+
+  /**
+   * One clock timer serves every awaited id, armed for the earliest deadline: an IHAVE batch of
+   * 256 ids costs one timer, and ids due together are grafted in one message per announcer.
+   */
+  private armGraftTimer(at: number): void {
+    if (at >= this.graftTimerAt) return;
+    this.graftTimer?.cancel();
+    this.graftTimerAt = at;
+    this.graftTimer = this.clock.setTimeout(() => this.onGraftTimer(), Math.max(0, at - this.clock.monotonic()));
+  }
+
+  private cancelGraftTimer(): void {
+    this.graftTimer?.cancel();
+    this.graftTimer = undefined;
+    this.graftTimerAt = Infinity;
+  }
+
+  private onGraftTimer(): void {
+    this.graftTimer = undefined;
+    this.graftTimerAt = Infinity;
+    const now = this.clock.monotonic();
+    const grafts = this.dueGrafts(now);
+    for (const [peer, byRoot] of grafts) {
+      for (const [root, ids] of byRoot) this.sendGraft(peer, root, ids);
+    }
+    let next = Infinity;
+    for (const entry of this.missing.values()) next = Math.min(next, entry.due);
+    if (next < Infinity) this.armGraftTimer(next);
+  }
+
+  /** Picks the next announcer of every overdue id, grouped by announcer and root. */
+  private dueGrafts(now: number): Map<string, Map<string, string[]>> {
+    const grafts = new Map<string, Map<string, string[]>>();
+    for (const [key, entry] of this.missing) {
+      if (this.options.has(entry.root, entry.id)) {
+        // Delivered by another way (the host's own repair): nothing to ask for.
+        this.missing.delete(key);
+        continue;
+      }
+      if (entry.due > now) continue;
+      const announcer = entry.announcers.shift();
+      if (announcer === undefined) {
+        this.missing.delete(key);
+        this.log.debug(`gave up on ${entry.id} of ${entry.root.slice(0, 7)}: no announcer left`);
+        continue;
+      }
+      entry.due = now + this.graftRetryMs;
+      let byRoot = grafts.get(announcer);
+      if (!byRoot) grafts.set(announcer, (byRoot = new Map<string, string[]>()));
+      let ids = byRoot.get(entry.root);
+      if (!ids) byRoot.set(entry.root, (ids = []));
+      ids.push(entry.id);
+    }
+    return grafts;
+  }
+
+  private sendGraft(peer: string, root: string, ids: string[]): void {
+    // The paper: grafting a peer makes its link eager again, which repairs the tree for what follows.
+    this.makeEager(root, peer);
+    for (let start = 0; start < ids.length; start += this.maxIhaveIds) {
+      this.counts.grafts++;
+      this.links.control(peer, { t: 'pt.graft', root, ids: ids.slice(start, start + this.maxIhaveIds) });
+    }
+  }
+
+  // ---- state helpers ----
+
+  private lazyFor(root: string): Map<string, boolean> {
+    const lazy = this.lazy.get(root) ?? new Map<string, boolean>();
+    this.lazy.set(root, lazy);
+    return lazy;
+  }
+
+  private makeEager(root: string, peer: string): void {
+    const lazy = this.lazy.get(root);
+    if (lazy?.delete(peer) && lazy.size === 0) this.lazy.delete(root);
+  }
+
+  private cacheItem(root: string, id: string, item: T, now: number): void {
+    this.expireCache(now);
+    this.cache.set(keyOf(root, id), { item, at: now });
+  }
+
+  private cached(root: string, id: string, now: number): Cached<T> | undefined {
+    this.expireCache(now);
+    return this.cache.get(keyOf(root, id));
+  }
+
+  /** Entries are in insertion order, hence in age order: drop from the oldest while too old. */
+  private expireCache(now: number): void {
+    const oldest = now - this.cacheMs;
+    for (const [key, entry] of this.cache.entries()) {
+      if (entry.at > oldest) break;
+      this.cache.delete(key);
+    }
+  }
+
+  // ---- lifecycle ----
+
+  /** Cancels every timer and forgets what was queued or awaited; later calls do nothing. */
+  stop(): void {
+    this.stopped = true;
+    this.cancelFlush();
+    this.cancelGraftTimer();
+    this.ihaveQueue.clear();
+    this.missing.clear();
+    this.cache.clear();
+    this.lazy.clear();
+    this.neighbors.clear();
+  }
+
+  stats(): PlumtreeStats {
+    this.expireCache(this.clock.monotonic());
+    return {
+      roots: this.lazy.size,
+      cached: this.cache.size,
+      ...this.counts,
+      missingTimers: this.missing.size,
+    };
+  }
+}
