@@ -58,7 +58,7 @@ export interface SessionEvents {
   close: [reason: string];
 }
 
-const messageTypes = new Set<SessionMessageType>(['hello', 'ping', 'pong', 'subs', 'px', 'env', 'bye']);
+const messageTypes = new Set<SessionMessageType>(['hello', 'ping', 'pong', 'subs', 'px', 'env', 'ov', 'bye']);
 const priorities: Priority[] = ['control', 'chat', 'bulk'];
 
 interface Queue {

@@ -77,6 +77,8 @@ export interface PeerUp {
   multicast: boolean;
   /** We dialed the session that came up. */
   outbound: boolean;
+  /** The static address (`--peer`) it was dialed at, when it is a static peer. */
+  staticAddress?: string;
 }
 
 export interface SessionManagerEvents {
@@ -674,7 +676,8 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
       this.upPeers.add(remote);
       this.options.counters.add('peer.up');
       this.options.logger.info(`peer up: ${hello.name} ${remote.slice(0, 7)} at ${addr}`);
-      this.emit('up', { nodeId: remote, name: hello.name, addr, instance, subs: hello.subs, multicast: hello.multicast === true, outbound: session.initiator });
+      const staticTarget = [...this.targets.values()].find((t) => t.source === 'static' && t.nodeId === remote);
+      this.emit('up', { nodeId: remote, name: hello.name, addr, instance, subs: hello.subs, multicast: hello.multicast === true, outbound: session.initiator, staticAddress: staticTarget?.addr });
     }
   }
 
