@@ -26,9 +26,17 @@
  *   candidate instead of dropping a working peer. The contact starts at most `activeTarget` walks
  *   (the paper: one per active peer), so a join through a hub does not flood the new node.
  * - Every request is answered (`hv.nbr.re`, also for JOIN): a peer is active only once both sides
- *   agreed, and an open session that is not accepted within `requestTimeoutMs` is closed. The
- *   answer to a JOIN carries up to 4 of the contact's peers, which the newcomer keeps as
- *   candidates (the paper's newcomer has none until its first shuffle).
+ *   agreed, and an open session that is not accepted within `requestTimeoutMs` is closed. Every
+ *   accepting answer (to a JOIN or a NEIGHBOR request) carries up to 4 of the acceptor's peers,
+ *   which the requester keeps as candidates (the paper's newcomer has none until its first
+ *   shuffle; a node whose only neighbour then fails would be cut off for good).
+ * - A JOIN whose answer never came (lost, timed out, session gone) is retried as a JOIN, through
+ *   the same contact after its backoff or another candidate, until the node has an active peer:
+ *   only a JOIN starts the FORWARD_JOIN walks that give a newcomer several neighbours.
+ * - A node with an active peer but fewer than `activeTarget` usable (not failed) candidates
+ *   shuffles early: a few seconds after it gains a peer, then on a doubling period up to the
+ *   normal one while it stays short. A shuffle's answer carries at least the nominal shuffle
+ *   size (1 + ka + kp), so a young node that sent only itself still learns several candidates.
  * - Discovery feeds candidates (`addCandidate`, `forget`). The paper drops a peer that failed; we
  *   keep it as a candidate behind a jittered exponential backoff (cap 60 s), drop failed
  *   candidates first when the passive view is full, and leave them out of shuffles and of refusal
@@ -96,6 +104,8 @@ export interface HyParViewStats {
   shufflesAnswered: number;
   /** NEIGHBOR attempts started from the passive view. */
   promotions: number;
+  /** JOINs sent again (through a candidate) after a JOIN that got no answer, while no peer was active. */
+  joinRetries: number;
   connectFailures: number;
   requestTimeouts: number;
 }
@@ -118,8 +128,10 @@ export const hyParViewDefaults = {
 const maxIdLength = 128;
 const maxListLength = 64;
 const maxWireTtl = 255;
-/** Peers offered by a refusal. */
+/** Peers offered by an answer to a request (refusal or acceptance). */
 const maxAlternatives = 4;
+/** First early shuffle, while the passive view is short of candidates (jittered ±50%, doubling each time). */
+const earlyShuffleMs = 2_000;
 
 type Fields = Record<string, unknown>;
 
@@ -238,6 +250,12 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
   /** Ids we sent in the shuffle still waiting for its answer: the first to drop when it comes. */
   private shuffleSent: Set<string> | undefined;
   private shuffleTimer: TimerHandle | undefined;
+  /** Monotonic time the shuffle timer fires. */
+  private shuffleAt = Infinity;
+  /** Consecutive shuffles started with a short passive view: the early period doubles with each. */
+  private earlyShuffles = 0;
+  /** join() was called and no peer has been active since: failed JOINs are retried as JOINs. */
+  private joining = false;
   private retry: { timer: TimerHandle; at: number } | undefined;
   private running = false;
   private stopped = false;
@@ -250,6 +268,7 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     shuffles: 0,
     shufflesAnswered: 0,
     promotions: 0,
+    joinRetries: 0,
     connectFailures: 0,
     requestTimeouts: 0,
   };
@@ -293,23 +312,28 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
   stop(): void {
     this.running = false;
     this.stopped = true;
-    this.shuffleTimer?.cancel();
-    this.shuffleTimer = undefined;
+    this.cancelShuffle();
     this.cancelRetry();
     for (const timer of this.deadlines.values()) timer.cancel();
     this.deadlines.clear();
     this.attempts.clear();
     this.sessions.clear();
     this.shuffleSent = undefined;
+    this.joining = false;
   }
 
-  /** Connects to `contact` and sends `hv.join` once the session is up. Needs start() first. */
+  /**
+   * Connects to `contact` and sends `hv.join` once the session is up. Needs start() first. Until a
+   * peer is active, a JOIN that gets no answer is sent again (after the contact's backoff, or
+   * through another candidate).
+   */
   join(contact: PeerRef): void {
     const peer = toPeerRef(contact);
     if (!this.running || !peer || peer.id === this.self.id || this.active.has(peer.id) || this.attempts.has(peer.id)) {
       this.logger.debug(`join ignored (${this.running ? 'invalid, self, active or already joining' : 'not started'})`);
       return;
     }
+    if (this.active.size === 0) this.joining = true;
     this.startAttempt(peer, 'join');
   }
 
@@ -464,7 +488,7 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     if (!this.sessions.has(from)) return;
     this.counters.neighborRequests++;
     if (this.active.has(from)) {
-      this.links.send(from, { t: 'hv.nbr.re', ok: true, try: [] });
+      this.links.send(from, { t: 'hv.nbr.re', ok: true, try: this.alternatives(from) });
       return;
     }
     if (this.active.size >= this.activeMax && !high) {
@@ -476,18 +500,24 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     }
     if (this.active.size >= this.activeMax) this.dropRandomActive(from);
     this.makeActive(peer);
-    this.links.send(from, { t: 'hv.nbr.re', ok: true, try: [] });
+    // As for a JOIN: the requester may know nobody else (a newcomer whose JOIN was lost, a node
+    // whose candidates all failed), and this peer may be gone before its first shuffle.
+    this.links.send(from, { t: 'hv.nbr.re', ok: true, try: this.alternatives(from) });
   }
 
   private onNeighborReply(from: string, ok: boolean, alternatives: PeerRef[]): void {
     const attempt = this.attempts.get(from);
     // An answer we no longer wait for (e.g. the peer's own request made it active already).
     if (!attempt?.requested) return;
-    for (const peer of alternatives) this.addPassive(peer);
     if (ok) {
+      // Offered by every acceptance: taken while there is room (or a failed entry to replace),
+      // so that frequent acceptances do not churn a full passive view.
+      for (const peer of alternatives) this.addPassive(peer, undefined, false);
       this.acceptAnswer(attempt);
       return;
     }
+    // Refused: the requester is looking for peers, these are its next tries.
+    for (const peer of alternatives) this.addPassive(peer);
     this.counters.refusedByPeers++;
     this.failAttempt(from);
   }
@@ -531,7 +561,9 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     this.counters.shufflesAnswered++;
     const received = [origin, ...peers];
     const receivedIds = new Set(received.map((peer) => peer.id));
-    const reply = this.sample(this.healthyPassive().filter((peer) => !receivedIds.has(peer.id)), received.length);
+    // At least the nominal size: a young origin sends little (itself alone) and needs the most.
+    const replySize = Math.max(received.length, 1 + this.shuffleActive + this.shufflePassive);
+    const reply = this.sample(this.healthyPassive().filter((peer) => !receivedIds.has(peer.id)), replySize);
     this.links.sendTo(origin, { t: 'hv.shuf.re', peers: reply });
     const sentIds = new Set(reply.map((peer) => peer.id));
     for (const peer of received) this.addPassive(peer, sentIds);
@@ -543,22 +575,56 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     if (!sent) return;
     this.shuffleSent = undefined;
     for (const peer of peers) this.addPassive(peer, sent);
+    // Enough candidates now: back to the normal period rather than one more early shuffle.
+    if (this.earlyShuffles > 0 && !this.needsCandidates()) {
+      this.earlyShuffles = 0;
+      this.scheduleShuffle();
+    }
     this.promote();
   }
 
+  /** The next shuffle: the normal period, or the early one while the passive view is short. */
   private scheduleShuffle(): void {
     if (this.shuffleIntervalMs === 0 || !this.running) return;
-    const delay = Math.round(this.shuffleIntervalMs * (0.5 + this.random.next()));
+    this.cancelShuffle();
+    const delay = Math.round(this.shufflePeriod() * (0.5 + this.random.next()));
+    this.shuffleAt = this.clock.monotonic() + delay;
     this.shuffleTimer = this.clock.setTimeout(() => {
       this.shuffleTimer = undefined;
+      this.shuffleAt = Infinity;
       this.shuffle();
       this.scheduleShuffle();
     }, delay);
   }
 
+  private cancelShuffle(): void {
+    this.shuffleTimer?.cancel();
+    this.shuffleTimer = undefined;
+    this.shuffleAt = Infinity;
+  }
+
+  /** Mean delay to the next shuffle (before jitter). */
+  private shufflePeriod(): number {
+    if (!this.needsCandidates()) return this.shuffleIntervalMs;
+    return Math.min(this.shuffleIntervalMs, earlyShuffleMs * 2 ** Math.min(this.earlyShuffles, 30));
+  }
+
+  /** Has a peer to shuffle with, and fewer usable candidates than it may need to replace its peers. */
+  private needsCandidates(): boolean {
+    return this.active.size > 0 && this.healthyPassive().length < this.activeTarget;
+  }
+
+  /** A peer came up: if the passive view is short, bring the shuffle forward to the early period. */
+  private shuffleSoonIfShort(): void {
+    if (this.shuffleIntervalMs === 0 || !this.running || !this.needsCandidates()) return;
+    const latest = this.clock.monotonic() + 1.5 * this.shufflePeriod();
+    if (this.shuffleAt > latest) this.scheduleShuffle();
+  }
+
   private shuffle(): void {
     const target = this.pickRandom([...this.active.keys()]);
     if (target !== undefined) {
+      this.earlyShuffles = this.healthyPassive().length < this.activeTarget ? this.earlyShuffles + 1 : 0;
       const activeSample = this.sample([...this.active.values()].filter((peer) => peer.id !== target), this.shuffleActive);
       const passiveSample = this.sample(this.healthyPassive(), this.shufflePassive);
       const peers = [...activeSample, ...passiveSample];
@@ -577,11 +643,22 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     while (missing > 0 && this.attempts.size < this.maxConcurrentConnects) {
       const candidate = this.pickCandidate();
       if (!candidate) break;
-      this.counters.promotions++;
-      this.startAttempt(candidate, 'neighbor');
+      // A NEIGHBOR request starts no FORWARD_JOIN walk: a node still joining asks to join again.
+      if (this.joining && this.active.size === 0 && !this.joinInFlight()) {
+        this.counters.joinRetries++;
+        this.startAttempt(candidate, 'join');
+      } else {
+        this.counters.promotions++;
+        this.startAttempt(candidate, 'neighbor');
+      }
       missing--;
     }
     this.scheduleRetry();
+  }
+
+  private joinInFlight(): boolean {
+    for (const attempt of this.attempts.values()) if (attempt.kind === 'join') return true;
+    return false;
   }
 
   /** Never-failed candidates first; failed ones only once their backoff is over. */
@@ -678,8 +755,8 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     this.counters.requestTimeouts++;
     this.logger.debug(`${peerId} not accepted within ${this.requestTimeoutMs} ms: closing`);
     if (this.attempts.has(peerId)) {
-      // Also aborts a dial that never reported back.
-      this.links.disconnect(peerId);
+      // Aborts a dial that never reported back; an open session is closed by failAttempt.
+      if (!this.sessions.has(peerId)) this.links.disconnect(peerId);
       this.failAttempt(peerId);
       return;
     }
@@ -698,7 +775,9 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     this.passive.delete(peer.id);
     this.failures.delete(peer.id);
     this.active.set(peer.id, peer);
+    this.joining = false;
     this.logger.debug(`active + ${peer.id} (${this.active.size})`);
+    this.shuffleSoonIfShort();
     this.emit('up', peer.id);
   }
 
@@ -719,23 +798,29 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     this.addPassive(peer);
   }
 
-  /** Adds a candidate; when full, drops first an id from `preferDrop`, then a failed candidate, then any. */
-  private addPassive(peer: PeerRef, preferDrop?: ReadonlySet<string>): void {
+  /**
+   * Adds a candidate; when full, drops first an id from `preferDrop`, then a failed candidate, then
+   * any (`evictHealthy` false: only a failed one, else the new candidate is not kept).
+   */
+  private addPassive(peer: PeerRef, preferDrop?: ReadonlySet<string>, evictHealthy = true): void {
     if (peer.id === this.self.id || this.active.has(peer.id) || this.passive.has(peer.id)) return;
-    if (this.passive.size >= this.passiveMax) this.evictPassive(preferDrop);
+    if (this.passive.size >= this.passiveMax && !this.evictPassive(preferDrop, evictHealthy)) return;
     this.passive.set(peer.id, peer);
   }
 
-  private evictPassive(preferDrop: ReadonlySet<string> | undefined): void {
+  /** False when nothing was dropped (only possible with `evictHealthy` false). */
+  private evictPassive(preferDrop: ReadonlySet<string> | undefined, evictHealthy: boolean): boolean {
     const idle = [...this.passive.keys()].filter((id) => !this.attempts.has(id));
     const sent = preferDrop ? idle.filter((id) => preferDrop.has(id)) : [];
     const failed = idle.filter((id) => this.failures.has(id));
+    if (!evictHealthy && failed.length === 0) return false;
     const pool = sent.length > 0 ? sent : failed.length > 0 ? failed : idle;
     const victim = this.pickRandom(pool.length > 0 ? pool : [...this.passive.keys()]);
     if (victim !== undefined) this.passive.delete(victim);
+    return true;
   }
 
-  /** Up to 4 peers a refused requester may try instead: known alive, not the requester. */
+  /** Up to 4 peers for a requester to keep as candidates or try instead: known alive, not the requester. */
   private alternatives(requester: string): PeerRef[] {
     const known = [...this.active.values(), ...this.healthyPassive()].filter((peer) => peer.id !== requester);
     return this.sample(known, maxAlternatives);

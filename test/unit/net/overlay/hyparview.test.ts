@@ -40,8 +40,10 @@ class TestNet {
   readonly clock = new FakeClock();
   readonly random: Random;
   readonly nodes = new Map<string, HostNode>();
-  readonly sent: Array<{ from: string; to: string; message: MembershipMessage }> = [];
+  readonly sent: Array<{ from: string; to: string; message: MembershipMessage; at: number }> = [];
   failedDialMs = 0;
+  /** A message for which this returns true is lost in transit (the sender's send still succeeds). */
+  drop: ((from: string, to: string, message: MembershipMessage) => boolean) | undefined;
   private readonly sessions = new Set<string>();
   private readonly dials = new Map<string, { cancelled: boolean }>();
   private readonly queue: Array<() => void> = [];
@@ -122,7 +124,8 @@ class TestNet {
   }
 
   private deliver(from: string, to: string, message: MembershipMessage): void {
-    this.sent.push({ from, to, message });
+    this.sent.push({ from, to, message, at: this.clock.time });
+    if (this.drop?.(from, to, message)) return;
     const copy: unknown = structuredClone(message);
     this.queue.push(() => this.whenAlive(to, (peer) => assert.ok(peer.hv.receive(from, copy), `${to} refused ${message.t} as malformed`)));
   }
@@ -287,6 +290,78 @@ describe('net/overlay/hyparview', () => {
     for (const peer of answer.message.try) assert.ok(known.has(peer.id), `newcomer does not know ${peer.id}`);
   });
 
+  it('a join whose answer never came is retried as a join: the newcomer is not cut off when its contact then crashes', () => {
+    const net = grow(21, 30);
+    const contact = net.node('n5');
+    let joinDropped = false;
+    net.drop = (from, _to, message) => {
+      if (joinDropped || from !== 'new' || message.t !== 'hv.join') return false;
+      joinDropped = true;
+      return true;
+    };
+    const newcomer = net.add('new');
+    // The contact crashes the moment the newcomer counts it as a neighbour, before any shuffle.
+    newcomer.hv.on('up', (peerId) => {
+      if (peerId === 'n5' && contact.alive) net.kill('n5');
+    });
+    newcomer.hv.join(contact.ref);
+    net.run(25_000);
+    assert.ok(joinDropped);
+    assert.ok(!contact.alive, 'the newcomer never got the contact as a neighbour');
+    assert.ok(newcomer.hv.activePeers().length >= 1, 'cut off after its contact crashed');
+    const requests = net.sent.filter((entry) => entry.from === 'new' && entry.to === 'n5').map((entry) => entry.message.t);
+    assert.deepEqual(requests.slice(0, 2), ['hv.join', 'hv.join'], 'the retry was not a join');
+    assert.equal(newcomer.hv.stats().joinRetries, 1);
+    net.run(60_000);
+    assert.ok(newcomer.hv.activePeers().length >= 6, `newcomer degree ${newcomer.hv.activePeers().length}`);
+    assertSymmetric(net);
+    assertConnected(net);
+  });
+
+  it('an accepted neighbour request is answered with up to 4 live candidates, never the requester or a failed one', () => {
+    const net = new TestNet(14, { shuffleIntervalMs: 0 });
+    const contact = net.add('contact', { activeTarget: 1 });
+    for (const id of ['a', 'b', 'c', 'd', 'e']) {
+      net.add(id, { activeTarget: 1, activeMax: 1 }).hv.addCandidate(contact.ref);
+      net.run(1_000);
+    }
+    net.kill('e');
+    net.run(1_000);
+    assert.deepEqual(contact.hv.activePeers().sort(), ['a', 'b', 'c', 'd']);
+    assert.ok(contact.hv.passivePeers().some((peer) => peer.id === 'e'), 'the failed peer is a candidate');
+    // No join: a plain (high-priority) neighbour request, as after discovery.
+    const lonely = net.add('lonely', { activeTarget: 1 });
+    lonely.hv.addCandidate(contact.ref);
+    net.run(1_000);
+    assert.ok(lonely.hv.isActive('contact'));
+    const answer = net.sent.find((entry) => entry.from === 'contact' && entry.to === 'lonely' && entry.message.t === 'hv.nbr.re');
+    assert.ok(answer?.message.t === 'hv.nbr.re' && answer.message.ok);
+    assert.deepEqual(answer.message.try.map((peer) => peer.id).sort(), ['a', 'b', 'c', 'd']);
+    assert.deepEqual(lonely.hv.passivePeers().map((peer) => peer.id).sort(), ['a', 'b', 'c', 'd']);
+  });
+
+  it('a node short of candidates shuffles within seconds of its first active peer, then on the normal period', () => {
+    const net = grow(23, 30);
+    const member = net.node('n3');
+    const node = net.add('x');
+    let firstUp: number | undefined;
+    node.hv.on('up', () => (firstUp ??= net.clock.time));
+    const sentBefore = net.sent.length;
+    node.hv.addCandidate(member.ref);
+    net.run(10 * 60_000);
+    const times = net.sent
+      .slice(sentBefore)
+      .filter((entry) => entry.message.t === 'hv.shuf' && entry.message.origin.id === 'x' && entry.from === 'x')
+      .map((entry) => entry.at);
+    assert.ok(firstUp !== undefined);
+    assert.ok(times.length > 0 && times[0]! - firstUp <= 5_000, `first shuffle ${times[0]! - firstUp} ms after the first peer`);
+    // Once it knows enough candidates, the normal period (60 s ± 50%) again.
+    const healthyFrom = times.findIndex((_, i) => i > 0 && times[i]! - times[i - 1]! >= 30_000);
+    assert.ok(healthyFrom > 0 && healthyFrom <= 4, `shuffle times ${times.join(', ')}`);
+    for (let i = healthyFrom; i < times.length; i++) assert.ok(times[i]! - times[i - 1]! >= 30_000, `shuffle times ${times.join(', ')}`);
+    assert.ok(node.hv.passivePeers().length >= 6);
+  });
+
   it('a node at activeMax refuses a low-priority request with alternatives; the refused node connects to those', () => {
     const net = new TestNet(5, { shuffleIntervalMs: 0 });
     const hub = net.add('hub', { activeTarget: 1, activeMax: 3 });
@@ -437,6 +512,37 @@ describe('net/overlay/hyparview', () => {
     assert.equal(hv.stats().requestTimeouts, 2);
     hv.stop();
     assert.equal(clock.activeTimers, 0);
+  });
+
+  it('closes a session whose request went unanswered once (one disconnect), and retries a join as a join', () => {
+    const clock = new FakeClock();
+    const calls: string[] = [];
+    const links: MembershipLinks = {
+      connect: (peer) => void calls.push(`connect ${peer.id}`),
+      disconnect: (peerId) => void calls.push(`disconnect ${peerId}`),
+      send: (peerId, message) => (calls.push(`send ${peerId} ${message.t}`), true),
+      sendTo: () => true,
+    };
+    const hv = new HyParView({ self: { id: 'me', addr: 'h:1' }, clock, random: seededRandom(2), links, shuffleIntervalMs: 0, requestTimeoutMs: 10_000 });
+    hv.start();
+    hv.join({ id: 'contact', addr: 'h:2' });
+    hv.sessionUp('contact', true);
+    clock.advance(10_000);
+    assert.deepEqual(calls, ['connect contact', 'send contact hv.join', 'disconnect contact']);
+    assert.equal(hv.stats().requestTimeouts, 1);
+    // The host reports nothing more after our disconnect; after the backoff the contact is asked again, to join.
+    clock.advance(2_000);
+    assert.deepEqual(calls.slice(3), ['connect contact']);
+    hv.sessionUp('contact', true);
+    assert.deepEqual(calls.slice(4), ['send contact hv.join']);
+    // Lost with its session this time: joined again.
+    hv.sessionDown('contact');
+    clock.advance(5_000);
+    hv.sessionUp('contact', true);
+    assert.deepEqual(calls.slice(5), ['connect contact', 'send contact hv.join']);
+    assert.equal(hv.stats().joinRetries, 2);
+    assert.equal(hv.stats().promotions, 0);
+    hv.stop();
   });
 
   it('stop() cancels every timer (fake clock) and leaves no real one behind (system clock, checked by the leak hook)', () => {
