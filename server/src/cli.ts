@@ -53,6 +53,10 @@ Options for "node":
   --log-level LEVEL       trace, debug, info (default), warn or error; logs go to stderr
   --genome-max-mb N       largest genome this node downloads (default 2048)
   --genome-max-rate-kib N download rate limit for genome pieces, KiB/s (default none)
+  --role node|hub         hub: accepts hundreds of sessions (a well-connected node a large
+                          team points others at); node (default) keeps 6-12
+  --sessions LOW-HIGH     sessions this node keeps at least and accepts at most (default 6-12;
+                          the mesh reaches everyone else through the overlay)
   --max-messages-per-minute N  messages a participant may send, and this node stores from
                           each author, per minute (default 60; edits, reactions and what
                           the node takes from each peer scale with it); for bots and load tests

@@ -19,7 +19,7 @@ import { genomeLimitsFromArgs, reportGenomeEvents, runGenomeOp } from './genomeO
 import { parseStdinLine } from './stdinCommand';
 
 export const nodeArgSpec = {
-  valued: ['name', 'data-dir', 'mesh-key-file', 'log-level', 'listen', 'multicast', 'interface', 'peer', 'trust', 'interval-ms', 'room', 'workspace', 'personas', 'models-dir', 'hf-endpoint', 'evolution', 'challenge-timeout-ms', 'genome-max-mb', 'genome-max-rate-kib', 'max-messages-per-minute'],
+  valued: ['name', 'data-dir', 'mesh-key-file', 'log-level', 'listen', 'multicast', 'interface', 'peer', 'trust', 'interval-ms', 'room', 'workspace', 'personas', 'models-dir', 'hf-endpoint', 'evolution', 'challenge-timeout-ms', 'genome-max-mb', 'genome-max-rate-kib', 'max-messages-per-minute', 'role', 'sessions'],
   boolean: ['jsonl', 'help', 'broadcast', 'no-discovery'],
 } as const;
 
@@ -98,6 +98,7 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
     ...(lastValue(args, 'challenge-timeout-ms') !== undefined ? { challengeCoordinatorTimeoutMs: challengeTimeout(lastValue(args, 'challenge-timeout-ms')!) } : {}),
     genomes: genomeLimitsFromArgs(args),
     ...(lastValue(args, 'max-messages-per-minute') !== undefined ? { maxMessagesPerMinute: messagesPerMinute(lastValue(args, 'max-messages-per-minute')!) } : {}),
+    ...overlayFromArgs(lastValue(args, 'role'), lastValue(args, 'sessions')),
     personaFolders: { workspaceFolders: (args.values.get('workspace') ?? []).map((d) => resolve(d)), extraFolders: (args.values.get('personas') ?? []).map((d) => resolve(d)) },
     models: modelsFromArgs(args),
     evolution: { policy: evolutionFromArgs(args) },
@@ -207,6 +208,20 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
     const status = node.status();
     output.event({ event: 'ready', nodeId: status.nodeId, name: status.name, listen: status.listen, dataDir: status.dataDir, pid: status.pid });
   });
+}
+
+/** `--role hub` takes hundreds of sessions; `--sessions LOW-HIGH` sets the watermarks. */
+export function overlayFromArgs(role: string | undefined, sessions: string | undefined): { overlay?: { activeTarget: number; activeMax: number } } {
+  if (role !== undefined && role !== 'node' && role !== 'hub') throw new UsageError('--role must be node or hub');
+  let activeTarget = 6;
+  let activeMax = role === 'hub' ? 500 : 12;
+  if (sessions !== undefined) {
+    const match = /^(\d{1,4})-(\d{1,4})$/.exec(sessions);
+    if (!match || Number(match[1]) < 1 || Number(match[2]) < Number(match[1])) throw new UsageError('--sessions must be LOW-HIGH, whole numbers with 1 ≤ LOW ≤ HIGH, e.g. 6-12');
+    activeTarget = Number(match[1]);
+    activeMax = Number(match[2]);
+  }
+  return role === undefined && sessions === undefined ? {} : { overlay: { activeTarget, activeMax } };
 }
 
 function messagesPerMinute(text: string): number {

@@ -39,7 +39,7 @@ export function parseBeacon(datagram: Uint8Array, hmacKey: Buffer): { ok: true; 
 
 export function isBeacon(value: unknown): value is Beacon {
   if (!isRecord(value)) return false;
-  const { v, nodeId, instance, counter, ts, tcp, name, bye } = value;
+  const { v, nodeId, instance, counter, ts, tcp, name, bye, iv } = value;
   return (
     v === meshProtocolVersion &&
     typeof nodeId === 'string' && nodeIdPattern.test(nodeId) &&
@@ -48,7 +48,8 @@ export function isBeacon(value: unknown): value is Beacon {
     typeof ts === 'number' && Number.isFinite(ts) &&
     typeof tcp === 'string' && addrPattern.test(tcp) &&
     typeof name === 'string' && name.length <= 64 &&
-    (bye === undefined || typeof bye === 'boolean')
+    (bye === undefined || typeof bye === 'boolean') &&
+    (iv === undefined || (typeof iv === 'number' && Number.isInteger(iv) && iv > 0 && iv <= 3_600_000))
   );
 }
 

@@ -137,7 +137,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements Componen
       this.next = undefined;
       this.nextAt = Infinity;
       this.announce();
-      this.currentIntervalMs = Math.min(this.currentIntervalMs * 2, this.options.maxIntervalMs ?? 30_000);
+      this.currentIntervalMs = Math.min(this.currentIntervalMs * 2, Math.max(this.options.maxIntervalMs ?? 30_000, this.options.intervalMs));
       this.schedule(this.currentIntervalMs);
     }, Math.max(0, at - this.options.clock.monotonic()));
   }
@@ -151,6 +151,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements Componen
       ts: this.options.clock.now(),
       tcp: this.options.tcpAddress(),
       name: this.options.name.slice(0, 64),
+      iv: Math.round(this.currentIntervalMs),
     };
     if (bye) beacon.bye = true;
     return encodeBeacon(beacon, this.options.hmacKey);

@@ -63,6 +63,7 @@ import {
 } from '../protocol/mesh';
 import type { BackoffOptions } from './backoff';
 import { encodeSessionMessage, isRecord, isStringArray } from './codec';
+import { BoundedMap } from './boundedMap';
 import { Counters } from './counters';
 import { DatagramSocket } from './datagramSocket';
 import { Discovery } from './discovery';
@@ -204,6 +205,8 @@ const clockSkewClearMs = 20_000;
 const maxPxNeighbors = 256;
 /** Beacons again from a peer not heard for this long: the path to it is back (a healed partition). */
 const reappearAfterMs = 5000;
+/** Session losses that may be a partition or a crash (not a goodbye, not the overlay's own choice). */
+const unexpectedLoss = new Set(['heartbeat-timeout', 'socket-error', 'remote-closed', 'handshake-timeout']);
 
 export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Component {
   readonly name = 'mesh.network';
@@ -225,6 +228,8 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
   private pxTimer: ReturnType<Clock['setTimeout']> | undefined;
   /** Peers whose clock is off ours by more than `clockSkewWarnMs` (until back within `clockSkewClearMs`). */
   private readonly skewedPeers = new Set<string>();
+  /** When each peer's last beacon came (monotonic ms). */
+  private readonly lastBeacon = new BoundedMap<string, number>(4096);
   private lastPx = -Infinity;
   private state: 'new' | 'running' | 'stopped' = 'new';
   private stopped: Promise<void> | undefined;
@@ -331,7 +336,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
         // session manager finds the old one gone; if it is a copy of its data folder, its beacons
         // (name, address, goodbye) must not change the peer we know.
         if (known?.state === 'up' && known.instance !== beacon.instance) return;
-        const silentMs = known ? this.clock.now() - known.lastSeen : Infinity;
+        const silence = this.beaconSilence(beacon.nodeId, beacon.iv);
         this.peerTable.upsert(beacon.nodeId, { name: beacon.name, multicast: true });
         this.peerTable.touch(beacon.nodeId);
         if (beacon.bye) {
@@ -341,7 +346,9 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
         }
         const instanceChanged = known?.instance !== undefined && known.instance !== beacon.instance;
         this.sessions.learn(addr, 'multicast', beacon.nodeId, { immediate: !known || instanceChanged, instanceChanged });
-        this.overlay?.candidate({ id: beacon.nodeId, addr }, instanceChanged || (known?.state !== 'up' && silentMs >= reappearAfterMs));
+        // Heard again after a silence much longer than its beacons' own pace (which grows to 30 s
+        // while nothing changes): the path to it is back, so its old failures no longer count.
+        this.overlay?.candidate({ id: beacon.nodeId, addr }, instanceChanged || (known?.state !== 'up' && silence.reappeared));
       });
       this.fastLane.on('envelope', (envelope) => {
         this.peerTable.touch(envelope.origin);
@@ -366,7 +373,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
     this.sessions.on('clock', (nodeId) => this.checkClock(nodeId));
     this.sessions.on('down', (nodeId, reason) => {
       // A lost session may be a partition or a crash: beacon often again until things settle.
-      this.discovery?.reset();
+      if (unexpectedLoss.has(reason)) this.discovery?.reset();
       this.overlay?.sessionDown(nodeId);
       this.router.removePeer(nodeId);
       if (this.skewedPeers.delete(nodeId)) this.emit('peer.clock', { nodeId, name: this.peerTable.get(nodeId)?.name ?? '', offsetMs: this.peerTable.get(nodeId)?.clockOffsetMs ?? 0, skewed: false });
@@ -549,6 +556,19 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
       default:
         return undefined;
     }
+  }
+
+  /**
+   * Records a beacon of `nodeId`: whether it comes after a silence of at least 5 s and 2.5 times
+   * the interval the sender beacons at now (`iv`; 2 s when it does not say).
+   */
+  private beaconSilence(nodeId: string, intervalMs = 2000): { reappeared: boolean } {
+    const now = this.clock.monotonic();
+    const last = this.lastBeacon.get(nodeId);
+    this.lastBeacon.set(nodeId, now);
+    if (last === undefined) return { reappeared: false };
+    const silence = now - last;
+    return { reappeared: silence >= Math.max(reappearAfterMs, 2.5 * intervalMs) };
   }
 
   private checkClock(nodeId: string): void {

@@ -86,6 +86,8 @@ export interface MeshNodeOptions {
    * --max-messages-per-minute, for bots and load tests). Every other limit scales with it.
    */
   maxMessagesPerMinute?: number;
+  /** Sessions kept at least and accepted at most (CLI --sessions, --role hub); default 6-12. */
+  overlay?: { activeTarget: number; activeMax: number };
 }
 
 export interface MeshNodeEvents {
@@ -488,7 +490,10 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
           started: this.startedAt,
           clock: this.options.clock ?? systemClock,
           logger,
-          ...(this.options.maxMessagesPerMinute ? { tuning: { inboundLimits: scaledInboundLimits(this.options.maxMessagesPerMinute / roomLimits.maxMessagesPerMinute) } } : {}),
+          tuning: {
+            ...(this.options.maxMessagesPerMinute ? { inboundLimits: scaledInboundLimits(this.options.maxMessagesPerMinute / roomLimits.maxMessagesPerMinute) } : {}),
+            ...(this.options.overlay ? { overlay: this.options.overlay } : {}),
+          },
         });
         // Before start: the refusal can come with the first sessions.
         network.once('identity.duplicate', (report) => void this.leaveAsDuplicate(report));

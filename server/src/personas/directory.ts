@@ -9,6 +9,7 @@ import { systemClock, type Clock, type TimerHandle } from '../node/clock';
 import type { Component } from '../node/lifecycle';
 import { silentLogger, type Logger } from '../node/log';
 import { brainProviders, type PersonaState, type PersonaSummary } from '../protocol/personas';
+import { refreshIntervalMs } from '../rooms/refreshInterval';
 import type { RoomTransport, TransportMessage } from '../rooms/transport';
 import type { PersonaRegistry } from './registry';
 import { personaIdPattern } from './schema';
@@ -22,7 +23,7 @@ export interface PersonaAnnouncement {
 }
 
 export interface PersonaDirectoryOptions {
-  transport: Pick<RoomTransport, 'localNodeId' | 'publish' | 'subscribe' | 'onPeerUp' | 'onPeerDown'>;
+  transport: Pick<RoomTransport, 'localNodeId' | 'publish' | 'sendTo' | 'subscribe' | 'onPeerUp' | 'onPeerDown'>;
   registry: Pick<PersonaRegistry, 'summaries' | 'on' | 'off'>;
   clock?: Clock;
   logger?: Logger;
@@ -45,6 +46,7 @@ export class PersonaDirectory extends EventEmitter<PersonaDirectoryEvents> imple
   private readonly remote = new Map<string, { personas: PersonaSummary[]; expires: number }>();
   private readonly unsubscribe: (() => void)[] = [];
   private timer: TimerHandle | undefined;
+  private nextAnnounceAt = 0;
   private readonly onLocal = () => {
     this.announce();
     this.emitChanged();
@@ -61,7 +63,8 @@ export class PersonaDirectory extends EventEmitter<PersonaDirectoryEvents> imple
     const t = this.options.transport;
     this.unsubscribe.push(
       t.subscribe(personaTopic, (message) => this.receive(message)),
-      t.onPeerUp(() => this.announce()),
+      // A new neighbour hears our personas at once; the rest of the mesh has them already.
+      t.onPeerUp((nodeId) => this.announce(nodeId)),
       t.onPeerDown((nodeId) => {
         if (this.remote.delete(nodeId)) this.emitChanged();
       }),
@@ -70,7 +73,7 @@ export class PersonaDirectory extends EventEmitter<PersonaDirectoryEvents> imple
     this.unsubscribe.push(() => this.options.registry.off('changed', this.onLocal));
     this.timer = this.clock.setInterval(() => {
       this.expire();
-      this.announce();
+      if (this.clock.monotonic() >= this.nextAnnounceAt) this.announce();
     }, this.intervalMs);
     this.announce();
     return Promise.resolve();
@@ -96,14 +99,23 @@ export class PersonaDirectory extends EventEmitter<PersonaDirectoryEvents> imple
     return [...new Set(this.all().flatMap((p) => p.capabilities))].sort();
   }
 
-  private announce(): void {
+  /** Between two announcements: longer in a larger mesh (rooms/refreshInterval.ts). */
+  private get refreshMs(): number {
+    return refreshIntervalMs(this.intervalMs, this.remote.size + 1);
+  }
+
+  /** To every node, or to one new neighbour. */
+  private announce(to?: string): void {
     const personas = this.options.registry.summaries(this.options.transport.localNodeId).map((p) => {
       const copy = { ...p };
       delete copy.file;
       return copy;
     });
+    const announcement = { nodeId: this.options.transport.localNodeId, personas, ttlMs: Math.round(this.refreshMs * 3.5) } satisfies PersonaAnnouncement;
     try {
-      this.options.transport.publish(personaTopic, { nodeId: this.options.transport.localNodeId, personas, ttlMs: Math.round(this.intervalMs * 3.5) } satisfies PersonaAnnouncement);
+      if (to !== undefined) return this.options.transport.sendTo(to, personaTopic, announcement);
+      this.nextAnnounceAt = this.clock.monotonic() + this.refreshMs - this.intervalMs / 2;
+      this.options.transport.publish(personaTopic, announcement);
     } catch (error) {
       this.logger.debug(`persona announcement not sent: ${(error as Error).message}`);
     }

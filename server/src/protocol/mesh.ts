@@ -59,6 +59,8 @@ export interface Beacon {
   tcp: string;
   name: string;
   bye?: boolean;
+  /** The sender's beacon interval now (ms): it grows while nothing changes (Trickle). */
+  iv?: number;
 }
 
 /**

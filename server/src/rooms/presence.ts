@@ -71,6 +71,13 @@ export class PresenceTable {
   }
 
   /** Every participant of `nodeId` goes offline (its node went away). */
+  /** Nodes heard from (each with its participants), this one included. */
+  nodeCount(): number {
+    const nodes = new Set<string>();
+    for (const entry of this.remote.values()) nodes.add(entry.participant.nodeId);
+    return nodes.size + 1;
+  }
+
   nodeDown(nodeId: string): boolean {
     let changed = false;
     for (const [key, entry] of this.remote) {

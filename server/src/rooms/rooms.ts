@@ -39,6 +39,7 @@ import { EventLog, type ApplyOutcome, type EventStatus } from './eventLog';
 import { HybridClock } from './hlc';
 import { OwnNumbering } from './ownNumbering';
 import { isPresenceState, PresenceTable } from './presence';
+import { refreshIntervalMs } from './refreshInterval';
 import { LimitReport, limitKindOf, scaledAuthorLimits, type AuthorLimits } from './authorLimits';
 import type { EventAuthenticator } from './signing';
 import { RoomSync, type SyncOptions } from './sync';
@@ -123,6 +124,7 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
   private readonly roomSubscriptions = new Map<string, () => void>();
   private readonly unsubscribe: (() => void)[] = [];
   private presenceTimer: TimerHandle | undefined;
+  private nextPresenceAt = 0;
   private running = false;
 
   constructor(private readonly options: RoomsOptions) {
@@ -171,7 +173,8 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
     this.unsubscribe.push(
       transport.subscribe(roomTopics.presence, (message) => this.onPresence(message)),
       transport.subscribe(roomTopics.announce, (message) => this.onAnnounce(message)),
-      transport.onPeerUp(() => this.announcePresence()),
+      // A new neighbour hears our presence at once; the rest of the mesh has it already.
+      transport.onPeerUp((nodeId) => this.announcePresenceTo(nodeId)),
       transport.onPeerDown((nodeId) => {
         if (this.presence.nodeDown(nodeId)) this.emitRoomsChanged();
       }),
@@ -199,7 +202,7 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
     this.sync.start();
     this.presenceTimer = this.clock.setInterval(() => {
       if (this.presence.expire()) this.emitRoomsChanged();
-      this.announcePresence();
+      if (this.clock.monotonic() >= this.nextPresenceAt) this.announcePresence();
     }, this.presenceIntervalMs);
     this.announcePresence();
     this.logger.info(`rooms ready: ${log.rooms().filter((r) => r.joined).length} joined`);
@@ -425,7 +428,7 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
   // ---------------------------------------------------------------- internals
 
   private get presenceTtlMs(): number {
-    return Math.round(this.presenceIntervalMs * 3.5);
+    return Math.round(this.presenceRefreshMs * 3.5);
   }
 
   private humanAuthor(): Author {
@@ -628,7 +631,18 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
 
   private announcePresence(): void {
     if (!this.running) return;
+    this.nextPresenceAt = this.clock.monotonic() + this.presenceRefreshMs - this.presenceIntervalMs / 2;
     this.options.transport.publish(roomTopics.presence, this.presence.announcement(this.nodeId, this.presenceTtlMs));
+  }
+
+  private announcePresenceTo(nodeId: string): void {
+    if (!this.running) return;
+    this.options.transport.sendTo(nodeId, roomTopics.presence, this.presence.announcement(this.nodeId, this.presenceTtlMs));
+  }
+
+  /** Between two announcements: longer in a larger mesh (refreshInterval.ts). */
+  private get presenceRefreshMs(): number {
+    return refreshIntervalMs(this.presenceIntervalMs, this.presence.nodeCount());
   }
 
   private summaryOf(roomId: string): RoomSummary {

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { lastValue, parseArgs, UsageError } from '../../../server/src/cli/args';
+import { overlayFromArgs } from '../../../server/src/cli/nodeCommand';
 
 const spec = { valued: ['data-dir', 'peer'], boolean: ['jsonl'] };
 
@@ -17,5 +18,16 @@ describe('cli args', () => {
     assert.throws(() => parseArgs(['node', '--data-dir'], spec), /--data-dir needs a value/);
     assert.throws(() => parseArgs(['node', '--data-dir', '--jsonl'], spec), /--data-dir needs a value/);
     assert.throws(() => parseArgs(['node', '--jsonl=1'], spec), /--jsonl takes no value/);
+  });
+});
+
+describe('cli/node: --role and --sessions', () => {
+  it('sets the overlay watermarks, a hub takes hundreds, and bad values say what is expected', () => {
+    assert.deepEqual(overlayFromArgs(undefined, undefined), {});
+    assert.deepEqual(overlayFromArgs('hub', undefined), { overlay: { activeTarget: 6, activeMax: 500 } });
+    assert.deepEqual(overlayFromArgs(undefined, '2-3'), { overlay: { activeTarget: 2, activeMax: 3 } });
+    assert.deepEqual(overlayFromArgs('node', undefined), { overlay: { activeTarget: 6, activeMax: 12 } });
+    assert.throws(() => overlayFromArgs('king', undefined), /--role must be node or hub/);
+    for (const bad of ['12-6', '0-3', 'six', '6', '6-']) assert.throws(() => overlayFromArgs(undefined, bad), /--sessions must be LOW-HIGH/);
   });
 });
