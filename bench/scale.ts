@@ -2,12 +2,18 @@
  * How the mesh grows, measured with real node processes: N `persona-mesh node` processes (the
  * built CLI, each with its own data dir) on loopback multicast (named on 127.0.0.1, TTL 1, a
  * random port). For each N of SCALE_NODES (default "10,25"):
- * - joinMs: from the last start until every node sees every other up (bounded by SCALE_JOIN_MS,
- *   default 120 s; `joined` says whether it happened);
- * - sessions per node (peers up), p50 / max;
- * - idle CPU per node over SCALE_IDLE_MS (default 20 s) after the join, % of one core, from /proc;
+ * - joinMs: from the last start until the sessions of all nodes form one connected overlay with at
+ *   least one session each (bounded by SCALE_JOIN_MS, default 120 s; `joined` says whether it
+ *   happened); settledMs: until every node also holds min(6, N−1) sessions (the overlay's low
+ *   watermark);
+ * - sessions per node (peers up), p50 / min / max;
+ * - idle CPU per node over SCALE_IDLE_MS (default 30 s) after the join, % of one core, from /proc,
+ *   and the session churn (peer.up + peer.down events) during that window;
  * - delivery of 20 paced messages from one node to all others, and their one-way latency p50/p99
  *   (acknowledged on the sender, reported by each receiver, both read by this process);
+ * - with SCALE_BURST=1: a burst of 60 messages from one node at once, then the live sessions
+ *   (sum over nodes, sampled every 100 ms for 15 s): the lowest as a share of the steady count,
+ *   and how long until back to steady; the burst's delivery;
  * - the load average before and after, and the idle CPU of one node with no peers as the floor.
  * Every process is stopped at the end of each N. Prints one JSON object.
  */
@@ -21,7 +27,8 @@ import { createInterface } from 'node:readline';
 const cli = join(__dirname, '..', 'server', 'out', 'cli.js');
 const sizes = (process.env.SCALE_NODES ?? '10,25').split(',').map(Number);
 const joinLimitMs = Number(process.env.SCALE_JOIN_MS ?? 120_000);
-const idleMs = Number(process.env.SCALE_IDLE_MS ?? 20_000);
+const idleMs = Number(process.env.SCALE_IDLE_MS ?? 30_000);
+const burst = process.env.SCALE_BURST === '1';
 const clockTicks = 100;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -29,6 +36,8 @@ interface Node {
   child: ChildProcess;
   id: string;
   up: Set<string>;
+  /** peer.up and peer.down events seen. */
+  changes: number;
   arrived: Map<string, number>;
   sent: Map<string, number>;
 }
@@ -38,13 +47,18 @@ function start(dir: string, name: string, port: number): Node {
     env: { PATH: process.env.PATH, PERSONA_MESH_KEY: 'scale bench mesh key' },
     stdio: ['pipe', 'pipe', 'ignore'],
   });
-  const node: Node = { child, id: '', up: new Set(), arrived: new Map(), sent: new Map() };
+  const node: Node = { child, id: '', up: new Set(), changes: 0, arrived: new Map(), sent: new Map() };
   child.stdin.on('error', () => undefined);
   createInterface({ input: child.stdout }).on('line', (line) => {
     const event = JSON.parse(line) as Record<string, unknown>;
     if (event.event === 'ready') node.id = String(event.nodeId);
-    else if (event.event === 'peer.up') node.up.add(String(event.nodeId));
-    else if (event.event === 'peer.down') node.up.delete(String(event.nodeId));
+    else if (event.event === 'peer.up') {
+      node.up.add(String(event.nodeId));
+      node.changes++;
+    } else if (event.event === 'peer.down') {
+      node.up.delete(String(event.nodeId));
+      node.changes++;
+    }
     else if (event.event === 'message') node.arrived.set(String(event.id), performance.now());
     else if (event.event === 'sent') node.sent.set(String(event.id), performance.now());
   });
@@ -79,6 +93,26 @@ async function stopAll(nodes: Node[]): Promise<void> {
   );
 }
 
+/** All nodes have a session and the sessions connect them all (breadth-first from the first). */
+function connected(nodes: Node[]): boolean {
+  if (nodes.some((node) => node.id === '' || node.up.size === 0)) return false;
+  const byId = new Map(nodes.map((node) => [node.id, node]));
+  const seen = new Set([nodes[0]!.id]);
+  const queue = [nodes[0]!];
+  for (let node = queue.shift(); node; node = queue.shift()) {
+    for (const peer of node.up) {
+      if (seen.has(peer) || !byId.has(peer)) continue;
+      seen.add(peer);
+      queue.push(byId.get(peer)!);
+    }
+  }
+  return seen.size === nodes.length;
+}
+
+function liveSessions(nodes: Node[]): number {
+  return nodes.reduce((sum, node) => sum + node.up.size, 0);
+}
+
 async function idleCpuPercent(nodes: Node[]): Promise<number[]> {
   const before = nodes.map((node) => cpuSeconds(node.child.pid!));
   await sleep(idleMs);
@@ -97,15 +131,22 @@ async function measure(size: number): Promise<Record<string, unknown>> {
     }
     const lastStart = performance.now();
     let joinMs: number | undefined;
+    let settledMs: number | undefined;
+    const low = Math.min(6, size - 1);
     while (performance.now() - lastStart < joinLimitMs) {
-      if (nodes.every((node) => node.id !== '' && node.up.size >= size - 1)) {
-        joinMs = Math.round(performance.now() - lastStart);
+      if (joinMs === undefined && connected(nodes)) joinMs = Math.round(performance.now() - lastStart);
+      if (joinMs !== undefined && nodes.every((node) => node.up.size >= low)) {
+        settledMs = Math.round(performance.now() - lastStart);
         break;
       }
       await sleep(100);
     }
+    // Let the last joins and their syncs finish before measuring idle.
+    await sleep(5000);
     const sessions = nodes.map((node) => node.up.size);
+    const changesBefore = nodes.reduce((sum, node) => sum + node.changes, 0);
     const idle = await idleCpuPercent(nodes);
+    const idleChurn = nodes.reduce((sum, node) => sum + node.changes, 0) - changesBefore;
     // 20 paced messages from the first node.
     const sender = nodes[0]!;
     for (let i = 0; i < 20; i++) {
@@ -124,12 +165,16 @@ async function measure(size: number): Promise<Record<string, unknown>> {
       }
     }
     const expected = sender.sent.size * (size - 1);
+    const burstResult = burst ? await burstOf60(nodes) : undefined;
     return {
       nodes: size,
       joined: joinMs !== undefined,
       joinMs: joinMs ?? null,
+      settledMs: settledMs ?? null,
       sessionsPerNode: { p50: percentile(sessions, 50), max: Math.max(...sessions), min: Math.min(...sessions) },
       idleCpuPercentPerNode: { p50: percentile(idle, 50), max: Math.max(...idle), total: Math.round(idle.reduce((a, b) => a + b, 0) * 10) / 10 },
+      idleSessionChanges: idleChurn,
+      ...(burstResult ? { burst: burstResult } : {}),
       delivery: expected === 0 ? 0 : Math.round((delivered / expected) * 1000) / 1000,
       latencyMs: { p50: Math.round(percentile(latencies, 50) * 10) / 10, p99: Math.round(percentile(latencies, 99) * 10) / 10 },
       exited: nodes.filter((node) => node.child.exitCode !== null).length,
@@ -139,6 +184,34 @@ async function measure(size: number): Promise<Record<string, unknown>> {
     await stopAll(nodes);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** 60 messages from one node at once; live sessions sampled every 100 ms for 15 s. */
+async function burstOf60(nodes: Node[]): Promise<Record<string, unknown>> {
+  const steady = liveSessions(nodes);
+  const sender = nodes[1]!;
+  const sentBefore = new Set(sender.sent.keys());
+  for (let i = 0; i < 60; i++) sender.child.stdin!.write(`${JSON.stringify({ op: 'send', room: 'general', text: `burst ${i}` })}\n`);
+  const started = performance.now();
+  let lowest = steady;
+  let backAt: number | undefined;
+  while (performance.now() - started < 15_000) {
+    const live = liveSessions(nodes);
+    lowest = Math.min(lowest, live);
+    if (live < steady) backAt = undefined;
+    else backAt ??= performance.now() - started;
+    await sleep(100);
+  }
+  const ids = [...sender.sent.keys()].filter((id) => !sentBefore.has(id));
+  let delivered = 0;
+  for (const id of ids) for (const node of nodes) if (node !== sender && node.arrived.has(id)) delivered++;
+  return {
+    steadySessions: steady,
+    lowestShare: Math.round((lowest / steady) * 1000) / 1000,
+    backToSteadyMs: lowest === steady ? 0 : backAt === undefined ? null : Math.round(backAt),
+    sent: ids.length,
+    delivery: ids.length === 0 ? 0 : Math.round((delivered / (ids.length * (nodes.length - 1))) * 1000) / 1000,
+  };
 }
 
 async function main(): Promise<void> {

@@ -1,7 +1,9 @@
 /**
  * Jittered exponential backoff for reconnects: attempt n waits a random time in
  * [base·2^n / 2, base·2^n], capped. With the defaults the first retry comes within 100 ms and no
- * wait exceeds 5 s.
+ * wait exceeds 60 s: a peer that stays unreachable costs a handshake a minute, not one every few
+ * seconds per node (with a hundred nodes, short caps made retries a storm). A peer heard again
+ * (beacons after a silence, a new instance) is dialed at once whatever its backoff.
  */
 import type { Random } from '../node/clock';
 
@@ -10,7 +12,7 @@ export interface BackoffOptions {
   capMs: number;
 }
 
-export const defaultBackoff: BackoffOptions = { baseMs: 100, capMs: 5000 };
+export const defaultBackoff: BackoffOptions = { baseMs: 100, capMs: 60_000 };
 
 export class Backoff {
   private attempt = 0;

@@ -44,6 +44,14 @@ export class Dedup {
     return 'new';
   }
 
+  /** True when `seq` of `origin` was accepted already, or would be refused (a replay, too old, late). */
+  seen(origin: string, seq: number): boolean {
+    const replay = this.origins.get(origin);
+    if (!replay) return false;
+    if (replay.check(seq) !== 'ok') return true;
+    return this.strictOrder && replay.accepted > 0 && seq < replay.highestSeen;
+  }
+
   /** Forgets an origin, e.g. after it restarted with a lower seq (never, with clock-based seqs). */
   forget(origin: string): void {
     if (origin === this.lastOrigin) {

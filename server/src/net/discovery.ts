@@ -1,13 +1,18 @@
 /**
  * Multicast discovery: authenticated beacons (see beacon.ts) on the shared datagram socket.
- * Fast start (three beacons in the first second), then one every `intervalMs`; an extra beacon
- * (at most one per `answerGapMs`) when a new instance appears, so it learns about us at once;
- * a goodbye beacon on stop. Emits every accepted beacon; counts every rejection by reason.
+ * Fast start (three beacons in the first second), then beacons on a Trickle timer (Levis et al.,
+ * "The Trickle Algorithm", RFC 6206): the interval starts at `intervalMs` and doubles up to
+ * `maxIntervalMs` while nothing changes, and goes back to `intervalMs` on `reset()` (the owner calls
+ * it when a session is lost or none is open): a stable mesh of a hundred nodes costs each node a
+ * few beacons a second to read instead of fifty. A new instance is answered with an extra beacon
+ * after a random delay of up to `answerWindowMs`, unless `answerRedundancy` other beacons were
+ * heard meanwhile (Trickle's suppression): it needs a few candidates, not an answer from every
+ * node. A goodbye beacon on stop. Emits every accepted beacon; counts every rejection by reason.
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { RemoteInfo } from 'node:dgram';
-import type { Clock, TimerHandle } from '../node/clock';
+import type { Clock, Random, TimerHandle } from '../node/clock';
 import type { Component } from '../node/lifecycle';
 import type { Logger } from '../node/log';
 import { DatagramKind, meshProtocolVersion, type Beacon } from '../protocol/mesh';
@@ -22,12 +27,18 @@ export interface DiscoveryOptions {
   hmacKey: Buffer;
   /** Returns the `host:port` to advertise (known only once the listener is bound). */
   tcpAddress: () => string;
+  /** The shortest beacon interval (after the fast start and after every reset). */
   intervalMs: number;
+  /** The longest, reached by doubling while the mesh is stable (default 30 s). */
+  maxIntervalMs?: number;
   clock: Clock;
+  random: Random;
   logger: Logger;
   counters: Counters;
-  /** Minimum gap between two answers to newly seen instances. */
-  answerGapMs?: number;
+  /** An answer to a newly seen instance waits a random time up to this (default 400 ms). */
+  answerWindowMs?: number;
+  /** ... and is not sent when this many other beacons were heard meanwhile (default 3). */
+  answerRedundancy?: number;
 }
 
 export interface DiscoveredBeacon {
@@ -48,17 +59,27 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements Componen
   private readonly verifier: BeaconVerifier;
   private counter = 0;
   private timers: TimerHandle[] = [];
-  private interval: TimerHandle | undefined;
-  private lastAnswer = -Infinity;
+  private next: TimerHandle | undefined;
+  private nextAt = Infinity;
+  private currentIntervalMs: number;
+  private answerTimer: TimerHandle | undefined;
+  /** Beacons heard since the pending answer was planned. */
+  private heardSinceAnswerPlanned = 0;
   private running = false;
   private readonly seenInstances = new Set<string>();
 
-  constructor(private readonly socket: DatagramSocket, private readonly options: DiscoveryOptions) {
+  constructor(private readonly socket: Pick<DatagramSocket, 'onDatagram' | 'send' | 'sendAndWait'>, private readonly options: DiscoveryOptions) {
     super();
+    this.currentIntervalMs = options.intervalMs;
     this.verifier = new BeaconVerifier(options.hmacKey, { nodeId: options.nodeId, instance: options.instance }, () => options.clock.now());
     socket.onDatagram((datagram, from) => {
       if (datagram[0] === DatagramKind.beacon) this.receive(datagram, from);
     });
+  }
+
+  /** The interval the Trickle timer is at now. */
+  get intervalMs(): number {
+    return this.currentIntervalMs;
   }
 
   async start(): Promise<void> {
@@ -68,7 +89,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements Componen
     for (const delay of fastStartDelays) {
       this.timers.push(this.options.clock.setTimeout(() => this.announce(), delay));
     }
-    this.interval = this.options.clock.setInterval(() => this.announce(), this.options.intervalMs);
+    this.schedule(this.options.intervalMs);
     return Promise.resolve();
   }
 
@@ -77,10 +98,20 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements Componen
     this.running = false;
     for (const timer of this.timers) timer.cancel();
     this.timers = [];
-    this.interval?.cancel();
-    this.interval = undefined;
+    this.next?.cancel();
+    this.next = undefined;
+    this.answerTimer?.cancel();
+    this.answerTimer = undefined;
     await this.socket.sendAndWait(this.beacon(true));
     this.options.logger.debug('sent goodbye beacon');
+  }
+
+  /** Something changed (a session lost, none open): beacon at the shortest interval again. */
+  reset(): void {
+    if (!this.running || this.currentIntervalMs === this.options.intervalMs) return;
+    this.currentIntervalMs = this.options.intervalMs;
+    const at = this.options.clock.monotonic() + this.jittered(this.currentIntervalMs);
+    if (at < this.nextAt) this.plan(at);
   }
 
   /** Sends one beacon now. */
@@ -88,6 +119,27 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements Componen
     if (!this.running) return;
     this.socket.send(this.beacon(false));
     this.options.counters.add('discovery.beacon.sent');
+  }
+
+  /** Trickle: the beacon falls at a random point of the second half of the interval. */
+  private jittered(intervalMs: number): number {
+    return intervalMs / 2 + this.options.random.next() * (intervalMs / 2);
+  }
+
+  private schedule(intervalMs: number): void {
+    this.plan(this.options.clock.monotonic() + this.jittered(intervalMs));
+  }
+
+  private plan(at: number): void {
+    this.next?.cancel();
+    this.nextAt = at;
+    this.next = this.options.clock.setTimeout(() => {
+      this.next = undefined;
+      this.nextAt = Infinity;
+      this.announce();
+      this.currentIntervalMs = Math.min(this.currentIntervalMs * 2, this.options.maxIntervalMs ?? 30_000);
+      this.schedule(this.currentIntervalMs);
+    }, Math.max(0, at - this.options.clock.monotonic()));
   }
 
   private beacon(bye: boolean): Buffer {
@@ -115,6 +167,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements Componen
       return;
     }
     this.options.counters.add('discovery.beacon.accepted');
+    this.heardSinceAnswerPlanned++;
     const beacon = verdict.beacon;
     const [host, port] = splitHostPort(beacon.tcp);
     const addr = host === '0.0.0.0' || host === '::' ? `${from.address}:${port}` : beacon.tcp;
@@ -122,17 +175,24 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements Componen
     if (!beacon.bye && !this.seenInstances.has(key)) {
       if (this.seenInstances.size > 4096) this.seenInstances.clear();
       this.seenInstances.add(key);
-      this.answer();
+      this.planAnswer();
     }
     this.emit('beacon', { beacon, addr, from });
   }
 
-  private answer(): void {
-    const now = this.options.clock.monotonic();
-    const gap = this.options.answerGapMs ?? 250;
-    if (now - this.lastAnswer < gap) return;
-    this.lastAnswer = now;
-    this.announce();
+  /** A new instance learns about us from an answer, unless enough others answered it first. */
+  private planAnswer(): void {
+    if (!this.running || this.answerTimer) return;
+    this.heardSinceAnswerPlanned = 0;
+    const delay = this.options.random.next() * (this.options.answerWindowMs ?? 400);
+    this.answerTimer = this.options.clock.setTimeout(() => {
+      this.answerTimer = undefined;
+      if (this.heardSinceAnswerPlanned >= (this.options.answerRedundancy ?? 3)) {
+        this.options.counters.add('discovery.answer.suppressed');
+        return;
+      }
+      this.announce();
+    }, delay);
   }
 }
 

@@ -73,6 +73,7 @@ import { chooseLane } from './lanes';
 import { PeerTable, type PeerInfo } from './peerTable';
 import type { RateLimitOptions } from './rateLimit';
 import { RemoteCommands, type CallOptions, type MethodHandler } from './remoteCommands';
+import { Overlay, type OverlayStats } from './overlay/overlay';
 import { Router } from './router';
 import { SessionManager } from './sessionManager';
 import type { RekeyPolicy } from './transportCipher';
@@ -84,8 +85,10 @@ export interface DiscoverySettings {
   port?: number;
   /** Address of the interface to join the group on (required: never let the kernel pick). */
   interface: string;
-  /** Beacon interval after the fast start, default 2000 ms. */
+  /** Beacon interval after the fast start and after a change, default 2000 ms. */
   intervalMs?: number;
+  /** The interval doubles up to this while the mesh is stable, default 30 s. */
+  maxIntervalMs?: number;
   /** Opt-in UDP broadcast fallback: true (255.255.255.255) or a broadcast address. */
   broadcast?: boolean | string;
 }
@@ -107,6 +110,12 @@ export interface MeshTuning {
   inboundLimits?: readonly InboundLimit[];
   /** How long an instance has to answer before a session from another instance of its node id counts as its restart. */
   duplicateProbeMs?: number;
+  /**
+   * The bounded-degree overlay (overlay/): sessions kept at least (`activeTarget`, default 6) and
+   * accepted at most (`activeMax`, default 12; a hub node takes hundreds). `false`: a session with
+   * every peer found, events one hop (the mesh as it was before the overlay; benchmarks compare).
+   */
+  overlay?: { activeTarget?: number; activeMax?: number } | false;
 }
 
 export interface MeshNetworkOptions {
@@ -173,6 +182,8 @@ export interface MeshStats {
   multicast: boolean;
   fastLane: { received: number; lost: number; senders: number };
   counters: Record<string, number>;
+  /** Active and passive view sizes and protocol counters; undefined without an overlay or before start. */
+  overlay?: OverlayStats;
 }
 
 function toMessage(envelope: Envelope): MeshMessage {
@@ -191,6 +202,8 @@ const maxPxPeers = 32;
 const clockSkewWarnMs = 30_000;
 const clockSkewClearMs = 20_000;
 const maxPxNeighbors = 256;
+/** Beacons again from a peer not heard for this long: the path to it is back (a healed partition). */
+const reappearAfterMs = 5000;
 
 export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Component {
   readonly name = 'mesh.network';
@@ -208,6 +221,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
   private readonly datagrams: DatagramSocket | undefined;
   private readonly discovery: Discovery | undefined;
   private readonly fastLane: FastLane | undefined;
+  private readonly overlay: Overlay | undefined;
   private pxTimer: ReturnType<Clock['setTimeout']> | undefined;
   /** Peers whose clock is off ours by more than `clockSkewWarnMs` (until back within `clockSkewClearMs`). */
   private readonly skewedPeers = new Set<string>();
@@ -238,13 +252,15 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
       hello: () => this.hello(),
       trustedNodes: options.trustedNodes ? new Set(options.trustedNodes) : undefined,
       ...tuning,
+      dialDiscovered: tuning.overlay === false,
     });
     this.router = new Router({
       nodeId: this.nodeId,
       clock: this.clock,
       counters: this.counters,
       logger: this.logger.child('router'),
-      hopLimit: tuning.hopLimit,
+      // Through the overlay an event may need several hops (a tree of degree ≥ 6 over a thousand nodes is ≤ 6 deep).
+      hopLimit: tuning.hopLimit ?? (tuning.overlay === false ? undefined : 12),
       inboundLimits: tuning.inboundLimits,
       links: {
         upPeers: () => this.sessions.upPeerSet(),
@@ -252,6 +268,20 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
         sendEncoded: (nodeId, bytes, priority) => this.sessions.sendEncoded(nodeId, bytes, priority),
       },
     });
+    if (tuning.overlay !== false) {
+      this.overlay = new Overlay({
+        nodeId: this.nodeId,
+        clock: this.clock,
+        random,
+        logger: this.logger.child('overlay'),
+        counters: this.counters,
+        sessions: this.sessions,
+        router: this.router,
+        activeTarget: tuning.overlay?.activeTarget,
+        activeMax: tuning.overlay?.activeMax,
+      });
+      this.router.useTree(this.overlay);
+    }
     this.rpc = new RemoteCommands({
       nodeId: this.nodeId,
       instance: this.instance,
@@ -278,7 +308,9 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
         hmacKey: deriveKey(options.meshKey, 'beacon-hmac'),
         tcpAddress: () => this.advertisedAddress(settings.interface),
         intervalMs: settings.intervalMs ?? defaultBeaconIntervalMs,
+        maxIntervalMs: settings.maxIntervalMs,
         clock: this.clock,
+        random,
         logger: this.logger.child('discovery'),
         counters: this.counters,
       });
@@ -299,14 +331,17 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
         // session manager finds the old one gone; if it is a copy of its data folder, its beacons
         // (name, address, goodbye) must not change the peer we know.
         if (known?.state === 'up' && known.instance !== beacon.instance) return;
+        const silentMs = known ? this.clock.now() - known.lastSeen : Infinity;
         this.peerTable.upsert(beacon.nodeId, { name: beacon.name, multicast: true });
         this.peerTable.touch(beacon.nodeId);
         if (beacon.bye) {
           this.sessions.markGone(beacon.nodeId);
+          this.overlay?.forget(beacon.nodeId);
           return;
         }
         const instanceChanged = known?.instance !== undefined && known.instance !== beacon.instance;
         this.sessions.learn(addr, 'multicast', beacon.nodeId, { immediate: !known || instanceChanged, instanceChanged });
+        this.overlay?.candidate({ id: beacon.nodeId, addr }, instanceChanged || (known?.state !== 'up' && silentMs >= reappearAfterMs));
       });
       this.fastLane.on('envelope', (envelope) => {
         this.peerTable.touch(envelope.origin);
@@ -324,11 +359,15 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
     });
     this.sessions.on('hello', (nodeId, hello) => this.router.setPeerSubs(nodeId, hello.subs));
     this.sessions.on('up', (peer) => {
+      this.overlay?.sessionUp(peer.nodeId, peer.outbound, peer.staticAddress);
       this.emit('peer.up', { nodeId: peer.nodeId, name: peer.name, addr: peer.addr });
       this.schedulePx();
     });
     this.sessions.on('clock', (nodeId) => this.checkClock(nodeId));
     this.sessions.on('down', (nodeId, reason) => {
+      // A lost session may be a partition or a crash: beacon often again until things settle.
+      this.discovery?.reset();
+      this.overlay?.sessionDown(nodeId);
       this.router.removePeer(nodeId);
       if (this.skewedPeers.delete(nodeId)) this.emit('peer.clock', { nodeId, name: this.peerTable.get(nodeId)?.name ?? '', offsetMs: this.peerTable.get(nodeId)?.clockOffsetMs ?? 0, skewed: false });
       this.emit('peer.down', { nodeId, reason });
@@ -338,6 +377,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
       this.emit('identity.duplicate', report);
       void this.stop();
     });
+    this.sessions.on('dial-failed', (nodeId) => this.overlay?.dialFailed(nodeId));
     this.sessions.on('message', (from, message, session) => {
       const problem = this.onSessionMessage(from, message);
       if (problem) session.close('malformed-message', problem, false);
@@ -350,6 +390,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
     if (this.state !== 'new') throw new Error('a MeshNetwork starts once');
     this.state = 'running';
     await this.sessions.start();
+    this.overlay?.start(this.options.discovery ? this.advertisedAddress(this.options.discovery.interface) : this.listenAddress);
     if (this.datagrams && this.discovery) {
       try {
         await this.datagrams.start();
@@ -377,6 +418,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
     if (!wasRunning) return;
     this.pxTimer?.cancel();
     this.pxTimer = undefined;
+    this.overlay?.stop();
     await this.discovery?.stop();
     await this.sessions.stop();
     await this.datagrams?.stop();
@@ -461,6 +503,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
       multicast: this.datagrams?.running ?? false,
       fastLane: this.fastLane?.lossStats() ?? { received: 0, lost: 0, senders: 0 },
       counters: this.counters.snapshot(),
+      overlay: this.overlay?.stats(),
     };
   }
 
@@ -487,6 +530,10 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
         if (!isStringArray(message.add, 1024, 512) || !isStringArray(message.remove, 1024, 512)) return 'bad subs';
         this.router.updatePeerSubs(from, message.add, message.remove);
         return undefined;
+      case 'ov':
+        if (!this.overlay) return undefined;
+        if (!isRecord(message.m)) return 'bad overlay message';
+        return this.overlay.receive(from, message.m) ? undefined : 'bad overlay message';
       case 'px': {
         if (!Array.isArray(message.peers) || message.peers.length > 256 || !isStringArray(message.neighbors, 4096, 64)) return 'bad px';
         this.router.setPeerNeighbors(from, message.neighbors);
@@ -495,6 +542,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
           if (entry.nodeId === this.nodeId || this.sessions.isUp(entry.nodeId) || !/^[A-Z2-7]{52}$/.test(entry.nodeId)) continue;
           if (!/^[0-9a-fA-F.:[\]]+:\d{1,5}$/.test(entry.addr)) continue;
           this.sessions.learn(entry.addr, 'exchange', entry.nodeId);
+          this.overlay?.candidate({ id: entry.nodeId, addr: entry.addr });
         }
         return undefined;
       }

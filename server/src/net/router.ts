@@ -6,10 +6,14 @@
  * - Every envelope has (origin, seq); duplicates are dropped and per-sender order kept with
  *   bounded memory (dedup.ts). Then each origin's budget for the topic's family is taken
  *   (inboundLimits.ts): past it an envelope is neither delivered nor forwarded.
- * - Forwarding with a hop limit: a node forwards an envelope it received from F to a subscribed
- *   peer C that is not a neighbour of the origin, and only if it is the smallest node id among the
- *   common neighbours of F and C that it knows of (from peer exchange), so in a steady topology
- *   exactly one path carries each envelope. In a full mesh nothing is forwarded.
+ * - With a broadcast tree (the overlay's Plumtree, overlay/plumtree.ts), published and received
+ *   events go where the tree says, over several hops (each hop takes one from `hops`), and every
+ *   node relays every broadcast event whether or not it subscribed: with a bounded number of
+ *   sessions per node, most peers are reached only through others.
+ * - Without one, forwarding with a hop limit: a node forwards an envelope it received from F to a
+ *   subscribed peer C that is not a neighbour of the origin, and only if it is the smallest node id
+ *   among the common neighbours of F and C that it knows of (from peer exchange), so in a steady
+ *   topology exactly one path carries each envelope. In a full mesh nothing is forwarded.
  * - Addressed envelopes (`to`: remote commands, and events for one node such as anti-entropy
  *   requests) go directly, or through a neighbour of the destination. They are de-duplicated but
  *   not held to per-sender order: a request must not be dropped because a later envelope of its
@@ -43,6 +47,14 @@ export interface RouterOptions {
 }
 
 export type EnvelopeHandler = (envelope: Envelope) => void;
+
+/** Spreads broadcast envelopes (the overlay's Plumtree); pushes go back through `Router.push`. */
+export interface BroadcastTree {
+  /** A new envelope of ours. */
+  publish(envelope: Envelope, priority: Priority): void;
+  /** A broadcast envelope from `from`: `isNew` false for a copy we had, or one we drop as late. */
+  received(from: string, envelope: Envelope, isNew: boolean): void;
+}
 
 export interface RouterEvents {
   /** An envelope for every local subscriber (after dedup and order). */
@@ -103,6 +115,7 @@ export class Router extends EventEmitter<RouterEvents> {
   /** `seq.toString(36)` in two parts: the high digits change once every 36^4 seqs. */
   private idHigh = -1;
   private idHighText = '';
+  private tree: BroadcastTree | undefined;
 
   constructor(private readonly options: RouterOptions) {
     super();
@@ -142,6 +155,41 @@ export class Router extends EventEmitter<RouterEvents> {
       this.idHighText = high.toString(36);
     }
     return this.idHighText + (seq - high * idLowRange).toString(36).padStart(4, '0');
+  }
+
+  /** From now on broadcast events go through `tree` (set once, before the first session). */
+  useTree(tree: BroadcastTree): void {
+    this.tree = tree;
+  }
+
+  /** The dedup key of a broadcast envelope: its origin, and its priority class when not chat. */
+  static broadcastId(envelope: Envelope): string {
+    return envelope.prio === undefined ? String(envelope.seq) : `${envelope.seq}/${envelope.prio}`;
+  }
+
+  /** Has this node seen broadcast `id` (see broadcastId) of `origin`, or would it refuse it? */
+  seenBroadcast(origin: string, id: string): boolean {
+    const slash = id.indexOf('/');
+    const seq = Number(slash < 0 ? id : id.slice(0, slash));
+    return this.reliableDedup.seen(slash < 0 ? origin : `${origin}/${id.slice(slash + 1)}`, seq);
+  }
+
+  /**
+   * Sends a broadcast envelope to one peer for the tree: one hop less than it has (our own ones
+   * leave with all their hops). False when it has none left or the peer is not up.
+   */
+  push(peer: string, envelope: Envelope, bytes: Buffer | undefined): Buffer | undefined {
+    const own = envelope.origin === this.options.nodeId;
+    if (!own && (envelope.hops ?? 0) <= 1) return bytes;
+    // A neighbour of the origin had it from the origin itself (which pushes to all its neighbours):
+    // in a full mesh nothing is relayed, as before the overlay.
+    if (!own && (this.peerNeighbors.get(peer)?.has(envelope.origin) || this.peerNeighbors.get(envelope.origin)?.has(peer))) {
+      this.options.counters.add('router.skip-origin-neighbour');
+      return bytes;
+    }
+    const encoded = bytes ?? encodeSessionMessage({ t: 'env', e: own ? envelope : { ...envelope, hops: (envelope.hops ?? 1) - 1 } });
+    if (this.options.links.sendEncoded(peer, encoded, envelope.prio ?? 'chat')) this.options.counters.add(own ? 'router.pushed' : 'router.forwarded');
+    return encoded;
   }
 
   // ---- subscriptions ----
@@ -203,8 +251,9 @@ export class Router extends EventEmitter<RouterEvents> {
   // ---- sending ----
 
   /**
-   * Sends a new envelope to every subscribed peer (except `exclude`). Returns how many peers it
-   * was queued for. `echo` also delivers it to our own subscribers.
+   * Sends a new envelope to every subscribed peer (except `exclude`), or hands it to the broadcast
+   * tree. Returns how many peers it was queued for directly (0 through the tree). `echo` also
+   * delivers it to our own subscribers.
    */
   publish(envelope: Envelope, priority: Priority, options: { echo?: boolean; exclude?: (peer: string) => boolean } = {}): number {
     // Encoded once, on the first peer that wants it (none, when the fast lane reached them all).
@@ -212,6 +261,13 @@ export class Router extends EventEmitter<RouterEvents> {
     let sent = 0;
     if (priority === 'chat') delete envelope.prio;
     else envelope.prio = priority;
+    if (this.tree && !envelope.fast) {
+      this.reliableDedup.accept(envelope.prio === undefined ? envelope.origin : `${envelope.origin}/${envelope.prio}`, envelope.seq);
+      this.tree.publish(envelope, priority);
+      this.options.counters.add('router.published');
+      if (options.echo) this.deliverLocal(envelope);
+      return 0;
+    }
     for (const peer of this.options.links.upPeers()) {
       if (options.exclude?.(peer) || !this.peerSubscribed(peer, envelope.topic)) continue;
       bytes ??= encodeSessionMessage({ t: 'env', e: envelope });
@@ -274,10 +330,15 @@ export class Router extends EventEmitter<RouterEvents> {
       if (!this.sendAddressed(envelope, 'control', from)) this.options.counters.add('router.no-route');
       return true;
     }
-    if (!this.checkFresh(envelope, fast ? this.fastDedup : this.reliableDedup, envelope.prio)) return true;
+    if (!this.checkFresh(envelope, fast ? this.fastDedup : this.reliableDedup, envelope.prio)) {
+      if (this.tree && !fast) this.tree.received(from, envelope, false);
+      return true;
+    }
     if (!this.withinBudget(envelope)) return true;
     this.deliverLocal(envelope);
-    if (!fast) this.forward(from, envelope);
+    if (fast) return true;
+    if (this.tree) this.tree.received(from, envelope, true);
+    else this.forward(from, envelope);
     return true;
   }
 

@@ -1,7 +1,6 @@
 /**
  * One encrypted TCP session with one peer: Noise XX handshake, then sealed batches of
- * MessagePack session messages, heartbeats (a dead peer is noticed within `deadAfterMs`), and
- * three priority queues (control, chat, bulk). Any malformed, unauthenticated or oversized input
+ * MessagePack session messages, keepalives, and three priority queues (control, chat, bulk). Any malformed, unauthenticated or oversized input
  * closes this session only, with a reason that is logged and counted.
  *
  * Writes are batched per event-loop turn (see flushScheduler.ts): control and chat messages leave
@@ -29,7 +28,11 @@ export interface SessionOptions {
   logger: Logger;
   counters: Counters;
   maxFrameBytes?: number;
+  /** A quiet session (nothing received for this long) is pinged: default 15 s. */
   heartbeatMs?: number;
+  /** Something sent and nothing received for this long: the peer is pinged (default 5 s). */
+  probeAfterMs?: number;
+  /** Something sent and nothing at all received for this long: the peer is dead (default 15 s). */
   deadAfterMs?: number;
   handshakeTimeoutMs?: number;
   rekey?: RekeyPolicy;
@@ -55,7 +58,7 @@ export interface SessionEvents {
   close: [reason: string];
 }
 
-const messageTypes = new Set<SessionMessageType>(['hello', 'ping', 'pong', 'subs', 'px', 'env', 'bye']);
+const messageTypes = new Set<SessionMessageType>(['hello', 'ping', 'pong', 'subs', 'px', 'env', 'ov', 'bye']);
 const priorities: Priority[] = ['control', 'chat', 'bulk'];
 
 interface Queue {
@@ -71,9 +74,17 @@ export class Session extends EventEmitter<SessionEvents> {
   private opener: Opener | undefined;
   private remote: HandshakeResult | undefined;
   private readonly queues: Record<Priority, Queue> = { control: { parts: [], bytes: 0 }, chat: { parts: [], bytes: 0 }, bulk: { parts: [], bytes: 0 } };
-  private heartbeat: TimerHandle | undefined;
+  private keepalive: TimerHandle | undefined;
+  private keepaliveDue = Infinity;
   private deadline: TimerHandle | undefined;
   private lastReceived: number;
+  /** When we first sent something after the peer was last heard from (undefined: nothing awaits an answer). */
+  private sentUnanswered: number | undefined;
+  /** A keepalive ping is out and nothing has been heard since. */
+  private pinged = false;
+  private readonly heartbeatMs: number;
+  private readonly probeAfterMs: number;
+  private readonly deadAfterMs: number;
   private pingNumber = 0;
   /** Probes waiting for the pong to their ping (see probe()). */
   private probes: { n: number; timer: TimerHandle; done: (answered: boolean) => void }[] = [];
@@ -88,6 +99,9 @@ export class Session extends EventEmitter<SessionEvents> {
     super();
     this.maxFrameBytes = options.maxFrameBytes ?? defaultMaxFrameBytes;
     this.maxBatchBytes = Math.min(this.maxFrameBytes - sealOverheadBytes, 1024 * 1024);
+    this.heartbeatMs = options.heartbeatMs ?? 15_000;
+    this.deadAfterMs = options.deadAfterMs ?? 15_000;
+    this.probeAfterMs = Math.min(options.probeAfterMs ?? 5000, this.deadAfterMs / 3, this.heartbeatMs);
     this.decoder = new FrameDecoder(maxHandshakeMessageBytes);
     this.scheduler = options.scheduler ?? sharedFlushScheduler;
     this.logger = options.logger;
@@ -102,7 +116,7 @@ export class Session extends EventEmitter<SessionEvents> {
       if (this.queues.bulk.bytes > 0) this.scheduler.schedule(this);
     });
     this.handshake = new NoiseHandshake(options.initiator, options.local, options.prologue);
-    this.deadline = options.clock.setTimeout(() => this.close('handshake-timeout', undefined, false), options.handshakeTimeoutMs ?? 5000);
+    this.deadline = options.clock.setTimeout(() => this.close('handshake-timeout', undefined, false), options.handshakeTimeoutMs ?? 10_000);
     if (options.initiator) {
       const first = this.handshake.start();
       socket.write(encodeFrame(first));
@@ -154,6 +168,10 @@ export class Session extends EventEmitter<SessionEvents> {
     queue.parts.push(bytes);
     queue.bytes += bytes.length;
     this.scheduler.schedule(this);
+    if (this.sentUnanswered === undefined) {
+      this.sentUnanswered = this.options.clock.monotonic();
+      this.armKeepalive(this.sentUnanswered + this.probeAfterMs);
+    }
     return true;
   }
 
@@ -269,8 +287,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this.stateValue = 'closing';
     this.settleProbes(() => true, false);
     this.scheduler.cancel(this);
-    this.heartbeat?.cancel();
-    this.heartbeat = undefined;
+    this.stopKeepalive();
     this.deadline?.cancel();
     this.deadline = undefined;
     if (graceful && wasOpen) {
@@ -294,9 +311,8 @@ export class Session extends EventEmitter<SessionEvents> {
     this.stateValue = 'closed';
     this.settleProbes(() => true, false);
     this.scheduler.cancel(this);
-    this.heartbeat?.cancel();
+    this.stopKeepalive();
     this.deadline?.cancel();
-    this.heartbeat = undefined;
     this.deadline = undefined;
     this.sealer?.destroy();
     this.opener?.destroy();
@@ -358,20 +374,58 @@ export class Session extends EventEmitter<SessionEvents> {
       this.stateValue = 'open';
       this.logger = this.options.logger.child(step.done.remoteNodeId.slice(0, 7));
       this.lastReceived = this.options.clock.monotonic();
-      const heartbeatMs = this.options.heartbeatMs ?? 750;
-      const deadAfterMs = this.options.deadAfterMs ?? 2250;
-      this.heartbeat = this.options.clock.setInterval(() => this.beat(deadAfterMs), heartbeatMs);
+      this.armKeepalive(this.lastReceived + this.heartbeatMs);
       this.emit('open', step.done);
+      // One ping at once: the round trip and the peer's clock are known from the start, not
+      // only after the first quiet heartbeat.
+      if (this.stateValue === 'open') {
+        this.pinged = true;
+        this.send({ t: 'ping', n: ++this.pingNumber, ts: this.options.clock.monotonic() }, 'control');
+      }
     }
   }
 
-  private beat(deadAfterMs: number): void {
+  /*
+   * Keepalive and failure detection cost nothing while traffic flows both ways and one timer per
+   * `heartbeatMs` when a session is quiet (a 750 ms interval per session made idle CPU grow with
+   * the number of peers). A peer is declared dead only when something we sent has gone unanswered
+   * (no frame at all came back) for `deadAfterMs`: a peer whose event loop stalls for seconds under
+   * load still answers within that bound and keeps its session, instead of being dropped and
+   * redialed, which costs more than the stall.
+   */
+
+  /** Makes the keepalive timer fire no later than `due` (monotonic ms). */
+  private armKeepalive(due: number): void {
+    if (this.keepalive && due >= this.keepaliveDue) return;
+    this.keepalive?.cancel();
+    this.keepaliveDue = due;
+    this.keepalive = this.options.clock.setTimeout(() => this.onKeepalive(), Math.max(0, due - this.options.clock.monotonic()));
+  }
+
+  private stopKeepalive(): void {
+    this.keepalive?.cancel();
+    this.keepalive = undefined;
+    this.keepaliveDue = Infinity;
+  }
+
+  private onKeepalive(): void {
+    this.keepalive = undefined;
+    this.keepaliveDue = Infinity;
+    if (this.stateValue !== 'open') return;
     const now = this.options.clock.monotonic();
-    if (now - this.lastReceived > deadAfterMs) {
-      this.close('heartbeat-timeout', `nothing for ${Math.round(now - this.lastReceived)} ms`, false);
+    const waiting = this.sentUnanswered;
+    if (waiting !== undefined && now - waiting >= this.deadAfterMs) {
+      this.close('heartbeat-timeout', `no answer for ${Math.round(now - waiting)} ms`, false);
       return;
     }
-    this.send({ t: 'ping', n: ++this.pingNumber, ts: now }, 'control');
+    const quiet = now - this.lastReceived >= this.heartbeatMs;
+    if (!this.pinged && (quiet || (waiting !== undefined && now - waiting >= this.probeAfterMs))) {
+      this.pinged = true;
+      this.send({ t: 'ping', n: ++this.pingNumber, ts: now }, 'control');
+    }
+    const sent = this.sentUnanswered;
+    if (sent === undefined) this.armKeepalive(this.lastReceived + this.heartbeatMs);
+    else this.armKeepalive(sent + (this.pinged ? this.deadAfterMs : this.probeAfterMs));
   }
 
   private onSealedFrame(frame: Buffer): void {
@@ -382,6 +436,8 @@ export class Session extends EventEmitter<SessionEvents> {
       return;
     }
     this.lastReceived = this.options.clock.monotonic();
+    this.sentUnanswered = undefined;
+    this.pinged = false;
     // The whole batch in one decoder pass; the messages before a malformed one still count.
     const batch = decodeBatch(plaintext);
     // Bounded by the number of values decoded.

@@ -49,11 +49,21 @@ export interface SessionManagerOptions {
   handshakeRateLimit?: RateLimitOptions;
   backoff?: BackoffOptions;
   rekey?: RekeyPolicy;
-  /** Discovered peers not heard from for this long are no longer dialed. */
+  /** Discovered peers not heard from for this long are no longer dialed (default 90 s: three of the longest beacon intervals). */
   peerExpiryMs?: number;
   /** Delay before dialing a newly discovered peer with a smaller node id (it dials us first). */
   yieldDialMs?: number;
   maxSessions?: number;
+  /**
+   * Dial every discovered peer and redial it while it is heard (default). Off when an overlay
+   * chooses the few peers to keep (see overlay/): then only static peers are dialed on their own,
+   * and others only through `connect()`.
+   */
+  dialDiscovered?: boolean;
+  /** Our dials whose handshake is still running, at most (default 4); more wait their turn. */
+  maxConcurrentDials?: number;
+  /** Accepted connections whose handshake is still running, at most (default 32); more are refused. */
+  maxPendingHandshakes?: number;
   /** How long a live instance has to answer before a session from another instance of it is taken for its restart. */
   duplicateProbeMs?: number;
 }
@@ -65,12 +75,18 @@ export interface PeerUp {
   instance: string;
   subs: string[];
   multicast: boolean;
+  /** We dialed the session that came up. */
+  outbound: boolean;
+  /** The static address (`--peer`) it was dialed at, when it is a static peer. */
+  staticAddress?: string;
 }
 
 export interface SessionManagerEvents {
   up: [PeerUp];
   down: [nodeId: string, reason: string];
   message: [nodeId: string, message: SessionMessage, session: Session];
+  /** A `connect()` did not lead to a session (refused, unreachable, handshake failed). */
+  'dial-failed': [nodeId: string, reason: string];
   hello: [nodeId: string, hello: Extract<SessionMessage, { t: 'hello' }>];
   /** A new estimate of a peer's clock offset was recorded in the peer table. */
   clock: [nodeId: string];
@@ -105,6 +121,8 @@ interface Target {
   lastHeard: number;
   /** Said goodbye: not dialed again until heard from anew. */
   gone: boolean;
+  /** Asked for by `connect()`: dialed once, the outcome reported. */
+  requested?: boolean;
 }
 
 export class SessionManager extends EventEmitter<SessionManagerEvents> {
@@ -127,6 +145,9 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
   private readonly limiter: RateLimiter;
   private listenAddr = '';
   private stopping = false;
+  /** Sessions we dialed whose handshake runs, and accepted ones whose handshake runs. */
+  private dialsInFlight = 0;
+  private acceptsInFlight = 0;
 
   constructor(private readonly options: SessionManagerOptions) {
     super();
@@ -281,10 +302,45 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     this.track(socket, true, addr, this.nodeId);
   }
 
+  /**
+   * Dials `nodeId` at `addr` once (no redial): `up` when a session is already up, otherwise the
+   * outcome comes as `up` or `dial-failed`.
+   */
+  connect(nodeId: string, addr: string): 'up' | 'dialing' {
+    if (this.upPeers.has(nodeId)) return 'up';
+    if (this.stopping) {
+      this.options.clock.setTimeout(() => this.emit('dial-failed', nodeId, 'stopping'), 0);
+      return 'dialing';
+    }
+    let target = this.targets.get(nodeId);
+    if (!target) {
+      target = { key: nodeId, addr, nodeId, source: 'exchange', backoff: new Backoff(this.options.random, this.options.backoff ?? defaultBackoff), lastHeard: this.options.clock.monotonic(), gone: false };
+      this.targets.set(nodeId, target);
+    } else if (target.source !== 'static') target.addr = addr;
+    target.requested = true;
+    target.gone = false;
+    if (!target.dialing && !target.timer) this.dial(target);
+    return 'dialing';
+  }
+
+  /** Closes our session with `nodeId` gracefully (its peer sees the reason in our bye). */
+  disconnect(nodeId: string, reason: string): void {
+    const target = this.targets.get(nodeId);
+    if (target && target.source !== 'static') {
+      target.timer?.cancel();
+      this.targets.delete(nodeId);
+    }
+    for (const session of [...this.sessions]) {
+      if (session.peer?.remoteNodeId === nodeId && session.state !== 'closed') session.close(reason, undefined, true);
+    }
+  }
+
   private wanted(target: Target): boolean {
     if (this.stopping || target.gone) return false;
     if (target.source === 'static') return true;
-    return this.options.clock.monotonic() - target.lastHeard < (this.options.peerExpiryMs ?? 30_000);
+    if (target.requested) return true;
+    if (this.options.dialDiscovered === false) return false;
+    return this.options.clock.monotonic() - target.lastHeard < (this.options.peerExpiryMs ?? 90_000);
   }
 
   /** Makes sure a dial is scheduled or running unless the peer is up. */
@@ -310,6 +366,17 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
       this.ensure(target);
       return;
     }
+    // Handshakes cost CPU on both sides: a node that dials everyone it hears of at once starves
+    // itself and its peers until handshakes time out and are retried (a retry storm). The rest
+    // wait their turn, without growing their backoff.
+    if (this.dialsInFlight >= (this.options.maxConcurrentDials ?? 4)) {
+      this.options.counters.add('session.dial.queued');
+      target.timer = this.options.clock.setTimeout(() => {
+        target.timer = undefined;
+        this.dial(target);
+      }, 100 + Math.round(this.options.random.next() * 200));
+      return;
+    }
     const [host, port] = splitHostPort(target.addr);
     this.options.counters.add('session.dial');
     if (target.nodeId) this.options.peers.upsert(target.nodeId, { state: this.upPeers.has(target.nodeId) ? 'up' : 'connecting' });
@@ -318,16 +385,22 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     socket.connect({ host, port });
     // A static address may change hands (a reinstalled node): only discovered peers are checked.
     const session = this.track(socket, true, target.addr, target.source === 'static' ? undefined : target.nodeId);
+    this.countHandshake(session, 'dial');
     target.dialing = session;
     target.dialStarted = this.options.clock.monotonic();
     session.once('open', (result) => {
       if (target.source === 'static') target.nodeId = result.remoteNodeId;
       target.dialing = undefined;
+      target.requested = false;
       target.backoff.reset();
     });
     session.once('close', () => {
       if (target.dialing !== session) return;
       target.dialing = undefined;
+      if (target.requested) {
+        target.requested = false;
+        if (target.nodeId) this.emit('dial-failed', target.nodeId, session.reason ?? 'closed');
+      }
       if (this.targets.get(target.key) !== target) return;
       if (target.nodeId && !this.upPeers.has(target.nodeId)) {
         const peer = this.options.peers.get(target.nodeId);
@@ -354,8 +427,28 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
       socket.destroy();
       return;
     }
+    if (this.acceptsInFlight >= (this.options.maxPendingHandshakes ?? 32)) {
+      this.options.counters.add('session.rejected.busy');
+      socket.destroy();
+      return;
+    }
     this.options.counters.add('session.accepted');
-    this.track(socket, false, `${address}:${socket.remotePort ?? 0}`);
+    this.countHandshake(this.track(socket, false, `${address}:${socket.remotePort ?? 0}`), 'accept');
+  }
+
+  /** Counts a session's handshake as running until it opens or closes. */
+  private countHandshake(session: Session, kind: 'dial' | 'accept'): void {
+    if (kind === 'dial') this.dialsInFlight++;
+    else this.acceptsInFlight++;
+    let counted = true;
+    const done = () => {
+      if (!counted) return;
+      counted = false;
+      if (kind === 'dial') this.dialsInFlight--;
+      else this.acceptsInFlight--;
+    };
+    session.once('open', done);
+    session.once('close', done);
   }
 
   private track(socket: Socket, initiator: boolean, label: string, expectedNodeId?: string): Session {
@@ -583,7 +676,8 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
       this.upPeers.add(remote);
       this.options.counters.add('peer.up');
       this.options.logger.info(`peer up: ${hello.name} ${remote.slice(0, 7)} at ${addr}`);
-      this.emit('up', { nodeId: remote, name: hello.name, addr, instance, subs: hello.subs, multicast: hello.multicast === true });
+      const staticTarget = [...this.targets.values()].find((t) => t.source === 'static' && t.nodeId === remote);
+      this.emit('up', { nodeId: remote, name: hello.name, addr, instance, subs: hello.subs, multicast: hello.multicast === true, outbound: session.initiator, staticAddress: staticTarget?.addr });
     }
   }
 

@@ -19,12 +19,15 @@
  *   remote commands.
  */
 
+import type { OverlayMessage } from './overlay';
+
 /**
  * 2: `env` messages as arrays and batches without length prefixes (version 1 nodes are refused at
  * the handshake). 3: the handshake payload carries `started`, so every node can tell which of two
- * live instances of one node id started later.
+ * live instances of one node id started later. 4: a bounded-degree overlay (HyParView membership
+ * and Plumtree broadcast in `ov` messages; events travel several hops).
  */
-export const meshProtocolVersion = 3;
+export const meshProtocolVersion = 4;
 
 /** Defaults of the discovery group; settings `personaMesh.discovery.*` override them. */
 export const defaultDiscoveryGroup = '239.255.77.77';
@@ -138,6 +141,8 @@ export type SessionMessage =
   /** Peer exchange: addresses we know, and the node ids we hold sessions with. */
   | { t: 'px'; peers: PeerAddress[]; neighbors: string[] }
   | { t: 'env'; e: Envelope }
+  /** Overlay membership and broadcast control (protocol/overlay.ts). */
+  | { t: 'ov'; m: OverlayMessage }
   /**
    * Sent before closing on purpose (`stop`, `duplicate`, ...). `duplicate-identity`: the receiver
    * is the later of two live instances of one node id and must leave the mesh; `running` is where

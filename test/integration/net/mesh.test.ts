@@ -82,6 +82,8 @@ describe('mesh network on loopback (in process)', function () {
       const fromA = captured.slice(); // only node 0 runs yet
       await nodes[1]!.mesh.start();
       await waitFor('pair up', () => nodes[1]!.mesh.upPeers().length === 1);
+      // Replays are told by a later counter: node 1 must have heard a fresh beacon of node 0 first.
+      await waitFor('a fresh beacon of node 0 heard', () => (nodes[1]!.mesh.stats().counters['discovery.beacon.accepted'] ?? 0) > 0);
       const before = nodes[1]!.mesh.stats().counters['discovery.rejected.replay'] ?? 0;
       for (const datagram of fromA) spy.send(datagram, port, group);
       await waitFor('replays counted', () => (nodes[1]!.mesh.stats().counters['discovery.rejected.replay'] ?? 0) >= before + fromA.length);

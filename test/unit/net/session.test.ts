@@ -151,6 +151,35 @@ describe('net/session', () => {
     }
   });
 
+  it('a quiet session is pinged once per heartbeat, not per peer per second', async () => {
+    const pair = await openSessionPair({ heartbeatMs: 200, deadAfterMs: 2000 });
+    try {
+      const before = pair.a.stats.framesOut + pair.b.stats.framesOut;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const frames = pair.a.stats.framesOut + pair.b.stats.framesOut - before;
+      // A ping and its pong per quiet heartbeat on each side at most: 1000 / 200 * 2 * 2.
+      assert.ok(frames >= 2 && frames <= 20, `${frames} frames in 1 s`);
+      assert.equal(pair.a.state, 'open');
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it('a peer that stalls for less than the dead-after time keeps its session and gets what was sent meanwhile', async () => {
+    const pair = await openSessionPair({ heartbeatMs: 100, deadAfterMs: 1500 });
+    try {
+      const received = collect(pair.a, 3);
+      pair.rawA.pause(); // a reads nothing, answers nothing: its event loop is busy elsewhere
+      for (let i = 0; i < 3; i++) pair.b.send(env(i));
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      pair.rawA.resume();
+      assert.deepEqual((await received).map((m) => (m as { e: { seq: number } }).e.seq), [0, 1, 2]);
+      assert.equal(pair.b.state, 'open');
+    } finally {
+      await pair.close();
+    }
+  });
+
   it('a graceful close sends bye and still delivers what was queued', async () => {
     const pair = await openSessionPair();
     try {

@@ -11,38 +11,9 @@
  *   eager push along a spanning tree, lazy IHAVE announcements on the other links, GRAFT to repair.
  */
 
-/** A node as the overlay knows it: its id and where a session with it can be opened. */
-export interface PeerRef {
-  id: string;
-  /** `host:port` in the node; any string the host understands in the simulator. */
-  addr: string;
-}
+import type { BroadcastControl, MembershipMessage, PeerRef } from '../../protocol/overlay';
 
-/** HyParView messages, sent over an open session (`t` values are short: they travel often). */
-export type MembershipMessage =
-  /** A new node asks its contact to let it in. */
-  | { t: 'hv.join'; peer: PeerRef }
-  /** A random walk that adds `peer` to an active view when `ttl` reaches 0 (ARWL) and to passive views at PRWL. */
-  | { t: 'hv.fjoin'; peer: PeerRef; ttl: number }
-  /** Asks the receiver to keep the sender in its active view; `high` when the sender has no active peer at all. */
-  | { t: 'hv.nbr'; peer: PeerRef; high: boolean }
-  /** The answer: accepted, or refused because the receiver is full, with other peers to try. */
-  | { t: 'hv.nbr.re'; ok: boolean; try: PeerRef[] }
-  /** The sender drops the receiver from its active view (`alive`: keep it as a passive candidate). */
-  | { t: 'hv.disc'; alive: boolean }
-  /** A shuffle walking the overlay to refresh passive views. */
-  | { t: 'hv.shuf'; origin: PeerRef; peers: PeerRef[]; ttl: number }
-  /** The shuffle's answer, sent to its origin (which may not be a neighbour). */
-  | { t: 'hv.shuf.re'; peers: PeerRef[] };
-
-/** Plumtree control messages (the eager payload itself travels as the host's own message). */
-export type BroadcastControl =
-  /** Lazy push: message ids this node delivered, per root (origin). */
-  | { t: 'pt.ihave'; ids: Array<[root: string, id: string]> }
-  /** Asks the receiver to send these messages of `root` and to push that root's traffic eagerly again. */
-  | { t: 'pt.graft'; root: string; ids: string[] }
-  /** Asks the receiver to stop pushing `root`'s messages eagerly to the sender (lazy instead). */
-  | { t: 'pt.prune'; root: string };
+export type { BroadcastControl, MembershipMessage, PeerRef };
 
 /** What HyParView needs from its host. */
 export interface MembershipLinks {
