@@ -135,11 +135,14 @@ export interface SimulationMetrics {
   /** The same, apart: broadcasts that were their root's first (a flood) and the others (its tree). */
   duplicates: { firstOfRoot: { broadcasts: number; perDelivery: number }; repeatedRoot: { broadcasts: number; perDelivery: number } };
   hops: Distribution;
+  /** During churn, and in the first broadcasts after a heal (when few links join the two halves yet). */
+  hopsByPhase: { churn: Distribution; afterHeal: Distribution | null };
   latencyMs: Distribution;
   repair: { afterJoin: RepairMetrics; afterChurn: RepairMetrics; afterHeal: RepairMetrics | null };
   idle: { seconds: number; msgsPerNodePerSec: number; membershipPerNodePerSec: number; controlPerNodePerSec: number; connectsPerNodePerSec: number };
   messages: { membership: number; control: number; eager: number; lost: number; dropped: number; connects: number; connectsFailed: number; rejected: number };
-  plumtree: { grafts: number; prunes: number; ihaveIds: number };
+  /** `shortcuts`: eager links swapped for a lazy one announcing a shorter path (Plumtree's section 3.8). */
+  plumtree: { grafts: number; prunes: number; ihaveIds: number; shortcuts: number };
   end: OverlayShape;
 }
 
@@ -285,6 +288,7 @@ export class Simulation {
   rejected = 0;
   crashed = 0;
   readonly hops: number[] = [];
+  readonly hopsByPhase: Record<BroadcastRecord['phase'], number[]> = { churn: [], afterHeal: [] };
   readonly latencies: number[] = [];
 
   watch: ScenarioOptions['watch'];
@@ -402,19 +406,20 @@ export class Simulation {
     const record = this.byId.get(payload.id);
     if (record) record.copies++;
     if (node.delivered.has(payload.id)) {
-      node.broadcast.receive(fromId, payload.root, payload.id, payload, false);
+      node.broadcast.receive(fromId, payload.root, payload.id, payload, false, payload.hops + 1);
       return;
     }
     node.delivered.add(payload.id);
     const local: Item = { root: payload.root, id: payload.id, hops: payload.hops + 1, sentAt: payload.sentAt };
     this.deliveries++;
     this.hops.push(local.hops);
+    if (record) this.hopsByPhase[record.phase].push(local.hops);
     this.latencies.push(this.queue.now - local.sentAt);
     if (record) {
       record.deliveries++;
       if (node.index < record.got.length) record.got[node.index] = 1;
     }
-    node.broadcast.receive(fromId, local.root, local.id, local, true);
+    node.broadcast.receive(fromId, local.root, local.id, local, true, local.hops);
   }
 
   /** Eager copies per delivery, over the broadcasts that were (or not) their root's first. */
@@ -645,11 +650,13 @@ export function runScenario(input: Partial<ScenarioOptions> & Pick<ScenarioOptio
   let grafts = 0;
   let prunes = 0;
   let ihaveIds = 0;
+  let shortcuts = 0;
   for (const node of sim.nodes) {
     const stats = node.broadcast.stats();
     grafts += stats.grafts;
     prunes += stats.prunes;
     ihaveIds += stats.ihaveSent;
+    shortcuts += stats.shortcuts;
   }
   const counters = sim.network.counters;
   return {
@@ -668,6 +675,7 @@ export function runScenario(input: Partial<ScenarioOptions> & Pick<ScenarioOptio
     duplicatesPerDelivery: round(sim.eagerReceived / Math.max(1, sim.deliveries), 3),
     duplicates: { firstOfRoot: sim.duplicates(true), repeatedRoot: sim.duplicates(false) },
     hops: distribution(sim.hops),
+    hopsByPhase: { churn: distribution(sim.hopsByPhase.churn), afterHeal: sim.hopsByPhase.afterHeal.length > 0 ? distribution(sim.hopsByPhase.afterHeal) : null },
     latencyMs: distribution(sim.latencies),
     repair: { afterJoin, afterChurn, afterHeal },
     idle: {
@@ -678,7 +686,7 @@ export function runScenario(input: Partial<ScenarioOptions> & Pick<ScenarioOptio
       connectsPerNodePerSec: perNodeSecond(counters.connects - before.connects),
     },
     messages: { ...sim.sent, lost: counters.lost, dropped: counters.dropped, connects: counters.connects, connectsFailed: counters.connectsFailed, rejected: sim.rejected },
-    plumtree: { grafts, prunes, ihaveIds },
+    plumtree: { grafts, prunes, ihaveIds, shortcuts },
     end,
   };
 }
