@@ -175,6 +175,16 @@ export class Router extends EventEmitter<RouterEvents> {
   }
 
   /**
+   * How many hops a received broadcast envelope travelled from its origin (for the tree's choice
+   * of shorter paths): the origin's own push keeps all `hops` and each relay takes one, so with
+   * the origin's budget B it is B + 1 − hops. B is taken to be our `hopLimit`, since the nodes of
+   * a mesh share their tuning; a peer with another budget only skews that comparison (at least 1).
+   */
+  travelled(envelope: Envelope): number {
+    return Math.max(1, this.hopLimit + 1 - (envelope.hops ?? 0));
+  }
+
+  /**
    * Sends a broadcast envelope to one peer for the tree: one hop less than it has (our own ones
    * leave with all their hops). False when it has none left or the peer is not up.
    */

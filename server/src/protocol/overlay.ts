@@ -30,9 +30,17 @@ export type MembershipMessage =
 
 /** Plumtree control messages (the eager payload itself travels as the host's own message). */
 export type BroadcastControl =
-  /** Lazy push: message ids this node delivered, per root (origin). */
-  | { t: 'pt.ihave'; ids: Array<[root: string, id: string]> }
-  /** Asks the receiver to send these messages of `root` and to push that root's traffic eagerly again. */
+  /**
+   * Lazy push: message ids this node delivered, per root (origin), each with the hops it travelled
+   * to reach this node (0 for its own messages; an integer, at most 255). A receiver that got the
+   * message over a much longer path grafts the sender (Plumtree's section 3.8).
+   */
+  | { t: 'pt.ihave'; ids: Array<[root: string, id: string, hops: number]> }
+  /**
+   * Asks the receiver to send these messages of `root` and to push that root's traffic eagerly
+   * again. With no ids, only the latter: the sender found a shorter path to `root` through the
+   * receiver (and pruned its former eager peer for that root).
+   */
   | { t: 'pt.graft'; root: string; ids: string[] }
   /** Asks the receiver to stop pushing `root`'s messages eagerly to the sender (lazy instead). */
   | { t: 'pt.prune'; root: string };

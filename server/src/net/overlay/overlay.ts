@@ -174,7 +174,7 @@ export class Overlay implements BroadcastTree {
   }
 
   received(from: string, envelope: Envelope, isNew: boolean): void {
-    this.tree.receive(from, envelope.origin, Router.broadcastId(envelope), { envelope }, isNew);
+    this.tree.receive(from, envelope.origin, Router.broadcastId(envelope), { envelope }, isNew, this.options.router.travelled(envelope));
   }
 
   private connect(peer: PeerRef): void {

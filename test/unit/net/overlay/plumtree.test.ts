@@ -82,6 +82,8 @@ class Net {
   readonly members = new Map<string, Member>();
   readonly adjacency = new Map<string, Set<string>>();
   pushesLost = 0;
+  /** Every control message delivered, in order. */
+  readonly controls: Array<{ from: string; to: string; message: BroadcastControl }> = [];
   private readonly queue: Wire[] = [];
   private readonly random: () => number;
   private readonly sentAt = new Map<string, number>();
@@ -151,6 +153,7 @@ class Net {
       const member = this.member(wire.to);
       if (wire.kind === 'control') {
         assert.ok(member.pt.receiveControl(wire.from, wire.message), 'a well-formed control is accepted');
+        this.controls.push({ from: wire.from, to: wire.to, message: wire.message as BroadcastControl });
         continue;
       }
       const { root, id, hops } = wire.item;
@@ -158,7 +161,7 @@ class Net {
       const isNew = !member.delivered.has(key);
       if (isNew) member.delivered.set(key, { hops, at: this.clock.time, from: wire.from });
       member.copies++;
-      member.pt.receive(wire.from, root, id, wire.item, isNew);
+      member.pt.receive(wire.from, root, id, wire.item, isNew, hops);
     }
   }
 
@@ -190,7 +193,7 @@ class Net {
   }
 
   totals(): PlumtreeStats & { copies: number } {
-    const sum = { roots: 0, cached: 0, eagerPushes: 0, ihaveSent: 0, grafts: 0, prunes: 0, missingTimers: 0, copies: 0 };
+    const sum = { roots: 0, cached: 0, eagerPushes: 0, ihaveSent: 0, grafts: 0, prunes: 0, missingTimers: 0, shortcuts: 0, copies: 0 };
     for (const member of this.members.values()) {
       const stats = member.pt.stats();
       for (const field of Object.keys(stats) as Array<keyof PlumtreeStats>) sum[field] += stats[field];
@@ -245,10 +248,10 @@ function solo(options: Tunables = {}, peers = ['A', 'B', 'C']) {
     },
   });
   for (const peer of peers) pt.neighborUp(peer);
-  const receive = (from: string, root: string, id: string) => {
+  const receive = (from: string, root: string, id: string, hops = 1) => {
     const isNew = !have.has(keyOf(root, id));
     have.add(keyOf(root, id));
-    pt.receive(from, root, id, { root, id, hops: 1 }, isNew);
+    pt.receive(from, root, id, { root, id, hops }, isNew, hops);
   };
   /** What was sent since the last call. */
   const take = () => ({ pushes: pushes.splice(0), controls: controls.splice(0) });
@@ -410,6 +413,49 @@ describe('net/overlay/plumtree', () => {
     });
   });
 
+  describe('shorter paths (section 3.8)', () => {
+    it('swaps a long eager path for a lazy chord that announces a much shorter one, and the next message takes the chord', () => {
+      // A line n000..n006 from the root n000; L hangs off n005 and n006, which received the first
+      // message at the same depth and pruned each other (L–n006 lazy both ways).
+      const names = [...nodeNames(7), 'L'];
+      const line = nodeNames(7).slice(1).map((name, i): [string, string] => [nodeNames(7)[i]!, name]);
+      const net = new Net(names, [...line, ['n005', 'L'], ['n006', 'L']]);
+      net.broadcast('n000', 'm1');
+      net.run();
+      assert.equal(net.member('n006').delivered.get(keyOf('n000', 'm1'))!.hops, 6);
+      assert.equal(net.member('L').delivered.get(keyOf('n000', 'm1'))!.hops, 6);
+      // L moves next to the root: a chord n000–L, while L's only other link is the lazy one to n006.
+      net.unlink('L', 'n005');
+      net.link('L', 'n000');
+      const controlsBefore = net.controls.length;
+      net.broadcast('n000', 'm2');
+      net.run();
+      // m2 still came the long way; L's IHAVE (hops 1: 1 + 1 + threshold 0 < 6) swapped the links.
+      assert.deepEqual(net.member('n006').delivered.get(keyOf('n000', 'm2')), { hops: 6, at: 0, from: 'n005' });
+      const swaps = net.controls.slice(controlsBefore).filter(({ message }) => message.t !== 'pt.ihave');
+      assert.deepEqual(swaps.slice(0, 2), [
+        { from: 'n006', to: 'L', message: { t: 'pt.graft', root: 'n000', ids: [] } },
+        { from: 'n006', to: 'n005', message: { t: 'pt.prune', root: 'n000' } },
+      ]);
+      assert.equal(net.member('n006').pt.stats().shortcuts, 1);
+      const copiesBefore = net.member('n006').copies;
+      net.broadcast('n000', 'm3');
+      net.pump();
+      assert.deepEqual(net.member('n006').delivered.get(keyOf('n000', 'm3')), { hops: 2, at: net.clock.time, from: 'L' });
+      assert.equal(net.member('n006').copies - copiesBefore, 1, 'the pruned n005 no longer pushes to n006');
+      net.run();
+      // n006 announced m3 to n005 over 2 hops (2 + 1 < 5): n005 turned to n006 in its turn; n004 (3 + 1, not below 4) keeps n003.
+      assert.equal(net.member('n005').pt.stats().shortcuts, 1);
+      net.broadcast('n000', 'm4');
+      net.run();
+      const hops = (name: string) => net.member(name).delivered.get(keyOf('n000', 'm4'))!.hops;
+      assert.deepEqual(['n001', 'n002', 'n003', 'n004', 'n005', 'n006', 'L'].map(hops), [1, 2, 3, 4, 3, 2, 1]);
+      assert.deepEqual(net.missing('n000', 'm4'), []);
+      assert.equal(net.clock.activeTimers, 0);
+      net.stop();
+    });
+  });
+
   describe('one node', () => {
     it('pushes to eager peers except the sender and the root, and takes a new message\'s sender as eager', () => {
       const { pt, receive, take } = solo({}, ['A', 'B', 'C', 'R']);
@@ -464,7 +510,8 @@ describe('net/overlay/plumtree', () => {
       assert.deepEqual(clock.pending(), [plumtreeDefaults.ihaveFlushMs]);
       assert.deepEqual(take().controls, []);
       clock.advance(plumtreeDefaults.ihaveFlushMs);
-      const batch = (ids: string[]) => ({ t: 'pt.ihave', ids: ids.map((id) => ['R', id]) });
+      // Each id with the hops it travelled to reach S (1: the solo host's copies come from R's neighbour).
+      const batch = (ids: string[]) => ({ t: 'pt.ihave', ids: ids.map((id) => ['R', id, 1]) });
       assert.deepEqual(take().controls, [['B', batch(['x1', 'x2'])], ['C', batch(['x1', 'x2'])]]);
       assert.equal(clock.activeTimers, 0);
       for (let i = 3; i < 8; i++) receive('A', 'R', `x${i}`);
@@ -481,7 +528,7 @@ describe('net/overlay/plumtree', () => {
       receive('B', 'R', 'v');
       receive('A', 'R', 'v');
       take();
-      const ihave = (ids: Array<[string, string]>) => ({ t: 'pt.ihave', ids });
+      const ihave = (ids: Array<[string, string]>) => ({ t: 'pt.ihave', ids: ids.map(([root, id]) => [root, id, 2]) });
       assert.ok(pt.receiveControl('A', ihave([['R', 'x'], ['R', 'y'], ['Q', 'z'], ['S', 'own']])));
       assert.ok(pt.receiveControl('B', ihave([['R', 'x'], ['R', 'y']])));
       assert.ok(pt.receiveControl('C', ihave([['R', 'y']])));
@@ -514,18 +561,18 @@ describe('net/overlay/plumtree', () => {
 
     it('disarms the GRAFT timer when the last awaited message arrives, and skips announcers that went down', () => {
       const { clock, pt, receive, take } = solo();
-      pt.receiveControl('A', { t: 'pt.ihave', ids: [['R', 'x']] });
+      pt.receiveControl('A', { t: 'pt.ihave', ids: [['R', 'x', 1]] });
       assert.equal(clock.activeTimers, 1);
       receive('B', 'R', 'x');
       assert.equal(clock.activeTimers, 0);
       take();
-      pt.receiveControl('A', { t: 'pt.ihave', ids: [['R', 'y']] });
-      pt.receiveControl('B', { t: 'pt.ihave', ids: [['R', 'y']] });
+      pt.receiveControl('A', { t: 'pt.ihave', ids: [['R', 'y', 1]] });
+      pt.receiveControl('B', { t: 'pt.ihave', ids: [['R', 'y', 1]] });
       pt.neighborDown('A');
       clock.advance(plumtreeDefaults.graftTimeoutMs);
       assert.deepEqual(take().controls, [['B', { t: 'pt.graft', root: 'R', ids: ['y'] }]]);
       // A peer without a session announces nothing we could graft.
-      pt.receiveControl('A', { t: 'pt.ihave', ids: [['R', 'v']] });
+      pt.receiveControl('A', { t: 'pt.ihave', ids: [['R', 'v', 1]] });
       assert.equal(pt.stats().missingTimers, 1);
       pt.stop();
     });
@@ -533,7 +580,7 @@ describe('net/overlay/plumtree', () => {
     it('bounds the ids awaited and the announcers per id', () => {
       const peers = Array.from({ length: 12 }, (_, i) => `P${i}`);
       const { clock, pt, take } = solo({ maxMissing: 3 }, peers);
-      for (const peer of peers) pt.receiveControl(peer, { t: 'pt.ihave', ids: [['R', 'a'], ['R', 'b'], ['R', 'c'], ['R', 'd']] });
+      for (const peer of peers) pt.receiveControl(peer, { t: 'pt.ihave', ids: [['R', 'a', 3], ['R', 'b', 3], ['R', 'c', 3], ['R', 'd', 3]] });
       assert.equal(pt.stats().missingTimers, 3);
       clock.advance(60_000);
       const grafted = take().controls.map(([peer, message]) => [peer, message.t === 'pt.graft' ? message.ids : []]);
@@ -601,6 +648,65 @@ describe('net/overlay/plumtree', () => {
       assert.deepEqual(take().pushes.sort(), [['B', 'y'], ['C', 'y']]);
     });
 
+    it('grafts a lazy announcer without ids and prunes the eager parent only when its path is shorter by more than the threshold', () => {
+      const { pt, receive, take } = solo({ hopThreshold: 1 });
+      receive('A', 'R', 'x', 4);
+      take();
+      const ihave = (id: string, hops: number) => ({ t: 'pt.ihave', ids: [['R', id, hops]] });
+      // 2 hops through B: 2 + 1 + threshold 1 is not below 4, a gain of one hop is not enough here.
+      assert.ok(pt.receiveControl('B', ihave('x', 2)));
+      assert.deepEqual(take().controls, []);
+      assert.ok(pt.receiveControl('B', ihave('x', 1)));
+      assert.deepEqual(take().controls, [['B', { t: 'pt.graft', root: 'R', ids: [] }], ['A', { t: 'pt.prune', root: 'R' }]]);
+      // Now x counts as 2 hops away: C must beat that.
+      assert.ok(pt.receiveControl('C', ihave('x', 0)));
+      assert.deepEqual(take().controls, []);
+      // The new parent B pushes the next message; A is lazy and gets an IHAVE; C stays eager.
+      receive('B', 'R', 'y', 2);
+      assert.deepEqual(take().pushes, [['C', 'y']]);
+      assert.equal(pt.stats().shortcuts, 1);
+      // With the default threshold (0) any shorter path wins, and an equal one does not.
+      const eager = solo();
+      eager.receive('A', 'R', 'x', 3);
+      eager.take();
+      eager.pt.receiveControl('C', ihave('x', 2));
+      assert.deepEqual(eager.take().controls, []);
+      eager.pt.receiveControl('B', ihave('x', 1));
+      assert.deepEqual(eager.take().controls, [['B', { t: 'pt.graft', root: 'R', ids: [] }], ['A', { t: 'pt.prune', root: 'R' }]]);
+    });
+
+    it('when the IHAVE came first and the eager copy the long way, swaps as soon as the copy arrives', () => {
+      const { clock, pt, receive, take } = solo();
+      // B is lazy for R (it sent a duplicate).
+      receive('A', 'R', 'v', 5);
+      receive('B', 'R', 'v', 5);
+      take();
+      pt.receiveControl('B', { t: 'pt.ihave', ids: [['R', 'x', 3]] });
+      pt.receiveControl('C', { t: 'pt.ihave', ids: [['R', 'x', 1]] });
+      receive('A', 'R', 'x', 5);
+      assert.deepEqual(take(), { pushes: [['C', 'x']], controls: [['C', { t: 'pt.graft', root: 'R', ids: [] }], ['A', { t: 'pt.prune', root: 'R' }]] });
+      assert.equal(clock.activeTimers, 1, 'the GRAFT timer is disarmed, only the IHAVE flush to B is left');
+      assert.equal(pt.stats().missingTimers, 0);
+      clock.advance(plumtreeDefaults.ihaveFlushMs);
+      // S announces x over the hops it took (5), not the shorter path it has grafted since.
+      assert.deepEqual(take().controls, [['B', { t: 'pt.ihave', ids: [['R', 'x', 5]] }]]);
+      assert.equal(clock.activeTimers, 0);
+    });
+
+    it('grafts the announcer nearest to the root first when a message is missing', () => {
+      const { clock, take, pt } = solo();
+      pt.receiveControl('A', { t: 'pt.ihave', ids: [['R', 'x', 5]] });
+      pt.receiveControl('B', { t: 'pt.ihave', ids: [['R', 'x', 2]] });
+      pt.receiveControl('C', { t: 'pt.ihave', ids: [['R', 'x', 2]] });
+      clock.advance(plumtreeDefaults.graftTimeoutMs);
+      assert.deepEqual(take().controls, [['B', { t: 'pt.graft', root: 'R', ids: ['x'] }]]);
+      clock.advance(plumtreeDefaults.graftRetryMs);
+      assert.deepEqual(take().controls, [['C', { t: 'pt.graft', root: 'R', ids: ['x'] }]]);
+      clock.advance(plumtreeDefaults.graftRetryMs);
+      assert.deepEqual(take().controls, [['A', { t: 'pt.graft', root: 'R', ids: ['x'] }]]);
+      pt.stop();
+    });
+
     it('rejects malformed control messages', () => {
       const { pt } = solo({ maxIhaveIds: 4 });
       const long = 'x'.repeat(257);
@@ -609,15 +715,21 @@ describe('net/overlay/plumtree', () => {
         { t: 'pt.prune' }, { t: 'pt.prune', root: 7 }, { t: 'pt.prune', root: '' }, { t: 'pt.prune', root: long },
         { t: 'pt.graft', root: 'R' }, { t: 'pt.graft', root: 'R', ids: 'x' }, { t: 'pt.graft', root: 'R', ids: [1] },
         { t: 'pt.graft', ids: ['x'] }, { t: 'pt.graft', root: 'R', ids: ['a', 'b', 'c', 'd', 'e'] },
-        { t: 'pt.ihave' }, { t: 'pt.ihave', ids: [['R']] }, { t: 'pt.ihave', ids: [['R', 'x', 'y']] }, { t: 'pt.ihave', ids: [{ root: 'R', id: 'x' }] },
-        { t: 'pt.ihave', ids: [['R', 1]] }, { t: 'pt.ihave', ids: [['R', 'a'], ['R', 'b'], ['R', 'c'], ['R', 'd'], ['R', 'e']] },
+        { t: 'pt.ihave' }, { t: 'pt.ihave', ids: [['R']] }, { t: 'pt.ihave', ids: [['R', 'x', 'y']] }, { t: 'pt.ihave', ids: [{ root: 'R', id: 'x', hops: 1 }] },
+        { t: 'pt.ihave', ids: [['R', 1, 1]] }, { t: 'pt.ihave', ids: [['R', 'a', 1], ['R', 'b', 1], ['R', 'c', 1], ['R', 'd', 1], ['R', 'e', 1]] },
+        // Hop counts: present, an integer, 0..255.
+        { t: 'pt.ihave', ids: [['R', 'x']] }, { t: 'pt.ihave', ids: [['R', 'x', -1]] }, { t: 'pt.ihave', ids: [['R', 'x', 1.5]] },
+        { t: 'pt.ihave', ids: [['R', 'x', 256]] }, { t: 'pt.ihave', ids: [['R', 'x', '1']] }, { t: 'pt.ihave', ids: [['R', 'x', null]] },
+        { t: 'pt.ihave', ids: [['R', 'x', Number.NaN]] }, { t: 'pt.ihave', ids: [['R', 'x', Infinity]] }, { t: 'pt.ihave', ids: [['R', 'x', 1, 2]] },
+        { t: 'pt.ihave', ids: [['R', 'x', 1], ['R', 'y']] },
       ];
       for (const message of malformed) assert.equal(pt.receiveControl('A', message), false, JSON.stringify(message));
       assert.ok(pt.receiveControl('A', { t: 'pt.prune', root: 'R', extra: 1 }));
       assert.ok(pt.receiveControl('A', { t: 'pt.ihave', ids: [] }));
+      assert.ok(pt.receiveControl('A', { t: 'pt.ihave', ids: [['R', 'x', 0], ['R', 'y', 255]] }));
       assert.ok(pt.receiveControl('Z', { t: 'pt.graft', root: 'R', ids: ['x'] }), 'a well-formed message from a non-neighbour is ignored');
-      assert.equal(isBroadcastControl({ t: 'pt.ihave', ids: new Array(256).fill(['R', 'x']) }), true);
-      assert.equal(isBroadcastControl({ t: 'pt.ihave', ids: new Array(257).fill(['R', 'x']) }), false);
+      assert.equal(isBroadcastControl({ t: 'pt.ihave', ids: new Array(256).fill(['R', 'x', 3]) }), true);
+      assert.equal(isBroadcastControl({ t: 'pt.ihave', ids: new Array(257).fill(['R', 'x', 3]) }), false);
       pt.stop();
     });
 
@@ -626,14 +738,14 @@ describe('net/overlay/plumtree', () => {
       receive('A', 'R', 'x');
       receive('B', 'R', 'x');
       receive('A', 'R', 'y');
-      pt.receiveControl('C', { t: 'pt.ihave', ids: [['R', 'missing']] });
+      pt.receiveControl('C', { t: 'pt.ihave', ids: [['R', 'missing', 1]] });
       assert.equal(clock.activeTimers, 2, 'the IHAVE flush and the GRAFT timer');
       pt.stop();
       assert.equal(clock.activeTimers, 0);
       take();
       receive('A', 'R', 'z');
       pt.broadcast('own', { root: 'S', id: 'own', hops: 0 });
-      pt.receiveControl('C', { t: 'pt.ihave', ids: [['R', 'other']] });
+      pt.receiveControl('C', { t: 'pt.ihave', ids: [['R', 'other', 1]] });
       pt.neighborUp('D');
       assert.equal(clock.activeTimers, 0);
       assert.deepEqual(take(), { pushes: [], controls: [] });
