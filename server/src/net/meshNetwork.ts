@@ -264,8 +264,8 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
       clock: this.clock,
       counters: this.counters,
       logger: this.logger.child('router'),
-      // Through the overlay an event may need several hops (a tree of degree ≥ 6 over a thousand nodes is ≤ 6 deep).
-      hopLimit: tuning.hopLimit ?? (tuning.overlay === false ? undefined : 12),
+      // Through the overlay an event may need several hops: under churn p99 7 over 1,000 simulated nodes, up to 12 just after a heal.
+      hopLimit: tuning.hopLimit ?? (tuning.overlay === false ? undefined : 16),
       inboundLimits: tuning.inboundLimits,
       links: {
         upPeers: () => this.sessions.upPeerSet(),

@@ -719,7 +719,9 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     this.refused.forget(remote);
     if (!this.upPeers.delete(remote)) return;
     this.options.counters.add('peer.down');
-    this.options.peers.upsert(remote, { state: 'down', downReason: reason });
+    // A session the overlay let go is no lost peer: it is still reached through the mesh.
+    const released = reason === 'overlay' || reason === 'peer overlay';
+    this.options.peers.upsert(remote, released ? { state: 'discovered' } : { state: 'down', downReason: reason });
     this.options.logger.info(`peer down: ${remote.slice(0, 7)} (${reason})`);
     this.emit('down', remote, reason);
     if (this.stopping) return;
