@@ -43,8 +43,23 @@
  *   alternatives: a node cut off for a while finds its way back instead of ending with no
  *   candidate at all.
  * - At most `maxConcurrentConnects` (2) of our requests are in flight at once.
+ * - Healing probes. Two components that both sit at `activeTarget` would never merge: each half
+ *   refilled from its own side and nothing dials across. So a candidate lost to a failure (connect
+ *   failed, session lost, request timed out; not one that refused us or dropped us alive) is
+ *   probed again when its backoff ends even at or above `activeTarget`, while the active view plus
+ *   attempts is below `activeMax`: at most ONE probe in flight per node, an ordinary low-priority
+ *   NEIGHBOR request (the peer may refuse at its `activeMax`; a refused probe is not probed again).
+ *   An accepted probe joins the active view, so the degree may rise up to `activeMax`. A candidate
+ *   is probed while it has failed at most `maxProbeFailures` (10) times in a row: with the 60 s
+ *   backoff cap that covers a partition of about 3 to 6 minutes, then a dead peer costs nothing
+ *   more at target (it stays an ordinary candidate below target).
+ * - The host may say a candidate reappeared (`addCandidate(peer, { reappeared: true })`: heard
+ *   again after a silence, e.g. multicast beacons after a healed partition): its failures are
+ *   cleared and it is the next probe target (same one-at-a-time, below-`activeMax` rule), which
+ *   heals a partition longer than the probe budget.
  * - Idle is idle: at or above `activeTarget` only the shuffle timer runs (60 s ± 50%), and the
  *   active view changes only on a failure, a join or an explicit request, never to rebalance.
+ *   With no failed candidate there is no probe; probes stop at `maxProbeFailures`.
  */
 import { EventEmitter } from 'node:events';
 import type { Clock, Random, TimerHandle } from '../../node/clock';
@@ -106,6 +121,8 @@ export interface HyParViewStats {
   promotions: number;
   /** JOINs sent again (through a candidate) after a JOIN that got no answer, while no peer was active. */
   joinRetries: number;
+  /** Healing probes started at or above activeTarget (a lost or reappeared candidate). */
+  probes: number;
   connectFailures: number;
   requestTimeouts: number;
 }
@@ -130,6 +147,8 @@ const maxListLength = 64;
 const maxWireTtl = 255;
 /** Peers offered by an answer to a request (refusal or acceptance). */
 const maxAlternatives = 4;
+/** A candidate lost to failures is probed at or above activeTarget while it failed at most this often in a row. */
+const maxProbeFailures = 10;
 /** First early shuffle, while the passive view is short of candidates (jittered ±50%, doubling each time). */
 const earlyShuffleMs = 2_000;
 
@@ -206,12 +225,22 @@ interface Attempt {
   kind: 'join' | 'neighbor';
   /** The request went out; waiting for `hv.nbr.re`. */
   requested: boolean;
+  /** A healing probe (started at or above activeTarget): at most one in flight. */
+  probe: boolean;
 }
 
 interface Failure {
   backoff: Backoff;
   /** Monotonic time before which the candidate is not dialed again. */
   notBefore: number;
+  /** Lost to a failure (not a refusal or an alive disconnect): worth a healing probe. */
+  lost: boolean;
+}
+
+/** What the host knows about a candidate it reports. */
+export interface CandidateHint {
+  /** Heard again after a silence (a healed partition): its failures no longer count, probe it next. */
+  reappeared?: boolean;
 }
 
 function integerAtLeast(name: string, value: number, minimum: number): number {
@@ -247,6 +276,8 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
   private readonly deadlines = new Map<string, TimerHandle>();
   /** Oldest first, bounded: see recordFailure. */
   private readonly failures = new Map<string, Failure>();
+  /** Candidates the host said reappeared: the next probe targets (ids; pruned to the passive view). */
+  private readonly reappeared = new Set<string>();
   /** Ids we sent in the shuffle still waiting for its answer: the first to drop when it comes. */
   private shuffleSent: Set<string> | undefined;
   private shuffleTimer: TimerHandle | undefined;
@@ -269,6 +300,7 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     shufflesAnswered: 0,
     promotions: 0,
     joinRetries: 0,
+    probes: 0,
     connectFailures: 0,
     requestTimeouts: 0,
   };
@@ -318,6 +350,7 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     this.deadlines.clear();
     this.attempts.clear();
     this.sessions.clear();
+    this.reappeared.clear();
     this.shuffleSent = undefined;
     this.joining = false;
   }
@@ -337,12 +370,21 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     this.startAttempt(peer, 'join');
   }
 
-  /** A candidate heard of outside the protocol (a discovery beacon): its address is authoritative. */
-  addCandidate(candidate: PeerRef): void {
+  /**
+   * A candidate heard of outside the protocol (a discovery beacon): its address is authoritative.
+   * `reappeared`: heard again after a silence; its failures are forgotten and it is probed next,
+   * even at or above activeTarget (one probe at a time, below activeMax).
+   */
+  addCandidate(candidate: PeerRef, hint: CandidateHint = {}): void {
     const peer = toPeerRef(candidate);
     if (!peer || peer.id === this.self.id || this.active.has(peer.id)) return;
     if (this.passive.has(peer.id)) this.passive.set(peer.id, peer);
     else this.addPassive(peer);
+    if (hint.reappeared === true && this.passive.has(peer.id)) {
+      this.failures.delete(peer.id);
+      if (!this.attempts.has(peer.id)) this.reappeared.add(peer.id);
+      for (const id of this.reappeared) if (!this.passive.has(id)) this.reappeared.delete(id);
+    }
     this.promote();
   }
 
@@ -350,6 +392,7 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
   forget(peerId: string): void {
     this.passive.delete(peerId);
     this.failures.delete(peerId);
+    this.reappeared.delete(peerId);
   }
 
   /** Host: a session with `peerId` opened (`outbound`: the host dialed it). */
@@ -519,7 +562,7 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     // Refused: the requester is looking for peers, these are its next tries.
     for (const peer of alternatives) this.addPassive(peer);
     this.counters.refusedByPeers++;
-    this.failAttempt(from);
+    this.failAttempt(from, false);
   }
 
   private acceptAnswer(attempt: Attempt): void {
@@ -545,7 +588,7 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
       return;
     }
     // The peer chose to drop us: do not ask it again right away; if it is leaving, forget it.
-    if (alive) this.recordFailure(from);
+    if (alive) this.recordFailure(from, false);
     else this.forget(from);
     this.closeSession(from);
     this.promote();
@@ -653,7 +696,44 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
       }
       missing--;
     }
+    if (this.mayProbe()) {
+      const candidate = this.pickProbe();
+      if (candidate) {
+        this.counters.probes++;
+        this.startAttempt(candidate, 'neighbor', true);
+      }
+    }
     this.scheduleRetry();
+  }
+
+  /** At or above target (below it, promotion dials), below activeMax, a free dial slot and no probe in flight. */
+  private mayProbe(): boolean {
+    const busy = this.active.size + this.attempts.size;
+    if (!this.running || busy < this.activeTarget || busy >= this.activeMax || this.attempts.size >= this.maxConcurrentConnects) return false;
+    for (const attempt of this.attempts.values()) if (attempt.probe) return false;
+    return true;
+  }
+
+  /** The failure record of a candidate worth a healing probe (lost, probe budget left, not dialed or active). */
+  private probeable(id: string): Failure | undefined {
+    if (this.attempts.has(id) || this.active.has(id)) return undefined;
+    const failure = this.failures.get(id);
+    return failure?.lost === true && failure.backoff.attempts <= maxProbeFailures ? failure : undefined;
+  }
+
+  /** A candidate the host said reappeared first; else a lost one whose backoff is over. */
+  private pickProbe(): PeerRef | undefined {
+    for (const id of this.reappeared) {
+      const peer = this.passive.get(id);
+      if (peer && !this.attempts.has(id) && !this.active.has(id)) return peer;
+    }
+    const now = this.clock.monotonic();
+    const due: PeerRef[] = [];
+    for (const peer of this.passive.values()) {
+      const failure = this.probeable(peer.id);
+      if (failure && failure.notBefore <= now) due.push(peer);
+    }
+    return this.pickRandom(due);
   }
 
   private joinInFlight(): boolean {
@@ -675,10 +755,15 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     return this.pickRandom(fresh.length > 0 ? fresh : retryable);
   }
 
-  /** A timer only while below target, with a free dial slot, and some candidate waiting out its backoff. */
+  /**
+   * A timer only with a free dial slot and a candidate waiting out its backoff: below target any
+   * failed candidate, else (no probe in flight, below activeMax) a probeable one.
+   */
   private scheduleRetry(): void {
     const belowTarget = this.active.size + this.attempts.size < this.activeTarget;
-    const earliest = belowTarget && this.attempts.size < this.maxConcurrentConnects ? this.earliestBackoffEnd() : undefined;
+    let earliest: number | undefined;
+    if (belowTarget && this.attempts.size < this.maxConcurrentConnects) earliest = this.earliestBackoffEnd();
+    else if (this.mayProbe()) earliest = this.earliestBackoffEnd(true);
     if (earliest === undefined) {
       this.cancelRetry();
       return;
@@ -693,11 +778,11 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     this.retry = { timer, at };
   }
 
-  private earliestBackoffEnd(): number | undefined {
+  private earliestBackoffEnd(probesOnly = false): number | undefined {
     const now = this.clock.monotonic();
     let earliest: number | undefined;
     for (const id of this.passive.keys()) {
-      const notBefore = this.failures.get(id)?.notBefore;
+      const notBefore = probesOnly ? this.probeable(id)?.notBefore : this.failures.get(id)?.notBefore;
       if (notBefore === undefined || notBefore <= now || this.attempts.has(id)) continue;
       if (earliest === undefined || notBefore < earliest) earliest = notBefore;
     }
@@ -709,8 +794,9 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     this.retry = undefined;
   }
 
-  private startAttempt(peer: PeerRef, kind: Attempt['kind']): void {
-    const attempt: Attempt = { peer, kind, requested: false };
+  private startAttempt(peer: PeerRef, kind: Attempt['kind'], probe = false): void {
+    const attempt: Attempt = { peer, kind, requested: false, probe };
+    this.reappeared.delete(peer.id);
     this.attempts.set(peer.id, attempt);
     if (this.sessions.has(peer.id)) {
       this.sendRequest(attempt);
@@ -728,11 +814,12 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     if (!this.links.send(attempt.peer.id, message)) this.failAttempt(attempt.peer.id);
   }
 
-  private failAttempt(peerId: string): void {
+  /** `lost`: a failure (dial, session, timeout) rather than a refusal. */
+  private failAttempt(peerId: string, lost = true): void {
     const attempt = this.attempts.get(peerId);
     if (!attempt) return;
     this.attempts.delete(peerId);
-    this.recordFailure(peerId);
+    this.recordFailure(peerId, lost);
     // A failed join leaves the contact as a candidate: promotion keeps trying it after its backoff.
     if (attempt.kind === 'join') this.addPassive(attempt.peer);
     this.closeSession(peerId);
@@ -831,9 +918,11 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     return [...this.passive.values()].filter((peer) => !this.failures.has(peer.id));
   }
 
-  private recordFailure(peerId: string): void {
-    const failure = this.failures.get(peerId) ?? { backoff: new Backoff(this.random, this.backoffOptions), notBefore: 0 };
+  /** `lost`: the peer may be gone or cut off (worth a healing probe); false: it refused or dropped us, alive. */
+  private recordFailure(peerId: string, lost = true): void {
+    const failure = this.failures.get(peerId) ?? { backoff: new Backoff(this.random, this.backoffOptions), notBefore: 0, lost };
     failure.notBefore = this.clock.monotonic() + failure.backoff.next();
+    failure.lost = lost;
     // Re-inserted so the map stays oldest-first for pruning.
     this.failures.delete(peerId);
     this.failures.set(peerId, failure);

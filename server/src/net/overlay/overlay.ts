@@ -114,8 +114,8 @@ export class Overlay implements BroadcastTree {
       this.pendingCandidates.push(peer);
       return;
     }
-    if (fresh) this.membership.forget(peer.id);
-    this.membership.addCandidate(peer);
+    // Heard again after a silence: its old failures no longer count, and it is probed next even at target.
+    this.membership.addCandidate(peer, { reappeared: fresh });
   }
 
   /** The peer said goodbye. */

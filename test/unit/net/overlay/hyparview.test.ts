@@ -42,6 +42,8 @@ class TestNet {
   readonly nodes = new Map<string, HostNode>();
   readonly sent: Array<{ from: string; to: string; message: MembershipMessage; at: number }> = [];
   failedDialMs = 0;
+  /** A network split: dials between two ids for which this returns true fail, messages between them are lost. */
+  split: ((a: string, b: string) => boolean) | undefined;
   /** A message for which this returns true is lost in transit (the sender's send still succeeds). */
   drop: ((from: string, to: string, message: MembershipMessage) => boolean) | undefined;
   private readonly sessions = new Set<string>();
@@ -101,6 +103,22 @@ class TestNet {
     }
   }
 
+  /** Splits the network: every session across the split drops on both sides, dials across fail until heal(). */
+  partition(split: (a: string, b: string) => boolean): void {
+    this.split = split;
+    for (const key of [...this.sessions]) {
+      const [a, b] = key.split('|') as [string, string];
+      if (!split(a, b)) continue;
+      this.sessions.delete(key);
+      this.queue.push(() => this.whenAlive(a, (node) => node.hv.sessionDown(b)));
+      this.queue.push(() => this.whenAlive(b, (node) => node.hv.sessionDown(a)));
+    }
+  }
+
+  heal(): void {
+    this.split = undefined;
+  }
+
   private linksOf(node: HostNode): MembershipLinks {
     const id = node.ref.id;
     return {
@@ -125,7 +143,7 @@ class TestNet {
 
   private deliver(from: string, to: string, message: MembershipMessage): void {
     this.sent.push({ from, to, message, at: this.clock.time });
-    if (this.drop?.(from, to, message)) return;
+    if (this.drop?.(from, to, message) || this.split?.(from, to)) return;
     const copy: unknown = structuredClone(message);
     this.queue.push(() => this.whenAlive(to, (peer) => assert.ok(peer.hv.receive(from, copy), `${to} refused ${message.t} as malformed`)));
   }
@@ -145,7 +163,7 @@ class TestNet {
       if (!dial.cancelled && node.alive) outcome();
     };
     const target = this.nodes.get(peer.id);
-    if (!target?.alive) {
+    if (!target?.alive || this.split?.(id, peer.id)) {
       const fail = () => settle(() => node.hv.connectFailed(peer.id));
       if (this.failedDialMs > 0) this.clock.setTimeout(() => this.queue.push(fail), this.failedDialMs);
       else this.queue.push(fail);
@@ -155,7 +173,7 @@ class TestNet {
   }
 
   private open(node: HostNode, target: HostNode): void {
-    if (!target.alive) {
+    if (!target.alive || this.split?.(node.ref.id, target.ref.id)) {
       node.hv.connectFailed(target.ref.id);
       return;
     }
@@ -564,6 +582,61 @@ describe('net/overlay/hyparview', () => {
     real.addCandidate({ id: 'candidate', addr: 'h:3' });
     real.connectFailed('candidate');
     real.stop();
+  });
+
+  it('two halves both at target merge again after a partition heals, then go idle', function () {
+    this.timeout(20_000);
+    const net = grow(21, 40);
+    const half = (id: string) => Number(id.slice(1)) % 2;
+    net.partition((a, b) => half(a) !== half(b));
+    // Long enough for each half to refill from its own side, and for cross dials to back off.
+    net.run(2 * 60_000);
+    for (const node of net.live()) {
+      assert.ok(node.hv.activePeers().every((peer) => half(peer) === half(node.ref.id)), 'a link crosses the split');
+      assert.ok(node.hv.activePeers().length >= 6, `${node.ref.id} below target during the split`);
+    }
+    net.heal();
+    net.run(3 * 60_000);
+    assertConnected(net);
+    assertSymmetric(net);
+    for (const d of degrees(net)) assert.ok(d >= 6 && d <= 12, `degree ${d}`);
+    assert.ok(net.live().some((node) => node.hv.stats().probes > 0));
+    // No failure since the heal: every probe ends accepted or refused, after which nothing is probed.
+    net.run(10 * 60_000);
+    const changes = net.live().map((node) => node.activeChanges);
+    const dials = net.live().map((node) => [...node.dials.values()].flat().length);
+    net.run(10 * 60_000, 1_000);
+    assert.deepEqual(net.live().map((node) => node.activeChanges), changes, 'active views changed at idle');
+    assert.deepEqual(net.live().map((node) => [...node.dials.values()].flat().length), dials, 'dials at idle');
+    assert.equal(net.clock.activeTimers, net.live().length, 'only one (shuffle) timer per node');
+  });
+
+  it('a candidate the host says reappeared is dialed even at target, one probe at a time, up to activeMax', () => {
+    const net = new TestNet(31, { shuffleIntervalMs: 0 });
+    const node = net.add('a', { activeTarget: 6, activeMax: 8 });
+    const peers = Array.from({ length: 6 }, (_, i) => net.add(`p${i}`, { activeTarget: 1 }));
+    for (const peer of peers) node.hv.addCandidate(peer.ref);
+    net.run(1_000);
+    assert.equal(node.hv.activePeers().length, 6);
+    const others = ['x', 'y', 'z', 'w'].map((id) => net.add(id, { activeTarget: 1 }));
+    // A plain candidate is not dialed at target: idle is idle.
+    node.hv.addCandidate(others[3]!.ref);
+    net.run(60_000);
+    assert.equal(node.dials.has('w'), false);
+    const sentBefore = net.sent.length;
+    node.maxDialsInFlight = 0;
+    for (const other of others.slice(0, 3)) node.hv.addCandidate(other.ref, { reappeared: true });
+    net.run(1_000);
+    assert.equal(node.maxDialsInFlight, 1, 'one probe at a time');
+    // Up to activeMax (8): two of the three are accepted, the third is not dialed.
+    assert.equal(node.hv.activePeers().length, 8);
+    const dialed = ['x', 'y', 'z'].filter((id) => node.dials.has(id));
+    assert.equal(dialed.length, 2);
+    const log = net.sent.slice(sentBefore);
+    const [first, second] = dialed.map((id) => log.findIndex((entry) => entry.from === 'a' && entry.to === id && entry.message.t === 'hv.nbr'));
+    const firstAccepted = log.findIndex((entry) => entry.from === dialed[0] && entry.to === 'a' && entry.message.t === 'hv.nbr.re');
+    assert.ok(first! >= 0 && firstAccepted > first! && second! > firstAccepted, 'the second probe started before the first was answered');
+    assertSymmetric(net);
   });
 
   it('a hub is just a large activeMax: 80 nodes find it through discovery and all are accepted', () => {

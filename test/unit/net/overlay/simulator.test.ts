@@ -99,6 +99,8 @@ describe('overlay simulator: 1,000 nodes, 1 % loss, 10 % churn per minute', func
   it('heals a partition into two halves to one overlay, and broadcasts after the heal reach everyone', () => {
     const heal = run.repair.afterHeal!;
     assert.notEqual(heal.ms, null, `not whole 60 s after the heal: ${JSON.stringify(heal.shape)}`);
+    // Whole implies one component; said explicitly, as two halves both at target used to stay apart.
+    assert.equal(heal.shape.components, 1, `after the heal: ${JSON.stringify(heal.shape)}`);
     const after = run.delivery.afterHeal!;
     assert.ok(after.broadcasts >= 10);
     assert.equal(after.ratio, 1, `after the heal: ${after.delivered}/${after.expected}`);
