@@ -191,12 +191,6 @@ export class Router extends EventEmitter<RouterEvents> {
   push(peer: string, envelope: Envelope, bytes: Buffer | undefined): Buffer | undefined {
     const own = envelope.origin === this.options.nodeId;
     if (!own && (envelope.hops ?? 0) <= 1) return bytes;
-    // A neighbour of the origin had it from the origin itself (which pushes to all its neighbours):
-    // in a full mesh nothing is relayed, as before the overlay.
-    if (!own && (this.peerNeighbors.get(peer)?.has(envelope.origin) || this.peerNeighbors.get(envelope.origin)?.has(peer))) {
-      this.options.counters.add('router.skip-origin-neighbour');
-      return bytes;
-    }
     const encoded = bytes ?? encodeSessionMessage({ t: 'env', e: own ? envelope : { ...envelope, hops: (envelope.hops ?? 1) - 1 } });
     if (this.options.links.sendEncoded(peer, encoded, envelope.prio ?? 'chat')) this.options.counters.add(own ? 'router.pushed' : 'router.forwarded');
     return encoded;
