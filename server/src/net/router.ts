@@ -266,7 +266,6 @@ export class Router extends EventEmitter<RouterEvents> {
     if (priority === 'chat') delete envelope.prio;
     else envelope.prio = priority;
     if (this.tree && !envelope.fast) {
-      this.reliableDedup.accept(envelope.prio === undefined ? envelope.origin : `${envelope.origin}/${envelope.prio}`, envelope.seq);
       this.tree.publish(envelope, priority);
       this.options.counters.add('router.published');
       if (options.echo) this.deliverLocal(envelope);

@@ -194,6 +194,7 @@ export class Plumtree<T> {
   private readonly graftTimeoutMs: number;
   private readonly graftRetryMs: number;
   private readonly cacheMs: number;
+  private nextExpiry = -Infinity;
   private readonly maxIhaveIds: number;
   private readonly maxMissing: number;
   private readonly hopThreshold: number;
@@ -282,9 +283,16 @@ export class Plumtree<T> {
   }
 
   private disseminate(from: string, root: string, id: string, item: T, hops: number): void {
-    const now = this.clock.monotonic();
-    this.cacheItem(root, id, { item, at: now, hops, from }, now);
-    this.resolved(keyOf(root, id));
+    // With one neighbour at most, no peer can ever GRAFT this message from us (whoever else has it
+    // got it through that neighbour): a two-node mesh pays nothing for the tree.
+    if (this.neighbors.size > 1 || this.missing.size > 0) {
+      const key = keyOf(root, id);
+      if (this.neighbors.size > 1) {
+        const now = this.clock.monotonic();
+        this.cacheItem(key, { item, at: now, hops, from }, now);
+      }
+      this.resolved(key);
+    }
     const lazy = this.lazy.get(root);
     // Refreshes the root's place in the LRU: a root that keeps talking keeps its tree.
     if (lazy) this.lazy.set(root, lazy);
@@ -525,18 +533,24 @@ export class Plumtree<T> {
     if (lazy?.delete(peer) && lazy.size === 0) this.lazy.delete(root);
   }
 
-  private cacheItem(root: string, id: string, entry: Cached<T>, now: number): void {
+  private cacheItem(key: string, entry: Cached<T>, now: number): void {
     this.expireCache(now);
-    this.cache.set(keyOf(root, id), entry);
+    this.cache.set(key, entry);
   }
 
   private cached(root: string, id: string, now: number): Cached<T> | undefined {
     this.expireCache(now);
-    return this.cache.get(keyOf(root, id));
+    const entry = this.cache.get(keyOf(root, id));
+    return entry && entry.at > now - this.cacheMs ? entry : undefined;
   }
 
-  /** Entries are in insertion order, hence in age order: drop from the oldest while too old. */
-  private expireCache(now: number): void {
+  /**
+   * Entries are in insertion order, hence in age order: drops from the oldest while too old. On
+   * the hot path at most once a second (`force` for stats); lookups check the age themselves.
+   */
+  private expireCache(now: number, force = false): void {
+    if (!force && now < this.nextExpiry) return;
+    this.nextExpiry = now + 1000;
     const oldest = now - this.cacheMs;
     for (const [key, entry] of this.cache.entries()) {
       if (entry.at > oldest) break;
@@ -559,7 +573,7 @@ export class Plumtree<T> {
   }
 
   stats(): PlumtreeStats {
-    this.expireCache(this.clock.monotonic());
+    this.expireCache(this.clock.monotonic(), true);
     return {
       roots: this.lazy.size,
       cached: this.cache.size,
