@@ -15,6 +15,7 @@
  *   (sum over nodes, sampled every 100 ms for 15 s): the lowest as a share of the steady count,
  *   and how long until back to steady; the burst's delivery;
  * - the load average before and after, and the idle CPU of one node with no peers as the floor.
+ * SCALE_PROFILE_DIR=/tmp/prof profiles the first node of each size (node --cpu-prof).
  * Every process is stopped at the end of each N. Prints one JSON object.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -42,8 +43,12 @@ interface Node {
   sent: Map<string, number>;
 }
 
+/** SCALE_PROFILE_DIR: the first node of each size runs with --cpu-prof into that folder (written when it stops). */
+const profileDir = process.env.SCALE_PROFILE_DIR;
+
 function start(dir: string, name: string, port: number): Node {
-  const child = spawn(process.execPath, [cli, 'node', '--name', name, '--data-dir', join(dir, name), '--jsonl', '--listen', '127.0.0.1:0', '--interface', '127.0.0.1', '--multicast', `239.255.77.77:${port}`, '--log-level', 'warn'], {
+  const profile = profileDir && name === 's0' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawn(process.execPath, [...profile, cli, 'node', '--name', name, '--data-dir', join(dir, name), '--jsonl', '--listen', '127.0.0.1:0', '--interface', '127.0.0.1', '--multicast', `239.255.77.77:${port}`, '--log-level', 'warn'], {
     env: { PATH: process.env.PATH, PERSONA_MESH_KEY: 'scale bench mesh key' },
     stdio: ['pipe', 'pipe', 'ignore'],
   });

@@ -91,6 +91,11 @@ export interface HyParViewOptions {
   backoff?: BackoffOptions;
   /** An open session whose peer is not accepted as active within this is closed. */
   requestTimeoutMs?: number;
+  /**
+   * A candidate lost to failures is probed at or above activeTarget while it failed at most this
+   * often in a row (default 10); 0: only candidates the host says reappeared are probed.
+   */
+  probeFailures?: number;
 }
 
 /** Active view changes. */
@@ -265,6 +270,7 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
   private readonly maxConcurrentConnects: number;
   private readonly backoffOptions: BackoffOptions;
   private readonly requestTimeoutMs: number;
+  private readonly probeFailures: number;
 
   private readonly active = new Map<string, PeerRef>();
   /** Insertion-ordered; bounded by passiveMax. */
@@ -328,6 +334,7 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     integerAtLeast('backoff.baseMs', this.backoffOptions.baseMs, 1);
     integerAtLeast('backoff.capMs', this.backoffOptions.capMs, this.backoffOptions.baseMs);
     this.requestTimeoutMs = integerAtLeast('requestTimeoutMs', options.requestTimeoutMs ?? d.requestTimeoutMs, 1);
+    this.probeFailures = options.probeFailures ?? maxProbeFailures;
   }
 
   start(): void {
@@ -718,7 +725,7 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
   private probeable(id: string): Failure | undefined {
     if (this.attempts.has(id) || this.active.has(id)) return undefined;
     const failure = this.failures.get(id);
-    return failure?.lost === true && failure.backoff.attempts <= maxProbeFailures ? failure : undefined;
+    return failure?.lost === true && failure.backoff.attempts <= this.probeFailures ? failure : undefined;
   }
 
   /** A candidate the host said reappeared first; else a lost one whose backoff is over. */

@@ -86,6 +86,10 @@ export class Overlay implements BroadcastTree {
       logger: options.logger.child('hyparview'),
       activeTarget: options.activeTarget,
       activeMax: options.activeMax,
+      // On a LAN the beacons say when a lost peer is back (the `reappeared` hint). Probing every
+      // lost candidate on its backoff cost a handshake a probe and, with a hundred nodes short of
+      // CPU while joining, kept sessions churning (538 changes in a quiet minute).
+      probeFailures: 0,
       links: {
         connect: (peer) => this.connect(peer),
         disconnect: (peerId) => options.sessions.disconnect(peerId, 'overlay'),
