@@ -157,14 +157,6 @@ export class Overlay implements BroadcastTree {
     return false;
   }
 
-  isActive(peerId: string): boolean {
-    return this.membership?.isActive(peerId) ?? false;
-  }
-
-  activePeers(): string[] {
-    return this.membership?.activePeers() ?? [];
-  }
-
   stats(): OverlayStats | undefined {
     const membership = this.membership;
     if (!membership) return undefined;
