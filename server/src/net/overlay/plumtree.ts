@@ -154,8 +154,11 @@ function isId(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && value.length <= maxIdLength;
 }
 
+// The list checks below run on every IHAVE and GRAFT: plain loops, no callback per entry.
 function isIdList(value: unknown, maxIds: number): value is string[] {
-  return Array.isArray(value) && value.length <= maxIds && value.every(isId);
+  if (!Array.isArray(value) || value.length > maxIds) return false;
+  for (const entry of value) if (!isId(entry)) return false;
+  return true;
 }
 
 function isHops(value: unknown): value is number {
@@ -163,11 +166,11 @@ function isHops(value: unknown): value is number {
 }
 
 function isAnnouncementList(value: unknown, maxIds: number): value is Announcement[] {
-  return (
-    Array.isArray(value) &&
-    value.length <= maxIds &&
-    value.every((entry) => Array.isArray(entry) && entry.length === 3 && isId(entry[0]) && isId(entry[1]) && isHops(entry[2]))
-  );
+  if (!Array.isArray(value) || value.length > maxIds) return false;
+  for (const entry of value as unknown[]) {
+    if (!Array.isArray(entry) || entry.length !== 3 || !isId(entry[0]) || !isId(entry[1]) || !isHops(entry[2])) return false;
+  }
+  return true;
 }
 
 /** Shape check of a control message from the wire; extra fields are tolerated (newer peers). */
@@ -276,7 +279,7 @@ export class Plumtree<T> {
     // The paper moves the sender of a new message to eager: it is our parent in root's tree.
     if (this.neighbors.has(from)) this.makeEager(root, from);
     const travelled = Number.isFinite(hops) ? Math.max(1, Math.round(hops)) : maxHops;
-    const awaited = this.missing.get(keyOf(root, id));
+    const awaited = this.missing.size > 0 ? this.missing.get(keyOf(root, id)) : undefined;
     this.disseminate(from, root, id, item, travelled);
     // It was announced first: if an announcer is much closer to the root, the tree should go through it.
     if (awaited) this.shortcut(root, id, awaited.nearest, awaited.nearestHops);
