@@ -216,6 +216,9 @@ export class Plumtree<T> {
   private graftTimer: TimerHandle | undefined;
   private graftTimerAt = Infinity;
   private stopped = false;
+  /** The timers' callbacks, made once: every broadcast arms the flush timer on every node. */
+  private readonly onFlushTimer = () => this.flush();
+  private readonly onGraftTimerFired = () => this.onGraftTimer();
   private readonly counts = { eagerPushes: 0, ihaveSent: 0, grafts: 0, prunes: 0, shortcuts: 0 };
 
   constructor(private readonly options: PlumtreeOptions<T>) {
@@ -299,9 +302,11 @@ export class Plumtree<T> {
     const lazy = this.lazy.get(root);
     // Refreshes the root's place in the LRU: a root that keeps talking keeps its tree.
     if (lazy) this.lazy.set(root, lazy);
+    // One entry for every lazy peer's batch: entries are never changed once queued.
+    let announcement: Announcement | undefined;
     for (const peer of this.neighbors) {
       if (peer === from || peer === root) continue;
-      if (lazy?.has(peer)) this.queueIhave(peer, root, id, hops);
+      if (lazy?.has(peer)) this.queueIhave(peer, (announcement ??= [root, id, Math.min(hops, maxHops)]));
       else this.push(peer, item);
     }
   }
@@ -393,13 +398,13 @@ export class Plumtree<T> {
 
   // ---- lazy push (IHAVE batching) ----
 
-  private queueIhave(peer: string, root: string, id: string, hops: number): void {
+  private queueIhave(peer: string, announcement: Announcement): void {
     let queue = this.ihaveQueue.get(peer);
     if (!queue) {
       queue = [];
       this.ihaveQueue.set(peer, queue);
     }
-    queue.push([root, id, Math.min(hops, maxHops)]);
+    queue.push(announcement);
     if (queue.length >= this.maxIhaveIds) {
       // A full batch leaves now: waiting would only grow memory and the message.
       this.ihaveQueue.delete(peer);
@@ -407,7 +412,7 @@ export class Plumtree<T> {
       if (this.ihaveQueue.size === 0) this.cancelFlush();
       return;
     }
-    this.flushTimer ??= this.clock.setTimeout(() => this.flush(), this.ihaveFlushMs);
+    this.flushTimer ??= this.clock.setTimeout(this.onFlushTimer, this.ihaveFlushMs);
   }
 
   private flush(): void {
@@ -463,7 +468,7 @@ export class Plumtree<T> {
     if (at >= this.graftTimerAt) return;
     this.graftTimer?.cancel();
     this.graftTimerAt = at;
-    this.graftTimer = this.clock.setTimeout(() => this.onGraftTimer(), Math.max(0, at - this.clock.monotonic()));
+    this.graftTimer = this.clock.setTimeout(this.onGraftTimerFired, Math.max(0, at - this.clock.monotonic()));
   }
 
   private cancelGraftTimer(): void {
