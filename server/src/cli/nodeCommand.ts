@@ -187,6 +187,11 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
         case 'peers':
           output.event({ event: 'peers', peers: node.peers() });
           break;
+        case 'stats':
+          // The network's counters and overlay views: what a user (or the scale bench) reads to see
+          // why a node churns or relays.
+          output.event({ event: 'stats', ...(node.network?.stats() ?? {}) });
+          break;
         case 'rpc':
           void runRpc(node, command as RpcOp, output);
           break;
