@@ -16,7 +16,7 @@
  *   and how long until back to steady; the burst's delivery;
  * - the load average before and after, and the idle CPU of one node with no peers as the floor.
  * SCALE_PROFILE_DIR=/tmp/prof profiles the first node of each size over the idle window
- * (bench/cpuProfileOnSignal.cjs, written as <pid>.cpuprofile).
+ * (bench/cpuProfileOnSignal.js, written as <pid>.cpuprofile).
  * Every process is stopped at the end of each N. Prints one JSON object.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -50,7 +50,7 @@ interface Node {
 const profileDir = process.env.SCALE_PROFILE_DIR;
 
 function start(dir: string, name: string, port: number): Node {
-  const profile = profileDir && name === 's0' ? ['-r', join(__dirname, 'cpuProfileOnSignal.cjs')] : [];
+  const profile = profileDir && name === 's0' ? ['-r', join(__dirname, 'cpuProfileOnSignal.js')] : [];
   const child = spawn(process.execPath, [...profile, cli, 'node', '--name', name, '--data-dir', join(dir, name), '--jsonl', '--listen', '127.0.0.1:0', '--interface', '127.0.0.1', '--multicast', `239.255.77.77:${port}`, '--log-level', 'warn'], {
     env: { PATH: process.env.PATH, PERSONA_MESH_KEY: 'scale bench mesh key', ...(profileDir ? { SCALE_PROFILE_DIR: profileDir } : {}) },
     stdio: ['pipe', 'pipe', 'ignore'],
