@@ -30,7 +30,8 @@
  * mesh.allowMethods(nodeId | '*', ['persona.ask']);   // per-peer allow-list (default: ping, node.info,
  *                                                      // rooms.list, personas.list, genomes.list)
  * await mesh.call(nodeId, 'rooms.list', {}, { timeoutMs: 2000 });  // RemoteCallError on failure
- * mesh.peers();                                        // peer table: state, addr, rtt, lastSeen
+ * mesh.peers();                                        // peer table: state, addr, rtt, lastSeen, route
+                                                      // (direct, via relays with hops, unreachable)
  * mesh.stats();                                        // counters (rejections/closes by reason), loss
  * await mesh.stop();
  * ```
@@ -68,6 +69,7 @@ import { Counters } from './counters';
 import { DatagramSocket } from './datagramSocket';
 import { Discovery } from './discovery';
 import { FastLane } from './fastLane';
+import { routeOf, type Heard, type Route } from './heard';
 import type { InboundLimit } from './inboundLimits';
 import { createLocalHandshakeIdentity, type LocalHandshakeIdentity } from './handshake';
 import { chooseLane } from './lanes';
@@ -185,6 +187,13 @@ export interface MeshStats {
   counters: Record<string, number>;
   /** Active and passive view sizes and protocol counters; undefined without an overlay or before start. */
   overlay?: OverlayStats;
+}
+
+/** A peer and how this node reaches it: its session, or relays that carried its envelopes lately (heard.ts). */
+export interface MeshPeer extends PeerInfo {
+  route: Route;
+  /** For `via`: hops its last relayed envelope travelled, when that was recent. */
+  hops?: number;
 }
 
 function toMessage(envelope: Envelope): MeshMessage {
@@ -341,6 +350,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
         this.peerTable.touch(beacon.nodeId);
         if (beacon.bye) {
           this.sessions.markGone(beacon.nodeId);
+          this.router.forgetHeard(beacon.nodeId);
           this.overlay?.forget(beacon.nodeId);
           return;
         }
@@ -376,6 +386,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
       if (unexpectedLoss.has(reason)) this.discovery?.reset();
       this.overlay?.sessionDown(nodeId);
       this.router.removePeer(nodeId);
+      if (reason === 'peer stop') this.router.forgetHeard(nodeId);
       if (this.skewedPeers.delete(nodeId)) this.emit('peer.clock', { nodeId, name: this.peerTable.get(nodeId)?.name ?? '', offsetMs: this.peerTable.get(nodeId)?.clockOffsetMs ?? 0, skewed: false });
       this.emit('peer.down', { nodeId, reason });
       this.schedulePx();
@@ -439,8 +450,27 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
     return this.sessions.listenAddress;
   }
 
-  peers(): PeerInfo[] {
-    return this.peerTable.list();
+  /**
+   * Every peer known, with its route: the peer table (beacons, peer exchange, sessions) and the
+   * origins known only from envelopes relayed to us (nodes beyond multicast's reach, found by no
+   * beacon), which have no name here.
+   */
+  peers(): MeshPeer[] {
+    const now = this.clock.monotonic();
+    const wall = this.clock.now();
+    const wallOf = (heard: Readonly<Heard>) => Math.round(wall - (now - heard.at));
+    const peers = this.peerTable.list().map((peer): MeshPeer => {
+      const heard = this.router.heardFrom(peer.nodeId);
+      // Relayed envelopes do not touch the peer table (hot path): its last-seen is older than they are.
+      const lastSeen = heard ? Math.max(peer.lastSeen, wallOf(heard)) : peer.lastSeen;
+      return { ...peer, lastSeen, ...routeOf(peer.state === 'up', heard, now) };
+    });
+    for (const [nodeId, heard] of this.router.heardOrigins()) {
+      if (this.peerTable.get(nodeId)) continue;
+      const seen = wallOf(heard);
+      peers.push({ nodeId, name: '', state: 'discovered', lastSeen: seen, since: seen, multicast: false, ...routeOf(false, heard, now) });
+    }
+    return peers;
   }
 
   /** Node ids of the peers with an open session. */
@@ -510,8 +540,13 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
       multicast: this.datagrams?.running ?? false,
       fastLane: this.fastLane?.lossStats() ?? { received: 0, lost: 0, senders: 0 },
       counters: this.counters.snapshot(),
-      overlay: this.overlay?.stats(),
+      overlay: this.overlayStats(),
     };
+  }
+
+  /** The overlay's view sizes, watermarks and counters; undefined without an overlay or before start. */
+  overlayStats(): OverlayStats | undefined {
+    return this.overlay?.stats();
   }
 
   // ---------------------------------------------------------------- internals
