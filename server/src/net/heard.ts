@@ -6,6 +6,7 @@
  * entry is judged when someone asks.
  */
 import { BoundedMap } from './boundedMap';
+import type { PeerInfo } from './peerTable';
 
 /** How this node reaches a peer: an open session, relays that carried its envelopes lately, or neither. */
 export type Route = 'direct' | 'via' | 'unreachable';
@@ -65,4 +66,34 @@ export function routeOf(sessionUp: boolean, heard: Readonly<Heard> | undefined, 
   if (sessionUp) return { route: 'direct' };
   if (!heard || now - heard.at > viaWindowMs) return { route: 'unreachable' };
   return now - heard.relayedAt <= viaWindowMs ? { route: 'via', hops: heard.hops } : { route: 'via' };
+}
+
+/** A peer and how this node reaches it. */
+export interface RoutedPeer extends PeerInfo {
+  route: Route;
+  /** For `via`: hops its last relayed envelope travelled, when that was recent. */
+  hops?: number;
+}
+
+/**
+ * The peer table with routes, and the origins `heard` knows that the table does not (nodes
+ * beyond multicast's reach, found by no beacon: nameless here). `now` is monotonic, `wall` the
+ * wall clock at the same instant.
+ */
+export function routedPeers(table: readonly PeerInfo[], heard: Pick<HeardLog, 'get' | 'entries'>, now: number, wall: number): RoutedPeer[] {
+  const wallOf = (entry: Readonly<Heard>) => Math.round(wall - (now - entry.at));
+  const listed = new Set<string>();
+  const peers = table.map((peer): RoutedPeer => {
+    listed.add(peer.nodeId);
+    const entry = heard.get(peer.nodeId);
+    // Relayed envelopes do not touch the peer table (hot path): its last-seen may be older than they are.
+    const lastSeen = entry ? Math.max(peer.lastSeen, wallOf(entry)) : peer.lastSeen;
+    return { ...peer, lastSeen, ...routeOf(peer.state === 'up', entry, now) };
+  });
+  for (const [nodeId, entry] of heard.entries()) {
+    if (listed.has(nodeId)) continue;
+    const seen = wallOf(entry);
+    peers.push({ nodeId, name: '', state: 'discovered', lastSeen: seen, since: seen, multicast: false, ...routeOf(false, entry, now) });
+  }
+  return peers;
 }

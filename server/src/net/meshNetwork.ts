@@ -69,11 +69,11 @@ import { Counters } from './counters';
 import { DatagramSocket } from './datagramSocket';
 import { Discovery } from './discovery';
 import { FastLane } from './fastLane';
-import { routeOf, type Heard, type Route } from './heard';
+import { routedPeers, type RoutedPeer } from './heard';
 import type { InboundLimit } from './inboundLimits';
 import { createLocalHandshakeIdentity, type LocalHandshakeIdentity } from './handshake';
 import { chooseLane } from './lanes';
-import { PeerTable, type PeerInfo } from './peerTable';
+import { PeerTable } from './peerTable';
 import type { RateLimitOptions } from './rateLimit';
 import { RemoteCommands, type CallOptions, type MethodHandler } from './remoteCommands';
 import { Overlay, type OverlayStats } from './overlay/overlay';
@@ -187,13 +187,6 @@ export interface MeshStats {
   counters: Record<string, number>;
   /** Active and passive view sizes and protocol counters; undefined without an overlay or before start. */
   overlay?: OverlayStats;
-}
-
-/** A peer and how this node reaches it: its session, or relays that carried its envelopes lately (heard.ts). */
-export interface MeshPeer extends PeerInfo {
-  route: Route;
-  /** For `via`: hops its last relayed envelope travelled, when that was recent. */
-  hops?: number;
 }
 
 function toMessage(envelope: Envelope): MeshMessage {
@@ -350,7 +343,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
         this.peerTable.touch(beacon.nodeId);
         if (beacon.bye) {
           this.sessions.markGone(beacon.nodeId);
-          this.router.forgetHeard(beacon.nodeId);
+          this.router.heard.forget(beacon.nodeId);
           this.overlay?.forget(beacon.nodeId);
           return;
         }
@@ -386,7 +379,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
       if (unexpectedLoss.has(reason)) this.discovery?.reset();
       this.overlay?.sessionDown(nodeId);
       this.router.removePeer(nodeId);
-      if (reason === 'peer stop') this.router.forgetHeard(nodeId);
+      if (reason === 'peer stop') this.router.heard.forget(nodeId);
       if (this.skewedPeers.delete(nodeId)) this.emit('peer.clock', { nodeId, name: this.peerTable.get(nodeId)?.name ?? '', offsetMs: this.peerTable.get(nodeId)?.clockOffsetMs ?? 0, skewed: false });
       this.emit('peer.down', { nodeId, reason });
       this.schedulePx();
@@ -451,26 +444,11 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
   }
 
   /**
-   * Every peer known, with its route: the peer table (beacons, peer exchange, sessions) and the
-   * origins known only from envelopes relayed to us (nodes beyond multicast's reach, found by no
-   * beacon), which have no name here.
+   * Every peer known, with its route (direct, via relays, unreachable): the peer table (beacons,
+   * peer exchange, sessions) and the nodes known only from envelopes relayed to us.
    */
-  peers(): MeshPeer[] {
-    const now = this.clock.monotonic();
-    const wall = this.clock.now();
-    const wallOf = (heard: Readonly<Heard>) => Math.round(wall - (now - heard.at));
-    const peers = this.peerTable.list().map((peer): MeshPeer => {
-      const heard = this.router.heardFrom(peer.nodeId);
-      // Relayed envelopes do not touch the peer table (hot path): its last-seen is older than they are.
-      const lastSeen = heard ? Math.max(peer.lastSeen, wallOf(heard)) : peer.lastSeen;
-      return { ...peer, lastSeen, ...routeOf(peer.state === 'up', heard, now) };
-    });
-    for (const [nodeId, heard] of this.router.heardOrigins()) {
-      if (this.peerTable.get(nodeId)) continue;
-      const seen = wallOf(heard);
-      peers.push({ nodeId, name: '', state: 'discovered', lastSeen: seen, since: seen, multicast: false, ...routeOf(false, heard, now) });
-    }
-    return peers;
+  peers(): RoutedPeer[] {
+    return routedPeers(this.peerTable.list(), this.router.heard, this.clock.monotonic(), this.clock.now());
   }
 
   /** Node ids of the peers with an open session. */

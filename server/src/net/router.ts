@@ -28,7 +28,7 @@ import type { Envelope, Priority } from '../protocol/mesh';
 import { encodeSessionMessage, isRecord } from './codec';
 import type { Counters } from './counters';
 import { Dedup } from './dedup';
-import { HeardLog, type Heard } from './heard';
+import { HeardLog } from './heard';
 import { InboundLimiter, type InboundLimit } from './inboundLimits';
 
 export interface RouterLinks {
@@ -119,7 +119,8 @@ export class Router extends EventEmitter<RouterEvents> {
   private idHigh = -1;
   private idHighText = '';
   private tree: BroadcastTree | undefined;
-  private readonly heard = new HeardLog();
+  /** When each origin was last heard and over how many hops (read by the Peers view). */
+  readonly heard = new HeardLog();
 
   constructor(private readonly options: RouterOptions) {
     super();
@@ -198,21 +199,6 @@ export class Router extends EventEmitter<RouterEvents> {
     const encoded = bytes ?? encodeSessionMessage({ t: 'env', e: own ? envelope : { ...envelope, hops: (envelope.hops ?? 1) - 1 } });
     if (this.options.links.sendEncoded(peer, encoded, envelope.prio ?? 'chat')) this.options.counters.add(own ? 'router.pushed' : 'router.forwarded');
     return encoded;
-  }
-
-  /** When `origin` was last heard and over how many hops (monotonic ms; see heard.ts). */
-  heardFrom(origin: string): Readonly<Heard> | undefined {
-    return this.heard.get(origin);
-  }
-
-  /** Every origin heard from (bounded: those first heard longest ago are dropped first). */
-  heardOrigins(): IterableIterator<[string, Readonly<Heard>]> {
-    return this.heard.entries();
-  }
-
-  /** The origin said goodbye: it is no longer reached, whatever its last envelopes said. */
-  forgetHeard(origin: string): void {
-    this.heard.forget(origin);
   }
 
   // ---- subscriptions ----
