@@ -5,11 +5,9 @@
  * in place for every envelope (no allocation once an origin is known), no timers: the age of an
  * entry is judged when someone asks.
  */
+import type { PeerRoute } from '../protocol/status';
 import { BoundedMap } from './boundedMap';
 import type { PeerInfo } from './peerTable';
-
-/** How this node reaches a peer: an open session, relays that carried its envelopes lately, or neither. */
-export type Route = 'direct' | 'via' | 'unreachable';
 
 /** An origin heard within this window (monotonic ms) counts as reached through the mesh. */
 export const viaWindowMs = 120_000;
@@ -62,7 +60,7 @@ export class HeardLog {
  * The route to a peer at monotonic `now`: `direct` with a session; `via` when heard within
  * {@link viaWindowMs}, with the hop count of its last relayed envelope if that is recent too.
  */
-export function routeOf(sessionUp: boolean, heard: Readonly<Heard> | undefined, now: number): { route: Route; hops?: number } {
+export function routeOf(sessionUp: boolean, heard: Readonly<Heard> | undefined, now: number): { route: PeerRoute; hops?: number } {
   if (sessionUp) return { route: 'direct' };
   if (!heard || now - heard.at > viaWindowMs) return { route: 'unreachable' };
   return now - heard.relayedAt <= viaWindowMs ? { route: 'via', hops: heard.hops } : { route: 'via' };
@@ -70,7 +68,7 @@ export function routeOf(sessionUp: boolean, heard: Readonly<Heard> | undefined, 
 
 /** A peer and how this node reaches it. */
 export interface RoutedPeer extends PeerInfo {
-  route: Route;
+  route: PeerRoute;
   /** For `via`: hops its last relayed envelope travelled, when that was recent. */
   hops?: number;
 }

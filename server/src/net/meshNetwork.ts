@@ -31,7 +31,7 @@
  *                                                      // rooms.list, personas.list, genomes.list)
  * await mesh.call(nodeId, 'rooms.list', {}, { timeoutMs: 2000 });  // RemoteCallError on failure
  * mesh.peers();                                        // peer table: state, addr, rtt, lastSeen, route
-                                                      // (direct, via relays with hops, unreachable)
+ *                                                      // (direct, via relays with hops, unreachable)
  * mesh.stats();                                        // counters (rejections/closes by reason), loss
  * await mesh.stop();
  * ```
