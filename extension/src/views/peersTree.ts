@@ -108,8 +108,8 @@ export function viewOf(item: PeerItem, now: number): ItemView {
       const { peer } = item;
       const label = peer.name || 'Unnamed node';
       const how = routeText(peer, now);
-      // A nameless peer (heard only through relays) is told apart by its id, after what matters.
       const clock = clockOffsetText(peer);
+      // A nameless peer (heard only through relays) is told apart by its id, after what matters.
       const description = [how, ...badges(peer), clock && `clock ${clock}`, peer.name ? undefined : peer.nodeIdDisplay.slice(0, 7)].filter((part) => part).join(' · ');
       return {
         id: `peer:${peer.nodeId}`,
@@ -133,10 +133,15 @@ function routeText(peer: PeerSummary, now: number): string {
     case 'direct':
       return peer.rttMs !== undefined ? formatRtt(peer.rttMs) : 'direct';
     case 'via':
-      return peer.hops !== undefined ? `via, ${peer.hops} hops` : 'via';
+      return peer.hops !== undefined ? `via, ${hopsText(peer.hops)}` : 'via';
     case 'unreachable':
       return peer.state === 'connecting' ? 'connecting' : `last seen ${ago(now - peer.lastSeen)}`;
   }
+}
+
+/** One hop only when the origin's hop budget differs from ours (the count is an estimate then). */
+function hopsText(hops: number): string {
+  return `${hops} hop${hops === 1 ? '' : 's'}`;
 }
 
 function badges(peer: PeerSummary): string[] {
@@ -181,7 +186,7 @@ function nodeDetails(status: NodeStatus): Extract<PeerItem, { kind: 'detail' }>[
 function peerDetails(peer: PeerSummary, now: number): Extract<PeerItem, { kind: 'detail' }>[] {
   const route = {
     direct: 'a session of its own',
-    via: `through the mesh${peer.hops !== undefined ? `, ${peer.hops} hops` : ''}`,
+    via: `through the mesh${peer.hops !== undefined ? `, ${hopsText(peer.hops)}` : ''}`,
     unreachable: 'not heard from in the last two minutes',
   }[peer.route];
   const clock = clockOffsetText(peer);
