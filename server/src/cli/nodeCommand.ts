@@ -10,7 +10,7 @@ import { createLogger, logLevels, type LogLevel } from '../node/log';
 import { meshKeyProblem } from '../node/meshKey';
 import { defaultNetworkSettings, parseHostPort } from '../node/networkOptions';
 import type { ChatMessage } from '../protocol/rooms';
-import type { NetworkSettings } from '../protocol/status';
+import type { NetworkSettings, NodeRole } from '../protocol/status';
 import { lastValue, UsageError, type ParsedArgs } from './args';
 import { readMeshKey } from './meshKeySource';
 import { isChallengeOp, reportChallenges, runChallengeOp } from './challengeOps';
@@ -214,7 +214,7 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
 }
 
 /** `--role hub` takes hundreds of sessions; `--sessions LOW-HIGH` sets the watermarks. */
-export function overlayFromArgs(role: string | undefined, sessions: string | undefined): { overlay?: { activeTarget: number; activeMax: number } } {
+export function overlayFromArgs(role: string | undefined, sessions: string | undefined): { overlay?: { activeTarget: number; activeMax: number; role: NodeRole } } {
   if (role !== undefined && role !== 'node' && role !== 'hub') throw new UsageError('--role must be node or hub');
   let activeTarget = 6;
   let activeMax = role === 'hub' ? 500 : 12;
@@ -224,7 +224,7 @@ export function overlayFromArgs(role: string | undefined, sessions: string | und
     activeTarget = Number(match[1]);
     activeMax = Number(match[2]);
   }
-  return role === undefined && sessions === undefined ? {} : { overlay: { activeTarget, activeMax } };
+  return role === undefined && sessions === undefined ? {} : { overlay: { activeTarget, activeMax, role: role ?? 'node' } };
 }
 
 function messagesPerMinute(text: string): number {

@@ -30,7 +30,8 @@
  * mesh.allowMethods(nodeId | '*', ['persona.ask']);   // per-peer allow-list (default: ping, node.info,
  *                                                      // rooms.list, personas.list, genomes.list)
  * await mesh.call(nodeId, 'rooms.list', {}, { timeoutMs: 2000 });  // RemoteCallError on failure
- * mesh.peers();                                        // peer table: state, addr, rtt, lastSeen
+ * mesh.peers();                                        // peer table: state, addr, rtt, lastSeen, route
+ *                                                      // (direct, via relays with hops, unreachable)
  * mesh.stats();                                        // counters (rejections/closes by reason), loss
  * await mesh.stop();
  * ```
@@ -68,10 +69,11 @@ import { Counters } from './counters';
 import { DatagramSocket } from './datagramSocket';
 import { Discovery } from './discovery';
 import { FastLane } from './fastLane';
+import { routedPeers, type RoutedPeer } from './heard';
 import type { InboundLimit } from './inboundLimits';
 import { createLocalHandshakeIdentity, type LocalHandshakeIdentity } from './handshake';
 import { chooseLane } from './lanes';
-import { PeerTable, type PeerInfo } from './peerTable';
+import { PeerTable } from './peerTable';
 import type { RateLimitOptions } from './rateLimit';
 import { RemoteCommands, type CallOptions, type MethodHandler } from './remoteCommands';
 import { Overlay, type OverlayStats } from './overlay/overlay';
@@ -341,6 +343,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
         this.peerTable.touch(beacon.nodeId);
         if (beacon.bye) {
           this.sessions.markGone(beacon.nodeId);
+          this.router.heard.forget(beacon.nodeId);
           this.overlay?.forget(beacon.nodeId);
           return;
         }
@@ -376,6 +379,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
       if (unexpectedLoss.has(reason)) this.discovery?.reset();
       this.overlay?.sessionDown(nodeId);
       this.router.removePeer(nodeId);
+      if (reason === 'peer stop') this.router.heard.forget(nodeId);
       if (this.skewedPeers.delete(nodeId)) this.emit('peer.clock', { nodeId, name: this.peerTable.get(nodeId)?.name ?? '', offsetMs: this.peerTable.get(nodeId)?.clockOffsetMs ?? 0, skewed: false });
       this.emit('peer.down', { nodeId, reason });
       this.schedulePx();
@@ -439,8 +443,12 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
     return this.sessions.listenAddress;
   }
 
-  peers(): PeerInfo[] {
-    return this.peerTable.list();
+  /**
+   * Every peer known, with its route (direct, via relays, unreachable): the peer table (beacons,
+   * peer exchange, sessions) and the nodes known only from envelopes relayed to us.
+   */
+  peers(): RoutedPeer[] {
+    return routedPeers(this.peerTable.list(), this.router.heard, this.clock.monotonic(), this.clock.now());
   }
 
   /** Node ids of the peers with an open session. */
@@ -510,8 +518,13 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
       multicast: this.datagrams?.running ?? false,
       fastLane: this.fastLane?.lossStats() ?? { received: 0, lost: 0, senders: 0 },
       counters: this.counters.snapshot(),
-      overlay: this.overlay?.stats(),
+      overlay: this.overlayStats(),
     };
+  }
+
+  /** The overlay's view sizes, watermarks and counters; undefined without an overlay or before start. */
+  overlayStats(): OverlayStats | undefined {
+    return this.overlay?.stats();
   }
 
   // ---------------------------------------------------------------- internals

@@ -18,6 +18,8 @@
  *   requests) go directly, or through a neighbour of the destination. They are de-duplicated but
  *   not held to per-sender order: a request must not be dropped because a later envelope of its
  *   sender came first by another route.
+ * - Every envelope received notes when its origin was heard and, when it came through relays,
+ *   how many hops it travelled (heard.ts): what the Peers view says about peers without a session.
  */
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../node/clock';
@@ -26,6 +28,7 @@ import type { Envelope, Priority } from '../protocol/mesh';
 import { encodeSessionMessage, isRecord } from './codec';
 import type { Counters } from './counters';
 import { Dedup } from './dedup';
+import { HeardLog } from './heard';
 import { InboundLimiter, type InboundLimit } from './inboundLimits';
 
 export interface RouterLinks {
@@ -116,6 +119,8 @@ export class Router extends EventEmitter<RouterEvents> {
   private idHigh = -1;
   private idHighText = '';
   private tree: BroadcastTree | undefined;
+  /** When each origin was last heard and over how many hops (read by the Peers view). */
+  readonly heard = new HeardLog();
 
   constructor(private readonly options: RouterOptions) {
     super();
@@ -320,6 +325,8 @@ export class Router extends EventEmitter<RouterEvents> {
       this.options.counters.add('router.own');
       return true;
     }
+    // A copy that is a duplicate or over budget still shows the path to its origin works.
+    this.heard.note(envelope.origin, this.options.clock.monotonic(), from === envelope.origin ? undefined : this.travelled(envelope));
     if (envelope.to !== undefined) {
       if (envelope.to === this.options.nodeId) {
         if (!this.checkFresh(envelope, fast ? this.fastDedup : this.addressedDedup, envelope.prio)) return true;

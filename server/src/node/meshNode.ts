@@ -29,7 +29,7 @@ import { registerReviewRemoteMethod } from '../review/rpcHandlers';
 import { identityAuthenticator } from '../rooms/signing';
 import { Rooms } from '../rooms/rooms';
 import { SwitchableTransport } from '../rooms/switchableTransport';
-import { clockSkewProblem, duplicateIdentityProblem, type NetworkSettings, type NodeProblem, type NodeState, type NodeStatus, type PeerSummary } from '../protocol/status';
+import { clockSkewProblem, duplicateIdentityProblem, type NetworkSettings, type NodeProblem, type NodeRole, type NodeState, type NodeStatus, type OverlaySummary, type PeerSummary } from '../protocol/status';
 import { StoreError } from '../store/errors';
 import { Store } from '../store/database';
 import { readNodeMeta, writeNodeMeta } from '../store/nodeMeta';
@@ -86,8 +86,8 @@ export interface MeshNodeOptions {
    * --max-messages-per-minute, for bots and load tests). Every other limit scales with it.
    */
   maxMessagesPerMinute?: number;
-  /** Sessions kept at least and accepted at most (CLI --sessions, --role hub); default 6-12. */
-  overlay?: { activeTarget: number; activeMax: number };
+  /** Sessions kept at least and accepted at most (CLI --sessions, --role hub); default 6-12, role node. */
+  overlay?: { activeTarget: number; activeMax: number; role?: NodeRole };
 }
 
 export interface MeshNodeEvents {
@@ -301,6 +301,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       dataDir: this.dataDir,
       meshKeySet: this.meshKeyValue !== undefined,
       peers: this.networkValue?.upPeers().length ?? 0,
+      ...(this.overlaySummary() ?? {}),
       ...(this.networkValue ? { listen: this.networkValue.listenAddress } : {}),
       startedAt: this.startedAt,
       pid: process.pid,
@@ -318,12 +319,24 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     return aside;
   }
 
+  private overlaySummary(): { overlay: OverlaySummary } | undefined {
+    const stats = this.networkValue?.overlayStats();
+    if (!stats) return undefined;
+    const { activeTarget, activeMax } = stats.membership;
+    return { overlay: { sessions: stats.active, candidates: stats.passive, activeTarget, activeMax, role: this.options.overlay?.role ?? 'node' } };
+  }
+
   peers(): PeerSummary[] {
-    return (this.networkValue?.peers() ?? []).map((peer) => ({
+    const peers = this.networkValue?.peers() ?? [];
+    // A node heard only through relays has no name in the network's table; the rooms it joined name it.
+    const names = peers.some((peer) => !peer.name) ? this.roomsValue?.humanNames() : undefined;
+    return peers.map((peer) => ({
       nodeId: peer.nodeId,
       nodeIdDisplay: displayNodeId(peer.nodeId),
-      name: peer.name,
+      name: peer.name || names?.get(peer.nodeId) || '',
       state: peer.state,
+      route: peer.route,
+      ...(peer.hops !== undefined ? { hops: peer.hops } : {}),
       ...(peer.addr ? { addr: peer.addr } : {}),
       ...(peer.rttMs ? { rttMs: Math.round(peer.rttMs.ewma * 100) / 100 } : {}),
       ...(peer.clockOffsetMs !== undefined ? { clockOffsetMs: peer.clockOffsetMs } : {}),
