@@ -9,6 +9,11 @@ export interface PeerRef {
   id: string;
   /** `host:port` in the node; any string the host understands in the simulator. */
   addr: string;
+  /**
+   * The node's cluster when it was configured explicitly (`--cluster`); absent, the cluster is
+   * derived from `addr` (its /24, net/overlay/clusters.ts), so nodes without a label send nothing more.
+   */
+  cluster?: string;
 }
 
 /** HyParView messages, sent over an open session (`t` values are short: they travel often). */
