@@ -66,9 +66,10 @@
  * between clusters crosses few long links (two-level gossip as in Astrolabe and the super-peer
  * designs, cited in clusters.ts). Without a policy, or when every peer is in this node's cluster,
  * none of this applies and the node behaves exactly as above.
- * - A non-bridge fills its active view from its own cluster. It asks for an inter-cluster link
- *   only while cut off from its cluster (no peer, attempt or ready candidate there), and drops its
- *   inter-cluster links (alive) once it has a peer in its cluster.
+ * - A non-bridge fills its active view from its own cluster. A node cut off from its cluster (no
+ *   peer, attempt or ready candidate there; or alone in it) takes other clusters' nodes as any
+ *   node would; once it has a peer in its cluster a non-bridge drops its inter-cluster links
+ *   (alive) and a bridge keeps at most twice `bridgeLinks`.
  * - A bridge also asks for `bridgeLinks` (2) inter-cluster links, even at target (up to
  *   activeMax), preferring clusters it has no link to.
  * - An inter-cluster NEIGHBOR or JOIN is refused "full, try" this cluster's bridges by a
@@ -875,10 +876,9 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     return this.cluster?.isBridge() === true && this.remoteWanted() > 0;
   }
 
-  /** A non-bridge with no peer and no attempt in its own cluster: its bridges cannot carry its traffic. */
+  /** No peer and no attempt in its own cluster (alone in it, or cut off): it takes other clusters' nodes as any node would. */
   private cutOff(): boolean {
-    const policy = this.cluster;
-    if (!policy || policy.isBridge()) return false;
+    if (!this.cluster) return false;
     for (const peer of this.active.values()) if (!this.isRemote(peer)) return false;
     for (const attempt of this.attempts.values()) if (!this.isRemote(attempt.peer)) return false;
     return true;
@@ -893,7 +893,7 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     const policy = this.cluster;
     if (!policy || !this.isRemote(peer)) return false;
     if (!policy.isBridge()) return !this.cutOff();
-    if (high) return false;
+    if (high || this.cutOff()) return false;
     const held = this.remoteHeld(false);
     if (held < this.bridgeLinks) return false;
     return held >= 2 * this.bridgeLinks || this.remoteClusters().has(policy.clusterOf(peer));
@@ -907,12 +907,16 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     this.addPassive(peer);
   }
 
-  /** A non-bridge with a peer in its own cluster leaves the inter-cluster links to its bridges (alive: it stays a candidate). */
+  /**
+   * Once it has a peer in its own cluster, a non-bridge leaves its inter-cluster links to the
+   * bridges, and a bridge keeps at most twice bridgeLinks (both alive: they stay candidates).
+   */
   private shedRemote(): boolean {
-    if (!this.cluster || this.cluster.isBridge() || this.cutOff()) return false;
+    if (!this.cluster || this.cutOff()) return false;
     const before = this.active.size;
+    let keep = this.cluster.isBridge() ? 2 * this.bridgeLinks : 0;
     for (const peer of [...this.active.values()]) {
-      if (!this.isRemote(peer)) continue;
+      if (!this.isRemote(peer) || keep-- > 0) continue;
       this.counters.shed++;
       this.links.send(peer.id, { t: 'hv.disc', alive: true });
       this.removeActive(peer.id);
