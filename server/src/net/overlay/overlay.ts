@@ -10,6 +10,11 @@
  * - A static peer (`--peer`) is the contact of a HyParView join once its session is up.
  * - Membership messages and Plumtree's control travel as `{t: 'ov', m}`; the eager payload is the
  *   ordinary `env` message, so a two-node mesh sends exactly what it sent before.
+ * - Clusters (clusters.ts): the members of this node's cluster are the nodes whose beacons it
+ *   hears with the same cluster key (multicast with TTL 1 stays in the subnet); the bridges elected
+ *   over them hold the inter-cluster links (hyparview.ts). Only with a cluster key that means
+ *   something: an explicit label, or a concrete IPv4 address (not 0.0.0.0, which a node without
+ *   discovery may advertise); otherwise membership runs without clusters, as before.
  */
 import type { Clock, Random } from '../../node/clock';
 import type { Logger } from '../../node/log';
@@ -17,6 +22,8 @@ import type { Envelope, Priority, SessionMessage } from '../../protocol/mesh';
 import type { OverlayMessage, PeerRef } from '../../protocol/overlay';
 import type { Counters } from '../counters';
 import { Router, type BroadcastTree } from '../router';
+import { clusterOfRef } from './clusters';
+import { ClusterView } from './clusterView';
 import { HyParView, type HyParViewStats } from './hyparview';
 import { Plumtree, type PlumtreeStats } from './plumtree';
 
@@ -39,6 +46,16 @@ export interface OverlayOptions {
   /** Sessions kept at least (default 6) and accepted at most (default 12; a hub takes hundreds). */
   activeTarget?: number;
   activeMax?: number;
+  /** An explicit cluster label (`--cluster`); without one, the /24 of the advertised address. */
+  cluster?: string;
+}
+
+/** How a candidate was found. */
+export interface CandidateSource {
+  /** Heard again after a silence: its old failures no longer count, and it is probed next even at target. */
+  fresh?: boolean;
+  /** Its own beacon (not hearsay from peer exchange): it is alive, and counts in its cluster's membership. */
+  beacon?: boolean;
 }
 
 interface Item {
@@ -52,14 +69,17 @@ export interface OverlayStats {
   passive: number;
   membership: HyParViewStats;
   broadcast: PlumtreeStats;
+  /** This node's cluster and its bridges (undefined: clusters off, see the file's comment). */
+  cluster?: { name: string; bridge: boolean; members: number };
 }
 
 const addressPattern = /^[0-9a-fA-F.:[\]]+:\d{1,5}$/;
 
 export class Overlay implements BroadcastTree {
   private membership: HyParView | undefined;
+  private clusters: ClusterView | undefined;
   private readonly tree: Plumtree<Item>;
-  private readonly pendingCandidates: PeerRef[] = [];
+  private readonly pendingCandidates: Array<{ peer: PeerRef; source: CandidateSource }> = [];
 
   constructor(private readonly options: OverlayOptions) {
     this.tree = new Plumtree<Item>({
@@ -79,8 +99,16 @@ export class Overlay implements BroadcastTree {
   /** Starts membership once the node knows the address it accepts sessions on. */
   start(listenAddress: string): void {
     const { options } = this;
+    const self: PeerRef = options.cluster === undefined ? { id: options.nodeId, addr: listenAddress } : { id: options.nodeId, addr: listenAddress, cluster: options.cluster };
+    const clusters = meaningfulCluster(self) ? new ClusterView({ self, clock: options.clock }) : undefined;
+    this.clusters = clusters;
     const membership = new HyParView({
-      self: { id: options.nodeId, addr: listenAddress },
+      self,
+      cluster: clusters && {
+        clusterOf: clusterOfRef,
+        isBridge: () => clusters.isBridge() === true,
+        bridges: () => clusters.otherBridges(),
+      },
       clock: options.clock,
       random: options.random,
       logger: options.logger.child('hyparview'),
@@ -103,7 +131,7 @@ export class Overlay implements BroadcastTree {
     membership.on('down', () => options.counters.add('overlay.active.down'));
     this.membership = membership;
     membership.start();
-    for (const candidate of this.pendingCandidates.splice(0)) membership.addCandidate(candidate);
+    for (const { peer, source } of this.pendingCandidates.splice(0)) this.candidate(peer, source);
   }
 
   stop(): void {
@@ -111,20 +139,40 @@ export class Overlay implements BroadcastTree {
     this.tree.stop();
   }
 
-  /** A peer we could keep a session with. `fresh`: heard again after a silence, so its old failures no longer count. */
-  candidate(peer: PeerRef, fresh = false): void {
+  /** A peer we could keep a session with. */
+  candidate(peer: PeerRef, source: CandidateSource = {}): void {
     if (!addressPattern.test(peer.addr)) return;
-    if (!this.membership) {
-      this.pendingCandidates.push(peer);
+    const membership = this.membership;
+    if (!membership) {
+      this.pendingCandidates.push({ peer, source });
       return;
     }
-    // Heard again after a silence: its old failures no longer count, and it is probed next even at target.
-    this.membership.addCandidate(peer, { reappeared: fresh });
+    if (source.beacon === true && this.clusters?.heard(peer)) membership.clusterChanged();
+    membership.addCandidate(peer, { reappeared: source.fresh === true });
   }
 
   /** The peer said goodbye. */
   forget(peerId: string): void {
     this.membership?.forget(peerId);
+    if (this.clusters?.gone(peerId)) this.membership?.clusterChanged();
+  }
+
+  /** This node's cluster (undefined while clusters are off). */
+  cluster(): string | undefined {
+    return this.clusters?.cluster;
+  }
+
+  /** The cluster a peer was last heard in (its beacons); undefined when unknown or clusters are off. */
+  clusterOf(peerId: string): string | undefined {
+    return this.clusters?.clusterOf(peerId);
+  }
+
+  /**
+   * Whether this node (no argument) or a member of its cluster is one of the cluster's bridges;
+   * undefined for another cluster's node (only its own cluster knows) or while clusters are off.
+   */
+  isBridge(peerId?: string): boolean | undefined {
+    return this.clusters?.isBridge(peerId);
   }
 
   /**
@@ -143,6 +191,8 @@ export class Overlay implements BroadcastTree {
   sessionDown(peerId: string): void {
     this.tree.neighborDown(peerId);
     this.membership?.sessionDown(peerId);
+    // A lost session may be a bridge that crashed: members not heard for long are dropped now.
+    if (this.clusters?.expire()) this.membership?.clusterChanged();
   }
 
   dialFailed(peerId: string): void {
@@ -160,7 +210,9 @@ export class Overlay implements BroadcastTree {
   stats(): OverlayStats | undefined {
     const membership = this.membership;
     if (!membership) return undefined;
-    return { active: membership.activePeers().length, passive: membership.passivePeers().length, membership: membership.stats(), broadcast: this.tree.stats() };
+    const clusters = this.clusters;
+    const cluster = clusters && { name: clusters.cluster, bridge: clusters.isBridge() === true, members: clusters.size() };
+    return { active: membership.activePeers().length, passive: membership.passivePeers().length, membership: membership.stats(), broadcast: this.tree.stats(), ...(cluster ? { cluster } : {}) };
   }
 
   // ---- BroadcastTree (the router's side)
@@ -181,4 +233,11 @@ export class Overlay implements BroadcastTree {
     // Already up (a session the peer opened, or a static one): the membership hears of it at once.
     if (this.options.sessions.connect(peer.id, peer.addr) === 'up') this.options.clock.setTimeout(() => this.membership?.sessionUp(peer.id, true), 0);
   }
+}
+
+/** An explicit label, or a concrete IPv4 address: not the unspecified one, not a name or IPv6 (no /24 to speak of). */
+function meaningfulCluster(self: PeerRef): boolean {
+  if (self.cluster !== undefined) return true;
+  const host = self.addr.slice(0, self.addr.lastIndexOf(':'));
+  return /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) && host !== '0.0.0.0';
 }

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { isBeacon } from '../../../../server/src/net/beacon';
 import { clusterKey, clusterLabel, clusterOfRef, electBridges } from '../../../../server/src/net/overlay/clusters';
+import { meshProtocolVersion } from '../../../../server/src/protocol/mesh';
 
 describe('overlay clusters: keys and bridge election', () => {
   it("keys a node by its explicit label, else its IPv4 address's /24, else its host", () => {
@@ -46,5 +48,17 @@ describe('overlay clusters: keys and bridge election', () => {
     assert.deepEqual(electBridges('lab', ['solo']), ['solo']);
     assert.deepEqual(electBridges('lab', []), []);
     assert.throws(() => electBridges('lab', members, 0), RangeError);
+  });
+});
+
+describe('overlay clusters: the label in beacons', () => {
+  it('accepts a beacon with a cluster label up to 64 characters, and rejects another type or a longer one', () => {
+    const beacon = { v: meshProtocolVersion, nodeId: 'A'.repeat(52), instance: '0011223344556677', counter: 1, ts: 0, tcp: '127.0.0.1:4000', name: 'n' };
+    assert.equal(isBeacon(beacon), true);
+    assert.equal(isBeacon({ ...beacon, cl: 'floor-2' }), true);
+    assert.equal(isBeacon({ ...beacon, cl: 'x'.repeat(64) }), true);
+    assert.equal(isBeacon({ ...beacon, cl: 'x'.repeat(65) }), false);
+    assert.equal(isBeacon({ ...beacon, cl: 2 }), false);
+    assert.equal(isBeacon({ ...beacon, cl: '' }), false);
   });
 });
