@@ -22,7 +22,7 @@ import type { Envelope, Priority, SessionMessage } from '../../protocol/mesh';
 import type { OverlayMessage, PeerRef } from '../../protocol/overlay';
 import type { Counters } from '../counters';
 import { Router, type BroadcastTree } from '../router';
-import { clusterOfRef } from './clusters';
+import { clusterKey, clusterOfRef } from './clusters';
 import { ClusterView } from './clusterView';
 import { HyParView, type HyParViewStats } from './hyparview';
 import { Plumtree, type PlumtreeStats } from './plumtree';
@@ -148,7 +148,17 @@ export class Overlay implements BroadcastTree {
       return;
     }
     if (source.beacon === true && this.clusters?.heard(peer)) membership.clusterChanged();
-    membership.addCandidate(peer, { reappeared: source.fresh === true });
+    membership.addCandidate(this.withLabel(peer), { reappeared: source.fresh === true });
+  }
+
+  /**
+   * Peer exchange passes on addresses only: a peer whose beacon carried an explicit label keeps it,
+   * or it would be taken for a member of its address's /24.
+   */
+  private withLabel(peer: PeerRef): PeerRef {
+    if (peer.cluster !== undefined) return peer;
+    const known = this.clusters?.clusterOf(peer.id);
+    return known !== undefined && known !== clusterKey(peer.addr) ? { ...peer, cluster: known } : peer;
   }
 
   /** The peer said goodbye. */
