@@ -523,6 +523,12 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     return this.active.has(peerId);
   }
 
+  /** How the membership knows a peer (active or candidate), with the cluster label it sent. */
+  peerRef(peerId: string): PeerRef | undefined {
+    const peer = this.active.get(peerId) ?? this.passive.get(peerId) ?? this.attempts.get(peerId)?.peer;
+    return peer && { ...peer };
+  }
+
   stats(): HyParViewStats {
     return { activeTarget: this.activeTarget, activeMax: this.activeMax, ...this.counters };
   }

@@ -172,9 +172,17 @@ export class Overlay implements BroadcastTree {
     return this.clusters?.cluster;
   }
 
-  /** The cluster a peer was last heard in (its beacons); undefined when unknown or clusters are off. */
+  /**
+   * The cluster of a peer: as its beacons said, else as the membership knows it (a node of another
+   * subnet is never heard by beacons); undefined when unknown or clusters are off.
+   */
   clusterOf(peerId: string): string | undefined {
-    return this.clusters?.clusterOf(peerId);
+    const clusters = this.clusters;
+    if (!clusters) return undefined;
+    const heard = clusters.clusterOf(peerId);
+    if (heard !== undefined) return heard;
+    const ref = this.membership?.peerRef(peerId);
+    return ref && clusterOfRef(ref);
   }
 
   /**
