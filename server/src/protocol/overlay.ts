@@ -50,4 +50,17 @@ export type BroadcastControl =
   /** Asks the receiver to stop pushing `root`'s messages eagerly to the sender (lazy instead). */
   | { t: 'pt.prune'; root: string };
 
-export type OverlayMessage = MembershipMessage | BroadcastControl;
+/** Cluster interest (net/overlay/interest.ts): which rooms have members where. */
+export type ClusterMessage =
+  /**
+   * Members' rooms (ids of rooms with a subscriber on that node), flooded within their cluster
+   * when they change and sent whole when a session opens; `v` rises with every change of a member.
+   */
+  | { t: 'cl.rooms'; recs: Array<[id: string, v: number, rooms: string[]]> }
+  /**
+   * A cluster's summary by one of its bridges (`by`), flooded to every cluster when it changes:
+   * its member count, bridges, rooms with members, and the clusters it has links to.
+   */
+  | { t: 'cl.sum'; c: string; by: string; v: number; n: number; b: string[]; r: string[]; l: string[] };
+
+export type OverlayMessage = MembershipMessage | BroadcastControl | ClusterMessage;

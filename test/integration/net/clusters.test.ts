@@ -65,4 +65,41 @@ describe('overlay clusters: two labelled clusters (in process, loopback)', funct
     await waitFor('every node has the 9 others', () => received.every((list) => list.length >= 9), 10_000);
     received.forEach((list, i) => assert.equal(new Set(list.map((m) => m.from)).size, 9, `node ${i}`));
   });
+
+  it("a room's events cross to the other cluster only when it has members of the room", async () => {
+    const port = freshPort();
+    nodes = Array.from({ length: 8 }, (_, i) => makeNode(port, { name: `r${i}`, tuning: { overlay: { activeTarget: 2, activeMax: 4, cluster: labels[i % 2] } } }));
+    const east = nodes.filter((_, i) => i % 2 === 0);
+    const west = nodes.filter((_, i) => i % 2 === 1);
+    const got = new Map<string, MeshMessage[]>(['lobby', 'eastside', 'westside'].map((room) => [room, []]));
+    const join = (node: TestNode, room: string) => node.mesh.subscribe(`/chat/room/${room}/`, (m) => got.get(room)!.push(m));
+    for (const node of nodes) join(node, 'lobby');
+    join(east[1]!, 'eastside');
+    join(east[2]!, 'eastside');
+    join(west[3]!, 'westside');
+    for (const node of nodes) await node.mesh.start();
+    const summaries = (node: TestNode) => node.mesh.stats().overlay?.cluster?.interest.clusters ?? 0;
+    await waitFor('one mesh, every bridge holding both clusters summaries', () => connected(nodes) && nodes.every((node) => node.mesh.isBridge() !== true || summaries(node) === 2), 30_000);
+    await sleep(11_000); // past the request timeout: only agreed sessions remain
+    await waitFor('still one mesh', () => connected(nodes), 10_000);
+
+    const forwarded = (group: TestNode[]) => group.reduce((sum, node) => sum + (node.mesh.stats().counters['router.forwarded'] ?? 0), 0);
+    const westBefore = forwarded(west);
+    for (let k = 0; k < 5; k++) east[0]!.mesh.publish('/chat/room/eastside/events/message', { k });
+    for (let k = 0; k < 5; k++) east[3]!.mesh.publish('/chat/room/westside/events/message', { k });
+    for (let k = 0; k < 5; k++) east[0]!.mesh.publish('/chat/room/lobby/events/message', { k });
+    await waitFor('each room has its messages at every member', () => got.get('eastside')!.length === 10 && got.get('westside')!.length === 5 && got.get('lobby')!.length === 35, 10_000);
+    await sleep(1000);
+    // The west relayed the rooms it has members of; then eastside events alone cost the west nothing.
+    const westAfter = forwarded(west);
+    const skipped = east.reduce((sum, node) => sum + (node.mesh.stats().counters['overlay.interest.skipped'] ?? 0), 0);
+    assert.ok(skipped >= 5, `east bridges held back eastside events: ${skipped}`);
+    const westOnly = forwarded(west);
+    for (let k = 0; k < 5; k++) east[0]!.mesh.publish('/chat/room/eastside/events/message', { k: 10 + k });
+    await waitFor('5 more eastside events at its 2 members', () => got.get('eastside')!.length === 20, 10_000);
+    await sleep(1000);
+    assert.equal(forwarded(west), westOnly, 'no west node relayed an eastside event');
+    assert.ok(westAfter > westBefore, 'the west relayed the rooms it has members of');
+    assert.equal(got.get('lobby')!.length, 35);
+  });
 });

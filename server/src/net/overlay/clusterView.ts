@@ -77,6 +77,11 @@ export class ClusterView {
     return this.elected.includes(peerId);
   }
 
+  /** The bridges' ids, this node included when it is one. */
+  bridgeIds(): string[] {
+    return [...this.elected];
+  }
+
   /** The bridges other than this node, as refs to dial. */
   otherBridges(): PeerRef[] {
     return this.elected.flatMap((id) => {

@@ -15,16 +15,21 @@
  *   over them hold the inter-cluster links (hyparview.ts). Only with a cluster key that means
  *   something: an explicit label, or a concrete IPv4 address (not 0.0.0.0, which a node without
  *   discovery may advertise); otherwise membership runs without clusters, as before.
+ * - Interest (interest.ts): a room's events, pushed or announced lazily, cross to a peer of another
+ *   cluster only when a cluster behind it has members of the room. Plumtree does not know: the
+ *   links it is given here skip the push, or the announced ids, the far side has no use for.
  */
 import type { Clock, Random } from '../../node/clock';
 import type { Logger } from '../../node/log';
 import type { Envelope, Priority, SessionMessage } from '../../protocol/mesh';
 import type { OverlayMessage, PeerRef } from '../../protocol/overlay';
+import { BoundedMap } from '../boundedMap';
 import type { Counters } from '../counters';
 import { Router, type BroadcastTree } from '../router';
 import { clusterKey, clusterOfRef } from './clusters';
 import { ClusterView } from './clusterView';
 import { HyParView, type HyParViewStats } from './hyparview';
+import { ClusterInterest, roomsOfPrefixes, type InterestStats } from './interest';
 import { Plumtree, type PlumtreeStats } from './plumtree';
 
 /** What the overlay needs of the session manager. */
@@ -70,14 +75,21 @@ export interface OverlayStats {
   membership: HyParViewStats;
   broadcast: PlumtreeStats;
   /** This node's cluster and its bridges (undefined: clusters off, see the file's comment). */
-  cluster?: { name: string; bridge: boolean; members: number };
+  cluster?: { name: string; bridge: boolean; members: number; interest: InterestStats };
 }
 
 const addressPattern = /^[0-9a-fA-F.:[\]]+:\d{1,5}$/;
+/** Topics of recent broadcasts by (root, id), to judge the ids of a lazy announcement. */
+const maxTopics = 4096;
 
 export class Overlay implements BroadcastTree {
   private membership: HyParView | undefined;
   private clusters: ClusterView | undefined;
+  private interest: ClusterInterest | undefined;
+  private readonly topics = new BoundedMap<string, string>(maxTopics);
+  /** Peers with an open session (the interest's audience). */
+  private readonly up = new Set<string>();
+  private readonly onSubsChanged = (): void => this.interest?.setRooms(roomsOfPrefixes(this.options.router.localPrefixes()));
   private readonly tree: Plumtree<Item>;
   private readonly pendingCandidates: Array<{ peer: PeerRef; source: CandidateSource }> = [];
 
@@ -89,9 +101,17 @@ export class Overlay implements BroadcastTree {
       has: (root, id) => options.router.seenBroadcast(root, id),
       links: {
         push: (peer, item) => {
+          if (this.interest?.wants(peer, item.envelope.topic) === false) {
+            options.counters.add('overlay.interest.skipped');
+            return;
+          }
           item.bytes = options.router.push(peer, item.envelope, item.bytes);
         },
-        control: (peer, message) => void options.sessions.send(peer, { t: 'ov', m: message }, 'control'),
+        control: (peer, message) => {
+          const wanted = message.t === 'pt.ihave' && this.interest ? { ...message, ids: message.ids.filter(([root, id]) => this.announces(peer, root, id)) } : message;
+          if (wanted.t === 'pt.ihave' && wanted.ids.length === 0) return;
+          options.sessions.send(peer, { t: 'ov', m: wanted }, 'control');
+        },
       },
     });
   }
@@ -127,14 +147,37 @@ export class Overlay implements BroadcastTree {
         sendTo: (peer, message) => options.sessions.isUp(peer.id) && options.sessions.send(peer.id, { t: 'ov', m: message }, 'control'),
       },
     });
-    membership.on('up', () => options.counters.add('overlay.active.up'));
-    membership.on('down', () => options.counters.add('overlay.active.down'));
+    membership.on('up', () => {
+      options.counters.add('overlay.active.up');
+      this.interest?.clusterChanged();
+    });
+    membership.on('down', () => {
+      options.counters.add('overlay.active.down');
+      this.interest?.clusterChanged();
+    });
     this.membership = membership;
+    if (clusters) {
+      this.interest = new ClusterInterest({
+        self: options.nodeId,
+        cluster: clusters.cluster,
+        clock: options.clock,
+        peers: () => this.up,
+        linkedClusters: () => membership.activePeers().flatMap((peer) => this.clusterOf(peer) ?? []),
+        clusterOf: (peer) => this.clusterOf(peer),
+        send: (peer, message) => void options.sessions.send(peer, { t: 'ov', m: message }, 'control'),
+        isBridge: () => clusters.isBridge() === true,
+        bridges: () => clusters.bridgeIds(),
+        members: () => clusters.size(),
+      });
+      options.router.on('subs-changed', this.onSubsChanged);
+      this.onSubsChanged();
+    }
     membership.start();
     for (const { peer, source } of this.pendingCandidates.splice(0)) this.candidate(peer, source);
   }
 
   stop(): void {
+    this.options.router.off('subs-changed', this.onSubsChanged);
     this.membership?.stop();
     this.tree.stop();
   }
@@ -147,7 +190,7 @@ export class Overlay implements BroadcastTree {
       this.pendingCandidates.push({ peer, source });
       return;
     }
-    if (source.beacon === true && this.clusters?.heard(peer)) membership.clusterChanged();
+    if (source.beacon === true && this.clusters?.heard(peer)) this.bridgesChanged();
     membership.addCandidate(this.withLabel(peer), { reappeared: source.fresh === true });
   }
 
@@ -164,7 +207,8 @@ export class Overlay implements BroadcastTree {
   /** The peer said goodbye. */
   forget(peerId: string): void {
     this.membership?.forget(peerId);
-    if (this.clusters?.gone(peerId)) this.membership?.clusterChanged();
+    this.interest?.forgetMember(peerId);
+    if (this.clusters?.gone(peerId)) this.bridgesChanged();
   }
 
   /** This node's cluster (undefined while clusters are off). */
@@ -200,6 +244,8 @@ export class Overlay implements BroadcastTree {
    */
   sessionUp(peerId: string, outbound: boolean, staticAddress?: string): void {
     this.tree.neighborUp(peerId);
+    this.up.add(peerId);
+    this.interest?.peerUp(peerId);
     const membership = this.membership;
     if (!membership) return;
     membership.sessionUp(peerId, outbound);
@@ -208,9 +254,10 @@ export class Overlay implements BroadcastTree {
 
   sessionDown(peerId: string): void {
     this.tree.neighborDown(peerId);
+    this.up.delete(peerId);
     this.membership?.sessionDown(peerId);
     // A lost session may be a bridge that crashed: members not heard for long are dropped now.
-    if (this.clusters?.expire()) this.membership?.clusterChanged();
+    if (this.clusters?.expire()) this.bridgesChanged();
   }
 
   dialFailed(peerId: string): void {
@@ -222,6 +269,7 @@ export class Overlay implements BroadcastTree {
     const kind = typeof message.t === 'string' ? message.t : '';
     if (kind.startsWith('hv.')) return this.membership?.receive(from, message) ?? true;
     if (kind.startsWith('pt.')) return this.tree.receiveControl(from, message);
+    if (kind.startsWith('cl.')) return this.interest?.receive(from, message) ?? true;
     return false;
   }
 
@@ -229,18 +277,33 @@ export class Overlay implements BroadcastTree {
     const membership = this.membership;
     if (!membership) return undefined;
     const clusters = this.clusters;
-    const cluster = clusters && { name: clusters.cluster, bridge: clusters.isBridge() === true, members: clusters.size() };
+    const cluster = clusters && this.interest && { name: clusters.cluster, bridge: clusters.isBridge() === true, members: clusters.size(), interest: this.interest.stats() };
     return { active: membership.activePeers().length, passive: membership.passivePeers().length, membership: membership.stats(), broadcast: this.tree.stats(), ...(cluster ? { cluster } : {}) };
   }
 
   // ---- BroadcastTree (the router's side)
 
   publish(envelope: Envelope): void {
-    this.tree.broadcast(Router.broadcastId(envelope), { envelope });
+    const id = Router.broadcastId(envelope);
+    if (this.interest) this.topics.set(`${envelope.origin} ${id}`, envelope.topic);
+    this.tree.broadcast(id, { envelope });
   }
 
   received(from: string, envelope: Envelope, isNew: boolean): void {
+    if (this.interest && isNew) this.topics.set(`${envelope.origin} ${Router.broadcastId(envelope)}`, envelope.topic);
     this.tree.receive(from, envelope.origin, Router.broadcastId(envelope), { envelope }, isNew, this.options.router.travelled(envelope));
+  }
+
+  /** The bridges may have changed: the membership and the interest summaries follow. */
+  private bridgesChanged(): void {
+    this.membership?.clusterChanged();
+    this.interest?.clusterChanged();
+  }
+
+  /** Whether to announce broadcast (root, id) to `peer` lazily: as for a push; an id whose topic is forgotten is announced. */
+  private announces(peer: string, root: string, id: string): boolean {
+    const topic = this.topics.get(`${root} ${id}`);
+    return topic === undefined || this.interest?.wants(peer, topic) !== false;
   }
 
   private connect(peer: PeerRef): void {
