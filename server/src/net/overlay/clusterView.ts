@@ -7,7 +7,7 @@
  */
 import type { Clock } from '../../node/clock';
 import { BoundedMap } from '../boundedMap';
-import { clusterOfRef, electBridges } from './clusters';
+import { clusterOfRef, lowestWeights, rendezvousWeight } from './clusters';
 import type { PeerRef } from './types';
 
 export interface ClusterViewOptions {
@@ -28,8 +28,9 @@ export class ClusterView {
   private readonly clock: Clock;
   private readonly bridgeCount: number | undefined;
   private readonly memberTimeoutMs: number;
-  /** Members of this cluster other than self: their ref and when they were last heard. */
-  private readonly members = new Map<string, { ref: PeerRef; heardAt: number }>();
+  /** Members of this cluster other than self: their ref, rendezvous weight and when they were last heard. */
+  private readonly members = new Map<string, { ref: PeerRef; weight: string; heardAt: number }>();
+  private readonly selfWeight: string;
   private readonly known = new BoundedMap<string, string>(maxKnownPeers);
   private elected: string[];
 
@@ -38,6 +39,7 @@ export class ClusterView {
     this.clock = options.clock;
     this.cluster = clusterOfRef(options.self);
     this.bridgeCount = options.bridges;
+    this.selfWeight = rendezvousWeight(this.cluster, options.self.id);
     this.memberTimeoutMs = options.memberTimeoutMs ?? 75_000;
     this.elected = [options.self.id];
   }
@@ -46,7 +48,11 @@ export class ClusterView {
   heard(peer: PeerRef): boolean {
     const cluster = clusterOfRef(peer);
     this.known.set(peer.id, cluster);
-    if (cluster === this.cluster && peer.id !== this.self.id) this.members.set(peer.id, { ref: peer, heardAt: this.clock.monotonic() });
+    if (cluster === this.cluster && peer.id !== this.self.id) {
+      // A beacon every few seconds from every member: its weight is hashed once.
+      const weight = this.members.get(peer.id)?.weight ?? rendezvousWeight(this.cluster, peer.id);
+      this.members.set(peer.id, { ref: peer, weight, heardAt: this.clock.monotonic() });
+    }
     return this.reelect();
   }
 
@@ -93,7 +99,8 @@ export class ClusterView {
   private reelect(): boolean {
     const now = this.clock.monotonic();
     for (const [id, member] of this.members) if (now - member.heardAt > this.memberTimeoutMs) this.members.delete(id);
-    const next = electBridges(this.cluster, [this.self.id, ...this.members.keys()], this.bridgeCount);
+    const weighted = [{ id: this.self.id, weight: this.selfWeight }, ...[...this.members].map(([id, member]) => ({ id, weight: member.weight }))];
+    const next = lowestWeights(weighted, this.bridgeCount);
     const changed = next.length !== this.elected.length || next.some((id, i) => id !== this.elected[i]);
     this.elected = next;
     return changed;

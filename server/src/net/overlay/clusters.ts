@@ -75,8 +75,12 @@ export function rendezvousWeight(cluster: string, nodeId: string): string {
  * gets the same list.
  */
 export function electBridges(cluster: string, members: Iterable<string>, count = defaultBridges): string[] {
+  return lowestWeights([...new Set(members)].map((id) => ({ id, weight: rendezvousWeight(cluster, id) })), count);
+}
+
+/** The ids of the `count` lowest weights, lowest first (for a caller that keeps the weights it hashed). */
+export function lowestWeights(weighted: Array<{ id: string; weight: string }>, count = defaultBridges): string[] {
   if (!Number.isInteger(count) || count < 1) throw new RangeError(`bridges must be an integer >= 1, got ${count}`);
-  const weighted = [...new Set(members)].map((id) => ({ id, weight: rendezvousWeight(cluster, id) }));
-  weighted.sort((a, b) => (a.weight < b.weight ? -1 : a.weight > b.weight ? 1 : 0));
-  return weighted.slice(0, count).map((entry) => entry.id);
+  const sorted = [...weighted].sort((a, b) => (a.weight < b.weight ? -1 : a.weight > b.weight ? 1 : 0));
+  return sorted.slice(0, count).map((entry) => entry.id);
 }

@@ -9,8 +9,8 @@
  *   cluster's links: a record per member, versioned by its author, sent whole when a session
  *   opens and forwarded only when newer, so a change costs one message per link and idle costs
  *   nothing.
- * - Between clusters, each bridge summarises its cluster (member count, bridges, rooms with
- *   members, clusters it links to) and floods the summary to every cluster only when its bridges,
+ * - Between clusters, each bridge holding inter-cluster links summarises its cluster (member
+ *   count, bridges, rooms with members, clusters it links to) and floods the summary to every cluster only when its bridges,
  *   rooms or links changed (compared, not resent on a period; the member count rides along). Every node thus holds one small summary per
  *   cluster and, with the links, the cluster graph: a link to cluster X is wanted for room R when
  *   a cluster reachable from X without crossing this node's cluster has a member of R, or has not
@@ -28,7 +28,7 @@ export interface InterestOptions {
   self: string;
   cluster: string;
   clock: Clock;
-  /** Peers with an open session (where records and summaries are sent). */
+  /** The peers records and summaries travel to (the active view). */
   peers(): Iterable<string>;
   /** The other clusters this node holds links to (its active view's, not every open session). */
   linkedClusters(): Iterable<string>;
@@ -148,14 +148,14 @@ export class ClusterInterest {
     this.refresh();
   }
 
-  /** A session opened: a peer of this cluster (or not known yet) gets every member's rooms, any peer every summary. */
+  /** A new link: a peer of this cluster (or not known yet) gets every member's rooms, any peer every summary. */
   peerUp(peerId: string): void {
     if (this.mayBeLocal(peerId)) this.options.send(peerId, { t: 'cl.rooms', recs: [...this.records].map(([id, record]) => [id, record.v, record.rooms]) });
     for (const [cluster, byAuthor] of this.summaries) for (const summary of byAuthor.values()) this.options.send(peerId, toMessage(cluster, summary));
     this.refresh();
   }
 
-  /** A session closed: the links this node summarises may have changed. */
+  /** A link closed: the links this node summarises may have changed. */
   peerDown(): void {
     this.refresh();
   }
@@ -275,6 +275,8 @@ export class ClusterInterest {
       return;
     }
     const links = [...new Set(options.linkedClusters())].filter((cluster) => cluster !== options.cluster);
+    // Only a bridge with inter-cluster links speaks for its cluster: a LAN of one cluster floods nothing.
+    if (links.length === 0) return;
     const content = { n: options.members(), b: [...options.bridges()].sort().slice(0, maxList), r: this.clusterRooms().slice(0, maxRooms), l: links.sort().slice(0, maxList) };
     // The member count rides along: a change of it alone is no news worth a mesh-wide flood.
     const key = JSON.stringify([content.b, content.r, content.l]);

@@ -87,8 +87,11 @@ export class Overlay implements BroadcastTree {
   private clusters: ClusterView | undefined;
   private interest: ClusterInterest | undefined;
   private readonly topics = new BoundedMap<string, string>(maxTopics);
-  /** Peers with an open session (the interest's audience). */
-  private readonly up = new Set<string>();
+  /**
+   * This node holds an active link to another cluster: only then does it filter by interest or
+   * remember topics for lazy announcements (a node of one cluster pays nothing per event).
+   */
+  private crossing = false;
   private readonly onSubsChanged = (): void => this.interest?.setRooms(roomsOfPrefixes(this.options.router.localPrefixes()));
   private readonly tree: Plumtree<Item>;
   private readonly pendingCandidates: Array<{ peer: PeerRef; source: CandidateSource }> = [];
@@ -101,14 +104,14 @@ export class Overlay implements BroadcastTree {
       has: (root, id) => options.router.seenBroadcast(root, id),
       links: {
         push: (peer, item) => {
-          if (this.interest?.wants(peer, item.envelope.topic) === false) {
+          if (this.crossing && this.interest?.wants(peer, item.envelope.topic) === false) {
             options.counters.add('overlay.interest.skipped');
             return;
           }
           item.bytes = options.router.push(peer, item.envelope, item.bytes);
         },
         control: (peer, message) => {
-          const wanted = message.t === 'pt.ihave' && this.interest ? { ...message, ids: message.ids.filter(([root, id]) => this.announces(peer, root, id)) } : message;
+          const wanted = message.t === 'pt.ihave' && this.crossing ? { ...message, ids: message.ids.filter(([root, id]) => this.announces(peer, root, id)) } : message;
           if (wanted.t === 'pt.ihave' && wanted.ids.length === 0) return;
           options.sessions.send(peer, { t: 'ov', m: wanted }, 'control');
         },
@@ -147,13 +150,16 @@ export class Overlay implements BroadcastTree {
         sendTo: (peer, message) => options.sessions.isUp(peer.id) && options.sessions.send(peer.id, { t: 'ov', m: message }, 'control'),
       },
     });
-    membership.on('up', () => {
+    // Interest travels over the active view only: sessions being agreed on may be refused.
+    membership.on('up', (peer) => {
       options.counters.add('overlay.active.up');
-      this.interest?.clusterChanged();
+      this.updateCrossing();
+      this.interest?.peerUp(peer);
     });
     membership.on('down', () => {
       options.counters.add('overlay.active.down');
-      this.interest?.clusterChanged();
+      this.updateCrossing();
+      this.interest?.peerDown();
     });
     this.membership = membership;
     if (clusters) {
@@ -161,7 +167,7 @@ export class Overlay implements BroadcastTree {
         self: options.nodeId,
         cluster: clusters.cluster,
         clock: options.clock,
-        peers: () => this.up,
+        peers: () => membership.activePeers(),
         linkedClusters: () => membership.activePeers().flatMap((peer) => this.clusterOf(peer) ?? []),
         clusterOf: (peer) => this.clusterOf(peer),
         send: (peer, message) => void options.sessions.send(peer, { t: 'ov', m: message }, 'control'),
@@ -244,8 +250,6 @@ export class Overlay implements BroadcastTree {
    */
   sessionUp(peerId: string, outbound: boolean, staticAddress?: string): void {
     this.tree.neighborUp(peerId);
-    this.up.add(peerId);
-    this.interest?.peerUp(peerId);
     const membership = this.membership;
     if (!membership) return;
     membership.sessionUp(peerId, outbound);
@@ -254,7 +258,6 @@ export class Overlay implements BroadcastTree {
 
   sessionDown(peerId: string): void {
     this.tree.neighborDown(peerId);
-    this.up.delete(peerId);
     this.membership?.sessionDown(peerId);
     // A lost session may be a bridge that crashed: members not heard for long are dropped now.
     if (this.clusters?.expire()) this.bridgesChanged();
@@ -285,13 +288,18 @@ export class Overlay implements BroadcastTree {
 
   publish(envelope: Envelope): void {
     const id = Router.broadcastId(envelope);
-    if (this.interest) this.topics.set(`${envelope.origin} ${id}`, envelope.topic);
+    if (this.crossing) this.topics.set(`${envelope.origin} ${id}`, envelope.topic);
     this.tree.broadcast(id, { envelope });
   }
 
   received(from: string, envelope: Envelope, isNew: boolean): void {
-    if (this.interest && isNew) this.topics.set(`${envelope.origin} ${Router.broadcastId(envelope)}`, envelope.topic);
+    if (this.crossing && isNew) this.topics.set(`${envelope.origin} ${Router.broadcastId(envelope)}`, envelope.topic);
     this.tree.receive(from, envelope.origin, Router.broadcastId(envelope), { envelope }, isNew, this.options.router.travelled(envelope));
+  }
+
+  private updateCrossing(): void {
+    const own = this.clusters?.cluster;
+    this.crossing = own !== undefined && this.membership!.activePeers().some((peer) => (this.clusterOf(peer) ?? own) !== own);
   }
 
   /** The bridges may have changed: the membership and the interest summaries follow. */
