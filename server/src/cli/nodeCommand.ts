@@ -19,7 +19,7 @@ import { genomeLimitsFromArgs, reportGenomeEvents, runGenomeOp } from './genomeO
 import { parseStdinLine } from './stdinCommand';
 
 export const nodeArgSpec = {
-  valued: ['name', 'data-dir', 'mesh-key-file', 'log-level', 'listen', 'multicast', 'interface', 'peer', 'trust', 'interval-ms', 'room', 'workspace', 'personas', 'models-dir', 'hf-endpoint', 'evolution', 'challenge-timeout-ms', 'genome-max-mb', 'genome-max-rate-kib', 'max-messages-per-minute', 'role', 'sessions'],
+  valued: ['name', 'data-dir', 'mesh-key-file', 'log-level', 'listen', 'multicast', 'interface', 'peer', 'trust', 'interval-ms', 'room', 'workspace', 'personas', 'models-dir', 'hf-endpoint', 'evolution', 'challenge-timeout-ms', 'genome-max-mb', 'genome-max-rate-kib', 'max-messages-per-minute', 'role', 'sessions', 'cluster'],
   boolean: ['jsonl', 'help', 'broadcast', 'no-discovery'],
 } as const;
 
@@ -46,6 +46,7 @@ export function networkSettingsFromArgs(args: ParsedArgs): NetworkSettings {
       : { group, port, interface: lastValue(args, 'interface') ?? '', intervalMs, broadcast: args.flags.has('broadcast') },
     staticPeers: args.values.get('peer') ?? [],
     trustedNodes: args.values.get('trust') ?? [],
+    ...(lastValue(args, 'cluster') !== undefined ? { cluster: lastValue(args, 'cluster') } : {}),
   };
 }
 

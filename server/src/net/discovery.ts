@@ -26,6 +26,8 @@ export interface DiscoveryOptions {
   nodeId: string;
   instance: string;
   name: string;
+  /** An explicit cluster label, carried in every beacon (net/overlay/clusters.ts). */
+  cluster?: string;
   hmacKey: Buffer;
   /** Returns the `host:port` to advertise (known only once the listener is bound). */
   tcpAddress: () => string;
@@ -174,6 +176,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements Componen
       iv: Math.round(this.currentIntervalMs),
     };
     if (bye) beacon.bye = true;
+    if (this.options.cluster !== undefined) beacon.cl = this.options.cluster;
     return encodeBeacon(beacon, this.options.hmacKey);
   }
 

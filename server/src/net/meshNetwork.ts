@@ -117,8 +117,9 @@ export interface MeshTuning {
    * The bounded-degree overlay (overlay/): sessions kept at least (`activeTarget`, default 6) and
    * accepted at most (`activeMax`, default 12; a hub node takes hundreds). `false`: a session with
    * every peer found, events one hop (the mesh as it was before the overlay; benchmarks compare).
+   * `cluster`: an explicit cluster label (net/overlay/clusters.ts), else the advertised address's /24.
    */
-  overlay?: { activeTarget?: number; activeMax?: number } | false;
+  overlay?: { activeTarget?: number; activeMax?: number; cluster?: string } | false;
 }
 
 export interface MeshNetworkOptions {
@@ -286,6 +287,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
         router: this.router,
         activeTarget: tuning.overlay?.activeTarget,
         activeMax: tuning.overlay?.activeMax,
+        cluster: tuning.overlay?.cluster,
       });
       this.router.useTree(this.overlay);
     }
@@ -312,6 +314,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
         nodeId: this.nodeId,
         instance: this.instance,
         name: options.name,
+        cluster: tuning.overlay === false ? undefined : tuning.overlay?.cluster,
         hmacKey: deriveKey(options.meshKey, 'beacon-hmac'),
         tcpAddress: () => this.advertisedAddress(settings.interface),
         intervalMs: settings.intervalMs ?? defaultBeaconIntervalMs,
@@ -351,7 +354,10 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
         this.sessions.learn(addr, 'multicast', beacon.nodeId, { immediate: !known || instanceChanged, instanceChanged });
         // Heard again after a silence much longer than its beacons' own pace (which grows to 30 s
         // while nothing changes): the path to it is back, so its old failures no longer count.
-        this.overlay?.candidate({ id: beacon.nodeId, addr }, instanceChanged || (known?.state !== 'up' && silence.reappeared));
+        this.overlay?.candidate(beacon.cl === undefined ? { id: beacon.nodeId, addr } : { id: beacon.nodeId, addr, cluster: beacon.cl }, {
+          fresh: instanceChanged || (known?.state !== 'up' && silence.reappeared),
+          beacon: true,
+        });
       });
       this.fastLane.on('envelope', (envelope) => {
         this.peerTable.touch(envelope.origin);
@@ -449,6 +455,20 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
    */
   peers(): RoutedPeer[] {
     return routedPeers(this.peerTable.list(), this.router.heard, this.clock.monotonic(), this.clock.now());
+  }
+
+  /**
+   * The overlay's cluster of this node (no argument) or of a peer heard by its beacons; undefined
+   * without an overlay, with clusters off (no label and no concrete IPv4 address), or for a peer
+   * never heard. For the Peers view (PeerSummary.cluster).
+   */
+  clusterOf(nodeId?: string): string | undefined {
+    return nodeId === undefined || nodeId === this.nodeId ? this.overlay?.cluster() : this.overlay?.clusterOf(nodeId);
+  }
+
+  /** Whether this node (no argument) or a member of its cluster is a bridge; undefined for another cluster's node (PeerSummary.bridge). */
+  isBridge(nodeId?: string): boolean | undefined {
+    return this.overlay?.isBridge(nodeId === this.nodeId ? undefined : nodeId);
   }
 
   /** Node ids of the peers with an open session. */

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { version } from '../../../package.json';
 import { scaledInboundLimits } from '../net/inboundLimits';
 import { MeshNetwork } from '../net/meshNetwork';
+import { clusterLabel } from '../net/overlay/clusters';
 import { Academy } from '../academy/academy';
 import { Evolution, type EvolutionOptions } from '../academy/evolution';
 import type { EvolutionPolicy } from '../protocol/evolution';
@@ -490,6 +491,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       const discovery = settings.discovery && { ...settings.discovery, interface: pickInterfaceAddress(settings.discovery.interface) };
       const staticPeers = settings.staticPeers.map((peer) => (parseHostPort(peer, 'the static peer'), peer.trim()));
       const trustedNodes = settings.trustedNodes.length > 0 ? validateNodeIds(settings.trustedNodes, 'trusted nodes') : undefined;
+      const cluster = clusterLabel(settings.cluster);
       const create = (port: number) => {
         const network = new MeshNetwork({
           identity: this.identityValue!,
@@ -505,7 +507,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
           logger,
           tuning: {
             ...(this.options.maxMessagesPerMinute ? { inboundLimits: scaledInboundLimits(this.options.maxMessagesPerMinute / roomLimits.maxMessagesPerMinute) } : {}),
-            ...(this.options.overlay ? { overlay: this.options.overlay } : {}),
+            ...(this.options.overlay || cluster !== undefined ? { overlay: { ...this.options.overlay, ...(cluster !== undefined ? { cluster } : {}) } } : {}),
           },
         });
         // Before start: the refusal can come with the first sessions.

@@ -61,6 +61,8 @@ export interface Beacon {
   bye?: boolean;
   /** The sender's beacon interval now (ms): it grows while nothing changes (Trickle). */
   iv?: number;
+  /** The sender's explicit cluster label (`--cluster`); absent, its cluster is its address's /24. */
+  cl?: string;
 }
 
 /**

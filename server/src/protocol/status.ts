@@ -75,6 +75,8 @@ export interface NetworkSettings {
   staticPeers: string[];
   /** If not empty, only these node ids may hold sessions with this node. */
   trustedNodes: string[];
+  /** This node's cluster label (net/overlay/clusters.ts); empty or absent: its subnet (/24). */
+  cluster?: string;
 }
 
 export type PeerState = 'discovered' | 'connecting' | 'up' | 'down';
