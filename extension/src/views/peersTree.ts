@@ -42,7 +42,8 @@ const routeOrder: readonly PeerRoute[] = ['direct', 'via', 'unreachable'];
 export function sessionsText(status: NodeStatus): string | undefined {
   const overlay = status.overlay;
   if (!overlay) return undefined;
-  return `${overlay.sessions} of ${overlay.activeTarget}-${overlay.activeMax} sessions${overlay.role === 'hub' ? ' · hub' : ''}`;
+  const roles = [...(overlay.role === 'hub' ? ['hub'] : []), ...(overlay.cluster ? [`cluster ${overlay.cluster}`] : []), ...(overlay.bridge ? ['bridge'] : [])];
+  return [`${overlay.sessions} of ${overlay.activeTarget}-${overlay.activeMax} sessions`, ...roles].join(' · ');
 }
 
 /** This node, then one group per route that has peers. */
@@ -174,6 +175,16 @@ function nodeDetails(status: NodeStatus): Extract<PeerItem, { kind: 'detail' }>[
             value: `${overlay.sessions}, keeps ${overlay.activeTarget} to ${overlay.activeMax}${overlay.role === 'hub' ? ' (a hub)' : ''}; ${overlay.candidates} candidate${overlay.candidates === 1 ? '' : 's'} to replace a lost one`,
             icon: 'type-hierarchy',
           },
+          ...(overlay.cluster
+            ? [
+                {
+                  kind: 'detail' as const,
+                  label: 'Cluster',
+                  value: `${overlay.cluster}${overlay.bridge ? ", a bridge: holds the cluster's links to other clusters" : ''}`,
+                  icon: 'organization',
+                },
+              ]
+            : []),
         ]
       : []),
     ...(status.listen ? [{ kind: 'detail' as const, label: 'Listening on', value: status.listen, icon: 'plug' }] : []),

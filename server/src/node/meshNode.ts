@@ -324,26 +324,45 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     const stats = this.networkValue?.overlayStats();
     if (!stats) return undefined;
     const { activeTarget, activeMax } = stats.membership;
-    return { overlay: { sessions: stats.active, candidates: stats.passive, activeTarget, activeMax, role: this.options.overlay?.role ?? 'node' } };
+    const cluster = this.networkValue?.clusterOf();
+    const bridge = this.networkValue?.isBridge();
+    return {
+      overlay: {
+        sessions: stats.active,
+        candidates: stats.passive,
+        activeTarget,
+        activeMax,
+        role: this.options.overlay?.role ?? 'node',
+        ...(cluster !== undefined ? { cluster } : {}),
+        ...(bridge !== undefined ? { bridge } : {}),
+      },
+    };
   }
 
   peers(): PeerSummary[] {
     const peers = this.networkValue?.peers() ?? [];
     // A node heard only through relays has no name in the network's table; the rooms it joined name it.
     const names = peers.some((peer) => !peer.name) ? this.roomsValue?.humanNames() : undefined;
-    return peers.map((peer) => ({
-      nodeId: peer.nodeId,
-      nodeIdDisplay: displayNodeId(peer.nodeId),
-      name: peer.name || names?.get(peer.nodeId) || '',
-      state: peer.state,
-      route: peer.route,
-      ...(peer.hops !== undefined ? { hops: peer.hops } : {}),
-      ...(peer.addr ? { addr: peer.addr } : {}),
-      ...(peer.rttMs ? { rttMs: Math.round(peer.rttMs.ewma * 100) / 100 } : {}),
-      ...(peer.clockOffsetMs !== undefined ? { clockOffsetMs: peer.clockOffsetMs } : {}),
-      lastSeen: peer.lastSeen,
-      ...(peer.downReason ? { downReason: peer.downReason } : {}),
-    }));
+    const network = this.networkValue;
+    return peers.map((peer) => {
+      const cluster = network?.clusterOf(peer.nodeId);
+      const bridge = network?.isBridge(peer.nodeId);
+      return {
+        nodeId: peer.nodeId,
+        nodeIdDisplay: displayNodeId(peer.nodeId),
+        name: peer.name || names?.get(peer.nodeId) || '',
+        state: peer.state,
+        route: peer.route,
+        ...(peer.hops !== undefined ? { hops: peer.hops } : {}),
+        ...(cluster !== undefined ? { cluster } : {}),
+        ...(bridge !== undefined ? { bridge } : {}),
+        ...(peer.addr ? { addr: peer.addr } : {}),
+        ...(peer.rttMs ? { rttMs: Math.round(peer.rttMs.ewma * 100) / 100 } : {}),
+        ...(peer.clockOffsetMs !== undefined ? { clockOffsetMs: peer.clockOffsetMs } : {}),
+        lastSeen: peer.lastSeen,
+        ...(peer.downReason ? { downReason: peer.downReason } : {}),
+      };
+    });
   }
 
   private async startRooms(store: Store, identity: Identity): Promise<void> {

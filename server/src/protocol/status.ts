@@ -51,6 +51,10 @@ export interface OverlaySummary {
   activeMax: number;
   /** `hub`: started to take hundreds of sessions (`--role hub`). */
   role: NodeRole;
+  /** Its cluster (`10.1.2.0/24`: its subnet, or the configured label) when clusters are on. */
+  cluster?: string;
+  /** Elected to hold its cluster's links to other clusters. */
+  bridge?: boolean;
 }
 
 export type NodeRole = 'node' | 'hub';

@@ -50,6 +50,9 @@ describe('MeshNode: peers with their routes and names, and the overlay in the st
     const { sessions, activeTarget, activeMax, role } = alice.status().overlay!;
     assert.deepEqual({ sessions, activeTarget, activeMax, role }, { sessions: 1, activeTarget: 1, activeMax: 2, role: 'node' });
     assert.equal(bob.status().overlay?.role, 'hub');
+    // One subnet: one cluster, named by its /24, for this node and for its peer.
+    assert.equal(alice.status().overlay?.cluster, '127.0.0.0/24');
+    assert.equal(peer(alice, ids.bob)?.cluster, '127.0.0.0/24');
     assert.equal(bob.status().overlay?.sessions, 2);
   });
 });

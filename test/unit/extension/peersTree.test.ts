@@ -72,6 +72,7 @@ describe('extension: the Peers view model', () => {
     ]);
     assert.equal(sessionsText(status()), '7 of 6-12 sessions');
     assert.equal(sessionsText(status({ overlay: { sessions: 40, candidates: 3, activeTarget: 6, activeMax: 500, role: 'hub' } })), '40 of 6-500 sessions · hub');
+    assert.equal(sessionsText(status({ overlay: { sessions: 8, candidates: 3, activeTarget: 6, activeMax: 12, role: 'node', cluster: '10.1.2.0/24', bridge: true } })), '8 of 6-12 sessions · cluster 10.1.2.0/24 · bridge');
     assert.equal(sessionsText(status({ overlay: undefined })), undefined, 'not on a mesh: nothing to say');
     const sessions = childrenOf({ kind: 'node', status: status() }, now).find((item) => item.kind === 'detail' && item.label === 'Sessions');
     assert.deepEqual(sessions && viewOf(sessions, now).description, '7, keeps 6 to 12; 20 candidates to replace a lost one');
