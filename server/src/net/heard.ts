@@ -19,7 +19,15 @@ export interface Heard {
   relayedAt: number;
   /** Hops that envelope travelled (2: one relay between us). */
   hops: number;
+  /**
+   * The neighbour the shortest recent relayed envelope came from: the next hop back to the origin
+   * (reverse-path learning, as AODV's reverse routes or a learning bridge).
+   */
+  via: string | undefined;
 }
+
+/** A shorter route replaces the one known; a longer one only once the known one is this old. */
+const routeRefreshMs = 30_000;
 
 export class HeardLog {
   private readonly origins: BoundedMap<string, Heard>;
@@ -28,18 +36,25 @@ export class HeardLog {
     this.origins = new BoundedMap(capacity);
   }
 
-  /** An envelope of `origin` arrived at `now`: through relays when `hops` is given. */
-  note(origin: string, now: number, hops?: number): void {
+  /** An envelope of `origin` arrived at `now`: through relays when `hops` is given, from neighbour `via`. */
+  note(origin: string, now: number, hops?: number, via?: string): void {
     let heard = this.origins.get(origin);
     if (!heard) {
-      heard = { at: now, relayedAt: -Infinity, hops: 0 };
+      heard = { at: now, relayedAt: -Infinity, hops: 0, via: undefined };
       this.origins.set(origin, heard);
     }
     heard.at = now;
     if (hops !== undefined) {
+      if (via !== undefined && (heard.via === undefined || hops <= heard.hops || now - heard.relayedAt > routeRefreshMs)) heard.via = via;
       heard.relayedAt = now;
       heard.hops = hops;
     }
+  }
+
+  /** The neighbour to send towards `origin` through, if a relayed envelope of it came recently. */
+  nextHop(origin: string, now: number): string | undefined {
+    const heard = this.origins.get(origin);
+    return heard && now - heard.relayedAt <= viaWindowMs ? heard.via : undefined;
   }
 
   get(origin: string): Readonly<Heard> | undefined {

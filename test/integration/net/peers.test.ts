@@ -57,4 +57,34 @@ describe('peers and their routes over the overlay (in process, loopback)', funct
     await B.mesh.stop();
     await waitFor('A sees B gone', () => route(b.nodeId)?.route === 'unreachable', 10_000);
   });
+
+  it('a remote command reaches a quiet node three hops away (no route known: flooded once, the answer comes back along the learned path)', async () => {
+    const [a, b, c, d] = [0, 1, 2, 3].map(() => generateIdentity().identity) as [Identity, Identity, Identity, Identity];
+    const line = (identity: Identity, neighbours: Identity[], staticPeers: string[] = []) =>
+      makeNode(undefined, { identity, name: `n-${identity.nodeId.slice(0, 4)}`, trustedNodes: neighbours.map((n) => n.nodeId), staticPeers, tuning: { overlay: { activeTarget: 1, activeMax: 2 } } });
+    const B = line(b, [a, c]);
+    await B.mesh.start();
+    const C = line(c, [b, d], [B.mesh.listenAddress]);
+    await C.mesh.start();
+    const A = line(a, [b], [B.mesh.listenAddress]);
+    const D = line(d, [c], [C.mesh.listenAddress]);
+    nodes = [A, B, C, D];
+    await A.mesh.start();
+    await D.mesh.start();
+    await waitFor('the line is up', () => A.mesh.upPeers().length === 1 && D.mesh.upPeers().length === 1 && B.mesh.upPeers().length === 2 && C.mesh.upPeers().length === 2, 20_000);
+    D.mesh.registerMethod('test.where', (_params, { from }) => ({ at: d.nodeId, from }));
+    D.mesh.allowMethods('*', ['test.where']);
+
+    const answer = (await A.mesh.call(d.nodeId, 'test.where', {}, { timeoutMs: 5000 })) as { at: string; from: string };
+    assert.deepEqual(answer, { at: d.nodeId, from: a.nodeId });
+    assert.ok((A.mesh.stats().counters['router.addressed-flooded'] ?? 0) >= 1, 'A knew no route and flooded the first call');
+    // The way back is known now: the next call goes along it, without flooding.
+    const flooded = ['router.addressed-flooded', 'router.relayed'].map((k) => (B.mesh.stats().counters[k] ?? 0) + (C.mesh.stats().counters[k] ?? 0));
+    const again = (await A.mesh.call(d.nodeId, 'test.where', {}, { timeoutMs: 5000 })) as { at: string };
+    assert.equal(again.at, d.nodeId);
+    assert.equal(A.mesh.stats().counters['router.addressed-flooded'], 1, 'the second call used the learned route');
+    const after = ['router.addressed-flooded', 'router.relayed'].map((k) => (B.mesh.stats().counters[k] ?? 0) + (C.mesh.stats().counters[k] ?? 0));
+    assert.equal(after[0], flooded[0], 'no relay flooded the second call');
+    assert.ok(after[1]! > flooded[1]!, 'the relays passed it on along the route');
+  });
 });

@@ -26,7 +26,7 @@ describe('net/heard', () => {
     const entry = log.get('A');
     log.note('A', 2, 4);
     assert.equal(log.get('A'), entry, 'no new entry per envelope');
-    assert.deepEqual({ ...entry }, { at: 2, relayedAt: 2, hops: 4 });
+    assert.deepEqual({ ...entry }, { at: 2, relayedAt: 2, hops: 4, via: undefined });
     log.note('B', 3);
     log.note('C', 4, 2);
     assert.deepEqual([...log.entries()].map(([origin]) => origin), ['B', 'C']);
@@ -52,5 +52,21 @@ describe('net/heard', () => {
         { nodeId: 'E', name: '', route: 'unreachable', hops: undefined, lastSeen: wall - viaWindowMs - 1 },
       ],
     );
+  });
+
+  it('learns the next hop back to an origin: a shorter path replaces the known one, a longer one only once it is 30 s old', () => {
+    const log = new HeardLog();
+    assert.equal(log.nextHop('O', 0), undefined);
+    log.note('O', 1000, 3, 'B');
+    assert.equal(log.nextHop('O', 1000), 'B');
+    log.note('O', 2000, 4, 'C');
+    assert.equal(log.nextHop('O', 2000), 'B', 'a longer path does not replace a fresh shorter one');
+    log.note('O', 3000, 2, 'C');
+    assert.equal(log.nextHop('O', 3000), 'C', 'a shorter path does');
+    log.note('O', 40_000, 5, 'D');
+    assert.equal(log.nextHop('O', 40_000), 'D', 'the known path went quiet for 30 s: the newer one wins');
+    log.note('O', 41_000);
+    assert.equal(log.nextHop('O', 41_000), 'D', 'a direct envelope (no hops) leaves the route alone');
+    assert.equal(log.nextHop('O', 40_000 + viaWindowMs + 1), undefined, 'nothing relayed for the via window: no route');
   });
 });
