@@ -15,7 +15,8 @@
  *   (sum over nodes, sampled every 100 ms for 15 s): the lowest as a share of the steady count,
  *   and how long until back to steady; the burst's delivery;
  * - the load average before and after, and the idle CPU of one node with no peers as the floor.
- * SCALE_PROFILE_DIR=/tmp/prof profiles the first node of each size (node --cpu-prof).
+ * SCALE_PROFILE_DIR=/tmp/prof profiles the first node of each size over the idle window
+ * (bench/cpuProfileOnSignal.js, written as <pid>.cpuprofile).
  * Every process is stopped at the end of each N. Prints one JSON object.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -41,18 +42,20 @@ interface Node {
   changes: number;
   arrived: Map<string, number>;
   sent: Map<string, number>;
+  /** Started with the idle-window profiler (SCALE_PROFILE_DIR). */
+  profiled: boolean;
 }
 
-/** SCALE_PROFILE_DIR: the first node of each size runs with --cpu-prof into that folder (written when it stops). */
+/** SCALE_PROFILE_DIR: the first node of each size is profiled over the idle window, into that folder. */
 const profileDir = process.env.SCALE_PROFILE_DIR;
 
 function start(dir: string, name: string, port: number): Node {
-  const profile = profileDir && name === 's0' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const profile = profileDir && name === 's0' ? ['-r', join(__dirname, 'cpuProfileOnSignal.js')] : [];
   const child = spawn(process.execPath, [...profile, cli, 'node', '--name', name, '--data-dir', join(dir, name), '--jsonl', '--listen', '127.0.0.1:0', '--interface', '127.0.0.1', '--multicast', `239.255.77.77:${port}`, '--log-level', 'warn'], {
-    env: { PATH: process.env.PATH, PERSONA_MESH_KEY: 'scale bench mesh key' },
+    env: { PATH: process.env.PATH, PERSONA_MESH_KEY: 'scale bench mesh key', ...(profileDir ? { SCALE_PROFILE_DIR: profileDir } : {}) },
     stdio: ['pipe', 'pipe', 'ignore'],
   });
-  const node: Node = { child, id: '', up: new Set(), changes: 0, arrived: new Map(), sent: new Map() };
+  const node: Node = { child, id: '', up: new Set(), changes: 0, arrived: new Map(), sent: new Map(), profiled: profile.length > 0 };
   child.stdin.on('error', () => undefined);
   createInterface({ input: child.stdout }).on('line', (line) => {
     const event = JSON.parse(line) as Record<string, unknown>;
@@ -120,7 +123,10 @@ function liveSessions(nodes: Node[]): number {
 
 async function idleCpuPercent(nodes: Node[]): Promise<number[]> {
   const before = nodes.map((node) => cpuSeconds(node.child.pid!));
+  const profiled = profileDir && nodes[0]!.profiled ? nodes[0]!.child : undefined;
+  profiled?.kill('SIGUSR2');
   await sleep(idleMs);
+  profiled?.kill('SIGUSR2');
   return nodes.map((node, i) => Math.round(((cpuSeconds(node.child.pid!) - before[i]!) / (idleMs / 1000)) * 1000) / 10);
 }
 

@@ -4,7 +4,7 @@ import type { NodeStatus } from '../../server/src/protocol/status';
 import type { ChatPanel } from './chatPanel';
 import type { Ctx } from './ctx';
 import { PingPeerRequest } from '../../server/src/protocol/extension';
-import { formatRtt, type PeerItem } from './views/peersView';
+import { formatRtt, type PeerItem } from './views/peersTree';
 import { createNewIdentityAction, createNewIdentityCommand, duplicateIdentityOf } from './newIdentity';
 
 /** Every command answers, also while the server is down: it says so and offers the way out. */
@@ -19,7 +19,7 @@ export function registerCommands(ctx: Ctx, chat: ChatPanel): vscode.Disposable[]
     vscode.commands.registerCommand('personaMesh.copyNodeId', async (item?: PeerItem) => {
       if (item?.kind === 'peer') {
         await vscode.env.clipboard.writeText(item.peer.nodeId);
-        void vscode.window.showInformationMessage(`Copied the node id of ${item.peer.name}: ${item.peer.nodeIdDisplay}`);
+        void vscode.window.showInformationMessage(`Copied the node id of ${item.peer.name || 'an unnamed node'}: ${item.peer.nodeIdDisplay}`);
         return;
       }
       const status = ctx.status ?? (await ctx.refreshStatus());

@@ -37,7 +37,6 @@ export function activate(context: vscode.ExtensionContext): PersonaMeshApi {
   const personas = new PersonasView(current);
   const peers = new PeersView(current);
   const genomes = new GenomesView(current);
-  const peersTree = vscode.window.createTreeView('personaMesh.peers', { treeDataProvider: peers, showCollapseAll: true });
   context.subscriptions.push(
     log,
     current,
@@ -45,7 +44,6 @@ export function activate(context: vscode.ExtensionContext): PersonaMeshApi {
     peers,
     new MeshStatusBar(current),
     ...registerNewIdentity(current),
-    peersTree,
     personas,
     vscode.window.registerTreeDataProvider('personaMesh.personas', personas),
     ...registerPersonaCommands(current, context.secrets, () => personas.all, (roomId, mention) => chat.show(roomId, mention)),
@@ -56,7 +54,6 @@ export function activate(context: vscode.ExtensionContext): PersonaMeshApi {
     genomes,
     vscode.window.registerTreeDataProvider('personaMesh.genomes', genomes),
     ...registerGenomeCommands(current, genomes, () => personas.all),
-    peersTree.onDidChangeVisibility(({ visible }) => peers.setVisible(visible)),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (networkSettingKeys.some((key) => event.affectsConfiguration(key))) {
         log.info('network settings changed: restarting the mesh server to apply them');

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import type { NetworkSettings } from '../../server/src/protocol/status';
 
 /** Settings whose change needs the node's network restarted. */
-export const networkSettingKeys = ['personaMesh.listen', 'personaMesh.discovery', 'personaMesh.peers', 'personaMesh.trustedNodes', 'personaMesh.nodeName'];
+export const networkSettingKeys = ['personaMesh.listen', 'personaMesh.discovery', 'personaMesh.peers', 'personaMesh.trustedNodes', 'personaMesh.nodeName', 'personaMesh.network.cluster'];
 
 export function readNetworkSettings(): NetworkSettings {
   const config = vscode.workspace.getConfiguration('personaMesh');
@@ -19,5 +19,6 @@ export function readNetworkSettings(): NetworkSettings {
       : false,
     staticPeers: config.get<string[]>('peers', []),
     trustedNodes: config.get<string[]>('trustedNodes', []),
+    cluster: config.get<string>('network.cluster', ''),
   };
 }

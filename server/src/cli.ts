@@ -36,10 +36,10 @@ Options for "node":
   --evolution POLICY      automatic: hosted personas adopt genomes from the mesh when
                           their scores fall or they lack a capability; off (default)
   --jsonl                 machine-readable events on stdout, one JSON object a line:
-                          ready, peer.up, peer.down, peers, message, message.updated,
+                          ready, peer.up, peer.down, peers, stats, message, message.updated,
                           sent, joined, left, history, rpc.result, model.download, evolution,
                           error, stopped;
-                          stdin takes {"op":"status"}, {"op":"peers"},
+                          stdin takes {"op":"status"}, {"op":"peers"}, {"op":"stats"},
                           {"op":"send","room","text"}, {"op":"join","room"},
                           {"op":"leave","room"}, {"op":"history","room","limit"},
                           {"op":"rpc","node","method","params","id"}

@@ -1,32 +1,41 @@
 import * as vscode from 'vscode';
 import { PeersRequest } from '../../../server/src/protocol/extension';
-import type { NodeStatus, PeerSummary } from '../../../server/src/protocol/status';
+import type { PeerSummary } from '../../../server/src/protocol/status';
 import type { Ctx } from '../ctx';
+import { childrenOf, rootItems, sessionsText, viewOf, type PeerItem, type Tooltip } from './peersTree';
 
-export type PeerItem =
-  | { kind: 'node'; status: NodeStatus }
-  | { kind: 'peer'; peer: PeerSummary }
-  | { kind: 'detail'; label: string; value: string; icon: string; tooltip?: string };
-
-const peerIcons: Record<PeerSummary['state'], string> = { up: 'vm-running', connecting: 'loading~spin', discovered: 'vm-outline', down: 'vm-outline' };
+const collapsible = {
+  none: vscode.TreeItemCollapsibleState.None,
+  collapsed: vscode.TreeItemCollapsibleState.Collapsed,
+  expanded: vscode.TreeItemCollapsibleState.Expanded,
+} as const;
 
 /**
- * The Peers view: this node first (like Syncthing's "This Device"), then every peer it knows with
- * state, address and RTT. Empty while the server is down, so the welcome content explains what to do.
+ * The Peers view (peersTree.ts says what it shows): this node, then its peers by route. Empty
+ * while the server is down, so the welcome content explains what to do; the view's description
+ * gives this node's sessions against its watermarks.
  */
 export class PeersView implements vscode.TreeDataProvider<PeerItem>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<PeerItem | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
+  private readonly view: vscode.TreeView<PeerItem>;
   private readonly subscriptions: vscode.Disposable[] = [];
   private peers: PeerSummary[] = [];
   private refreshTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly ctx: Ctx) {
-    this.subscriptions.push(ctx.onDidChangeStatus(() => void this.refresh()));
+    this.view = vscode.window.createTreeView('personaMesh.peers', { treeDataProvider: this, showCollapseAll: true });
+    this.subscriptions.push(
+      this.view,
+      this.view.onDidChangeVisibility(({ visible }) => this.setVisible(visible)),
+      ctx.onDidChangeStatus(() => void this.refresh()),
+    );
+    // Visible from the start (the sidebar was open): no visibility change says so.
+    if (this.view.visible) this.setVisible(true);
   }
 
-  /** Polls while visible, for RTT and last-seen; peer up/down arrive as status changes at once. */
-  setVisible(visible: boolean): void {
+  /** Polls while visible, for RTT, routes and last-seen; peer up/down arrive as status changes at once. */
+  private setVisible(visible: boolean): void {
     if (visible && !this.refreshTimer) {
       this.refreshTimer = setInterval(() => void this.refresh(), 5000);
       void this.refresh();
@@ -42,56 +51,26 @@ export class PeersView implements vscode.TreeDataProvider<PeerItem>, vscode.Disp
     } catch {
       this.peers = [];
     }
+    this.view.description = this.ctx.status && sessionsText(this.ctx.status);
     this.changed.fire(undefined);
   }
 
   getChildren(element?: PeerItem): PeerItem[] {
     const status = this.ctx.status;
     if (!status) return [];
-    if (!element) {
-      const order: Record<PeerSummary['state'], number> = { up: 0, connecting: 1, discovered: 2, down: 3 };
-      const peers = [...this.peers].sort((a, b) => order[a.state] - order[b.state] || a.name.localeCompare(b.name));
-      return [{ kind: 'node', status }, ...peers.map((peer): PeerItem => ({ kind: 'peer', peer }))];
-    }
-    if (element.kind === 'node') return nodeDetails(element.status);
-    if (element.kind === 'peer') return peerDetails(element.peer);
-    return [];
+    return element ? childrenOf(element, Date.now()) : rootItems(status, this.peers);
   }
 
   getTreeItem(element: PeerItem): vscode.TreeItem {
-    switch (element.kind) {
-      case 'node': {
-        const { status } = element;
-        const item = new vscode.TreeItem(status.name, vscode.TreeItemCollapsibleState.Collapsed);
-        item.id = `node:${status.nodeId}`;
-        item.description = `this node · ${status.peers} peer${status.peers === 1 ? '' : 's'}${status.listen ? ` · ${status.listen}` : ''}`;
-        item.iconPath = new vscode.ThemeIcon(status.problems.length > 0 ? 'warning' : 'home');
-        item.contextValue = 'personaMesh.localNode';
-        item.tooltip = `${status.name} (this node)\n${status.nodeIdDisplay}`;
-        return item;
-      }
-      case 'peer': {
-        const { peer } = element;
-        const item = new vscode.TreeItem(peer.name || peer.nodeIdDisplay.slice(0, 7), vscode.TreeItemCollapsibleState.Collapsed);
-        item.id = `peer:${peer.nodeId}`;
-        const rtt = peer.rttMs !== undefined ? ` · ${formatRtt(peer.rttMs)}` : '';
-        // Only a clock far enough off to matter is news (the problem list says what to do).
-        const clock = peer.clockOffsetMs !== undefined && Math.abs(peer.clockOffsetMs) > 30_000 ? ` · clock ${peer.clockOffsetMs > 0 ? '+' : '−'}${Math.round(Math.abs(peer.clockOffsetMs) / 1000)} s` : '';
-        item.description = `${peer.state}${peer.addr ? ` · ${peer.addr}` : ''}${rtt}${clock}`;
-        item.iconPath = new vscode.ThemeIcon(peerIcons[peer.state]);
-        item.contextValue = peer.state === 'up' ? 'personaMesh.peer.up' : 'personaMesh.peer';
-        item.tooltip = `${peer.name}\n${peer.nodeIdDisplay}\n${peer.state}${peer.downReason ? ` (${peer.downReason})` : ''}`;
-        item.accessibilityInformation = { label: `Peer ${peer.name}, ${peer.state}${rtt ? `, round trip ${formatRtt(peer.rttMs!)}` : ''}` };
-        return item;
-      }
-      case 'detail': {
-        const item = new vscode.TreeItem(element.label);
-        item.description = element.value;
-        item.tooltip = element.tooltip ?? `${element.label}: ${element.value}`;
-        item.iconPath = new vscode.ThemeIcon(element.icon);
-        return item;
-      }
-    }
+    const view = viewOf(element, Date.now());
+    const item = new vscode.TreeItem(view.label, collapsible[view.state]);
+    if (view.id) item.id = view.id;
+    item.description = view.description;
+    item.iconPath = new vscode.ThemeIcon(view.icon);
+    item.contextValue = view.contextValue;
+    item.tooltip = typeof view.tooltip === 'string' ? view.tooltip : markdown(view.tooltip);
+    if (view.accessibilityLabel) item.accessibilityInformation = { label: view.accessibilityLabel };
+    return item;
   }
 
   dispose(): void {
@@ -101,26 +80,15 @@ export class PeersView implements vscode.TreeDataProvider<PeerItem>, vscode.Disp
   }
 }
 
-function nodeDetails(status: NodeStatus): PeerItem[] {
-  return [
-    { kind: 'detail', label: 'Node id', value: status.nodeIdDisplay, icon: 'key' },
-    { kind: 'detail', label: 'State', value: status.state, icon: status.state === 'running' ? 'pass' : 'warning' },
-    { kind: 'detail', label: 'Mesh key', value: status.meshKeySet ? 'set' : 'not set', icon: status.meshKeySet ? 'lock' : 'unlock' },
-    { kind: 'detail', label: 'Data', value: status.dataDir, icon: 'database' },
-    ...status.problems.map((problem): PeerItem => ({ kind: 'detail', label: 'Problem', value: problem.message, icon: 'error', tooltip: problem.message })),
-  ];
-}
-
-function peerDetails(peer: PeerSummary): PeerItem[] {
-  return [
-    { kind: 'detail', label: 'Node id', value: peer.nodeIdDisplay, icon: 'key' },
-    ...(peer.addr ? [{ kind: 'detail' as const, label: 'Address', value: peer.addr, icon: 'plug' }] : []),
-    ...(peer.rttMs !== undefined ? [{ kind: 'detail' as const, label: 'Round trip', value: formatRtt(peer.rttMs), icon: 'pulse' }] : []),
-    { kind: 'detail', label: 'Last seen', value: new Date(peer.lastSeen).toLocaleTimeString(), icon: 'clock' },
-    ...(peer.downReason ? [{ kind: 'detail' as const, label: 'Down because', value: peer.downReason, icon: 'debug-disconnect' }] : []),
-  ];
-}
-
-export function formatRtt(ms: number): string {
-  return ms < 1 ? `${Math.round(ms * 1000)} µs` : `${ms.toFixed(1)} ms`;
+/** Peer names and problem texts come from the mesh: appended as text, never as Markdown. */
+function markdown(tooltip: Tooltip): vscode.MarkdownString {
+  const text = new vscode.MarkdownString();
+  text.appendMarkdown('**');
+  text.appendText(tooltip.title);
+  text.appendMarkdown('**');
+  for (const { label, value } of tooltip.lines) {
+    text.appendMarkdown(`  \n${label}: `);
+    text.appendText(value);
+  }
+  return text;
 }

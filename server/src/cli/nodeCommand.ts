@@ -7,10 +7,10 @@ import { join, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { MeshNode } from '../node/meshNode';
 import { createLogger, logLevels, type LogLevel } from '../node/log';
-import { MeshKeyError, parseMeshKey } from '../node/meshKey';
+import { meshKeyProblem } from '../node/meshKey';
 import { defaultNetworkSettings, parseHostPort } from '../node/networkOptions';
 import type { ChatMessage } from '../protocol/rooms';
-import type { NetworkSettings } from '../protocol/status';
+import type { NetworkSettings, NodeRole } from '../protocol/status';
 import { lastValue, UsageError, type ParsedArgs } from './args';
 import { readMeshKey } from './meshKeySource';
 import { isChallengeOp, reportChallenges, runChallengeOp } from './challengeOps';
@@ -19,7 +19,7 @@ import { genomeLimitsFromArgs, reportGenomeEvents, runGenomeOp } from './genomeO
 import { parseStdinLine } from './stdinCommand';
 
 export const nodeArgSpec = {
-  valued: ['name', 'data-dir', 'mesh-key-file', 'log-level', 'listen', 'multicast', 'interface', 'peer', 'trust', 'interval-ms', 'room', 'workspace', 'personas', 'models-dir', 'hf-endpoint', 'evolution', 'challenge-timeout-ms', 'genome-max-mb', 'genome-max-rate-kib', 'max-messages-per-minute', 'role', 'sessions'],
+  valued: ['name', 'data-dir', 'mesh-key-file', 'log-level', 'listen', 'multicast', 'interface', 'peer', 'trust', 'interval-ms', 'room', 'workspace', 'personas', 'models-dir', 'hf-endpoint', 'evolution', 'challenge-timeout-ms', 'genome-max-mb', 'genome-max-rate-kib', 'max-messages-per-minute', 'role', 'sessions', 'cluster'],
   boolean: ['jsonl', 'help', 'broadcast', 'no-discovery'],
 } as const;
 
@@ -46,6 +46,7 @@ export function networkSettingsFromArgs(args: ParsedArgs): NetworkSettings {
       : { group, port, interface: lastValue(args, 'interface') ?? '', intervalMs, broadcast: args.flags.has('broadcast') },
     staticPeers: args.values.get('peer') ?? [],
     trustedNodes: args.values.get('trust') ?? [],
+    ...(lastValue(args, 'cluster') !== undefined ? { cluster: lastValue(args, 'cluster') } : {}),
   };
 }
 
@@ -76,14 +77,12 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
   const logLevel = (lastValue(args, 'log-level') ?? 'info') as LogLevel;
   if (!logLevels.includes(logLevel)) throw new UsageError(`--log-level must be one of ${logLevels.join(', ')}`);
   const meshKeyText = readMeshKey(lastValue(args, 'mesh-key-file'), io.env);
-  try {
-    parseMeshKey(meshKeyText);
-  } catch (error) {
-    if (error instanceof MeshKeyError) {
-      output.error(error.message, error.code);
-      return 2;
-    }
-    throw error;
+  // Checked here for the exit code; the node stretches a passphrase itself (scrypt: ~150 ms of CPU
+  // that a hundred nodes starting at once must not pay twice).
+  const keyProblem = meshKeyProblem(meshKeyText);
+  if (keyProblem) {
+    output.error(keyProblem.message, keyProblem.code);
+    return 2;
   }
 
   const network = networkSettingsFromArgs(args);
@@ -187,6 +186,11 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
         case 'peers':
           output.event({ event: 'peers', peers: node.peers() });
           break;
+        case 'stats':
+          // The network's counters and overlay views: what a user (or the scale bench) reads to see
+          // why a node churns or relays.
+          output.event({ event: 'stats', ...(node.network?.stats() ?? {}) });
+          break;
         case 'rpc':
           void runRpc(node, command as RpcOp, output);
           break;
@@ -211,7 +215,7 @@ export async function runNodeCommand(args: ParsedArgs, io: NodeCommandIo): Promi
 }
 
 /** `--role hub` takes hundreds of sessions; `--sessions LOW-HIGH` sets the watermarks. */
-export function overlayFromArgs(role: string | undefined, sessions: string | undefined): { overlay?: { activeTarget: number; activeMax: number } } {
+export function overlayFromArgs(role: string | undefined, sessions: string | undefined): { overlay?: { activeTarget: number; activeMax: number; role: NodeRole } } {
   if (role !== undefined && role !== 'node' && role !== 'hub') throw new UsageError('--role must be node or hub');
   let activeTarget = 6;
   let activeMax = role === 'hub' ? 500 : 12;
@@ -221,7 +225,7 @@ export function overlayFromArgs(role: string | undefined, sessions: string | und
     activeTarget = Number(match[1]);
     activeMax = Number(match[2]);
   }
-  return role === undefined && sessions === undefined ? {} : { overlay: { activeTarget, activeMax } };
+  return role === undefined && sessions === undefined ? {} : { overlay: { activeTarget, activeMax, role: role ?? 'node' } };
 }
 
 function messagesPerMinute(text: string): number {

@@ -6,7 +6,7 @@
 import { challengeOpNames } from './challengeOps';
 import { genomeOpNames } from './genomeOps';
 
-export const nodeOpNames = ['status', 'peers', 'send', 'join', 'leave', 'history', 'rpc', 'quit'] as const;
+export const nodeOpNames = ['status', 'peers', 'stats', 'send', 'join', 'leave', 'history', 'rpc', 'quit'] as const;
 
 export const stdinOpNames: readonly string[] = [...nodeOpNames, ...challengeOpNames, ...genomeOpNames];
 

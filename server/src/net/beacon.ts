@@ -6,6 +6,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { DatagramKind, maxDatagramBytes, meshProtocolVersion, type Beacon } from '../protocol/mesh';
 import { BoundedMap } from './boundedMap';
+import { maxClusterLabelLength } from './overlay/clusters';
 import { decode, encode, isRecord } from './codec';
 
 export const beaconMacBytes = 32;
@@ -39,7 +40,7 @@ export function parseBeacon(datagram: Uint8Array, hmacKey: Buffer): { ok: true; 
 
 export function isBeacon(value: unknown): value is Beacon {
   if (!isRecord(value)) return false;
-  const { v, nodeId, instance, counter, ts, tcp, name, bye, iv } = value;
+  const { v, nodeId, instance, counter, ts, tcp, name, bye, iv, cl } = value;
   return (
     v === meshProtocolVersion &&
     typeof nodeId === 'string' && nodeIdPattern.test(nodeId) &&
@@ -49,7 +50,8 @@ export function isBeacon(value: unknown): value is Beacon {
     typeof tcp === 'string' && addrPattern.test(tcp) &&
     typeof name === 'string' && name.length <= 64 &&
     (bye === undefined || typeof bye === 'boolean') &&
-    (iv === undefined || (typeof iv === 'number' && Number.isInteger(iv) && iv > 0 && iv <= 3_600_000))
+    (iv === undefined || (typeof iv === 'number' && Number.isInteger(iv) && iv > 0 && iv <= 3_600_000)) &&
+    (cl === undefined || (typeof cl === 'string' && cl.length > 0 && cl.length <= maxClusterLabelLength))
   );
 }
 

@@ -3,8 +3,10 @@
  * Fast start (three beacons in the first second), then beacons on a Trickle timer (Levis et al.,
  * "The Trickle Algorithm", RFC 6206): the interval starts at `intervalMs` and doubles up to
  * `maxIntervalMs` while nothing changes, and goes back to `intervalMs` on `reset()` (the owner calls
- * it when a session is lost or none is open): a stable mesh of a hundred nodes costs each node a
- * few beacons a second to read instead of fifty. A new instance is answered with an extra beacon
+ * it when a session is lost or none is open). The ceiling grows with the number of nodes heard, as
+ * RTCP scales its report interval with the membership (RFC 3550 §6.2), so that the whole subnet
+ * sends about `meshBeaconsPerSecond` beacons a second: a stable mesh of a hundred nodes costs each
+ * node one beacon a second to read, not fifty (full intervals) or three (a fixed 30 s ceiling). A new instance is answered with an extra beacon
  * after a random delay of up to `answerWindowMs`, unless `answerRedundancy` other beacons were
  * heard meanwhile (Trickle's suppression): it needs a few candidates, not an answer from every
  * node. A goodbye beacon on stop. Emits every accepted beacon; counts every rejection by reason.
@@ -24,13 +26,20 @@ export interface DiscoveryOptions {
   nodeId: string;
   instance: string;
   name: string;
+  /** An explicit cluster label, carried in every beacon (net/overlay/clusters.ts). */
+  cluster?: string;
   hmacKey: Buffer;
   /** Returns the `host:port` to advertise (known only once the listener is bound). */
   tcpAddress: () => string;
   /** The shortest beacon interval (after the fast start and after every reset). */
   intervalMs: number;
-  /** The longest, reached by doubling while the mesh is stable (default 30 s). */
+  /** The longest, reached by doubling while the mesh is stable (default 30 s); see `meshBeaconsPerSecond`. */
   maxIntervalMs?: number;
+  /**
+   * Beacons a second from all the nodes heard together once stable (default 1): the ceiling becomes
+   * max(`maxIntervalMs`, nodes heard / this).
+   */
+  meshBeaconsPerSecond?: number;
   clock: Clock;
   random: Random;
   logger: Logger;
@@ -67,6 +76,8 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements Componen
   private heardSinceAnswerPlanned = 0;
   private running = false;
   private readonly seenInstances = new Set<string>();
+  /** Node id → when its last beacon came (monotonic) and the interval it said it beacons at. */
+  private readonly heard = new Map<string, { at: number; iv: number }>();
 
   constructor(private readonly socket: Pick<DatagramSocket, 'onDatagram' | 'send' | 'sendAndWait'>, private readonly options: DiscoveryOptions) {
     super();
@@ -102,6 +113,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements Componen
     this.next = undefined;
     this.answerTimer?.cancel();
     this.answerTimer = undefined;
+    this.heard.clear();
     await this.socket.sendAndWait(this.beacon(true));
     this.options.logger.debug('sent goodbye beacon');
   }
@@ -137,9 +149,19 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements Componen
       this.next = undefined;
       this.nextAt = Infinity;
       this.announce();
-      this.currentIntervalMs = Math.min(this.currentIntervalMs * 2, Math.max(this.options.maxIntervalMs ?? 30_000, this.options.intervalMs));
+      this.currentIntervalMs = Math.min(this.currentIntervalMs * 2, this.ceilingMs());
       this.schedule(this.currentIntervalMs);
     }, Math.max(0, at - this.options.clock.monotonic()));
+  }
+
+  /** The longest interval for the number of nodes heard now (counted once an interval: O(nodes)). */
+  private ceilingMs(): number {
+    const now = this.options.clock.monotonic();
+    // A node is still heard until it misses about two of its own beacons.
+    for (const [nodeId, entry] of this.heard) if (now - entry.at > 2.5 * entry.iv + 5_000) this.heard.delete(nodeId);
+    const perSecond = this.options.meshBeaconsPerSecond ?? 1;
+    const scaled = Math.round(((this.heard.size + 1) / perSecond) * 1000);
+    return Math.max(this.options.maxIntervalMs ?? 30_000, this.options.intervalMs, scaled);
   }
 
   private beacon(bye: boolean): Buffer {
@@ -154,6 +176,7 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements Componen
       iv: Math.round(this.currentIntervalMs),
     };
     if (bye) beacon.bye = true;
+    if (this.options.cluster !== undefined) beacon.cl = this.options.cluster;
     return encodeBeacon(beacon, this.options.hmacKey);
   }
 
@@ -172,6 +195,8 @@ export class Discovery extends EventEmitter<DiscoveryEvents> implements Componen
     const beacon = verdict.beacon;
     const [host, port] = splitHostPort(beacon.tcp);
     const addr = host === '0.0.0.0' || host === '::' ? `${from.address}:${port}` : beacon.tcp;
+    if (beacon.bye) this.heard.delete(beacon.nodeId);
+    else if (this.heard.has(beacon.nodeId) || this.heard.size < 4096) this.heard.set(beacon.nodeId, { at: this.options.clock.monotonic(), iv: beacon.iv ?? this.options.intervalMs });
     const key = `${beacon.nodeId}/${beacon.instance}`;
     if (!beacon.bye && !this.seenInstances.has(key)) {
       if (this.seenInstances.size > 4096) this.seenInstances.clear();

@@ -30,7 +30,8 @@
  * mesh.allowMethods(nodeId | '*', ['persona.ask']);   // per-peer allow-list (default: ping, node.info,
  *                                                      // rooms.list, personas.list, genomes.list)
  * await mesh.call(nodeId, 'rooms.list', {}, { timeoutMs: 2000 });  // RemoteCallError on failure
- * mesh.peers();                                        // peer table: state, addr, rtt, lastSeen
+ * mesh.peers();                                        // peer table: state, addr, rtt, lastSeen, route
+ *                                                      // (direct, via relays with hops, unreachable)
  * mesh.stats();                                        // counters (rejections/closes by reason), loss
  * await mesh.stop();
  * ```
@@ -68,10 +69,11 @@ import { Counters } from './counters';
 import { DatagramSocket } from './datagramSocket';
 import { Discovery } from './discovery';
 import { FastLane } from './fastLane';
+import { routedPeers, type RoutedPeer } from './heard';
 import type { InboundLimit } from './inboundLimits';
 import { createLocalHandshakeIdentity, type LocalHandshakeIdentity } from './handshake';
 import { chooseLane } from './lanes';
-import { PeerTable, type PeerInfo } from './peerTable';
+import { PeerTable } from './peerTable';
 import type { RateLimitOptions } from './rateLimit';
 import { RemoteCommands, type CallOptions, type MethodHandler } from './remoteCommands';
 import { Overlay, type OverlayStats } from './overlay/overlay';
@@ -115,8 +117,9 @@ export interface MeshTuning {
    * The bounded-degree overlay (overlay/): sessions kept at least (`activeTarget`, default 6) and
    * accepted at most (`activeMax`, default 12; a hub node takes hundreds). `false`: a session with
    * every peer found, events one hop (the mesh as it was before the overlay; benchmarks compare).
+   * `cluster`: an explicit cluster label (net/overlay/clusters.ts), else the advertised address's /24.
    */
-  overlay?: { activeTarget?: number; activeMax?: number } | false;
+  overlay?: { activeTarget?: number; activeMax?: number; cluster?: string } | false;
 }
 
 export interface MeshNetworkOptions {
@@ -264,8 +267,10 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
       clock: this.clock,
       counters: this.counters,
       logger: this.logger.child('router'),
-      // Through the overlay an event may need several hops: under churn p99 7 over 1,000 simulated nodes, up to 12 just after a heal.
-      hopLimit: tuning.hopLimit ?? (tuning.overlay === false ? undefined : 16),
+      // Through the overlay an event may need several hops: under churn p99 7 over 1,000 simulated
+      // nodes, up to 12 just after a heal; with 8 clusters of 125, p99 16 and up to 23 (paths go
+      // through bridges). Plumtree delivers each event once, so the limit only ends a runaway.
+      hopLimit: tuning.hopLimit ?? (tuning.overlay === false ? undefined : 32),
       inboundLimits: tuning.inboundLimits,
       links: {
         upPeers: () => this.sessions.upPeerSet(),
@@ -284,6 +289,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
         router: this.router,
         activeTarget: tuning.overlay?.activeTarget,
         activeMax: tuning.overlay?.activeMax,
+        cluster: tuning.overlay?.cluster,
       });
       this.router.useTree(this.overlay);
     }
@@ -310,6 +316,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
         nodeId: this.nodeId,
         instance: this.instance,
         name: options.name,
+        cluster: tuning.overlay === false ? undefined : tuning.overlay?.cluster,
         hmacKey: deriveKey(options.meshKey, 'beacon-hmac'),
         tcpAddress: () => this.advertisedAddress(settings.interface),
         intervalMs: settings.intervalMs ?? defaultBeaconIntervalMs,
@@ -341,6 +348,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
         this.peerTable.touch(beacon.nodeId);
         if (beacon.bye) {
           this.sessions.markGone(beacon.nodeId);
+          this.router.heard.forget(beacon.nodeId);
           this.overlay?.forget(beacon.nodeId);
           return;
         }
@@ -348,7 +356,10 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
         this.sessions.learn(addr, 'multicast', beacon.nodeId, { immediate: !known || instanceChanged, instanceChanged });
         // Heard again after a silence much longer than its beacons' own pace (which grows to 30 s
         // while nothing changes): the path to it is back, so its old failures no longer count.
-        this.overlay?.candidate({ id: beacon.nodeId, addr }, instanceChanged || (known?.state !== 'up' && silence.reappeared));
+        this.overlay?.candidate(beacon.cl === undefined ? { id: beacon.nodeId, addr } : { id: beacon.nodeId, addr, cluster: beacon.cl }, {
+          fresh: instanceChanged || (known?.state !== 'up' && silence.reappeared),
+          beacon: true,
+        });
       });
       this.fastLane.on('envelope', (envelope) => {
         this.peerTable.touch(envelope.origin);
@@ -376,6 +387,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
       if (unexpectedLoss.has(reason)) this.discovery?.reset();
       this.overlay?.sessionDown(nodeId);
       this.router.removePeer(nodeId);
+      if (reason === 'peer stop') this.router.heard.forget(nodeId);
       if (this.skewedPeers.delete(nodeId)) this.emit('peer.clock', { nodeId, name: this.peerTable.get(nodeId)?.name ?? '', offsetMs: this.peerTable.get(nodeId)?.clockOffsetMs ?? 0, skewed: false });
       this.emit('peer.down', { nodeId, reason });
       this.schedulePx();
@@ -439,8 +451,26 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
     return this.sessions.listenAddress;
   }
 
-  peers(): PeerInfo[] {
-    return this.peerTable.list();
+  /**
+   * Every peer known, with its route (direct, via relays, unreachable): the peer table (beacons,
+   * peer exchange, sessions) and the nodes known only from envelopes relayed to us.
+   */
+  peers(): RoutedPeer[] {
+    return routedPeers(this.peerTable.list(), this.router.heard, this.clock.monotonic(), this.clock.now());
+  }
+
+  /**
+   * The overlay's cluster of this node (no argument) or of a peer heard by its beacons; undefined
+   * without an overlay, with clusters off (no label and no concrete IPv4 address), or for a peer
+   * never heard. For the Peers view (PeerSummary.cluster).
+   */
+  clusterOf(nodeId?: string): string | undefined {
+    return nodeId === undefined || nodeId === this.nodeId ? this.overlay?.cluster() : this.overlay?.clusterOf(nodeId);
+  }
+
+  /** Whether this node (no argument) or a member of its cluster is a bridge; undefined for another cluster's node (PeerSummary.bridge). */
+  isBridge(nodeId?: string): boolean | undefined {
+    return this.overlay?.isBridge(nodeId === this.nodeId ? undefined : nodeId);
   }
 
   /** Node ids of the peers with an open session. */
@@ -510,8 +540,13 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
       multicast: this.datagrams?.running ?? false,
       fastLane: this.fastLane?.lossStats() ?? { received: 0, lost: 0, senders: 0 },
       counters: this.counters.snapshot(),
-      overlay: this.overlay?.stats(),
+      overlay: this.overlayStats(),
     };
+  }
+
+  /** The overlay's view sizes, watermarks and counters; undefined without an overlay or before start. */
+  overlayStats(): OverlayStats | undefined {
+    return this.overlay?.stats();
   }
 
   // ---------------------------------------------------------------- internals

@@ -18,14 +18,17 @@
  *   requests) go directly, or through a neighbour of the destination. They are de-duplicated but
  *   not held to per-sender order: a request must not be dropped because a later envelope of its
  *   sender came first by another route.
+ * - Every envelope received notes when its origin was heard and, when it came through relays,
+ *   how many hops it travelled (heard.ts): what the Peers view says about peers without a session.
  */
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../node/clock';
 import type { Logger } from '../node/log';
-import type { Envelope, Priority } from '../protocol/mesh';
+import { maxEnvelopeHops, type Envelope, type Priority } from '../protocol/mesh';
 import { encodeSessionMessage, isRecord } from './codec';
 import type { Counters } from './counters';
 import { Dedup } from './dedup';
+import { HeardLog } from './heard';
 import { InboundLimiter, type InboundLimit } from './inboundLimits';
 
 export interface RouterLinks {
@@ -90,7 +93,7 @@ export function isEnvelope(value: unknown): value is Envelope {
     typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0 &&
     typeof ts === 'number' && Number.isFinite(ts) &&
     typeof topic === 'string' && topic.startsWith('/') && topic.length <= maxTopicLength &&
-    (hops === undefined || (typeof hops === 'number' && Number.isInteger(hops) && hops >= 0 && hops <= 16)) &&
+    (hops === undefined || (typeof hops === 'number' && Number.isInteger(hops) && hops >= 0 && hops <= maxEnvelopeHops)) &&
     (to === undefined || (typeof to === 'string' && nodeIdPattern.test(to))) &&
     (fast === undefined || typeof fast === 'boolean') &&
     (prio === undefined || prio === 'control' || prio === 'bulk')
@@ -109,6 +112,8 @@ export class Router extends EventEmitter<RouterEvents> {
   private readonly reliableDedup: Dedup;
   private readonly fastDedup: Dedup;
   private readonly addressedDedup: Dedup;
+  /** Addressed envelopes relayed for others: a flooded one arrives by several paths. */
+  private readonly relayDedup: Dedup;
   private readonly hopLimit: number;
   private readonly inbound: InboundLimiter;
   private readonly idPrefix: string;
@@ -116,6 +121,8 @@ export class Router extends EventEmitter<RouterEvents> {
   private idHigh = -1;
   private idHighText = '';
   private tree: BroadcastTree | undefined;
+  /** When each origin was last heard and over how many hops (read by the Peers view). */
+  readonly heard = new HeardLog();
 
   constructor(private readonly options: RouterOptions) {
     super();
@@ -128,6 +135,7 @@ export class Router extends EventEmitter<RouterEvents> {
     this.fastDedup = new Dedup(options.maxOrigins ?? 65536, 1024, false);
     // Remote commands have their own at-most-once memory; this only drops relayed copies.
     this.addressedDedup = new Dedup(options.maxOrigins ?? 65536, 1024, false);
+    this.relayDedup = new Dedup(options.maxOrigins ?? 65536, 1024, false);
   }
 
   get nodeId(): string {
@@ -281,17 +289,28 @@ export class Router extends EventEmitter<RouterEvents> {
     return sent;
   }
 
-  /** Sends an addressed envelope towards `envelope.to`; false when there is no route. */
+  /**
+   * Sends an addressed envelope towards `envelope.to`: over its session; else through a neighbour
+   * that has one; else back along the path its own envelopes came by (heard.ts); else, with no
+   * route known, to every neighbour but `from` (each relay passes a copy on once, within the hop
+   * limit), which also teaches the target and the relays the way back for the answer. False when
+   * it could go nowhere.
+   */
   sendAddressed(envelope: Envelope, priority: Priority = 'control', from?: string): boolean {
     const to = envelope.to!;
-    const bytes = () => encodeSessionMessage({ t: 'env', e: envelope });
-    if (this.options.links.isUp(to)) return this.options.links.sendEncoded(to, bytes(), priority);
+    if (this.options.links.isUp(to)) return this.options.links.sendEncoded(to, encodeSessionMessage({ t: 'env', e: envelope }), priority);
     if ((envelope.hops ?? 0) <= 1) return false;
-    const via = this.relayFor(to, from);
-    if (!via) return false;
-    const forwarded = { ...envelope, hops: (envelope.hops ?? 1) - 1 };
-    this.options.counters.add('router.relayed');
-    return this.options.links.sendEncoded(via, encodeSessionMessage({ t: 'env', e: forwarded }), priority);
+    const forwarded = encodeSessionMessage({ t: 'env', e: { ...envelope, hops: (envelope.hops ?? 1) - 1 } });
+    const learned = this.heard.nextHop(to, this.options.clock.monotonic());
+    const via = this.relayFor(to, from) ?? (learned !== undefined && learned !== from && this.options.links.isUp(learned) ? learned : undefined);
+    if (via) {
+      this.options.counters.add('router.relayed');
+      return this.options.links.sendEncoded(via, forwarded, priority);
+    }
+    let sent = 0;
+    for (const peer of this.options.links.upPeers()) if (peer !== from && this.options.links.sendEncoded(peer, forwarded, priority)) sent++;
+    if (sent > 0) this.options.counters.add('router.addressed-flooded');
+    return sent > 0;
   }
 
   /** The smallest up neighbour (not `exclude`) that says it has a session with `to`. */
@@ -320,6 +339,9 @@ export class Router extends EventEmitter<RouterEvents> {
       this.options.counters.add('router.own');
       return true;
     }
+    // A copy that is a duplicate or over budget still shows the path to its origin works.
+    const relayed = from !== envelope.origin;
+    this.heard.note(envelope.origin, this.options.clock.monotonic(), relayed ? this.travelled(envelope) : undefined, relayed && !fast ? from : undefined);
     if (envelope.to !== undefined) {
       if (envelope.to === this.options.nodeId) {
         if (!this.checkFresh(envelope, fast ? this.fastDedup : this.addressedDedup, envelope.prio)) return true;
@@ -330,6 +352,11 @@ export class Router extends EventEmitter<RouterEvents> {
         else this.emit('addressed', envelope, from);
         return true;
       }
+      // A flooded copy (no route was known) comes by several paths: pass each on once.
+      if (this.relayDedup.accept(envelope.origin, envelope.seq) !== 'new') {
+        this.options.counters.add('router.relay-duplicate');
+        return true;
+      }
       if (!this.sendAddressed(envelope, 'control', from)) this.options.counters.add('router.no-route');
       return true;
     }
@@ -338,10 +365,13 @@ export class Router extends EventEmitter<RouterEvents> {
       return true;
     }
     if (!this.withinBudget(envelope)) return true;
+    // Pass it on before handling it here: the next hop need not wait for this node to verify and
+    // store it (what is forwarded does not depend on that).
+    if (!fast) {
+      if (this.tree) this.tree.received(from, envelope, true);
+      else this.forward(from, envelope);
+    }
     this.deliverLocal(envelope);
-    if (fast) return true;
-    if (this.tree) this.tree.received(from, envelope, true);
-    else this.forward(from, envelope);
     return true;
   }
 

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { version } from '../../../package.json';
 import { scaledInboundLimits } from '../net/inboundLimits';
 import { MeshNetwork } from '../net/meshNetwork';
+import { clusterLabel } from '../net/overlay/clusters';
 import { Academy } from '../academy/academy';
 import { Evolution, type EvolutionOptions } from '../academy/evolution';
 import type { EvolutionPolicy } from '../protocol/evolution';
@@ -29,7 +30,7 @@ import { registerReviewRemoteMethod } from '../review/rpcHandlers';
 import { identityAuthenticator } from '../rooms/signing';
 import { Rooms } from '../rooms/rooms';
 import { SwitchableTransport } from '../rooms/switchableTransport';
-import { clockSkewProblem, duplicateIdentityProblem, type NetworkSettings, type NodeProblem, type NodeState, type NodeStatus, type PeerSummary } from '../protocol/status';
+import { clockSkewProblem, duplicateIdentityProblem, type NetworkSettings, type NodeProblem, type NodeRole, type NodeState, type NodeStatus, type OverlaySummary, type PeerSummary } from '../protocol/status';
 import { StoreError } from '../store/errors';
 import { Store } from '../store/database';
 import { readNodeMeta, writeNodeMeta } from '../store/nodeMeta';
@@ -86,8 +87,8 @@ export interface MeshNodeOptions {
    * --max-messages-per-minute, for bots and load tests). Every other limit scales with it.
    */
   maxMessagesPerMinute?: number;
-  /** Sessions kept at least and accepted at most (CLI --sessions, --role hub); default 6-12. */
-  overlay?: { activeTarget: number; activeMax: number };
+  /** Sessions kept at least and accepted at most (CLI --sessions, --role hub); default 6-12, role node. */
+  overlay?: { activeTarget: number; activeMax: number; role?: NodeRole };
 }
 
 export interface MeshNodeEvents {
@@ -301,6 +302,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       dataDir: this.dataDir,
       meshKeySet: this.meshKeyValue !== undefined,
       peers: this.networkValue?.upPeers().length ?? 0,
+      ...(this.overlaySummary() ?? {}),
       ...(this.networkValue ? { listen: this.networkValue.listenAddress } : {}),
       startedAt: this.startedAt,
       pid: process.pid,
@@ -318,18 +320,49 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     return aside;
   }
 
+  private overlaySummary(): { overlay: OverlaySummary } | undefined {
+    const stats = this.networkValue?.overlayStats();
+    if (!stats) return undefined;
+    const { activeTarget, activeMax } = stats.membership;
+    const cluster = this.networkValue?.clusterOf();
+    const bridge = this.networkValue?.isBridge();
+    return {
+      overlay: {
+        sessions: stats.active,
+        candidates: stats.passive,
+        activeTarget,
+        activeMax,
+        role: this.options.overlay?.role ?? 'node',
+        ...(cluster !== undefined ? { cluster } : {}),
+        ...(bridge !== undefined ? { bridge } : {}),
+      },
+    };
+  }
+
   peers(): PeerSummary[] {
-    return (this.networkValue?.peers() ?? []).map((peer) => ({
-      nodeId: peer.nodeId,
-      nodeIdDisplay: displayNodeId(peer.nodeId),
-      name: peer.name,
-      state: peer.state,
-      ...(peer.addr ? { addr: peer.addr } : {}),
-      ...(peer.rttMs ? { rttMs: Math.round(peer.rttMs.ewma * 100) / 100 } : {}),
-      ...(peer.clockOffsetMs !== undefined ? { clockOffsetMs: peer.clockOffsetMs } : {}),
-      lastSeen: peer.lastSeen,
-      ...(peer.downReason ? { downReason: peer.downReason } : {}),
-    }));
+    const peers = this.networkValue?.peers() ?? [];
+    // A node heard only through relays has no name in the network's table; the rooms it joined name it.
+    const names = peers.some((peer) => !peer.name) ? this.roomsValue?.humanNames() : undefined;
+    const network = this.networkValue;
+    return peers.map((peer) => {
+      const cluster = network?.clusterOf(peer.nodeId);
+      const bridge = network?.isBridge(peer.nodeId);
+      return {
+        nodeId: peer.nodeId,
+        nodeIdDisplay: displayNodeId(peer.nodeId),
+        name: peer.name || names?.get(peer.nodeId) || '',
+        state: peer.state,
+        route: peer.route,
+        ...(peer.hops !== undefined ? { hops: peer.hops } : {}),
+        ...(cluster !== undefined ? { cluster } : {}),
+        ...(bridge !== undefined ? { bridge } : {}),
+        ...(peer.addr ? { addr: peer.addr } : {}),
+        ...(peer.rttMs ? { rttMs: Math.round(peer.rttMs.ewma * 100) / 100 } : {}),
+        ...(peer.clockOffsetMs !== undefined ? { clockOffsetMs: peer.clockOffsetMs } : {}),
+        lastSeen: peer.lastSeen,
+        ...(peer.downReason ? { downReason: peer.downReason } : {}),
+      };
+    });
   }
 
   private async startRooms(store: Store, identity: Identity): Promise<void> {
@@ -477,6 +510,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       const discovery = settings.discovery && { ...settings.discovery, interface: pickInterfaceAddress(settings.discovery.interface) };
       const staticPeers = settings.staticPeers.map((peer) => (parseHostPort(peer, 'the static peer'), peer.trim()));
       const trustedNodes = settings.trustedNodes.length > 0 ? validateNodeIds(settings.trustedNodes, 'trusted nodes') : undefined;
+      const cluster = clusterLabel(settings.cluster);
       const create = (port: number) => {
         const network = new MeshNetwork({
           identity: this.identityValue!,
@@ -492,7 +526,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
           logger,
           tuning: {
             ...(this.options.maxMessagesPerMinute ? { inboundLimits: scaledInboundLimits(this.options.maxMessagesPerMinute / roomLimits.maxMessagesPerMinute) } : {}),
-            ...(this.options.overlay ? { overlay: this.options.overlay } : {}),
+            ...(this.options.overlay || cluster !== undefined ? { overlay: { ...this.options.overlay, ...(cluster !== undefined ? { cluster } : {}) } } : {}),
           },
         });
         // Before start: the refusal can come with the first sessions.

@@ -47,6 +47,8 @@ export class PersonaDirectory extends EventEmitter<PersonaDirectoryEvents> imple
   private readonly unsubscribe: (() => void)[] = [];
   private timer: TimerHandle | undefined;
   private nextAnnounceAt = 0;
+  /** The last announcement to every node said "no personas": nothing to refresh until that changes. */
+  private announcedNone = false;
   private readonly onLocal = () => {
     this.announce();
     this.emitChanged();
@@ -73,7 +75,7 @@ export class PersonaDirectory extends EventEmitter<PersonaDirectoryEvents> imple
     this.unsubscribe.push(() => this.options.registry.off('changed', this.onLocal));
     this.timer = this.clock.setInterval(() => {
       this.expire();
-      if (this.clock.monotonic() >= this.nextAnnounceAt) this.announce();
+      if (this.clock.monotonic() >= this.nextAnnounceAt && !(this.announcedNone && this.hostsNone())) this.announce();
     }, this.intervalMs);
     this.announce();
     return Promise.resolve();
@@ -104,6 +106,10 @@ export class PersonaDirectory extends EventEmitter<PersonaDirectoryEvents> imple
     return refreshIntervalMs(this.intervalMs, this.remote.size + 1);
   }
 
+  private hostsNone(): boolean {
+    return this.options.registry.summaries(this.options.transport.localNodeId).length === 0;
+  }
+
   /** To every node, or to one new neighbour. */
   private announce(to?: string): void {
     const personas = this.options.registry.summaries(this.options.transport.localNodeId).map((p) => {
@@ -115,6 +121,7 @@ export class PersonaDirectory extends EventEmitter<PersonaDirectoryEvents> imple
     try {
       if (to !== undefined) return this.options.transport.sendTo(to, personaTopic, announcement);
       this.nextAnnounceAt = this.clock.monotonic() + this.refreshMs - this.intervalMs / 2;
+      this.announcedNone = personas.length === 0;
       this.options.transport.publish(personaTopic, announcement);
     } catch (error) {
       this.logger.debug(`persona announcement not sent: ${(error as Error).message}`);

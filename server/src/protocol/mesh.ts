@@ -25,9 +25,14 @@ import type { OverlayMessage } from './overlay';
  * 2: `env` messages as arrays and batches without length prefixes (version 1 nodes are refused at
  * the handshake). 3: the handshake payload carries `started`, so every node can tell which of two
  * live instances of one node id started later. 4: a bounded-degree overlay (HyParView membership
- * and Plumtree broadcast in `ov` messages; events travel several hops).
+ * and Plumtree broadcast in `ov` messages; events travel several hops). 5: clusters (a version 4
+ * node closed the session on their `cl.*` overlay messages; now it is refused at the handshake
+ * with "unsupported protocol version").
  */
-export const meshProtocolVersion = 4;
+export const meshProtocolVersion = 5;
+
+/** The most hops an envelope may carry (the node starts its own with 32; see meshNetwork.ts). */
+export const maxEnvelopeHops = 64;
 
 /** Defaults of the discovery group; settings `personaMesh.discovery.*` override them. */
 export const defaultDiscoveryGroup = '239.255.77.77';
@@ -61,6 +66,8 @@ export interface Beacon {
   bye?: boolean;
   /** The sender's beacon interval now (ms): it grows while nothing changes (Trickle). */
   iv?: number;
+  /** The sender's explicit cluster label (`--cluster`); absent, its cluster is its address's /24. */
+  cl?: string;
 }
 
 /**

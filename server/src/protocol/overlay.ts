@@ -9,6 +9,11 @@ export interface PeerRef {
   id: string;
   /** `host:port` in the node; any string the host understands in the simulator. */
   addr: string;
+  /**
+   * The node's cluster when it was configured explicitly (`--cluster`); absent, the cluster is
+   * derived from `addr` (its /24, net/overlay/clusters.ts), so nodes without a label send nothing more.
+   */
+  cluster?: string;
 }
 
 /** HyParView messages, sent over an open session (`t` values are short: they travel often). */
@@ -45,4 +50,17 @@ export type BroadcastControl =
   /** Asks the receiver to stop pushing `root`'s messages eagerly to the sender (lazy instead). */
   | { t: 'pt.prune'; root: string };
 
-export type OverlayMessage = MembershipMessage | BroadcastControl;
+/** Cluster interest (net/overlay/interest.ts): which rooms have members where. */
+export type ClusterMessage =
+  /**
+   * Members' rooms (ids of rooms with a subscriber on that node), flooded within their cluster
+   * when they change and sent whole when a session opens; `v` rises with every change of a member.
+   */
+  | { t: 'cl.rooms'; recs: Array<[id: string, v: number, rooms: string[]]> }
+  /**
+   * A cluster's summary by one of its bridges (`by`), flooded to every cluster when it changes:
+   * its member count, bridges, rooms with members, and the clusters it has links to.
+   */
+  | { t: 'cl.sum'; c: string; by: string; v: number; n: number; b: string[]; r: string[]; l: string[] };
+
+export type OverlayMessage = MembershipMessage | BroadcastControl | ClusterMessage;

@@ -45,7 +45,7 @@ export class PresenceTable {
     if (typeof value !== 'object' || value === null) return false;
     const { participants, ttlMs } = value as Partial<PresenceAnnouncement>;
     if (!Array.isArray(participants) || participants.length > 256 || typeof ttlMs !== 'number' || !Number.isFinite(ttlMs)) return false;
-    const expiresAt = this.now() + Math.min(Math.max(ttlMs, 1000), 5 * 60_000);
+    const expiresAt = this.now() + Math.min(Math.max(ttlMs, 1000), 10 * 60_000);
     let changed = false;
     const seen = new Set<string>();
     for (const entry of participants as unknown[]) {

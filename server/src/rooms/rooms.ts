@@ -395,6 +395,20 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
       .map((m) => this.presence.lookup(m.author));
   }
 
+  /**
+   * The name of the person at each other node, from the rooms they joined (as their presence
+   * announces it, while live): it names the nodes this one hears only through relays.
+   */
+  humanNames(): Map<string, string> {
+    const names = new Map<string, string>();
+    for (const room of this.log.rooms()) {
+      for (const { author } of this.log.members(room.id)) {
+        if (author.kind === 'human' && author.nodeId !== this.nodeId) names.set(author.nodeId, this.presence.lookup(author).displayName);
+      }
+    }
+    return names;
+  }
+
   /** Missing ranges of a room's event log, per origin. */
   gaps(roomId: string): { origin: string; from: number; to: number }[] {
     return this.log.gaps(requireRoomId(roomId));

@@ -52,6 +52,11 @@ describe('persona-mesh CLI', () => {
     assert.equal(status.nodeId, ready.nodeId);
     assert.equal(status.state, 'running');
     assert.equal(status.meshKeySet, true);
+    first.send({ op: 'stats' });
+    const stats = await first.waitFor('stats');
+    assert.equal(stats.nodeId, ready.nodeId, 'stats name the node');
+    assert.equal(typeof stats.counters, 'object', 'stats carry the counters');
+    assert.equal((stats.overlay as { active?: unknown } | undefined)?.active, 0, `a node alone has an empty active view: ${JSON.stringify(stats.overlay)}`);
     first.child.stdin.write('{not json\n');
     const error = await first.waitFor('error');
     assert.match(String(error.reason), /not a JSON line/);

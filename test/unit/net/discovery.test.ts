@@ -25,8 +25,8 @@ function setup(random = fixedRandom([0.5])) {
     intervalMs: 2000, maxIntervalMs: 32_000, clock, random, logger: silentLogger, counters,
   });
   let counter = 0;
-  const hear = (nodeId: string, instance = 'b'.repeat(16)) => {
-    const beacon: Beacon = { v: meshProtocolVersion, nodeId, instance, counter: ++counter, ts: clock.now(), tcp: '127.0.0.1:2000', name: 'b' };
+  const hear = (nodeId: string, instance = 'b'.repeat(16), iv?: number) => {
+    const beacon: Beacon = { v: meshProtocolVersion, nodeId, instance, counter: ++counter, ts: clock.now(), tcp: '127.0.0.1:2000', name: 'b', ...(iv ? { iv } : {}) };
     deliver(encodeBeacon(beacon, key), from);
   };
   return { clock, sent, discovery, counters, hear };
@@ -55,6 +55,30 @@ describe('net/discovery', () => {
     assert.ok(gaps.length >= 4 && gaps.length <= 8, `gaps ${gaps.join(", ")}`);
     assert.ok(gaps.at(-1)! >= 24_000 && gaps.at(-1)! <= 32_000, `gaps ${gaps.join(", ")}`);
     for (let i = 1; i < gaps.length; i++) assert.ok(gaps[i]! >= gaps[i - 1]! - 100, `gaps ${gaps.join(", ")}`);
+    assert.equal(discovery.intervalMs, 32_000);
+    await discovery.stop();
+  });
+
+  it('a larger subnet lengthens the ceiling so that all nodes together send about one beacon a second (RTCP)', async () => {
+    const { clock, sent, discovery, hear } = setup();
+    await discovery.start();
+    const letter = (n: number) => String.fromCharCode(66 + n);
+    const others = Array.from({ length: 59 }, (_, i) => 'B'.repeat(50) + letter(Math.floor(i / 20)) + letter(i % 20));
+    // Sixty nodes heard, each beaconing every 60 s (each heard every 20 s here): ceiling 60 s.
+    for (let t = 0; t < 400_000; t += 20_000) {
+      for (const id of others) hear(id, 'b'.repeat(16), 60_000);
+      clock.advance(20_000);
+    }
+    assert.equal(discovery.intervalMs, 60_000);
+    const before = sent.length;
+    for (let t = 0; t < 180_000; t += 20_000) {
+      for (const id of others) hear(id, 'b'.repeat(16), 60_000);
+      clock.advance(20_000);
+    }
+    const perNode = (sent.length - before) / 180;
+    assert.ok(perNode <= 1 / 45 && perNode >= 1 / 60 / 2, `beacons a second from this node: ${perNode}`);
+    // They fall silent: the ceiling comes back to the configured 32 s.
+    clock.advance(400_000);
     assert.equal(discovery.intervalMs, 32_000);
     await discovery.stop();
   });

@@ -134,7 +134,36 @@ describe('net/router', () => {
     assert.equal(a.sendAddressed(a.createEnvelope('rpc', `/remote/${C}/commands/ping`, {}, C)), true);
     pump();
     assert.equal(got.length, 1);
-    assert.equal(a.sendAddressed(a.createEnvelope('rpc', '/remote/x', {}, id('Z'))), false);
+    // No route to Z: flooded once along the line, each relay passing it on once, and it ends.
+    assert.equal(a.sendAddressed(a.createEnvelope('rpc', '/remote/x', {}, id('Z'))), true);
+    pump();
+    assert.equal(got.length, 1, 'C did not take what was for Z');
+    const c = routers.get(C)!;
+    assert.equal(c.sendAddressed(c.createEnvelope('rpc', '/remote/x', {}, id('Z')), 'control', B), false, 'nowhere to go but back where it came from');
+  });
+
+  it('notes when each origin was heard, and its hops when relayed (2 through one relay, also for addressed envelopes; none over its own session)', () => {
+    const [A, B, C] = [id('A'), id('B'), id('C')];
+    const { routers, pump, subscribeAll, clock } = mesh([[A, B], [B, C]]);
+    subscribeAll('/chat/', new Map());
+    const [a, c] = [routers.get(A)!, routers.get(C)!];
+    clock.advance(1000);
+    c.publish(c.createEnvelope('event', '/chat/m', 'x'), 'chat');
+    pump();
+    assert.deepEqual({ ...a.heard.get(C) }, { at: clock.monotonic(), relayedAt: clock.monotonic(), hops: 2, via: B });
+    assert.equal(a.heard.get(B), undefined, 'B relayed but sent nothing of its own');
+    const b = routers.get(B)!;
+    b.publish(b.createEnvelope('event', '/chat/m', 'y'), 'chat');
+    pump();
+    assert.deepEqual({ ...a.heard.get(B) }, { at: clock.monotonic(), relayedAt: -Infinity, hops: 0, via: undefined }, 'over its own session: heard, no relay');
+    clock.advance(1000);
+    c.sendAddressed(c.createEnvelope('rpc', `/remote/${A}/commands/ping`, {}, A));
+    pump();
+    assert.equal(a.heard.get(C)!.at, clock.monotonic());
+    assert.equal(a.heard.get(C)!.hops, 2);
+    assert.deepEqual([...a.heard.entries()].map(([origin]) => origin).sort(), [B, C]);
+    a.heard.forget(C);
+    assert.equal(a.heard.get(C), undefined);
   });
 
   it('delivers an addressed event that arrives after a later envelope of its sender (a sync request is never "late")', () => {

@@ -165,6 +165,25 @@ describe('net/session', () => {
     }
   });
 
+  it('only one side pings a quiet session; the other answers (one ping and one pong per heartbeat, not two of each)', async () => {
+    const pair = await openSessionPair({ heartbeatMs: 150, deadAfterMs: 2000 });
+    try {
+      // Both sides ping once at open (the round trip and the clock are known from the start).
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const pongs = { a: 0, b: 0 };
+      pair.a.on('rtt', () => pongs.a++);
+      pair.b.on('rtt', () => pongs.b++);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const [pinger, answerer] = pongs.a >= pongs.b ? [pongs.a, pongs.b] : [pongs.b, pongs.a];
+      assert.ok(pinger >= 4, `the pinging side heard ${pinger} pongs in 1.2 s`);
+      assert.equal(answerer, 0, `the answering side pinged too (${answerer} pongs)`);
+      assert.equal(pair.a.state, 'open');
+      assert.equal(pair.b.state, 'open');
+    } finally {
+      await pair.close();
+    }
+  });
+
   it('a peer that stalls for less than the dead-after time keeps its session and gets what was sent meanwhile', async () => {
     const pair = await openSessionPair({ heartbeatMs: 100, deadAfterMs: 1500 });
     try {

@@ -60,12 +60,30 @@
  * - Idle is idle: at or above `activeTarget` only the shuffle timer runs (60 s ± 50%), and the
  *   active view changes only on a failure, a join or an explicit request, never to rebalance.
  *   With no failed candidate there is no probe; probes stop at `maxProbeFailures`.
+ *
+ * Clusters (an optional ClusterPolicy, see clusters.ts): nodes of one subnet or label form a
+ * cluster whose bridges (elected by the host) hold the links to other clusters, so traffic
+ * between clusters crosses few long links (two-level gossip as in Astrolabe and the super-peer
+ * designs, cited in clusters.ts). Without a policy, or when every peer is in this node's cluster,
+ * none of this applies and the node behaves exactly as above.
+ * - A non-bridge fills its active view from its own cluster. A node cut off from its cluster (no
+ *   peer, attempt or ready candidate there; or alone in it) takes other clusters' nodes as any
+ *   node would; once it has a peer in its cluster a non-bridge drops its inter-cluster links
+ *   (alive) and a bridge keeps at most twice `bridgeLinks`.
+ * - A bridge also asks for `bridgeLinks` (2) inter-cluster links, even at target (up to
+ *   activeMax), preferring clusters it has no link to.
+ * - An inter-cluster NEIGHBOR or JOIN is refused "full, try" this cluster's bridges by a
+ *   non-bridge that has a peer in its cluster, and by a bridge holding `bridgeLinks` such links
+ *   (up to twice as many for a cluster it has no link to yet, so clusters do not pair off into
+ *   islands; high priority is always accepted, as in the paper).
+ * - A full passive view keeps a few inter-cluster candidates, so a node elected bridge after a
+ *   failover can reach other clusters at once.
  */
 import { EventEmitter } from 'node:events';
 import type { Clock, Random, TimerHandle } from '../../node/clock';
 import { silentLogger, type Logger } from '../../node/log';
 import { Backoff, type BackoffOptions } from '../backoff';
-import type { MembershipLinks, MembershipMessage, PeerRef } from './types';
+import type { ClusterPolicy, MembershipLinks, MembershipMessage, PeerRef } from './types';
 
 export interface HyParViewOptions {
   self: PeerRef;
@@ -96,6 +114,10 @@ export interface HyParViewOptions {
    * often in a row (default 10); 0: only candidates the host says reappeared are probed.
    */
   probeFailures?: number;
+  /** Clusters and bridges; without it every peer counts as one cluster. */
+  cluster?: ClusterPolicy;
+  /** Inter-cluster links a bridge asks for (default 2). */
+  bridgeLinks?: number;
 }
 
 /** Active view changes. */
@@ -130,6 +152,10 @@ export interface HyParViewStats {
   probes: number;
   connectFailures: number;
   requestTimeouts: number;
+  /** Inter-cluster requests refused with this cluster's bridges to try instead. */
+  redirected: number;
+  /** Inter-cluster links this node dropped on finding a peer in its own cluster (not a bridge). */
+  shed: number;
 }
 
 export const hyParViewDefaults = {
@@ -144,6 +170,7 @@ export const hyParViewDefaults = {
   maxConcurrentConnects: 2,
   backoff: { baseMs: 1_000, capMs: 60_000 },
   requestTimeoutMs: 10_000,
+  bridgeLinks: 2,
 } as const;
 
 /** Bounds on what a peer may send us. */
@@ -156,6 +183,8 @@ const maxAlternatives = 4;
 const maxProbeFailures = 10;
 /** First early shuffle, while the passive view is short of candidates (jittered ±50%, doubling each time). */
 const earlyShuffleMs = 2_000;
+/** Inter-cluster candidates a full passive view does not evict while it holds at most this many. */
+const remoteReserve = 4;
 
 type Fields = Record<string, unknown>;
 
@@ -174,7 +203,8 @@ function isTtl(value: unknown): value is number {
 /** A copy with only the known fields, so nothing else a peer sent travels further. */
 function toPeerRef(value: unknown): PeerRef | undefined {
   if (!isFields(value) || !isShortString(value.id) || !isShortString(value.addr)) return undefined;
-  return { id: value.id, addr: value.addr };
+  if (value.cluster === undefined) return { id: value.id, addr: value.addr };
+  return isShortString(value.cluster) ? { id: value.id, addr: value.addr, cluster: value.cluster } : undefined;
 }
 
 function toPeerList(value: unknown): PeerRef[] | undefined {
@@ -271,6 +301,10 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
   private readonly backoffOptions: BackoffOptions;
   private readonly requestTimeoutMs: number;
   private readonly probeFailures: number;
+  private readonly cluster: ClusterPolicy | undefined;
+  /** This node's cluster (undefined without a policy). */
+  private readonly home: string | undefined;
+  private readonly bridgeLinks: number;
 
   private readonly active = new Map<string, PeerRef>();
   /** Insertion-ordered; bounded by passiveMax. */
@@ -309,6 +343,8 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     probes: 0,
     connectFailures: 0,
     requestTimeouts: 0,
+    redirected: 0,
+    shed: 0,
   };
 
   constructor(options: HyParViewOptions) {
@@ -335,6 +371,9 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     integerAtLeast('backoff.capMs', this.backoffOptions.capMs, this.backoffOptions.baseMs);
     this.requestTimeoutMs = integerAtLeast('requestTimeoutMs', options.requestTimeoutMs ?? d.requestTimeoutMs, 1);
     this.probeFailures = options.probeFailures ?? maxProbeFailures;
+    this.cluster = options.cluster;
+    this.home = options.cluster?.clusterOf(self);
+    this.bridgeLinks = integerAtLeast('bridgeLinks', options.bridgeLinks ?? d.bridgeLinks, 1);
   }
 
   start(): void {
@@ -400,6 +439,16 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     this.passive.delete(peerId);
     this.failures.delete(peerId);
     this.reappeared.delete(peerId);
+  }
+
+  /**
+   * Host: this node's cluster changed (a member came or went, so the bridges may have): a node no
+   * longer a bridge leaves its inter-cluster links to the new ones, a new bridge asks for its own.
+   */
+  clusterChanged(): void {
+    if (!this.running) return;
+    this.shedRemote();
+    this.promote();
   }
 
   /** Host: a session with `peerId` opened (`outbound`: the host dialed it). */
@@ -474,6 +523,12 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     return this.active.has(peerId);
   }
 
+  /** How the membership knows a peer (active or candidate), with the cluster label it sent. */
+  peerRef(peerId: string): PeerRef | undefined {
+    const peer = this.active.get(peerId) ?? this.passive.get(peerId) ?? this.attempts.get(peerId)?.peer;
+    return peer && { ...peer };
+  }
+
   stats(): HyParViewStats {
     return { activeTarget: this.activeTarget, activeMax: this.activeMax, ...this.counters };
   }
@@ -500,6 +555,8 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
   private onJoin(from: string, peer: PeerRef): void {
     if (!this.sessions.has(from)) return;
     if (!this.active.has(from)) {
+      // A JOIN is a node with no peer at all: high priority.
+      if (this.refusesRemote(peer, true)) return this.redirect(from, peer);
       this.counters.joins++;
       if (this.active.size >= this.activeMax) this.dropRandomActive(from);
       this.makeActive(peer);
@@ -527,7 +584,7 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
   /** The walk ends here: invite the new node, unless that would drop a working peer or exceed the dial limit. */
   private endJoinWalk(peer: PeerRef): void {
     if (this.attempts.has(peer.id)) return;
-    if (this.active.size >= this.activeMax || this.attempts.size >= this.maxConcurrentConnects) {
+    if (this.active.size >= this.activeMax || this.attempts.size >= this.maxConcurrentConnects || (this.isRemote(peer) && this.remoteWanted() <= 0)) {
       this.addPassive(peer);
       return;
     }
@@ -541,7 +598,8 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
       this.links.send(from, { t: 'hv.nbr.re', ok: true, try: this.alternatives(from) });
       return;
     }
-    if (this.active.size >= this.activeMax && !high) {
+    if (this.refusesRemote(peer, high)) return this.redirect(from, peer);
+    if (this.active.size >= this.activeMax && !high && !(this.isRemote(peer) && this.makeRoomForRemote())) {
       this.counters.refused++;
       this.links.send(from, { t: 'hv.nbr.re', ok: false, try: this.alternatives(from) });
       // Alive and looking: a good candidate. Its session closes on its side or at our deadline.
@@ -703,6 +761,14 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
       }
       missing--;
     }
+    // A bridge keeps its inter-cluster links even at target (up to activeMax).
+    while (this.bridgeShort() && this.attempts.size < this.maxConcurrentConnects) {
+      const candidate = this.pickCandidate(true);
+      if (!candidate) break;
+      if (this.active.size + this.attempts.size >= this.activeMax && !this.makeRoomForRemote()) break;
+      this.counters.promotions++;
+      this.startAttempt(candidate, 'neighbor');
+    }
     if (this.mayProbe()) {
       const candidate = this.pickProbe();
       if (candidate) {
@@ -730,13 +796,16 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
 
   /** A candidate the host said reappeared first; else a lost one whose backoff is over. */
   private pickProbe(): PeerRef | undefined {
+    // Not another cluster's node unless this node wants such a link (a bridge short of them).
+    const remoteOk = this.remoteWanted() > 0;
     for (const id of this.reappeared) {
       const peer = this.passive.get(id);
-      if (peer && !this.attempts.has(id) && !this.active.has(id)) return peer;
+      if (peer && !this.attempts.has(id) && !this.active.has(id) && (remoteOk || !this.isRemote(peer))) return peer;
     }
     const now = this.clock.monotonic();
     const due: PeerRef[] = [];
     for (const peer of this.passive.values()) {
+      if (!remoteOk && this.isRemote(peer)) continue;
       const failure = this.probeable(peer.id);
       if (failure && failure.notBefore <= now) due.push(peer);
     }
@@ -748,18 +817,119 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     return false;
   }
 
-  /** Never-failed candidates first; failed ones only once their backoff is over. */
-  private pickCandidate(): PeerRef | undefined {
+  /**
+   * Never-failed candidates first; failed ones only once their backoff is over. With clusters:
+   * another cluster's node only while this node wants such a link, or (second pass) while it is
+   * cut off from its own cluster; `remoteOnly` (a bridge short of inter-cluster links): only
+   * those, from a cluster it has no link to when it can.
+   */
+  private pickCandidate(remoteOnly = false): PeerRef | undefined {
+    const picked = this.pickFrom(remoteOnly ? 'only' : this.remoteWanted() > 0 ? 'allowed' : 'none');
+    return picked ?? (!remoteOnly && this.cutOff() ? this.pickFrom('allowed') : undefined);
+  }
+
+  private pickFrom(remote: 'none' | 'allowed' | 'only'): PeerRef | undefined {
     const now = this.clock.monotonic();
     const fresh: PeerRef[] = [];
     const retryable: PeerRef[] = [];
     for (const peer of this.passive.values()) {
       if (this.attempts.has(peer.id) || this.active.has(peer.id)) continue;
+      if (remote !== 'allowed' && this.isRemote(peer) !== (remote === 'only')) continue;
       const failure = this.failures.get(peer.id);
       if (!failure) fresh.push(peer);
       else if (failure.notBefore <= now) retryable.push(peer);
     }
-    return this.pickRandom(fresh.length > 0 ? fresh : retryable);
+    const pool = fresh.length > 0 ? fresh : retryable;
+    if (remote !== 'only') return this.pickRandom(pool);
+    const linked = this.remoteClusters();
+    const unlinked = pool.filter((peer) => !linked.has(this.cluster!.clusterOf(peer)));
+    return this.pickRandom(unlinked.length > 0 ? unlinked : pool);
+  }
+
+  /** Another cluster's node (never, without clusters). */
+  private isRemote(peer: PeerRef): boolean {
+    return this.cluster !== undefined && this.cluster.clusterOf(peer) !== this.home;
+  }
+
+  /** Inter-cluster links held or being asked for. */
+  private remoteHeld(includeAttempts = true): number {
+    let held = 0;
+    for (const peer of this.active.values()) if (this.isRemote(peer)) held++;
+    if (includeAttempts) for (const attempt of this.attempts.values()) if (this.isRemote(attempt.peer)) held++;
+    return held;
+  }
+
+  /** The clusters this node has (or is asking for) a link to, other than its own. */
+  private remoteClusters(): Set<string> {
+    const clusters = new Set<string>();
+    const policy = this.cluster;
+    if (!policy) return clusters;
+    for (const peer of [...this.active.values(), ...[...this.attempts.values()].map((attempt) => attempt.peer)]) {
+      if (this.isRemote(peer)) clusters.add(policy.clusterOf(peer));
+    }
+    return clusters;
+  }
+
+  /** How many more inter-cluster links this node asks for: any number without clusters, a bridge up to bridgeLinks, else none. */
+  private remoteWanted(): number {
+    const policy = this.cluster;
+    if (!policy) return Infinity;
+    return policy.isBridge() ? this.bridgeLinks - this.remoteHeld() : 0;
+  }
+
+  /** A bridge with fewer inter-cluster links (held or asked for) than bridgeLinks. */
+  private bridgeShort(): boolean {
+    return this.cluster?.isBridge() === true && this.remoteWanted() > 0;
+  }
+
+  /** No peer and no attempt in its own cluster (alone in it, or cut off): it takes other clusters' nodes as any node would. */
+  private cutOff(): boolean {
+    if (!this.cluster) return false;
+    for (const peer of this.active.values()) if (!this.isRemote(peer)) return false;
+    for (const attempt of this.attempts.values()) if (!this.isRemote(attempt.peer)) return false;
+    return true;
+  }
+
+  /**
+   * Whether to refuse an inter-cluster request: a non-bridge does once it has a peer in its own
+   * cluster; a bridge at bridgeLinks such links (twice that for a cluster it has no link to),
+   * unless the request is high priority.
+   */
+  private refusesRemote(peer: PeerRef, high: boolean): boolean {
+    const policy = this.cluster;
+    if (!policy || !this.isRemote(peer)) return false;
+    if (!policy.isBridge()) return !this.cutOff();
+    if (high || this.cutOff()) return false;
+    const held = this.remoteHeld(false);
+    if (held < this.bridgeLinks) return false;
+    return held >= 2 * this.bridgeLinks || this.remoteClusters().has(policy.clusterOf(peer));
+  }
+
+  /** "Full, try" this cluster's bridges; the requester stays a candidate (an inter-cluster one for the reserve). */
+  private redirect(from: string, peer: PeerRef): void {
+    this.counters.redirected++;
+    const bridges = this.cluster!.bridges().filter((bridge) => bridge.id !== from).slice(0, maxAlternatives);
+    this.links.send(from, { t: 'hv.nbr.re', ok: false, try: bridges.length > 0 ? bridges : this.alternatives(from) });
+    this.addPassive(peer);
+  }
+
+  /**
+   * Once it has a peer in its own cluster, a non-bridge leaves its inter-cluster links to the
+   * bridges, and a bridge keeps at most twice bridgeLinks (both alive: they stay candidates).
+   */
+  private shedRemote(): boolean {
+    if (!this.cluster || this.cutOff()) return false;
+    const before = this.active.size;
+    let keep = this.cluster.isBridge() ? 2 * this.bridgeLinks : 0;
+    for (const peer of [...this.active.values()]) {
+      if (!this.isRemote(peer) || keep-- > 0) continue;
+      this.counters.shed++;
+      this.links.send(peer.id, { t: 'hv.disc', alive: true });
+      this.removeActive(peer.id);
+      this.closeSession(peer.id);
+      this.addPassive(peer);
+    }
+    return this.active.size < before;
   }
 
   /**
@@ -769,8 +939,9 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
   private scheduleRetry(): void {
     const belowTarget = this.active.size + this.attempts.size < this.activeTarget;
     let earliest: number | undefined;
-    if (belowTarget && this.attempts.size < this.maxConcurrentConnects) earliest = this.earliestBackoffEnd();
-    else if (this.mayProbe()) earliest = this.earliestBackoffEnd(true);
+    if (belowTarget && this.attempts.size < this.maxConcurrentConnects) earliest = this.earliestBackoffEnd('any');
+    else if (this.bridgeShort() && this.attempts.size < this.maxConcurrentConnects) earliest = this.earliestBackoffEnd('remote');
+    if (earliest === undefined && !belowTarget && this.mayProbe()) earliest = this.earliestBackoffEnd('probe');
     if (earliest === undefined) {
       this.cancelRetry();
       return;
@@ -785,11 +956,12 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     this.retry = { timer, at };
   }
 
-  private earliestBackoffEnd(probesOnly = false): number | undefined {
+  private earliestBackoffEnd(which: 'any' | 'probe' | 'remote'): number | undefined {
     const now = this.clock.monotonic();
     let earliest: number | undefined;
-    for (const id of this.passive.keys()) {
-      const notBefore = probesOnly ? this.probeable(id)?.notBefore : this.failures.get(id)?.notBefore;
+    for (const [id, peer] of this.passive) {
+      if (which === 'remote' && !this.isRemote(peer)) continue;
+      const notBefore = which === 'probe' ? this.probeable(id)?.notBefore : this.failures.get(id)?.notBefore;
       if (notBefore === undefined || notBefore <= now || this.attempts.has(id)) continue;
       if (earliest === undefined || notBefore < earliest) earliest = notBefore;
     }
@@ -873,6 +1045,7 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     this.logger.debug(`active + ${peer.id} (${this.active.size})`);
     this.shuffleSoonIfShort();
     this.emit('up', peer.id);
+    if (!this.isRemote(peer) && this.shedRemote()) this.promote();
   }
 
   private removeActive(peerId: string): void {
@@ -881,9 +1054,21 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     this.emit('down', peerId);
   }
 
+  /**
+   * A bridge full of its own cluster's peers drops one of them (alive) for an inter-cluster link:
+   * they have other peers in the cluster, the other clusters have only its bridges. False when it
+   * has none to drop.
+   */
+  private makeRoomForRemote(): boolean {
+    const local = [...this.active.values()].filter((peer) => !this.isRemote(peer));
+    if (local.length === 0) return false;
+    this.dropRandomActive(undefined, local);
+    return true;
+  }
+
   /** Makes room as the paper does: the dropped peer is told it may come back (alive) and stays a candidate. */
-  private dropRandomActive(keep: string): void {
-    const victim = this.pickRandom([...this.active.keys()].filter((id) => id !== keep));
+  private dropRandomActive(keep: string | undefined, among: readonly PeerRef[] = [...this.active.values()]): void {
+    const victim = this.pickRandom(among.map((peer) => peer.id).filter((id) => id !== keep));
     if (victim === undefined) return;
     const peer = this.active.get(victim)!;
     this.links.send(victim, { t: 'hv.disc', alive: true });
@@ -904,7 +1089,8 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
 
   /** False when nothing was dropped (only possible with `evictHealthy` false). */
   private evictPassive(preferDrop: ReadonlySet<string> | undefined, evictHealthy: boolean): boolean {
-    const idle = [...this.passive.keys()].filter((id) => !this.attempts.has(id));
+    const reserved = this.reservedRemote();
+    const idle = [...this.passive.keys()].filter((id) => !this.attempts.has(id) && !reserved.has(id));
     const sent = preferDrop ? idle.filter((id) => preferDrop.has(id)) : [];
     const failed = idle.filter((id) => this.failures.has(id));
     if (!evictHealthy && failed.length === 0) return false;
@@ -912,6 +1098,13 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
     const victim = this.pickRandom(pool.length > 0 ? pool : [...this.passive.keys()]);
     if (victim !== undefined) this.passive.delete(victim);
     return true;
+  }
+
+  /** Inter-cluster candidates not to evict: all of them while there are at most remoteReserve. */
+  private reservedRemote(): ReadonlySet<string> {
+    if (!this.cluster) return new Set();
+    const remote = [...this.passive.values()].filter((peer) => this.isRemote(peer)).map((peer) => peer.id);
+    return new Set(remote.length <= remoteReserve ? remote : []);
   }
 
   /** Up to 4 peers for a requester to keep as candidates or try instead: known alive, not the requester. */

@@ -27,6 +27,8 @@ export interface NetworkOptions {
   failureDetectionMs: number;
   /** ...plus up to this much more: where the last heartbeat fell (ms). */
   failureDetectionJitterMs: number;
+  /** More one-way latency between endpoints of different groups (clusters: subnets behind routers), in ms. */
+  interGroupLatencyMs?: number;
 }
 
 export const lanNetwork: NetworkOptions = {
@@ -46,6 +48,8 @@ export interface Endpoint<P> {
   readonly alive: boolean;
   /** The node's group while the network is partitioned. */
   side: number;
+  /** The endpoint's cluster, if the simulation has clusters (see interGroupLatencyMs). */
+  readonly group?: number;
   /** Open sessions, by peer id: at most one per pair, present only while this side is open. */
   readonly sessions: Map<string, Session<P>>;
   sessionUp(peerId: string, outbound: boolean): void;
@@ -207,7 +211,8 @@ export class SimNetwork<P> {
   /** One-way latency: base + the pair's fixed share + this message's jitter. */
   latency(a: Endpoint<P>, b: Endpoint<P>): number {
     const { baseLatencyMs, pairLatencyMs, jitterMs } = this.options;
-    return baseLatencyMs + pairLatencyMs * pairHash(this.pairSeed, a.index, b.index) + jitterMs * this.random.next();
+    const inter = a.group !== b.group ? (this.options.interGroupLatencyMs ?? 0) : 0;
+    return baseLatencyMs + inter + pairLatencyMs * pairHash(this.pairSeed, a.index, b.index) + jitterMs * this.random.next();
   }
 
   private lose(): boolean {

@@ -14,6 +14,7 @@
 import { HyParView, type HyParViewOptions } from './hyparview';
 import { Plumtree, type PlumtreeOptions } from './plumtree';
 import { EventQueue, NodeClock, SeededRandom } from './simClock';
+import { SimClusters, type ClusterScenario, type ClusterShape } from './simClusters';
 import { lanNetwork, SimNetwork, type Endpoint, type NetworkOptions, type Session } from './simNetwork';
 import type { BroadcastControl, MembershipMessage, PeerRef } from './types';
 
@@ -72,6 +73,8 @@ export interface ScenarioOptions {
   maxEvents: number;
   /** Progress lines (stderr in the bench). */
   progress?: (line: string) => void;
+  /** Nodes in clusters (discovery then hands a node members of its own cluster, and one other node). */
+  clusters?: ClusterScenario;
   /** Replays one node's membership life (sessions, view changes, messages in and out), to debug a seed. */
   watch?: { id: string; log: (line: string) => void };
 }
@@ -144,6 +147,8 @@ export interface SimulationMetrics {
   /** `shortcuts`: eager links swapped for a lazy one announcing a shorter path (Plumtree's section 3.8). */
   plumtree: { grafts: number; prunes: number; ihaveIds: number; shortcuts: number };
   end: OverlayShape;
+  /** With clusters: the inter-cluster links at the end. */
+  clusters?: ClusterShape;
 }
 
 export const scenarioDefaults: Omit<ScenarioOptions, 'seed' | 'nodes'> = {
@@ -165,6 +170,7 @@ export const scenarioDefaults: Omit<ScenarioOptions, 'seed' | 'nodes'> = {
 class SimNode implements Endpoint<Payload> {
   readonly id: string;
   readonly ref: PeerRef;
+  readonly group?: number;
   alive = true;
   side = 0;
   readonly sessions = new Map<string, Session<Payload>>();
@@ -184,11 +190,13 @@ class SimNode implements Endpoint<Payload> {
     broadcast: Partial<BroadcastTuning>,
   ) {
     this.id = `n${index}`;
-    this.ref = { id: this.id, addr: `sim:${index}` };
+    this.group = sim.clusters?.groupOf(index);
+    this.ref = this.group === undefined ? { id: this.id, addr: `sim:${index}` } : { id: this.id, addr: `sim:${index}`, cluster: sim.clusters!.label(this.group) };
     const clock = new NodeClock(sim.queue, this);
     const network = sim.network;
     this.membership = new HyParView({
       ...membership,
+      cluster: this.group === undefined ? undefined : sim.clusters!.policyFor(this.id, this.group),
       self: this.ref,
       clock,
       random: new SeededRandom(sim.seed, index),
@@ -294,6 +302,7 @@ export class Simulation {
   readonly hops: number[] = [];
   readonly hopsByPhase: Record<BroadcastRecord['phase'], number[]> = { churn: [], afterHeal: [] };
   readonly latencies: number[] = [];
+  readonly clusters: SimClusters | undefined;
 
   watch: ScenarioOptions['watch'];
 
@@ -304,11 +313,14 @@ export class Simulation {
     maxVirtualMs: number,
     private readonly membership: Partial<MembershipTuning>,
     private readonly broadcastTuning: Partial<BroadcastTuning>,
+    clusters?: ClusterScenario,
   ) {
     this.queue = new EventQueue(maxEvents, maxVirtualMs);
     this.network = new SimNetwork<Payload>(this.queue, network, seed);
     // Stream -2: the scenario's draws (who joins through whom, who crashes, who speaks).
     this.random = new SeededRandom(seed, -2);
+    // Stream -3: the clusters' (which members a newcomer hears of).
+    this.clusters = clusters && new SimClusters(clusters, this.queue, new SeededRandom(seed, -3));
   }
 
   get liveCount(): number {
@@ -332,7 +344,9 @@ export class Simulation {
       const member = this.randomMember();
       return member ?? (this.live.length > 0 ? this.pick(this.live) : undefined);
     };
-    if (discovery.mode === 'join') {
+    if (this.clusters) {
+      for (const candidate of this.clusters.join(node)) node.membership.addCandidate(candidate);
+    } else if (discovery.mode === 'join') {
       const through = contact();
       if (through) node.membership.join(through.ref);
     } else {
@@ -352,6 +366,7 @@ export class Simulation {
     node.alive = false;
     node.crashedAt = this.queue.now;
     this.crashed++;
+    this.clusters?.leave(node);
     const at = this.livePosition.get(node)!;
     const last = this.live.pop()!;
     if (last !== node) {
@@ -592,7 +607,7 @@ export function runScenario(input: Partial<ScenarioOptions> & Pick<ScenarioOptio
   const options: ScenarioOptions = { ...scenarioDefaults, ...input };
   const progress = options.progress ?? (() => undefined);
   const cpuBefore = process.cpuUsage();
-  const sim = new Simulation(options.seed, { ...lanNetwork, ...options.network }, options.maxEvents, options.maxVirtualMs, options.membership ?? {}, options.broadcast ?? {});
+  const sim = new Simulation(options.seed, { ...lanNetwork, ...options.network }, options.maxEvents, options.maxVirtualMs, options.membership ?? {}, options.broadcast ?? {}, options.clusters);
   const queue = sim.queue;
   sim.watch = options.watch;
 
@@ -708,5 +723,6 @@ export function runScenario(input: Partial<ScenarioOptions> & Pick<ScenarioOptio
     messages: { ...sim.sent, lost: counters.lost, dropped: counters.dropped, connects: counters.connects, connectsFailed: counters.connectsFailed, rejected: sim.rejected },
     plumtree: { grafts, prunes, ihaveIds, shortcuts },
     end,
+    ...(sim.clusters ? { clusters: sim.clusters.shape() } : {}),
   };
 }

@@ -30,6 +30,20 @@ export interface MembershipLinks {
   sendTo(peer: PeerRef, message: MembershipMessage): boolean;
 }
 
+/**
+ * What HyParView needs to know about clusters (clusters.ts). The host knows its cluster's live
+ * members (the discovery beacons of its subnet) and elects the bridges; when either changes it
+ * calls `HyParView.clusterChanged()`.
+ */
+export interface ClusterPolicy {
+  /** The cluster of a node, from its ref (its label, else its address). */
+  clusterOf(peer: PeerRef): string;
+  /** This node is one of its cluster's bridges now. */
+  isBridge(): boolean;
+  /** Its cluster's bridges other than this node: where an inter-cluster request is pointed. */
+  bridges(): PeerRef[];
+}
+
 /** What Plumtree needs from its host. */
 export interface BroadcastLinks<T> {
   /** Eager push of a message to `peerId` (the host adds hop counts, encoding). */

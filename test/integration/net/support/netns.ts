@@ -9,6 +9,10 @@
  *   lab.spawn(0, process.execPath, [...]);           // a node inside namespace 0
  *   await lab.cut(1); await lab.restore(1);          // link down / up
  *   await lab.destroy();
+ *
+ * With `subnets: 2`, namespace i is on subnet i % 2 (10.{net}.{i % 2}.{i+1}/24), each subnet on its
+ * own bridge, and the hub routes between them (10.{net}.{s}.254): two LANs behind a router, which
+ * multicast with TTL 1 does not cross.
  */
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 
@@ -30,11 +34,16 @@ export class NamespaceLab {
   private readonly created: string[] = [];
   private readonly children = new Set<ChildProcess>();
 
-  private constructor(readonly tag: string, readonly size: number, private readonly net: number) {}
+  private constructor(
+    readonly tag: string,
+    readonly size: number,
+    private readonly net: number,
+    readonly subnets: number,
+  ) {}
 
-  static async create(size: number): Promise<NamespaceLab> {
+  static async create(size: number, options: { subnets?: 1 | 2 } = {}): Promise<NamespaceLab> {
     const tag = `pm${process.pid.toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
-    const lab = new NamespaceLab(tag, size, 64 + (process.pid % 128));
+    const lab = new NamespaceLab(tag, size, 64 + (process.pid % 128), options.subnets ?? 1);
     try {
       lab.setUp();
     } catch (error) {
@@ -53,27 +62,36 @@ export class NamespaceLab {
   }
 
   address(index: number): string {
-    return `10.${this.net}.0.${index + 1}`;
+    return `10.${this.net}.${this.subnetOf(index)}.${index + 1}`;
+  }
+
+  subnetOf(index: number): number {
+    return index % this.subnets;
   }
 
   private setUp(): void {
     ip(['netns', 'add', this.hub]);
     this.created.push(this.hub);
-    ip(['-n', this.hub, 'link', 'add', 'br0', 'type', 'bridge', 'mcast_snooping', '0']);
-    ip(['-n', this.hub, 'link', 'set', 'br0', 'up']);
+    for (let s = 0; s < this.subnets; s++) {
+      ip(['-n', this.hub, 'link', 'add', `br${s}`, 'type', 'bridge', 'mcast_snooping', '0']);
+      ip(['-n', this.hub, 'link', 'set', `br${s}`, 'up']);
+      if (this.subnets > 1) ip(['-n', this.hub, 'addr', 'add', `10.${this.net}.${s}.254/24`, 'dev', `br${s}`]);
+    }
     ip(['-n', this.hub, 'link', 'set', 'lo', 'up']);
+    if (this.subnets > 1) execFileSync('ip', ['netns', 'exec', this.hub, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'], { stdio: 'ignore' });
     for (let i = 0; i < this.size; i++) {
       const ns = this.name(i);
       ip(['netns', 'add', ns]);
       this.created.push(ns);
       // veth pair: `eth0` inside the peer namespace, `p{i}` on the hub's bridge.
       ip(['-n', this.hub, 'link', 'add', `p${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
-      ip(['-n', this.hub, 'link', 'set', `p${i}`, 'master', 'br0']);
+      ip(['-n', this.hub, 'link', 'set', `p${i}`, 'master', `br${this.subnetOf(i)}`]);
       ip(['-n', this.hub, 'link', 'set', `p${i}`, 'up']);
       ip(['-n', ns, 'link', 'set', 'lo', 'up']);
       ip(['-n', ns, 'addr', 'add', `${this.address(i)}/24`, 'dev', 'eth0']);
       ip(['-n', ns, 'link', 'set', 'eth0', 'up']);
       ip(['-n', ns, 'route', 'add', '224.0.0.0/4', 'dev', 'eth0']);
+      if (this.subnets > 1) ip(['-n', ns, 'route', 'add', 'default', 'via', `10.${this.net}.${this.subnetOf(i)}.254`]);
     }
   }
 
