@@ -185,6 +185,8 @@ const maxProbeFailures = 10;
 const earlyShuffleMs = 2_000;
 /** Inter-cluster candidates a full passive view does not evict while it holds at most this many. */
 const remoteReserve = 4;
+/** The empty set, shared (no allocation where nothing is reserved). */
+const noIds: ReadonlySet<string> = new Set();
 
 type Fields = Record<string, unknown>;
 
@@ -719,7 +721,7 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
 
   /** Has a peer to shuffle with, and fewer usable candidates than it may need to replace its peers. */
   private needsCandidates(): boolean {
-    return this.active.size > 0 && this.healthyPassive().length < this.activeTarget;
+    return this.active.size > 0 && this.healthyPassiveCount() < this.activeTarget;
   }
 
   /** A peer came up: if the passive view is short, bring the shuffle forward to the early period. */
@@ -732,7 +734,7 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
   private shuffle(): void {
     const target = this.pickRandom([...this.active.keys()]);
     if (target !== undefined) {
-      this.earlyShuffles = this.healthyPassive().length < this.activeTarget ? this.earlyShuffles + 1 : 0;
+      this.earlyShuffles = this.healthyPassiveCount() < this.activeTarget ? this.earlyShuffles + 1 : 0;
       const activeSample = this.sample([...this.active.values()].filter((peer) => peer.id !== target), this.shuffleActive);
       const passiveSample = this.sample(this.healthyPassive(), this.shufflePassive);
       const peers = [...activeSample, ...passiveSample];
@@ -1090,9 +1092,16 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
   /** False when nothing was dropped (only possible with `evictHealthy` false). */
   private evictPassive(preferDrop: ReadonlySet<string> | undefined, evictHealthy: boolean): boolean {
     const reserved = this.reservedRemote();
-    const idle = [...this.passive.keys()].filter((id) => !this.attempts.has(id) && !reserved.has(id));
-    const sent = preferDrop ? idle.filter((id) => preferDrop.has(id)) : [];
-    const failed = idle.filter((id) => this.failures.has(id));
+    // One pass (this runs on every candidate added to a full view: a hot path of the simulator).
+    const idle: string[] = [];
+    const sent: string[] = [];
+    const failed: string[] = [];
+    for (const id of this.passive.keys()) {
+      if (this.attempts.has(id) || reserved.has(id)) continue;
+      idle.push(id);
+      if (preferDrop?.has(id)) sent.push(id);
+      if (this.failures.has(id)) failed.push(id);
+    }
     if (!evictHealthy && failed.length === 0) return false;
     const pool = sent.length > 0 ? sent : failed.length > 0 ? failed : idle;
     const victim = this.pickRandom(pool.length > 0 ? pool : [...this.passive.keys()]);
@@ -1102,9 +1111,10 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
 
   /** Inter-cluster candidates not to evict: all of them while there are at most remoteReserve. */
   private reservedRemote(): ReadonlySet<string> {
-    if (!this.cluster) return new Set();
-    const remote = [...this.passive.values()].filter((peer) => this.isRemote(peer)).map((peer) => peer.id);
-    return new Set(remote.length <= remoteReserve ? remote : []);
+    if (!this.cluster) return noIds;
+    const remote: string[] = [];
+    for (const peer of this.passive.values()) if (this.isRemote(peer)) remote.push(peer.id);
+    return remote.length > 0 && remote.length <= remoteReserve ? new Set(remote) : noIds;
   }
 
   /** Up to 4 peers for a requester to keep as candidates or try instead: known alive, not the requester. */
@@ -1115,7 +1125,15 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
 
   /** Passive entries that have not failed: the ones worth passing on to others. */
   private healthyPassive(): PeerRef[] {
-    return [...this.passive.values()].filter((peer) => !this.failures.has(peer.id));
+    const healthy: PeerRef[] = [];
+    for (const peer of this.passive.values()) if (!this.failures.has(peer.id)) healthy.push(peer);
+    return healthy;
+  }
+
+  private healthyPassiveCount(): number {
+    let count = 0;
+    for (const id of this.passive.keys()) if (!this.failures.has(id)) count++;
+    return count;
   }
 
   /** `lost`: the peer may be gone or cut off (worth a healing probe); false: it refused or dropped us, alive. */

@@ -154,8 +154,11 @@ function isId(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && value.length <= maxIdLength;
 }
 
+// The list checks below run on every IHAVE and GRAFT: plain loops, no callback per entry.
 function isIdList(value: unknown, maxIds: number): value is string[] {
-  return Array.isArray(value) && value.length <= maxIds && value.every(isId);
+  if (!Array.isArray(value) || value.length > maxIds) return false;
+  for (const entry of value) if (!isId(entry)) return false;
+  return true;
 }
 
 function isHops(value: unknown): value is number {
@@ -163,11 +166,11 @@ function isHops(value: unknown): value is number {
 }
 
 function isAnnouncementList(value: unknown, maxIds: number): value is Announcement[] {
-  return (
-    Array.isArray(value) &&
-    value.length <= maxIds &&
-    value.every((entry) => Array.isArray(entry) && entry.length === 3 && isId(entry[0]) && isId(entry[1]) && isHops(entry[2]))
-  );
+  if (!Array.isArray(value) || value.length > maxIds) return false;
+  for (const entry of value as unknown[]) {
+    if (!Array.isArray(entry) || entry.length !== 3 || !isId(entry[0]) || !isId(entry[1]) || !isHops(entry[2])) return false;
+  }
+  return true;
 }
 
 /** Shape check of a control message from the wire; extra fields are tolerated (newer peers). */
@@ -213,6 +216,9 @@ export class Plumtree<T> {
   private graftTimer: TimerHandle | undefined;
   private graftTimerAt = Infinity;
   private stopped = false;
+  /** The timers' callbacks, made once: every broadcast arms the flush timer on every node. */
+  private readonly onFlushTimer = () => this.flush();
+  private readonly onGraftTimerFired = () => this.onGraftTimer();
   private readonly counts = { eagerPushes: 0, ihaveSent: 0, grafts: 0, prunes: 0, shortcuts: 0 };
 
   constructor(private readonly options: PlumtreeOptions<T>) {
@@ -276,7 +282,7 @@ export class Plumtree<T> {
     // The paper moves the sender of a new message to eager: it is our parent in root's tree.
     if (this.neighbors.has(from)) this.makeEager(root, from);
     const travelled = Number.isFinite(hops) ? Math.max(1, Math.round(hops)) : maxHops;
-    const awaited = this.missing.get(keyOf(root, id));
+    const awaited = this.missing.size > 0 ? this.missing.get(keyOf(root, id)) : undefined;
     this.disseminate(from, root, id, item, travelled);
     // It was announced first: if an announcer is much closer to the root, the tree should go through it.
     if (awaited) this.shortcut(root, id, awaited.nearest, awaited.nearestHops);
@@ -296,9 +302,11 @@ export class Plumtree<T> {
     const lazy = this.lazy.get(root);
     // Refreshes the root's place in the LRU: a root that keeps talking keeps its tree.
     if (lazy) this.lazy.set(root, lazy);
+    // One entry for every lazy peer's batch: entries are never changed once queued.
+    let announcement: Announcement | undefined;
     for (const peer of this.neighbors) {
       if (peer === from || peer === root) continue;
-      if (lazy?.has(peer)) this.queueIhave(peer, root, id, hops);
+      if (lazy?.has(peer)) this.queueIhave(peer, (announcement ??= [root, id, Math.min(hops, maxHops)]));
       else this.push(peer, item);
     }
   }
@@ -390,13 +398,13 @@ export class Plumtree<T> {
 
   // ---- lazy push (IHAVE batching) ----
 
-  private queueIhave(peer: string, root: string, id: string, hops: number): void {
+  private queueIhave(peer: string, announcement: Announcement): void {
     let queue = this.ihaveQueue.get(peer);
     if (!queue) {
       queue = [];
       this.ihaveQueue.set(peer, queue);
     }
-    queue.push([root, id, Math.min(hops, maxHops)]);
+    queue.push(announcement);
     if (queue.length >= this.maxIhaveIds) {
       // A full batch leaves now: waiting would only grow memory and the message.
       this.ihaveQueue.delete(peer);
@@ -404,7 +412,7 @@ export class Plumtree<T> {
       if (this.ihaveQueue.size === 0) this.cancelFlush();
       return;
     }
-    this.flushTimer ??= this.clock.setTimeout(() => this.flush(), this.ihaveFlushMs);
+    this.flushTimer ??= this.clock.setTimeout(this.onFlushTimer, this.ihaveFlushMs);
   }
 
   private flush(): void {
@@ -460,7 +468,7 @@ export class Plumtree<T> {
     if (at >= this.graftTimerAt) return;
     this.graftTimer?.cancel();
     this.graftTimerAt = at;
-    this.graftTimer = this.clock.setTimeout(() => this.onGraftTimer(), Math.max(0, at - this.clock.monotonic()));
+    this.graftTimer = this.clock.setTimeout(this.onGraftTimerFired, Math.max(0, at - this.clock.monotonic()));
   }
 
   private cancelGraftTimer(): void {

@@ -5,19 +5,34 @@
  */
 import type { Clock, Random, TimerHandle } from '../../node/clock';
 
-/** A scheduled callback; it is also the handle the protocols cancel (one object per timer). */
-export class SimEvent implements TimerHandle {
+/**
+ * Something due at a virtual time; it is also the handle the protocols cancel. Subclasses carry
+ * their own fields (a message in flight, a node's timer) instead of a closure: a 10,000-node run
+ * schedules millions of them, and each closure is one more object to allocate and collect.
+ */
+export abstract class SimEvent implements TimerHandle {
   cancelled = false;
-  constructor(
-    public at: number,
-    public seq: number,
-    readonly run: () => void,
-    /** Repeat period for setInterval; 0 for a one-shot. */
-    readonly every: number,
-  ) {}
+  /** Repeat period (setInterval); 0 for a one-shot. */
+  every = 0;
 
   cancel(): void {
     this.cancelled = true;
+  }
+
+  abstract run(): void;
+}
+
+class CallbackEvent extends SimEvent {
+  constructor(
+    readonly callback: () => void,
+    every: number,
+  ) {
+    super();
+    this.every = every;
+  }
+
+  run(): void {
+    this.callback();
   }
 }
 
@@ -27,11 +42,15 @@ export class SimulationLimitError extends Error {}
 /**
  * Events ordered by (virtual time, insertion order) in a binary heap. The insertion order breaks
  * ties, so two events due at the same millisecond always run in the order they were scheduled:
- * that is what keeps runs identical for one seed. Cancelled events stay in the heap until popped
- * (cheaper than removing them; most timers the protocols cancel are short).
+ * that is what keeps runs identical for one seed. The keys live in typed arrays beside the
+ * events, so sifting compares numbers in two dense arrays instead of following a pointer per
+ * comparison (the heap holds ~100k events at 10,000 nodes). Cancelled events stay in the heap
+ * until popped (cheaper than removing them; most timers the protocols cancel are short).
  */
 export class EventQueue {
-  private heap: SimEvent[] = [];
+  private events: SimEvent[] = [];
+  private ats = new Float64Array(1024);
+  private seqs = new Float64Array(1024);
   private seq = 0;
   private time = 0;
   /** Events run so far (cancelled ones not counted). */
@@ -47,95 +66,141 @@ export class EventQueue {
   }
 
   get size(): number {
-    return this.heap.length;
+    return this.events.length;
   }
 
   schedule(delayMs: number, run: () => void, every = 0): SimEvent {
-    const event = new SimEvent(this.time + Math.max(0, delayMs), this.seq++, run, every);
-    this.push(event);
+    const event = new CallbackEvent(run, every);
+    this.push(event, this.time + Math.max(0, delayMs));
     return event;
   }
 
   /** Schedules at an absolute virtual time (not before now), for arrivals that must keep their order. */
   scheduleAt(at: number, run: () => void): SimEvent {
-    const event = new SimEvent(Math.max(this.time, at), this.seq++, run, 0);
-    this.push(event);
+    const event = new CallbackEvent(run, 0);
+    this.push(event, Math.max(this.time, at));
+    return event;
+  }
+
+  /** Queues an event object at an absolute virtual time (not before now). */
+  enqueue(event: SimEvent, at: number): SimEvent {
+    this.push(event, Math.max(this.time, at));
     return event;
   }
 
   /** Runs every event due up to `until` (inclusive), then leaves the clock at `until`. */
   runUntil(until: number): void {
     if (until > this.maxTimeMs) throw new SimulationLimitError(`simulation: virtual time would pass its bound of ${this.maxTimeMs} ms (asked to run to ${until} ms)`);
-    const heap = this.heap;
-    while (heap.length > 0 && heap[0]!.at <= until) {
+    while (this.events.length > 0 && this.ats[0]! <= until) {
+      const at = this.ats[0]!;
       const event = this.pop();
       if (event.cancelled) continue;
-      this.time = event.at;
+      this.time = at;
       if (++this.executed > this.maxEvents) {
         throw new SimulationLimitError(`simulation: more than ${this.maxEvents} events by virtual ${Math.round(this.time)} ms (a message storm, or a bound set too low)`);
       }
-      if (event.every > 0) {
-        // Rescheduled before running, as a real interval is, so a callback may cancel it.
-        event.at += event.every;
-        event.seq = this.seq++;
-        this.push(event);
-      }
+      // Rescheduled before running, as a real interval is, so a callback may cancel it.
+      if (event.every > 0) this.push(event, at + event.every);
       event.run();
     }
     this.time = Math.max(this.time, until);
   }
 
-  private push(event: SimEvent): void {
-    const heap = this.heap;
-    let i = heap.length;
-    heap.push(event);
+  private push(event: SimEvent, at: number): void {
+    const events = this.events;
+    let i = events.length;
+    if (i === this.ats.length) this.grow();
+    const ats = this.ats;
+    const seqs = this.seqs;
+    const seq = this.seq++;
+    events.push(event);
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      const above = heap[parent]!;
-      if (!earlier(event, above)) break;
-      heap[i] = above;
+      const parentAt = ats[parent]!;
+      if (parentAt < at || (parentAt === at && seqs[parent]! < seq)) break;
+      ats[i] = parentAt;
+      seqs[i] = seqs[parent]!;
+      events[i] = events[parent]!;
       i = parent;
     }
-    heap[i] = event;
+    ats[i] = at;
+    seqs[i] = seq;
+    events[i] = event;
   }
 
   private pop(): SimEvent {
-    const heap = this.heap;
-    const top = heap[0]!;
-    const last = heap.pop()!;
-    const n = heap.length;
+    const events = this.events;
+    const ats = this.ats;
+    const seqs = this.seqs;
+    const top = events[0]!;
+    const last = events.pop()!;
+    const n = events.length;
     if (n > 0) {
+      const at = ats[n]!;
+      const seq = seqs[n]!;
       let i = 0;
       for (;;) {
-        const left = 2 * i + 1;
-        if (left >= n) break;
-        const right = left + 1;
-        const child = right < n && earlier(heap[right]!, heap[left]!) ? right : left;
-        if (!earlier(heap[child]!, last)) break;
-        heap[i] = heap[child]!;
+        let child = 2 * i + 1;
+        if (child >= n) break;
+        const right = child + 1;
+        if (right < n && (ats[right]! < ats[child]! || (ats[right] === ats[child] && seqs[right]! < seqs[child]!))) child = right;
+        const childAt = ats[child]!;
+        if (at < childAt || (at === childAt && seq < seqs[child]!)) break;
+        ats[i] = childAt;
+        seqs[i] = seqs[child]!;
+        events[i] = events[child]!;
         i = child;
       }
-      heap[i] = last;
+      ats[i] = at;
+      seqs[i] = seq;
+      events[i] = last;
     }
     return top;
   }
-}
 
-function earlier(a: SimEvent, b: SimEvent): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  private grow(): void {
+    const ats = new Float64Array(this.ats.length * 2);
+    ats.set(this.ats);
+    this.ats = ats;
+    const seqs = new Float64Array(this.seqs.length * 2);
+    seqs.set(this.seqs);
+    this.seqs = seqs;
+  }
 }
 
 /** Wall clock of virtual time 0: any fixed date, so `now()` is reproducible too. */
 const epochMs = 1_800_000_000_000;
 
+/** Whose timers these are: a crashed node's (`alive` false) do nothing. */
+export interface TimerOwner {
+  readonly alive: boolean;
+}
+
+/** A node's timer: runs its callback only while the node lives; an interval of a dead node stops. */
+class NodeTimer extends SimEvent {
+  constructor(
+    private readonly owner: TimerOwner,
+    private readonly callback: () => void,
+    every: number,
+  ) {
+    super();
+    this.every = every;
+  }
+
+  run(): void {
+    if (this.owner.alive) this.callback();
+    else if (this.every > 0) this.cancel();
+  }
+}
+
 /**
- * A node's view of virtual time. Its timers do nothing once the node has crashed (`alive`
- * false) and its intervals stop: a crashed process runs no code, and its timers cost nothing.
+ * A node's view of virtual time. Its timers do nothing once the node has crashed and its
+ * intervals stop: a crashed process runs no code, and its timers cost nothing.
  */
 export class NodeClock implements Clock {
   constructor(
     private readonly queue: EventQueue,
-    private readonly alive: () => boolean,
+    private readonly owner: TimerOwner,
   ) {}
 
   now(): number {
@@ -147,23 +212,13 @@ export class NodeClock implements Clock {
   }
 
   setTimeout(callback: () => void, ms: number): TimerHandle {
-    return this.queue.schedule(ms, () => {
-      if (this.alive()) callback();
-    });
+    return this.queue.enqueue(new NodeTimer(this.owner, callback, 0), this.queue.now + Math.max(0, ms));
   }
 
   setInterval(callback: () => void, ms: number): TimerHandle {
     // A period under 1 ms would spin forever at one instant of virtual time.
     const period = Math.max(1, ms);
-    const event = this.queue.schedule(
-      period,
-      () => {
-        if (this.alive()) callback();
-        else event.cancel();
-      },
-      period,
-    );
-    return event;
+    return this.queue.enqueue(new NodeTimer(this.owner, callback, period), this.queue.now + period);
   }
 }
 

@@ -10,7 +10,7 @@
  * two messages looks like to them.
  */
 import type { EventQueue } from './simClock';
-import { SeededRandom } from './simClock';
+import { SeededRandom, SimEvent } from './simClock';
 
 export interface NetworkOptions {
   /** One-way latency every message pays (ms). */
@@ -158,13 +158,7 @@ export class SimNetwork<P> {
     this.counters.sent++;
     if (this.lose()) return true;
     const to = session.other(from);
-    this.queue.scheduleAt(this.arrival(session, from, to), () => {
-      if (!session.openFor(to) || !to.alive || !this.reachable(from, to)) {
-        this.counters.dropped++;
-        return;
-      }
-      to.deliver(from.id, payload);
-    });
+    this.queue.enqueue(new Arrival(this, session, from, to, payload), this.arrival(session, from, to));
     return true;
   }
 
@@ -177,14 +171,18 @@ export class SimNetwork<P> {
     if (!to || to === from || !from.alive) return false;
     this.counters.sent++;
     if (this.lose()) return true;
-    this.queue.schedule(this.latency(from, to), () => {
-      if (!to.alive || !this.reachable(from, to)) {
-        this.counters.dropped++;
-        return;
-      }
-      to.deliver(from.id, payload);
-    });
+    this.queue.enqueue(new Arrival(this, undefined, from, to, payload), this.queue.now + this.latency(from, to));
     return true;
+  }
+
+  /** A message arrives: delivered, unless its session closed, its receiver died or a partition cut them apart. */
+  arrive(arrival: Arrival<P>): void {
+    const { session, from, to } = arrival;
+    if ((session && !session.openFor(to)) || !to.alive || !this.reachable(from, to)) {
+      this.counters.dropped++;
+      return;
+    }
+    to.deliver(from.id, arrival.payload);
   }
 
   /** The node stops: its side of every session closes now, the other side notices after failure detection. */
@@ -277,6 +275,23 @@ export class SimNetwork<P> {
     else session.openB = false;
     const peer = session.other(node);
     if (node.sessions.get(peer.id) === session) node.sessions.delete(peer.id);
+  }
+}
+
+/** A message in flight (one object per message, no closure). `session`: undefined when routed (sendTo). */
+class Arrival<P> extends SimEvent {
+  constructor(
+    private readonly network: SimNetwork<P>,
+    readonly session: Session<P> | undefined,
+    readonly from: Endpoint<P>,
+    readonly to: Endpoint<P>,
+    readonly payload: P,
+  ) {
+    super();
+  }
+
+  run(): void {
+    this.network.arrive(this);
   }
 }
 

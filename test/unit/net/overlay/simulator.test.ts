@@ -22,6 +22,30 @@ describe('overlay simulator: virtual time and seeded randomness', () => {
     assert.equal(queue.now, 100);
   });
 
+  it('keeps (time, insertion) order over thousands of events, as the heap grows and shrinks', () => {
+    const queue = new EventQueue(100_000, 10_000);
+    const random = new SeededRandom(3, 0);
+    const ran: Array<[number, number]> = [];
+    let scheduled = 0;
+    // Whole milliseconds, so many events share a time and the insertion order must break the tie.
+    const add = () => {
+      const seq = scheduled++;
+      const delay = random.below(50);
+      queue.schedule(delay, () => ran.push([queue.now, seq]));
+    };
+    for (let i = 0; i < 5000; i++) add();
+    queue.runUntil(20);
+    for (let i = 0; i < 3000; i++) add();
+    queue.runUntil(1000);
+    assert.equal(ran.length, scheduled);
+    for (let i = 1; i < ran.length; i++) {
+      const [at, seq] = ran[i]!;
+      const [prevAt, prevSeq] = ran[i - 1]!;
+      assert.ok(at > prevAt || (at === prevAt && seq > prevSeq), `event ${seq} at ${at} ran after event ${prevSeq} at ${prevAt}`);
+    }
+    assert.equal(queue.size, 0);
+  });
+
   it('throws past its event or time bound instead of running away', () => {
     const storm = new EventQueue(100, 10_000);
     const again = (): void => void storm.schedule(0, again);
