@@ -10,7 +10,10 @@
  * - idle CPU per node over SCALE_IDLE_MS (default 30 s) after the join, % of one core, from /proc,
  *   and the session churn (peer.up + peer.down events) during that window;
  * - delivery of 20 paced messages from one node to all others, and their one-way latency p50/p99
- *   (acknowledged on the sender, reported by each receiver, both read by this process);
+ *   (acknowledged on the sender, reported by each receiver, both read by this process); what one
+ *   delivery costs (the CPU of all nodes in that window above their idle rate, per message and
+ *   receiving node): with N nodes on two cores, N times that per message is what makes the
+ *   latency grow with N here (on a LAN each node has its own CPU);
  * - with SCALE_BURST=1: a burst of 60 messages from one node at once, then the live sessions
  *   (sum over nodes, sampled every 100 ms for 15 s): the lowest as a share of the steady count,
  *   and how long until back to steady; the burst's delivery;
@@ -160,11 +163,16 @@ async function measure(size: number): Promise<Record<string, unknown>> {
     const idleChurn = nodes.reduce((sum, node) => sum + node.changes, 0) - changesBefore;
     // 20 paced messages from the first node.
     const sender = nodes[0]!;
+    const cpuBefore = nodes.reduce((sum, node) => sum + cpuSeconds(node.child.pid!), 0);
+    const windowStart = performance.now();
     for (let i = 0; i < 20; i++) {
       sender.child.stdin!.write(`${JSON.stringify({ op: 'send', room: 'general', text: `scale ${i}` })}\n`);
       await sleep(250);
     }
     await sleep(3000);
+    // What a delivery costs a node: the CPU of the window above the idle rate, per message and node.
+    const windowSeconds = (performance.now() - windowStart) / 1000;
+    const busySeconds = nodes.reduce((sum, node) => sum + cpuSeconds(node.child.pid!), 0) - cpuBefore - (idle.reduce((a, b) => a + b, 0) / 100) * windowSeconds;
     const latencies: number[] = [];
     let delivered = 0;
     for (const [id, at] of sender.sent) {
@@ -187,6 +195,7 @@ async function measure(size: number): Promise<Record<string, unknown>> {
       idleSessionChanges: idleChurn,
       ...(burstResult ? { burst: burstResult } : {}),
       delivery: expected === 0 ? 0 : Math.round((delivered / expected) * 1000) / 1000,
+      cpuMsPerDeliveryPerNode: delivered === 0 ? null : Math.round(((busySeconds * 1000) / delivered) * 100) / 100,
       latencyMs: { p50: Math.round(percentile(latencies, 50) * 10) / 10, p99: Math.round(percentile(latencies, 99) * 10) / 10 },
       exited: nodes.filter((node) => node.child.exitCode !== null).length,
       loadAverage: { before: loadBefore, after: loadavg() },
