@@ -365,7 +365,9 @@ async function fastLaneFanOut() {
   const port = 48000 + Math.floor(Math.random() * 2000);
   const group = '239.255.77.77';
   const discovery = { group, port, interface: '127.0.0.1', intervalMs: 2000 };
-  const sender = node({ name: 'sender', discovery });
+  // The fan-out compares multicast with one session per receiver: the sender keeps a session with
+  // each of the 10 (the overlay would keep 6-12 and reach the rest through relays).
+  const sender = node({ name: 'sender', discovery, tuning: { handshakeRateLimit: { burst: 100_000, perSecond: 100_000 }, maxSessions: 4096, inboundLimits: benchInboundLimits, overlay: { activeTarget: 10, activeMax: 12 } } });
   const receivers = Array.from({ length: 10 }, () => new PeerProcess(['fast', keyHex, group, String(port)]));
   await Promise.all(receivers.map((receiver) => receiver.next('ready')));
   await sender.start();
