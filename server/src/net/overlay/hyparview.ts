@@ -771,6 +771,16 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
       this.counters.promotions++;
       this.startAttempt(candidate, 'neighbor');
     }
+    // Cut off from its own cluster, a non-bridge took other clusters' nodes; at target it would keep
+    // them for good. It asks a node of its own cluster too: once that one is up, it leaves the
+    // inter-cluster links to the bridges (shedRemote).
+    if (this.cluster && !this.cluster.isBridge() && this.active.size > 0 && this.cutOff() && this.active.size + this.attempts.size < this.activeMax && this.attempts.size < this.maxConcurrentConnects) {
+      const local = this.pickFrom('none');
+      if (local) {
+        this.counters.promotions++;
+        this.startAttempt(local, 'neighbor');
+      }
+    }
     if (this.mayProbe()) {
       const candidate = this.pickProbe();
       if (candidate) {
