@@ -17,20 +17,29 @@ describe('peers and their routes over the overlay (in process, loopback)', funct
     nodes = [];
   });
 
-  it('in a line A-B-C-D, A sees B direct, C via 2 hops and D via 3 hops; a neighbour that stops is unreachable at once', async () => {
+  /** A line A-B-C-D: trust lists forbid every other session. */
+  async function startLine(): Promise<{ ids: [Identity, Identity, Identity, Identity]; nodes: [TestNode, TestNode, TestNode, TestNode] }> {
     const [a, b, c, d] = [0, 1, 2, 3].map(() => generateIdentity().identity) as [Identity, Identity, Identity, Identity];
     const line = (identity: Identity, neighbours: Identity[], staticPeers: string[] = []) =>
       makeNode(undefined, { identity, name: `n-${identity.nodeId.slice(0, 4)}`, trustedNodes: neighbours.map((n) => n.nodeId), staticPeers, tuning: { overlay: { activeTarget: 1, activeMax: 2 } } });
     const B = line(b, [a, c]);
+    nodes = [B];
     await B.mesh.start();
     const C = line(c, [b, d], [B.mesh.listenAddress]);
+    nodes.push(C);
     await C.mesh.start();
     const A = line(a, [b], [B.mesh.listenAddress]);
     const D = line(d, [c], [C.mesh.listenAddress]);
-    nodes = [A, B, C, D];
+    nodes.push(A, D);
     await A.mesh.start();
     await D.mesh.start();
     await waitFor('the line is up', () => A.mesh.upPeers().length === 1 && D.mesh.upPeers().length === 1 && B.mesh.upPeers().length === 2 && C.mesh.upPeers().length === 2, 20_000);
+    return { ids: [a, b, c, d], nodes: [A, B, C, D] };
+  }
+
+  it('in a line A-B-C-D, A sees B direct, C via 2 hops and D via 3 hops; a neighbour that stops is unreachable at once', async () => {
+    const { ids: [, b, c, d], nodes: [A, B, C, D] } = await startLine();
+    nodes = [A, B, C, D];
 
     const route = (nodeId: string): Pick<RoutedPeer, 'route' | 'hops'> | undefined => {
       const peer = A.mesh.peers().find((p) => p.nodeId === nodeId);
@@ -59,19 +68,8 @@ describe('peers and their routes over the overlay (in process, loopback)', funct
   });
 
   it('a remote command reaches a quiet node three hops away (no route known: flooded once, the answer comes back along the learned path)', async () => {
-    const [a, b, c, d] = [0, 1, 2, 3].map(() => generateIdentity().identity) as [Identity, Identity, Identity, Identity];
-    const line = (identity: Identity, neighbours: Identity[], staticPeers: string[] = []) =>
-      makeNode(undefined, { identity, name: `n-${identity.nodeId.slice(0, 4)}`, trustedNodes: neighbours.map((n) => n.nodeId), staticPeers, tuning: { overlay: { activeTarget: 1, activeMax: 2 } } });
-    const B = line(b, [a, c]);
-    await B.mesh.start();
-    const C = line(c, [b, d], [B.mesh.listenAddress]);
-    await C.mesh.start();
-    const A = line(a, [b], [B.mesh.listenAddress]);
-    const D = line(d, [c], [C.mesh.listenAddress]);
+    const { ids: [a, , , d], nodes: [A, B, C, D] } = await startLine();
     nodes = [A, B, C, D];
-    await A.mesh.start();
-    await D.mesh.start();
-    await waitFor('the line is up', () => A.mesh.upPeers().length === 1 && D.mesh.upPeers().length === 1 && B.mesh.upPeers().length === 2 && C.mesh.upPeers().length === 2, 20_000);
     D.mesh.registerMethod('test.where', (_params, { from }) => ({ at: d.nodeId, from }));
     D.mesh.allowMethods('*', ['test.where']);
 
