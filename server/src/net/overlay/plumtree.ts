@@ -275,13 +275,13 @@ export class Plumtree<T> {
    */
   receive(from: string, root: string, id: string, item: T, isNew: boolean, hops: number): void {
     if (this.stopped) return;
+    const travelled = Number.isFinite(hops) ? Math.max(1, Math.round(hops)) : maxHops;
     if (!isNew) {
-      this.onDuplicate(from, root);
+      this.onDuplicate(from, root, id, travelled);
       return;
     }
     // The paper moves the sender of a new message to eager: it is our parent in root's tree.
     if (this.neighbors.has(from)) this.makeEager(root, from);
-    const travelled = Number.isFinite(hops) ? Math.max(1, Math.round(hops)) : maxHops;
     const awaited = this.missing.size > 0 ? this.missing.get(keyOf(root, id)) : undefined;
     this.disseminate(from, root, id, item, travelled);
     // It was announced first: if an announcer is much closer to the root, the tree should go through it.
@@ -326,12 +326,7 @@ export class Plumtree<T> {
     cached.from = announcer;
     this.counts.shortcuts++;
     this.sendGraft(announcer, root, []);
-    if (parent === this.self || !this.neighbors.has(parent)) return;
-    const lazy = this.lazyFor(root);
-    if (lazy.get(parent) === true) return;
-    lazy.set(parent, true);
-    this.counts.prunes++;
-    this.links.control(parent, { t: 'pt.prune', root });
+    if (parent !== this.self && this.neighbors.has(parent)) this.prune(root, parent);
   }
 
   private push(peer: string, item: T): void {
@@ -339,14 +334,36 @@ export class Plumtree<T> {
     this.links.push(peer, item);
   }
 
-  /** A redundant copy: that link is not on root's tree, so ask the sender to go lazy. */
-  private onDuplicate(from: string, root: string): void {
+  /**
+   * A redundant copy: that link is not on root's tree, so ask the sender to go lazy. Unless this
+   * copy came a shorter way than the one delivered (on a loaded node a relayed copy can be read
+   * before the root's own): then that way becomes the tree's and the first copy's sender goes lazy,
+   * as section 3.8 does for an IHAVE. Otherwise the root's direct link is pruned, and every later
+   * message of the root waits on the relay, or on an IHAVE and a GRAFT if the relay drops it.
+   */
+  private onDuplicate(from: string, root: string, id: string, travelled: number): void {
     if (!this.neighbors.has(from)) return;
+    const cached = this.cached(root, id, this.clock.monotonic());
+    if (cached && cached.from !== from && travelled + this.hopThreshold < cached.hops) {
+      const parent = cached.from;
+      cached.hops = travelled;
+      cached.from = from;
+      this.counts.shortcuts++;
+      // A link we pruned before gets a GRAFT: its sender stopped pushing to us.
+      if (this.lazy.get(root)?.get(from) === true) this.sendGraft(from, root, []);
+      else this.makeEager(root, from);
+      if (parent !== this.self && this.neighbors.has(parent)) this.prune(root, parent);
+      return;
+    }
+    this.prune(root, from);
+  }
+
+  private prune(root: string, peer: string): void {
     const lazy = this.lazyFor(root);
-    if (lazy.get(from) === true) return;
-    lazy.set(from, true);
+    if (lazy.get(peer) === true) return;
+    lazy.set(peer, true);
     this.counts.prunes++;
-    this.links.control(from, { t: 'pt.prune', root });
+    this.links.control(peer, { t: 'pt.prune', root });
   }
 
   // ---- control ----

@@ -693,6 +693,28 @@ describe('net/overlay/plumtree', () => {
       assert.equal(clock.activeTimers, 0);
     });
 
+    it('a duplicate that came a shorter way than the delivered copy keeps its link and prunes the first copy\'s sender', () => {
+      // A loaded node read the relay's copy (2 hops) before the root's own (1 hop).
+      const { pt, receive, take } = solo({}, ['A', 'R']);
+      receive('A', 'R', 'x', 2);
+      receive('R', 'R', 'x', 1);
+      assert.deepEqual(take().controls, [['A', { t: 'pt.prune', root: 'R' }]]);
+      assert.equal(pt.stats().shortcuts, 1);
+      // The relay's later copies are duplicates now: no PRUNE for the root's own link.
+      receive('R', 'R', 'y', 1);
+      receive('A', 'R', 'y', 2);
+      assert.deepEqual(take().controls, []);
+      // An equal or longer duplicate prunes its own sender, as in the paper.
+      const same = solo();
+      same.receive('A', 'R', 'x', 2);
+      same.receive('B', 'R', 'x', 2);
+      assert.deepEqual(same.take().controls, [['B', { t: 'pt.prune', root: 'R' }]]);
+      // A shorter copy from a link we had pruned: GRAFT it back (it stopped pushing), prune the long one.
+      same.receive('A', 'R', 'y', 3);
+      same.receive('B', 'R', 'y', 1);
+      assert.deepEqual(same.take().controls, [['B', { t: 'pt.graft', root: 'R', ids: [] }], ['A', { t: 'pt.prune', root: 'R' }]]);
+    });
+
     it('grafts the announcer nearest to the root first when a message is missing', () => {
       const { clock, take, pt } = solo();
       pt.receiveControl('A', { t: 'pt.ihave', ids: [['R', 'x', 5]] });
