@@ -15,7 +15,29 @@
  * follow its own shortest-path tree; in a small full mesh that is the star of direct links and a
  * message reaches everyone in one hop. Only lazy(root) is stored: eager(root) is the current
  * neighbours minus lazy(root), so a new neighbour is eager for every root (the paper's initial
- * state) and a forgotten root falls back to flooding, which rebuilds its tree.
+ * state). A lazy set is kept once made, even empty (a star's centre has no lazy link, and a new
+ * copy of the template below would undo its star): only a root the LRU (`maxRoots`) forgot is
+ * new again.
+ *
+ * Template trees for new roots. With a tree per root, a root's first message flooded every link:
+ * about the mean degree in copies per delivery (9 at 1,000 nodes). But the tree is undirected:
+ * a PRUNE makes the link lazy on both sides, a GRAFT or a new message's push eager on both. So
+ * the eager links of a settled root form a spanning tree, and a push along a spanning tree from
+ * ANY node reaches every node once. A root new to a node therefore starts from a copy of a
+ * template, the lazy set of the last root this node sent a message on (the paper's shared tree,
+ * borrowed): neighbours sent on the same last message, so they mostly copy the same tree. Where
+ * they do not (two messages crossing, a node that just joined and has no tree to copy, so
+ * floods), a link that one side thinks eager carries a duplicate and is pruned (copied entries
+ * count as not pruned yet), and a link that both think lazy carries an IHAVE, and the GRAFT
+ * repairs the tree: agreement saves copies, delivery never depends on it. The root and its
+ * neighbours (fewer than `floodHops` = 2 hops away) still push the first message on every link:
+ * a tree path is up to twice the distance, and the ~degree² entry points into the template keep
+ * first messages near the shortest paths (at 1,000 nodes with only the root on every link, hops
+ * p99 was 9, the target 8). Then section 3.8 below reshapes the new root's tree towards its own
+ * shortest paths within a few messages. In a small full mesh every node is the root's neighbour,
+ * so a root's first message still floods ((n-1)(n-2) duplicates, once per root) and leaves its
+ * star. The smallest known root id as template (the same on nodes that know the same roots)
+ * measured worse: that root may have gone silent, its tree no longer pruned nor shortened.
  *
  * Shorter trees (the paper's section 3.8 optimisation): the host tells `receive` how many hops
  * each copy travelled from its root, and every IHAVE entry carries the announcer's own count for
@@ -74,7 +96,7 @@ export interface PlumtreeOptions<T> {
 }
 
 export interface PlumtreeStats {
-  /** Roots with a non-empty lazy set. */
+  /** Roots whose tree this node keeps (a lazy set, empty when every link is eager). */
   roots: number;
   /** Messages cached for GRAFTs. */
   cached: number;
@@ -113,6 +135,11 @@ const maxIdLength = 256;
  * the simulator has no budget; past this the comparison no longer matters.
  */
 export const maxHops = 255;
+/**
+ * A root's first message is pushed on every link by the nodes fewer than this many hops from it
+ * (the root and its neighbours), and follows the template tree beyond: see the header.
+ */
+const floodHops = 2;
 
 interface Cached<T> {
   item: T;
@@ -216,6 +243,8 @@ export class Plumtree<T> {
   private graftTimer: TimerHandle | undefined;
   private graftTimerAt = Infinity;
   private stopped = false;
+  /** The root of the last message we sent on: its tree is the template for a root new to us. */
+  private lastRoot: string | undefined;
   /** The timers' callbacks, made once: every broadcast arms the flush timer on every node. */
   private readonly onFlushTimer = () => this.flush();
   private readonly onGraftTimerFired = () => this.onGraftTimer();
@@ -247,11 +276,7 @@ export class Plumtree<T> {
 
   neighborDown(peerId: string): void {
     if (!this.neighbors.delete(peerId)) return;
-    const emptied: string[] = [];
-    for (const [root, peers] of this.lazy.entries()) {
-      if (peers.delete(peerId) && peers.size === 0) emptied.push(root);
-    }
-    for (const root of emptied) this.lazy.delete(root);
+    for (const [, peers] of this.lazy.entries()) peers.delete(peerId);
     // Awaited ids fall back on their other announcers, or are given up at their next deadline.
     for (const entry of this.missing.values()) {
       const at = entry.announcers.findIndex((announcer) => announcer.peer === peerId);
@@ -280,8 +305,9 @@ export class Plumtree<T> {
       this.onDuplicate(from, root, id, travelled);
       return;
     }
-    // The paper moves the sender of a new message to eager: it is our parent in root's tree.
-    if (this.neighbors.has(from)) this.makeEager(root, from);
+    // The paper moves the sender of a new message to eager: it is our parent in root's tree (made
+    // first if the root is new to us, so the parent stays eager whatever the template says).
+    this.lazyFor(root, travelled).delete(from);
     const awaited = this.missing.size > 0 ? this.missing.get(keyOf(root, id)) : undefined;
     this.disseminate(from, root, id, item, travelled);
     // It was announced first: if an announcer is much closer to the root, the tree should go through it.
@@ -299,14 +325,14 @@ export class Plumtree<T> {
       }
       this.resolved(key);
     }
-    const lazy = this.lazy.get(root);
-    // Refreshes the root's place in the LRU: a root that keeps talking keeps its tree.
-    if (lazy) this.lazy.set(root, lazy);
+    // Also refreshes the root's place in the LRU: a root that keeps talking keeps its tree.
+    const lazy = this.lazyFor(root);
+    this.lastRoot = root;
     // One entry for every lazy peer's batch: entries are never changed once queued.
     let announcement: Announcement | undefined;
     for (const peer of this.neighbors) {
       if (peer === from || peer === root) continue;
-      if (lazy?.has(peer)) this.queueIhave(peer, (announcement ??= [root, id, Math.min(hops, maxHops)]));
+      if (lazy.has(peer)) this.queueIhave(peer, (announcement ??= [root, id, Math.min(hops, maxHops)]));
       else this.push(peer, item);
     }
   }
@@ -547,15 +573,28 @@ export class Plumtree<T> {
 
   // ---- state helpers ----
 
-  private lazyFor(root: string): Map<string, boolean> {
-    const lazy = this.lazy.get(root) ?? new Map<string, boolean>();
+  /**
+   * Root's lazy set, made on first use. It starts empty (eager on every link: the paper's initial
+   * state) for our own root and for a root whose message reached us in fewer than `floodHops`;
+   * otherwise as a copy of the template, the tree of the last root we sent a message on.
+   * `hops`: how far that root's message travelled to us, unknown (as far as can be) when a
+   * control message or a GRAFT makes the set.
+   */
+  private lazyFor(root: string, hops = maxHops): Map<string, boolean> {
+    let lazy = this.lazy.get(root);
+    if (!lazy) {
+      lazy = new Map<string, boolean>();
+      const template = root === this.self || hops < floodHops || this.lastRoot === undefined ? undefined : this.lazy.get(this.lastRoot);
+      // `false`: no PRUNE sent for this root yet, so a peer whose own template made our link
+      // eager gets one at its first duplicate.
+      if (template) for (const peer of template.keys()) lazy.set(peer, false);
+    }
     this.lazy.set(root, lazy);
     return lazy;
   }
 
   private makeEager(root: string, peer: string): void {
-    const lazy = this.lazy.get(root);
-    if (lazy?.delete(peer) && lazy.size === 0) this.lazy.delete(root);
+    this.lazyFor(root).delete(peer);
   }
 
   private cacheItem(key: string, entry: Cached<T>, now: number): void {

@@ -106,14 +106,16 @@ describe('overlay simulator: 1,000 nodes, 1 % loss, 10 % churn per minute', func
     assert.ok(run.hopsByPhase.afterHeal !== null && run.hopsByPhase.afterHeal.max <= 12, `hops: ${JSON.stringify(run.hopsByPhase)}`);
   });
 
-  it("keeps duplicates per delivery ≤ 1.5 once a root has its tree; a root's first broadcast floods the overlay once", () => {
-    // Plumtree keeps one tree per root (the origin): its first broadcast floods every active link
-    // (about the mean degree in copies per delivery), the later ones follow the pruned tree. A
-    // node's first broadcast on a LAN is its presence when it joins.
+  it("keeps duplicates per delivery ≤ 1.5 (the issue's target); a root's first broadcast follows a template tree instead of flooding", () => {
+    // Plumtree keeps one tree per root (the origin). A root new to a node starts from the tree of
+    // the last root it sent on, so a first broadcast costs about a tree, not a flood of the active
+    // views (9 copies per delivery before). Measured with this seed: 1.40 overall, 1.54 for first
+    // broadcasts (the run's very first one still floods: no node has a tree to copy), 1.37 for the others.
     const { firstOfRoot, repeatedRoot } = run.duplicates;
-    assert.ok(repeatedRoot.broadcasts >= 50, JSON.stringify(run.duplicates));
+    assert.ok(firstOfRoot.broadcasts >= 15 && repeatedRoot.broadcasts >= 50, JSON.stringify(run.duplicates));
+    assert.ok(run.duplicatesPerDelivery <= 1.5, `duplicates per delivery ${run.duplicatesPerDelivery}: ${JSON.stringify(run.duplicates)}`);
     assert.ok(repeatedRoot.perDelivery <= 1.5, `duplicates per delivery: ${JSON.stringify(run.duplicates)}`);
-    assert.ok(firstOfRoot.perDelivery <= 12, `a first broadcast costs at most a flood of the active views: ${JSON.stringify(run.duplicates)}`);
+    assert.ok(firstOfRoot.perDelivery <= 2, `a first broadcast costs about a tree: ${JSON.stringify(run.duplicates)}`);
   });
 
   it('is whole again (every node has an active peer, one component, symmetric) after the churn stops', () => {
