@@ -23,7 +23,7 @@
  * Every process is stopped at the end of each N. Prints one JSON object.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -47,6 +47,8 @@ interface Node {
   sent: Map<string, number>;
   /** Started with the idle-window profiler (SCALE_PROFILE_DIR). */
   profiled: boolean;
+  /** Waiting for the answer to {"op":"stats"}. */
+  onStats?: (event: Record<string, unknown>) => void;
 }
 
 /** SCALE_PROFILE_DIR: the first node of each size is profiled over the idle window, into that folder. */
@@ -72,6 +74,7 @@ function start(dir: string, name: string, port: number): Node {
     }
     else if (event.event === 'message') node.arrived.set(String(event.id), performance.now());
     else if (event.event === 'sent') node.sent.set(String(event.id), performance.now());
+    else if (event.event === 'stats') node.onStats?.(event);
   });
   return node;
 }
@@ -80,6 +83,44 @@ function start(dir: string, name: string, port: number): Node {
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+}
+
+/**
+ * Times the process's threads were put on a CPU so far (/proc/<pid>/task/<tid>/schedstat, second
+ * field): on an idle machine about its wake-ups, which cost 0.3-0.9 ms each here whatever they do.
+ */
+function wakeUps(pid: number): number {
+  let sum = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      sum += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[2]);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return sum;
+}
+
+type BroadcastCounts = { eagerPushes: number; ihaveSent: number; grafts: number; prunes: number };
+
+/** Plumtree's counters of every node, summed ({"op":"stats"}; a node that does not answer in 5 s counts 0). */
+async function broadcastCounts(nodes: Node[]): Promise<BroadcastCounts> {
+  const answers = await Promise.all(
+    nodes.map(
+      (node) =>
+        new Promise<Partial<BroadcastCounts>>((resolve) => {
+          const timer = setTimeout(() => resolve({}), 5000);
+          node.onStats = (event) => {
+            clearTimeout(timer);
+            node.onStats = undefined;
+            resolve(((event.overlay as { broadcast?: BroadcastCounts } | undefined)?.broadcast ?? {}));
+          };
+          node.child.stdin!.write(`${JSON.stringify({ op: 'stats' })}\n`);
+        }),
+    ),
+  );
+  const sum = (key: keyof BroadcastCounts) => answers.reduce((total, answer) => total + (answer[key] ?? 0), 0);
+  return { eagerPushes: sum('eagerPushes'), ihaveSent: sum('ihaveSent'), grafts: sum('grafts'), prunes: sum('prunes') };
 }
 
 function percentile(values: number[], p: number): number {
@@ -163,6 +204,8 @@ async function measure(size: number): Promise<Record<string, unknown>> {
     const idleChurn = nodes.reduce((sum, node) => sum + node.changes, 0) - changesBefore;
     // 20 paced messages from the first node.
     const sender = nodes[0]!;
+    const countsBefore = await broadcastCounts(nodes);
+    const wakeUpsBefore = nodes.reduce((sum, node) => sum + wakeUps(node.child.pid!), 0);
     const cpuBefore = nodes.reduce((sum, node) => sum + cpuSeconds(node.child.pid!), 0);
     const windowStart = performance.now();
     for (let i = 0; i < 20; i++) {
@@ -173,15 +216,22 @@ async function measure(size: number): Promise<Record<string, unknown>> {
     // What a delivery costs a node: the CPU of the window above the idle rate, per message and node.
     const windowSeconds = (performance.now() - windowStart) / 1000;
     const busySeconds = nodes.reduce((sum, node) => sum + cpuSeconds(node.child.pid!), 0) - cpuBefore - (idle.reduce((a, b) => a + b, 0) / 100) * windowSeconds;
+    const windowWakeUps = nodes.reduce((sum, node) => sum + wakeUps(node.child.pid!), 0) - wakeUpsBefore;
+    const countsAfter = await broadcastCounts(nodes);
     const latencies: number[] = [];
+    // The slowest delivery of each message, in sending order: a slow first message is a new tree.
+    const slowest: number[] = [];
     let delivered = 0;
     for (const [id, at] of sender.sent) {
+      let worst = 0;
       for (const node of nodes.slice(1)) {
         const arrived = node.arrived.get(id);
         if (arrived === undefined) continue;
         delivered++;
         latencies.push(arrived - at);
+        worst = Math.max(worst, arrived - at);
       }
+      slowest.push(Math.round(worst));
     }
     const expected = sender.sent.size * (size - 1);
     const burstResult = burst ? await burstOf60(nodes) : undefined;
@@ -196,7 +246,15 @@ async function measure(size: number): Promise<Record<string, unknown>> {
       ...(burstResult ? { burst: burstResult } : {}),
       delivery: expected === 0 ? 0 : Math.round((delivered / expected) * 1000) / 1000,
       cpuMsPerDeliveryPerNode: delivered === 0 ? null : Math.round(((busySeconds * 1000) / delivered) * 100) / 100,
-      latencyMs: { p50: Math.round(percentile(latencies, 50) * 10) / 10, p99: Math.round(percentile(latencies, 99) * 10) / 10 },
+      // Per delivery, over every node: the wake-ups of the window (idle ones included) and Plumtree's work.
+      perDelivery:
+        delivered === 0
+          ? null
+          : {
+              wakeUps: Math.round((windowWakeUps / delivered) * 10) / 10,
+              ...(Object.fromEntries(Object.entries(countsAfter).map(([key, value]) => [key, Math.round(((value - countsBefore[key as keyof BroadcastCounts]) / delivered) * 100) / 100])) as BroadcastCounts),
+            },
+      latencyMs: { p50: Math.round(percentile(latencies, 50) * 10) / 10, p99: Math.round(percentile(latencies, 99) * 10) / 10, slowestPerMessage: slowest },
       exited: nodes.filter((node) => node.child.exitCode !== null).length,
       loadAverage: { before: loadBefore, after: loadavg() },
     };

@@ -100,6 +100,7 @@ export class Overlay implements BroadcastTree {
     this.tree = new Plumtree<Item>({
       self: options.nodeId,
       clock: options.clock,
+      random: options.random,
       logger: options.logger.child('plumtree'),
       has: (root, id) => options.router.seenBroadcast(root, id),
       links: {

@@ -52,15 +52,22 @@
  * a gain of one hop): in the 1,000-node simulation it left half the tree excess of threshold 1
  * for about 1 % more control messages (a swap costs a GRAFT, a PRUNE and one duplicate).
  *
- * Parameters (defaults, `plumtreeDefaults`): IHAVEs flushed every 100 ms (the paper batches lazy
- * push without a figure); timeout1 400 ms and timeout2 200 ms (LAN round trips are ~1 ms, the
+ * Fewer IHAVEs: on an idle node every IHAVE received is a wake-up, and wake-ups were most of what
+ * a delivery cost (real processes, 50 nodes: 10.5 wake-ups and 6.6 announced ids per delivery and
+ * node). Two lazy neighbours mostly both have a message and would announce it to each other; a
+ * node does not announce a message to a peer that showed it holds it (its IHAVE or a duplicate
+ * came first), unless its own path is shorter (which section 3.8 needs the peer to hear). The
+ * flushes are spread at random so that one side of a link usually goes first.
+ *
+ * Parameters (defaults, `plumtreeDefaults`): IHAVEs flushed 100-200 ms after the first is queued
+ * (the paper batches lazy push without a figure); timeout1 400 ms and timeout2 200 ms (LAN round trips are ~1 ms, the
  * margin is for loaded nodes and long eager paths); 2048 messages kept at most 60 s to answer
  * GRAFTs; 4096 roots; 256 ids per control message; 4096 awaited ids with 8 announcers each; a
  * lazy path replaces the eager one when it is shorter (threshold 0).
  * Idle cost: no timer is armed unless an IHAVE is queued or an id is awaited.
  * TTLs and encoding are the host's: items are opaque, and the host measures their hops.
  */
-import type { Clock, TimerHandle } from '../../node/clock';
+import type { Clock, Random, TimerHandle } from '../../node/clock';
 import { silentLogger, type Logger } from '../../node/log';
 import { BoundedMap } from '../boundedMap';
 import type { BroadcastControl, BroadcastLinks } from './types';
@@ -72,8 +79,13 @@ export interface PlumtreeOptions<T> {
   logger?: Logger;
   /** Has this node already delivered (or dropped as seen) message `id` of `root`? The host's dedup answers. */
   has(root: string, id: string): boolean;
-  /** Lazy push batching: IHAVEs wait this long per peer and leave together. */
+  /**
+   * Lazy push batching: the first IHAVE queued waits this long, plus up to as long again at random
+   * when `random` is given, and leaves with every IHAVE queued by then.
+   */
   ihaveFlushMs?: number;
+  /** Spreads the nodes' flushes (see `ihaveFlushMs`); none without it (the unit tests). */
+  random?: Random;
   /** The paper's timeout1: after an IHAVE for a missing id, how long to wait for the eager copy before GRAFT. */
   graftTimeoutMs?: number;
   /** The paper's timeout2: how long to wait after a GRAFT before grafting the next announcer. */
@@ -104,6 +116,8 @@ export interface PlumtreeStats {
   eagerPushes: number;
   /** Ids announced in IHAVEs. */
   ihaveSent: number;
+  /** Ids not announced to a peer that had shown it holds them (and over a path no longer than ours). */
+  ihaveSkipped: number;
   /** GRAFT messages sent. */
   grafts: number;
   /** PRUNE messages sent. */
@@ -148,6 +162,8 @@ interface Cached<T> {
   hops: number;
   /** The peer it came from (ourselves for our own): our parent in its root's tree. */
   from: string;
+  /** Peers that showed they hold it (an IHAVE, a duplicate), with the hops it took to reach them. */
+  holders?: Map<string, number>;
 }
 
 interface Missing {
@@ -248,7 +264,7 @@ export class Plumtree<T> {
   /** The timers' callbacks, made once: every broadcast arms the flush timer on every node. */
   private readonly onFlushTimer = () => this.flush();
   private readonly onGraftTimerFired = () => this.onGraftTimer();
-  private readonly counts = { eagerPushes: 0, ihaveSent: 0, grafts: 0, prunes: 0, shortcuts: 0 };
+  private readonly counts = { eagerPushes: 0, ihaveSent: 0, ihaveSkipped: 0, grafts: 0, prunes: 0, shortcuts: 0 };
 
   constructor(private readonly options: PlumtreeOptions<T>) {
     this.self = options.self;
@@ -369,6 +385,7 @@ export class Plumtree<T> {
    */
   private onDuplicate(from: string, root: string, id: string, travelled: number): void {
     if (!this.neighbors.has(from)) return;
+    this.noteHolder(root, id, from, travelled - 1);
     const cached = this.cached(root, id, this.clock.monotonic());
     if (cached && cached.from !== from && travelled + this.hopThreshold < cached.hops) {
       const parent = cached.from;
@@ -434,7 +451,10 @@ export class Plumtree<T> {
   private onIhave(from: string, ids: readonly Announcement[]): void {
     for (const [root, id, hops] of ids) {
       if (root === this.self) continue;
-      if (this.options.has(root, id)) this.shortcut(root, id, from, hops);
+      if (this.options.has(root, id)) {
+        this.shortcut(root, id, from, hops);
+        this.noteHolder(root, id, from, hops);
+      }
       else this.noteMissing(from, root, id, hops);
     }
   }
@@ -455,7 +475,7 @@ export class Plumtree<T> {
       if (this.ihaveQueue.size === 0) this.cancelFlush();
       return;
     }
-    this.flushTimer ??= this.clock.setTimeout(this.onFlushTimer, this.ihaveFlushMs);
+    this.flushTimer ??= this.clock.setTimeout(this.onFlushTimer, this.ihaveFlushMs * (1 + (this.options.random?.next() ?? 0)));
   }
 
   private flush(): void {
@@ -465,9 +485,29 @@ export class Plumtree<T> {
     for (const [peer, ids] of queues) this.sendIhave(peer, ids);
   }
 
+  /**
+   * Every IHAVE costs its receiver a wake-up, the main cost of a delivery on an idle node. Two
+   * lazy neighbours both have most messages, and each would announce them to the other: the one
+   * whose flush comes second (the flushes are spread at random) skips what the first announced,
+   * unless its own path is shorter, which the other needs to hear (section 3.8).
+   */
   private sendIhave(peer: string, ids: Announcement[]): void {
-    this.counts.ihaveSent += ids.length;
-    this.links.control(peer, { t: 'pt.ihave', ids });
+    const wanted = ids.filter(([root, id, hops]) => {
+      const holderHops = this.cache.get(keyOf(root, id))?.holders?.get(peer);
+      return holderHops === undefined || hops + 1 + this.hopThreshold < holderHops;
+    });
+    this.counts.ihaveSkipped += ids.length - wanted.length;
+    if (wanted.length === 0) return;
+    this.counts.ihaveSent += wanted.length;
+    this.links.control(peer, { t: 'pt.ihave', ids: wanted });
+  }
+
+  /** `peer` has message `id` of `root`, `hops` from it: no IHAVE of ours could tell it more (see sendIhave). */
+  private noteHolder(root: string, id: string, peer: string, hops: number): void {
+    const cached = this.cache.get(keyOf(root, id));
+    if (!cached) return;
+    cached.holders ??= new Map();
+    cached.holders.set(peer, Math.min(hops, cached.holders.get(peer) ?? maxHops));
   }
 
   private cancelFlush(): void {

@@ -193,13 +193,14 @@ class SimNode implements Endpoint<Payload> {
     this.group = sim.clusters?.groupOf(index);
     this.ref = this.group === undefined ? { id: this.id, addr: `sim:${index}` } : { id: this.id, addr: `sim:${index}`, cluster: sim.clusters!.label(this.group) };
     const clock = new NodeClock(sim.queue, this);
+    const random = new SeededRandom(sim.seed, index);
     const network = sim.network;
     this.membership = new HyParView({
       ...membership,
       cluster: this.group === undefined ? undefined : sim.clusters!.policyFor(this.id, this.group),
       self: this.ref,
       clock,
-      random: new SeededRandom(sim.seed, index),
+      random,
       links: {
         connect: (peer) => {
           if (this.watched) this.trace(`connect ${peer.id}`);
@@ -217,6 +218,7 @@ class SimNode implements Endpoint<Payload> {
       ...broadcast,
       self: this.id,
       clock,
+      random,
       has: (_root, id) => this.delivered.has(id),
       links: {
         push: (peerId, item) => sim.count('eager', network.send(this, peerId, item)),

@@ -61,8 +61,12 @@ describe('overlay clusters in the simulator: 4 clusters × 50 nodes, 10 % churn 
     assert.ok(baseline.interLinks >= 10 * shape.interLinks, `with ${shape.interLinks}, without ${baseline.interLinks}`);
   });
 
-  it('keeps hops p99 ≤ 8', () => {
-    assert.ok(withClusters.hops.p99 <= 8, JSON.stringify(withClusters.hops));
+  // A third of these broadcasts are a root's first (20 speakers): it follows a template tree, up
+  // to twice the shortest path, instead of flooding (seed 3: hops p99 8 and 3.75 copies per
+  // delivery when first broadcasts flooded, 10 and 1.4 with templates).
+  it('keeps hops p99 ≤ 10 and duplicates per delivery ≤ 1.6, first broadcasts of a root included', () => {
+    assert.ok(withClusters.hops.p99 <= 10, JSON.stringify(withClusters.hops));
+    assert.ok(withClusters.duplicatesPerDelivery <= 1.6, JSON.stringify(withClusters.duplicates));
   });
 });
 

@@ -193,7 +193,7 @@ class Net {
   }
 
   totals(): PlumtreeStats & { copies: number } {
-    const sum = { roots: 0, cached: 0, eagerPushes: 0, ihaveSent: 0, grafts: 0, prunes: 0, missingTimers: 0, shortcuts: 0, copies: 0 };
+    const sum = { roots: 0, cached: 0, eagerPushes: 0, ihaveSent: 0, ihaveSkipped: 0, grafts: 0, prunes: 0, missingTimers: 0, shortcuts: 0, copies: 0 };
     for (const member of this.members.values()) {
       const stats = member.pt.stats();
       for (const field of Object.keys(stats) as Array<keyof PlumtreeStats>) sum[field] += stats[field];
@@ -562,6 +562,46 @@ describe('net/overlay/plumtree', () => {
       assert.deepEqual(take().controls, [['B', batch(['x7'])], ['C', batch(['x7'])]]);
       assert.equal(pt.stats().ihaveSent, 2 * 7);
       assert.equal(clock.activeTimers, 0);
+    });
+
+    it('does not announce a message to a peer that showed it holds it, unless our path is shorter', () => {
+      const { clock, pt, receive, take } = solo();
+      receive('A', 'R', 'x0');
+      receive('B', 'R', 'x0');
+      receive('C', 'R', 'x0');
+      take();
+      // B and C are lazy. x1 came over 2 hops; B announces it over 1 (nothing to tell B), C over 4
+      // (our 2 + 1 would shorten C's path: C must hear it).
+      receive('A', 'R', 'x1', 2);
+      receive('A', 'R', 'x2', 2);
+      assert.ok(pt.receiveControl('B', { t: 'pt.ihave', ids: [['R', 'x1', 1]] }));
+      assert.ok(pt.receiveControl('C', { t: 'pt.ihave', ids: [['R', 'x1', 4]] }));
+      clock.advance(plumtreeDefaults.ihaveFlushMs);
+      assert.deepEqual(take().controls, [
+        ['B', { t: 'pt.ihave', ids: [['R', 'x2', 2]] }],
+        ['C', { t: 'pt.ihave', ids: [['R', 'x1', 2], ['R', 'x2', 2]] }],
+      ]);
+      assert.deepEqual([pt.stats().ihaveSent, pt.stats().ihaveSkipped], [3, 1]);
+      // A duplicate shows its sender holds the message too.
+      receive('A', 'R', 'x3', 1);
+      receive('B', 'R', 'x3', 1);
+      clock.advance(plumtreeDefaults.ihaveFlushMs);
+      assert.deepEqual(take().controls.filter(([, m]) => m.t === 'pt.ihave'), [['C', { t: 'pt.ihave', ids: [['R', 'x3', 1]] }]]);
+      pt.stop();
+    });
+
+    it('spreads the first flush over [ihaveFlushMs, 2 ihaveFlushMs) with the random source given', () => {
+      const draws = [0, 0.5, 0.999];
+      const waits: number[] = [];
+      for (const draw of draws) {
+        const { clock, receive } = solo({ random: { next: () => draw, bytes: (n) => Buffer.alloc(n) } });
+        receive('A', 'R', 'x0');
+        receive('B', 'R', 'x0');
+        receive('A', 'R', 'x1');
+        waits.push(...clock.pending());
+        clock.advance(10_000);
+      }
+      assert.deepEqual(waits, draws.map((draw) => plumtreeDefaults.ihaveFlushMs * (1 + draw)));
     });
 
     it('grafts the first announcer after graftTimeoutMs (ids grouped), the next after graftRetryMs, and stops once the message is there', () => {
