@@ -89,9 +89,9 @@ function cpuSeconds(pid: number): number {
  * Times the process's threads were put on a CPU so far (/proc/<pid>/task/<tid>/schedstat, second
  * field): on an idle machine about its wake-ups, which cost 0.3-0.9 ms each here whatever they do.
  */
-function wakeUps(pid: number): number {
+function wakeUps(pid: number, mainThreadOnly = false): number {
   let sum = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+  for (const tid of mainThreadOnly ? [String(pid)] : readdirSync(`/proc/${pid}/task`)) {
     try {
       sum += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[2]);
     } catch {
@@ -206,6 +206,7 @@ async function measure(size: number): Promise<Record<string, unknown>> {
     const sender = nodes[0]!;
     const countsBefore = await broadcastCounts(nodes);
     const wakeUpsBefore = nodes.reduce((sum, node) => sum + wakeUps(node.child.pid!), 0);
+    const mainWakeUpsBefore = nodes.reduce((sum, node) => sum + wakeUps(node.child.pid!, true), 0);
     const cpuBefore = nodes.reduce((sum, node) => sum + cpuSeconds(node.child.pid!), 0);
     const windowStart = performance.now();
     for (let i = 0; i < 20; i++) {
@@ -217,6 +218,7 @@ async function measure(size: number): Promise<Record<string, unknown>> {
     const windowSeconds = (performance.now() - windowStart) / 1000;
     const busySeconds = nodes.reduce((sum, node) => sum + cpuSeconds(node.child.pid!), 0) - cpuBefore - (idle.reduce((a, b) => a + b, 0) / 100) * windowSeconds;
     const windowWakeUps = nodes.reduce((sum, node) => sum + wakeUps(node.child.pid!), 0) - wakeUpsBefore;
+    const windowMainWakeUps = nodes.reduce((sum, node) => sum + wakeUps(node.child.pid!, true), 0) - mainWakeUpsBefore;
     const countsAfter = await broadcastCounts(nodes);
     const latencies: number[] = [];
     // The slowest delivery of each message, in sending order: a slow first message is a new tree.
@@ -252,6 +254,7 @@ async function measure(size: number): Promise<Record<string, unknown>> {
           ? null
           : {
               wakeUps: Math.round((windowWakeUps / delivered) * 10) / 10,
+              mainThreadWakeUps: Math.round((windowMainWakeUps / delivered) * 10) / 10,
               ...(Object.fromEntries(Object.entries(countsAfter).map(([key, value]) => [key, Math.round(((value - countsBefore[key as keyof BroadcastCounts]) / delivered) * 100) / 100])) as BroadcastCounts),
             },
       latencyMs: { p50: Math.round(percentile(latencies, 50) * 10) / 10, p99: Math.round(percentile(latencies, 99) * 10) / 10, slowestPerMessage: slowest },
