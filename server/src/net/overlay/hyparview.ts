@@ -69,7 +69,9 @@
  * - A non-bridge fills its active view from its own cluster. A node cut off from its cluster (no
  *   peer, attempt or ready candidate there; or alone in it) takes other clusters' nodes as any
  *   node would; once it has a peer in its cluster a non-bridge drops its inter-cluster links
- *   (alive) and a bridge keeps at most twice `bridgeLinks`.
+ *   (alive) and a bridge keeps at most twice `bridgeLinks`. The same holds for an inter-cluster
+ *   request answered after the node lost its role (a bridge no more, or no longer cut off): it
+ *   withdraws instead of taking the link.
  * - A bridge also asks for `bridgeLinks` (2) inter-cluster links, even at target (up to
  *   activeMax), preferring clusters it has no link to.
  * - An inter-cluster NEIGHBOR or JOIN is refused "full, try" this cluster's bridges by a
@@ -154,7 +156,7 @@ export interface HyParViewStats {
   requestTimeouts: number;
   /** Inter-cluster requests refused with this cluster's bridges to try instead. */
   redirected: number;
-  /** Inter-cluster links this node dropped on finding a peer in its own cluster (not a bridge). */
+  /** Inter-cluster links this node dropped, or withdrew from when accepted, once it had a peer in its own cluster (beyond a bridge's share). */
   shed: number;
 }
 
@@ -633,17 +635,23 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
   }
 
   private acceptAnswer(attempt: Attempt): void {
-    if (this.active.size < this.activeMax) {
+    const unwanted = this.isRemote(attempt.peer) && this.remoteHeld(false) >= this.remoteKept();
+    if (this.active.size < this.activeMax && !unwanted) {
       this.makeActive(attempt.peer);
       this.promote();
       return;
     }
-    // Inbound requests filled us while this one was in flight: withdraw, keep the peer as candidate.
+    // Inbound requests filled us while this one was in flight, or it asked another cluster as a
+    // bridge (or cut off) and has since lost that role: withdraw, keep the peer as candidate.
+    // shedRemote runs only when the role changes or a peer of its own cluster comes up, so a link
+    // taken after both would stay for good.
     const peerId = attempt.peer.id;
     this.attempts.delete(peerId);
+    if (unwanted) this.counters.shed++;
     this.links.send(peerId, { t: 'hv.disc', alive: true });
     this.closeSession(peerId);
     this.addPassive(attempt.peer);
+    this.promote();
   }
 
   private onDisconnect(from: string, alive: boolean): void {
@@ -930,9 +938,9 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
    * bridges, and a bridge keeps at most twice bridgeLinks (both alive: they stay candidates).
    */
   private shedRemote(): boolean {
-    if (!this.cluster || this.cutOff()) return false;
+    let keep = this.remoteKept();
+    if (keep === Infinity) return false;
     const before = this.active.size;
-    let keep = this.cluster.isBridge() ? 2 * this.bridgeLinks : 0;
     for (const peer of [...this.active.values()]) {
       if (!this.isRemote(peer) || keep-- > 0) continue;
       this.counters.shed++;
@@ -942,6 +950,19 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
       this.addPassive(peer);
     }
     return this.active.size < before;
+  }
+
+  /**
+   * Inter-cluster links this node keeps: all of them until a peer of its own cluster is active (an
+   * attempt in flight may still fail, and shedding first could leave it with no peer), then twice
+   * bridgeLinks for a bridge and none for a non-bridge.
+   */
+  private remoteKept(): number {
+    if (!this.cluster) return Infinity;
+    let home = false;
+    for (const peer of this.active.values()) if (!this.isRemote(peer)) home = true;
+    if (!home) return Infinity;
+    return this.cluster.isBridge() ? 2 * this.bridgeLinks : 0;
   }
 
   /**
