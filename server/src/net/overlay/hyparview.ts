@@ -71,7 +71,8 @@
  *   node would; once it has a peer in its cluster a non-bridge drops its inter-cluster links
  *   (alive) and a bridge keeps at most twice `bridgeLinks`. The same holds for an inter-cluster
  *   request answered after the node lost its role (a bridge no more, or no longer cut off): it
- *   withdraws instead of taking the link.
+ *   withdraws instead of taking the link. A node (a bridge too) with peers but none in its own
+ *   cluster asks a candidate of its cluster even at target (up to activeMax).
  * - A bridge also asks for `bridgeLinks` (2) inter-cluster links, even at target (up to
  *   activeMax), preferring clusters it has no link to.
  * - An inter-cluster NEIGHBOR or JOIN is refused "full, try" this cluster's bridges by a
@@ -779,10 +780,12 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
       this.counters.promotions++;
       this.startAttempt(candidate, 'neighbor');
     }
-    // Cut off from its own cluster, a non-bridge took other clusters' nodes; at target it would keep
-    // them for good. It asks a node of its own cluster too: once that one is up, it leaves the
-    // inter-cluster links to the bridges (shedRemote).
-    if (this.cluster && !this.cluster.isBridge() && this.active.size > 0 && this.cutOff() && this.active.size + this.attempts.size < this.activeMax && this.attempts.size < this.maxConcurrentConnects) {
+    // Cut off from its own cluster (it took other clusters' nodes, or as a bridge filled its view
+    // with inter-cluster links), a node at target would stay so for good. It asks a node of its own
+    // cluster too: a non-bridge then leaves the inter-cluster links to the bridges (shedRemote),
+    // and a bridge needs that link anyway, as its cluster's events for a room the other clusters
+    // have no member of never cross to reach it the long way round (interest.ts).
+    if (this.cluster && this.active.size > 0 && this.cutOff() && this.active.size + this.attempts.size < this.activeMax && this.attempts.size < this.maxConcurrentConnects) {
       const local = this.pickFrom('none');
       if (local) {
         this.counters.promotions++;

@@ -158,6 +158,19 @@ describe('HyParView with clusters', () => {
     assert.deepEqual(lastTo('b1'), { t: 'hv.disc', alive: true });
   });
 
+  it('a bridge whose active view is all inter-cluster links asks a node of its own cluster too, and keeps those links', () => {
+    const { hv, connects, sessions, inbound } = setup(true, { activeTarget: 2 });
+    inbound(remote);
+    inbound({ id: 'b2', addr: 'h:7', cluster: 'B' });
+    assert.deepEqual(hv.activePeers().sort(), ['b1', 'b2']);
+    hv.addCandidate(localPeer);
+    assert.deepEqual(connects, ['a1'], "at target, yet its cluster's events reach it only over a link in the cluster");
+    sessions.add('a1');
+    hv.sessionUp('a1', true);
+    hv.receive('a1', { t: 'hv.nbr.re', ok: true, try: [] });
+    assert.deepEqual(hv.activePeers().sort(), ['a1', 'b1', 'b2']);
+  });
+
   it('keeps a cluster label a peer sends, and rejects a malformed one', () => {
     const { hv } = setup(false);
     assert.equal(hv.receive('x', { t: 'hv.shuf.re', peers: [{ id: 'q', addr: 'h:9', cluster: 7 }] }), false);
