@@ -123,7 +123,12 @@ interface Target {
   gone: boolean;
   /** Asked for by `connect()`: dialed once, the outcome reported. */
   requested?: boolean;
+  /** A static peer's redial pace after sessions an overlay let go, one after another (see peerDown). */
+  releases?: Backoff;
 }
+
+/** Redial pace of a static peer whose sessions an overlay keeps letting go. */
+const releasedBackoff: BackoffOptions = { baseMs: 1_000, capMs: 60_000 };
 
 export class SessionManager extends EventEmitter<SessionManagerEvents> {
   private server: Server | undefined;
@@ -638,7 +643,8 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     if (message.t !== 'env') this.options.peers.touch(remote);
     if (message.t === 'hello') return this.onHello(session, remote, message);
     if (message.t === 'bye') {
-      if (typeof message.reason === 'string') {
+      // A bye that comes while our own close is under way is the peer's answer to ours: the reason is ours.
+      if (typeof message.reason === 'string' && session.state === 'open') {
         this.byes.set(session, { t: 'bye', reason: message.reason.slice(0, 64), ...(typeof message.running === 'string' ? { running: message.running.slice(0, 64) } : {}) });
       }
       if (message.reason === 'stop' && this.primary.get(remote) === session) this.markGone(remote);
@@ -728,7 +734,17 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     const target = this.targets.get(remote);
     if (target) this.ensure(target);
     for (const candidate of this.targets.values()) {
-      if (candidate.source === 'static' && candidate.nodeId === remote) this.ensure(candidate);
+      if (candidate.source !== 'static' || candidate.nodeId !== remote) continue;
+      // Let go by the overlay (ours or the peer's, e.g. a non-bridge refusing another cluster):
+      // the mesh reaches the peer anyway, and a session redialed at once is let go again at once,
+      // each time a session up and down on both nodes (and the broadcasts a new peer triggers).
+      if (released) {
+        candidate.releases ??= new Backoff(this.options.random, releasedBackoff);
+        this.ensure(candidate, candidate.releases.next());
+      } else {
+        candidate.releases?.reset();
+        this.ensure(candidate);
+      }
     }
   }
 }

@@ -63,10 +63,6 @@ class Node {
 
 describe('overlay clusters: two subnets behind a router (processes in network namespaces, root)', function () {
   this.timeout(150_000);
-  // Known bug (issue #14 note, 2026-12-07): in about one run of three a non-bridge still holds an
-  // inter-cluster session after 30 s, or a room message does not cross. A broken feature fails
-  // every attempt; the retries keep that bug from hiding everything else until it is fixed.
-  this.retries(2);
 
   before(function () {
     if (!namespacesAvailable()) throw new Error(`network namespace tests need root and a working "ip netns" (uid ${process.getuid?.() ?? '?'}); run them as root (CI does)`);

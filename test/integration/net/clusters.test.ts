@@ -26,10 +26,6 @@ function connected(nodes: TestNode[]): boolean {
 
 describe('overlay clusters: two labelled clusters (in process, loopback)', function () {
   this.timeout(90_000);
-  // Known bug (issue #14 note, 2026-12-07): in about one run of three a non-bridge still holds an
-  // inter-cluster session after 30 s, or a room message does not cross. A broken feature fails
-  // every attempt; the retries keep that bug from hiding everything else until it is fixed.
-  this.retries(2);
   let nodes: TestNode[] = [];
 
   afterEach(async () => {

@@ -69,7 +69,10 @@
  * - A non-bridge fills its active view from its own cluster. A node cut off from its cluster (no
  *   peer, attempt or ready candidate there; or alone in it) takes other clusters' nodes as any
  *   node would; once it has a peer in its cluster a non-bridge drops its inter-cluster links
- *   (alive) and a bridge keeps at most twice `bridgeLinks`.
+ *   (alive) and a bridge keeps at most twice `bridgeLinks`. The same holds for an inter-cluster
+ *   request answered after the node lost its role (a bridge no more, or no longer cut off): it
+ *   withdraws instead of taking the link. A node (a bridge too) with peers but none in its own
+ *   cluster asks a candidate of its cluster even at target (up to activeMax).
  * - A bridge also asks for `bridgeLinks` (2) inter-cluster links, even at target (up to
  *   activeMax), preferring clusters it has no link to.
  * - An inter-cluster NEIGHBOR or JOIN is refused "full, try" this cluster's bridges by a
@@ -154,7 +157,7 @@ export interface HyParViewStats {
   requestTimeouts: number;
   /** Inter-cluster requests refused with this cluster's bridges to try instead. */
   redirected: number;
-  /** Inter-cluster links this node dropped on finding a peer in its own cluster (not a bridge). */
+  /** Inter-cluster links this node dropped, or withdrew from when accepted, once it had a peer in its own cluster (beyond a bridge's share). */
   shed: number;
 }
 
@@ -633,17 +636,23 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
   }
 
   private acceptAnswer(attempt: Attempt): void {
-    if (this.active.size < this.activeMax) {
+    const unwanted = this.isRemote(attempt.peer) && this.remoteHeld(false) >= this.remoteKept();
+    if (this.active.size < this.activeMax && !unwanted) {
       this.makeActive(attempt.peer);
       this.promote();
       return;
     }
-    // Inbound requests filled us while this one was in flight: withdraw, keep the peer as candidate.
+    // Inbound requests filled us while this one was in flight, or it asked another cluster as a
+    // bridge (or cut off) and has since lost that role: withdraw, keep the peer as candidate.
+    // shedRemote runs only when the role changes or a peer of its own cluster comes up, so a link
+    // taken after both would stay for good.
     const peerId = attempt.peer.id;
     this.attempts.delete(peerId);
+    if (unwanted) this.counters.shed++;
     this.links.send(peerId, { t: 'hv.disc', alive: true });
     this.closeSession(peerId);
     this.addPassive(attempt.peer);
+    this.promote();
   }
 
   private onDisconnect(from: string, alive: boolean): void {
@@ -771,10 +780,12 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
       this.counters.promotions++;
       this.startAttempt(candidate, 'neighbor');
     }
-    // Cut off from its own cluster, a non-bridge took other clusters' nodes; at target it would keep
-    // them for good. It asks a node of its own cluster too: once that one is up, it leaves the
-    // inter-cluster links to the bridges (shedRemote).
-    if (this.cluster && !this.cluster.isBridge() && this.active.size > 0 && this.cutOff() && this.active.size + this.attempts.size < this.activeMax && this.attempts.size < this.maxConcurrentConnects) {
+    // Cut off from its own cluster (it took other clusters' nodes, or as a bridge filled its view
+    // with inter-cluster links), a node at target would stay so for good. It asks a node of its own
+    // cluster too: a non-bridge then leaves the inter-cluster links to the bridges (shedRemote),
+    // and a bridge needs that link anyway, as its cluster's events for a room the other clusters
+    // have no member of never cross to reach it the long way round (interest.ts).
+    if (this.cluster && this.active.size > 0 && this.cutOff() && this.active.size + this.attempts.size < this.activeMax && this.attempts.size < this.maxConcurrentConnects) {
       const local = this.pickFrom('none');
       if (local) {
         this.counters.promotions++;
@@ -930,9 +941,9 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
    * bridges, and a bridge keeps at most twice bridgeLinks (both alive: they stay candidates).
    */
   private shedRemote(): boolean {
-    if (!this.cluster || this.cutOff()) return false;
+    let keep = this.remoteKept();
+    if (keep === Infinity) return false;
     const before = this.active.size;
-    let keep = this.cluster.isBridge() ? 2 * this.bridgeLinks : 0;
     for (const peer of [...this.active.values()]) {
       if (!this.isRemote(peer) || keep-- > 0) continue;
       this.counters.shed++;
@@ -942,6 +953,19 @@ export class HyParView extends EventEmitter<HyParViewEvents> {
       this.addPassive(peer);
     }
     return this.active.size < before;
+  }
+
+  /**
+   * Inter-cluster links this node keeps: all of them until a peer of its own cluster is active (an
+   * attempt in flight may still fail, and shedding first could leave it with no peer), then twice
+   * bridgeLinks for a bridge and none for a non-bridge.
+   */
+  private remoteKept(): number {
+    if (!this.cluster) return Infinity;
+    let home = false;
+    for (const peer of this.active.values()) if (!this.isRemote(peer)) home = true;
+    if (!home) return Infinity;
+    return this.cluster.isBridge() ? 2 * this.bridgeLinks : 0;
   }
 
   /**

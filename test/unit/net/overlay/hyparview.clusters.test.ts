@@ -114,6 +114,63 @@ describe('HyParView with clusters', () => {
     assert.deepEqual(lastTo('b1'), { t: 'hv.disc', alive: true });
   });
 
+  it('a node demoted while its inter-cluster request is in flight withdraws when the acceptance comes', () => {
+    const { hv, role, connects, sessions, inbound, lastTo } = setup(true, { activeTarget: 1 });
+    inbound(localPeer);
+    hv.addCandidate(remote);
+    assert.deepEqual(connects, ['b1'], 'a bridge asks for an inter-cluster link');
+    sessions.add('b1');
+    hv.sessionUp('b1', true);
+    assert.deepEqual(lastTo('b1'), { t: 'hv.nbr', peer: me, high: false });
+    role.bridge = false;
+    hv.clusterChanged();
+    hv.receive('b1', { t: 'hv.nbr.re', ok: true, try: [] });
+    assert.deepEqual(hv.activePeers(), ['a1']);
+    assert.deepEqual(lastTo('b1'), { t: 'hv.disc', alive: true });
+    assert.ok(!sessions.has('b1'), 'the session is closed');
+    assert.ok(hv.passivePeers().some((peer) => peer.id === 'b1'), 'and the peer stays a candidate');
+  });
+
+  it('a node cut off when it asked another cluster withdraws if a peer of its own came up before the answer', () => {
+    const { hv, connects, sessions, inbound, lastTo } = setup(false, { activeTarget: 1 });
+    hv.addCandidate(remote);
+    assert.deepEqual(connects, ['b1']);
+    sessions.add('b1');
+    hv.sessionUp('b1', true);
+    inbound(localPeer);
+    hv.receive('b1', { t: 'hv.nbr.re', ok: true, try: [] });
+    assert.deepEqual(hv.activePeers(), ['a1']);
+    assert.deepEqual(lastTo('b1'), { t: 'hv.disc', alive: true });
+  });
+
+  it('keeps its inter-cluster links while the peer of its own cluster is only being asked, and sheds them once it is up', () => {
+    const { hv, role, connects, sessions, inbound, lastTo } = setup(true, { activeTarget: 2 });
+    inbound(remote);
+    hv.addCandidate(localPeer);
+    assert.deepEqual(connects, ['a1']);
+    role.bridge = false;
+    hv.clusterChanged();
+    assert.deepEqual(hv.activePeers(), ['b1'], 'the request to a1 may still fail');
+    sessions.add('a1');
+    hv.sessionUp('a1', true);
+    hv.receive('a1', { t: 'hv.nbr.re', ok: true, try: [] });
+    assert.deepEqual(hv.activePeers(), ['a1']);
+    assert.deepEqual(lastTo('b1'), { t: 'hv.disc', alive: true });
+  });
+
+  it('a bridge whose active view is all inter-cluster links asks a node of its own cluster too, and keeps those links', () => {
+    const { hv, connects, sessions, inbound } = setup(true, { activeTarget: 2 });
+    inbound(remote);
+    inbound({ id: 'b2', addr: 'h:7', cluster: 'B' });
+    assert.deepEqual(hv.activePeers().sort(), ['b1', 'b2']);
+    hv.addCandidate(localPeer);
+    assert.deepEqual(connects, ['a1'], "at target, yet its cluster's events reach it only over a link in the cluster");
+    sessions.add('a1');
+    hv.sessionUp('a1', true);
+    hv.receive('a1', { t: 'hv.nbr.re', ok: true, try: [] });
+    assert.deepEqual(hv.activePeers().sort(), ['a1', 'b1', 'b2']);
+  });
+
   it('keeps a cluster label a peer sends, and rejects a malformed one', () => {
     const { hv } = setup(false);
     assert.equal(hv.receive('x', { t: 'hv.shuf.re', peers: [{ id: 'q', addr: 'h:9', cluster: 7 }] }), false);
