@@ -18,7 +18,8 @@
  *   (sum over nodes, sampled every 100 ms for 15 s): the lowest as a share of the steady count,
  *   and how long until back to steady; the burst's delivery;
  * - the load average before and after, and the idle CPU of one node with no peers as the floor.
- * SCALE_PROFILE_DIR=/tmp/prof profiles the first node of each size over the idle window
+ * SCALE_PROFILE_DIR=/tmp/prof profiles the first node of each size over the idle window (with
+ * SCALE_PROFILE_WINDOW=paced: the second node over the paced messages)
  * (bench/cpuProfileOnSignal.js, written as <pid>.cpuprofile).
  * Every process is stopped at the end of each N. Prints one JSON object.
  */
@@ -51,11 +52,16 @@ interface Node {
   onStats?: (event: Record<string, unknown>) => void;
 }
 
-/** SCALE_PROFILE_DIR: the first node of each size is profiled over the idle window, into that folder. */
+/**
+ * SCALE_PROFILE_DIR: a node of each size is profiled into that folder, over the idle window
+ * (the first node), or with SCALE_PROFILE_WINDOW=paced over the 20 paced messages (the second
+ * node: a receiver).
+ */
 const profileDir = process.env.SCALE_PROFILE_DIR;
+const profileWindow = profileDir === undefined ? undefined : process.env.SCALE_PROFILE_WINDOW === 'paced' ? 'paced' : 'idle';
 
 function start(dir: string, name: string, port: number): Node {
-  const profile = profileDir && name === 's0' ? ['-r', join(__dirname, 'cpuProfileOnSignal.js')] : [];
+  const profile = profileWindow !== undefined && name === (profileWindow === 'idle' ? 's0' : 's1') ? ['-r', join(__dirname, 'cpuProfileOnSignal.js')] : [];
   const child = spawn(process.execPath, [...profile, cli, 'node', '--name', name, '--data-dir', join(dir, name), '--jsonl', '--listen', '127.0.0.1:0', '--interface', '127.0.0.1', '--multicast', `239.255.77.77:${port}`, '--log-level', 'warn'], {
     env: { PATH: process.env.PATH, PERSONA_MESH_KEY: 'scale bench mesh key', ...(profileDir ? { SCALE_PROFILE_DIR: profileDir } : {}) },
     stdio: ['pipe', 'pipe', 'ignore'],
@@ -80,9 +86,9 @@ function start(dir: string, name: string, port: number): Node {
 }
 
 /** CPU seconds (user + system) of a process so far. */
-function cpuSeconds(pid: number): number {
+function cpuSeconds(pid: number, part: 'all' | 'system' = 'all'): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  return ((part === 'all' ? Number(fields[11]) : 0) + Number(fields[12])) / clockTicks;
 }
 
 /**
@@ -167,7 +173,7 @@ function liveSessions(nodes: Node[]): number {
 
 async function idleCpuPercent(nodes: Node[]): Promise<number[]> {
   const before = nodes.map((node) => cpuSeconds(node.child.pid!));
-  const profiled = profileDir && nodes[0]!.profiled ? nodes[0]!.child : undefined;
+  const profiled = profileWindow === 'idle' && nodes[0]!.profiled ? nodes[0]!.child : undefined;
   profiled?.kill('SIGUSR2');
   await sleep(idleMs);
   profiled?.kill('SIGUSR2');
@@ -208,15 +214,20 @@ async function measure(size: number): Promise<Record<string, unknown>> {
     const wakeUpsBefore = nodes.reduce((sum, node) => sum + wakeUps(node.child.pid!), 0);
     const mainWakeUpsBefore = nodes.reduce((sum, node) => sum + wakeUps(node.child.pid!, true), 0);
     const cpuBefore = nodes.reduce((sum, node) => sum + cpuSeconds(node.child.pid!), 0);
+    const systemBefore = nodes.reduce((sum, node) => sum + cpuSeconds(node.child.pid!, 'system'), 0);
     const windowStart = performance.now();
+    const profiledReceiver = profileWindow === 'paced' && nodes[1]!.profiled ? nodes[1]!.child : undefined;
+    profiledReceiver?.kill('SIGUSR2');
     for (let i = 0; i < 20; i++) {
       sender.child.stdin!.write(`${JSON.stringify({ op: 'send', room: 'general', text: `scale ${i}` })}\n`);
       await sleep(250);
     }
     await sleep(3000);
+    profiledReceiver?.kill('SIGUSR2');
     // What a delivery costs a node: the CPU of the window above the idle rate, per message and node.
     const windowSeconds = (performance.now() - windowStart) / 1000;
     const busySeconds = nodes.reduce((sum, node) => sum + cpuSeconds(node.child.pid!), 0) - cpuBefore - (idle.reduce((a, b) => a + b, 0) / 100) * windowSeconds;
+    const systemSeconds = nodes.reduce((sum, node) => sum + cpuSeconds(node.child.pid!, 'system'), 0) - systemBefore;
     const windowWakeUps = nodes.reduce((sum, node) => sum + wakeUps(node.child.pid!), 0) - wakeUpsBefore;
     const windowMainWakeUps = nodes.reduce((sum, node) => sum + wakeUps(node.child.pid!, true), 0) - mainWakeUpsBefore;
     const countsAfter = await broadcastCounts(nodes);
@@ -253,6 +264,8 @@ async function measure(size: number): Promise<Record<string, unknown>> {
         delivered === 0
           ? null
           : {
+              // The kernel's part of the window's CPU (sockets, loopback TCP, scheduling), idle included.
+              systemCpuMs: Math.round(((systemSeconds * 1000) / delivered) * 100) / 100,
               wakeUps: Math.round((windowWakeUps / delivered) * 10) / 10,
               mainThreadWakeUps: Math.round((windowMainWakeUps / delivered) * 10) / 10,
               ...(Object.fromEntries(Object.entries(countsAfter).map(([key, value]) => [key, Math.round(((value - countsBefore[key as keyof BroadcastCounts]) / delivered) * 100) / 100])) as BroadcastCounts),
