@@ -151,6 +151,9 @@ export interface SimulationMetrics {
   clusters?: ClusterShape;
 }
 
+/** How long a node joined through one contact may stay alone before it joins through another. */
+const rejoinAfterMs = 15_000;
+
 export const scenarioDefaults: Omit<ScenarioOptions, 'seed' | 'nodes'> = {
   joinWindowMs: 20_000,
   discovery: { mode: 'join' },
@@ -351,6 +354,7 @@ export class Simulation {
     } else if (discovery.mode === 'join') {
       const through = contact();
       if (through) node.membership.join(through.ref);
+      this.rejoinWhileAlone(node, contact);
     } else {
       for (let i = 0; i < discovery.candidates; i++) {
         const candidate = contact();
@@ -360,6 +364,21 @@ export class Simulation {
     this.livePosition.set(node, this.live.length);
     this.live.push(node);
     return node;
+  }
+
+  /**
+   * A node whose contact crashed before its JOIN spread (or whose JOIN was lost) would ask that
+   * dead contact forever; on a LAN the beacons offer others, and an operator with a list of
+   * peers would try the next: while it is still alone `rejoinAfterMs` later, it joins through
+   * another member.
+   */
+  private rejoinWhileAlone(node: SimNode, contact: () => SimNode | undefined): void {
+    this.queue.schedule(rejoinAfterMs, () => {
+      if (!node.alive || node.membership.activePeers().length > 0) return;
+      const through = contact();
+      if (through && through !== node) node.membership.join(through.ref);
+      this.rejoinWhileAlone(node, contact);
+    });
   }
 
   /** The node's process dies: no goodbye, its peers notice after failure detection. */
