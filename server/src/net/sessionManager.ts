@@ -643,8 +643,9 @@ export class SessionManager extends EventEmitter<SessionManagerEvents> {
     if (message.t !== 'env') this.options.peers.touch(remote);
     if (message.t === 'hello') return this.onHello(session, remote, message);
     if (message.t === 'bye') {
-      // A bye that comes while our own close is under way is the peer's answer to ours: the reason is ours.
-      if (typeof message.reason === 'string' && session.state === 'open') {
+      // The peer's bye answering ours (it saw our socket end) must not replace our reason; any other
+      // bye counts even while we close (a refused duplicate identity names the running instance).
+      if (typeof message.reason === 'string' && !(session.state === 'closing' && message.reason === 'remote-closed')) {
         this.byes.set(session, { t: 'bye', reason: message.reason.slice(0, 64), ...(typeof message.running === 'string' ? { running: message.running.slice(0, 64) } : {}) });
       }
       if (message.reason === 'stop' && this.primary.get(remote) === session) this.markGone(remote);
