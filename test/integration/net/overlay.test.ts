@@ -23,6 +23,9 @@ function connected(nodes: TestNode[]): boolean {
 
 describe('the overlay: bounded sessions, events over several hops (in process, loopback)', function () {
   this.timeout(60_000);
+  // Seen once in CI (2026-12-07 evening): a node still above its high watermark 20 s after the
+  // join; not reproduced in 6 local runs, 3 of them beside a busy core (issue #14 note).
+  this.retries(1);
   let nodes: TestNode[] = [];
 
   afterEach(async () => {
