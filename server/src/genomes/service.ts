@@ -135,7 +135,7 @@ export class GenomeService extends EventEmitter<GenomeServiceEvents> implements 
       t.subscribe(genomeTopics.direct(self), (m) => this.onDirect(m)),
       t.subscribe(genomeTopics.piece(self), (m) => this.onPiece(m)),
       t.onPeerUp((peer) => {
-        this.announce();
+        this.announceOnPeerUp(peer);
         for (const { download } of this.downloads.values()) download.peerUp(peer);
       }),
       t.onPeerDown((peer) => {
@@ -380,6 +380,19 @@ export class GenomeService extends EventEmitter<GenomeServiceEvents> implements 
     if (this.stopped || !this.indexValue) return;
     const message: GenomeAnnounce = { genomes: this.index.localIds() };
     this.options.transport.publish(genomeTopics.announce, message);
+  }
+
+  /**
+   * A node that (re)joins the mesh with its first peer tells everyone what it holds; a further
+   * peer only needs telling itself. A mesh-wide announce on every session up made session churn
+   * a broadcast storm (far over the origin's budget), and those broadcasts overtook the node's
+   * chat messages, which a receiver then dropped as late.
+   */
+  private announceOnPeerUp(peer: string): void {
+    if (this.stopped || !this.indexValue) return;
+    if (this.options.transport.upPeers().length <= 1) return this.announce();
+    const message: GenomeAnnounce = { genomes: this.index.localIds() };
+    this.options.transport.sendTo(peer, genomeTopics.announce, message);
   }
 
   private onAnnounce(message: TransportMessage): void {

@@ -61,6 +61,27 @@ describe('genome exchange (in-memory mesh, real libsql and files)', () => {
     return { summary, adapter };
   }
 
+  it('announces to the whole mesh when it joins with its first peer, and to a further peer alone', async () => {
+    const a = await addNode('a');
+    const b = await addNode('b');
+    hub.flush();
+    const heard = new Map<string, string[]>();
+    const listen = (node: TestNode) => node.transport.subscribe(genomeTopics.announce, (m) => heard.set(node.id, [...(heard.get(node.id) ?? []), m.from]));
+    const offs = [listen(a), listen(b)];
+    const c = await addNode('c');
+    offs.push(listen(c));
+    hub.flush();
+    const from = (to: TestNode, sender: TestNode) => (heard.get(to.id) ?? []).filter((id) => id === sender.id).length;
+    // c joined with a first (c's first peer: its announce goes to the mesh, here a), then b: a and
+    // b told c alone, and b did not hear a again (every session up used to be a mesh-wide announce).
+    assert.equal(from(c, a), 1);
+    assert.equal(from(c, b), 1);
+    assert.equal(from(a, c), 1);
+    assert.equal(from(b, a), 0, 'a told b when they met, not again for c');
+    assert.equal(from(b, c), 1);
+    for (const off of offs) off();
+  });
+
   it('answers a query from every matching node, ranked, and leaves out antipatterns', async () => {
     const a = await addNode('a');
     const b = await addNode('b');
