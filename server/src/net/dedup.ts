@@ -9,7 +9,8 @@
 import { BoundedMap } from './boundedMap';
 import { ReplayWindow } from './replayWindow';
 
-export type DedupVerdict = 'new' | 'duplicate' | 'late';
+/** `reordered`: new, below the highest seq delivered, accepted because the caller allows it. */
+export type DedupVerdict = 'new' | 'reordered' | 'duplicate' | 'late';
 
 export class Dedup {
   private readonly origins: BoundedMap<string, ReplayWindow>;
@@ -25,7 +26,8 @@ export class Dedup {
     return this.origins.size;
   }
 
-  accept(origin: string, seq: number): DedupVerdict {
+  /** `strict` (default: the constructor's choice) drops an unseen seq below the highest as late. */
+  accept(origin: string, seq: number, strict = this.strictOrder): DedupVerdict {
     let replay: ReplayWindow | undefined;
     if (origin === this.lastOrigin) {
       // Still the newest key of the map (only accept() sets, eviction takes the oldest).
@@ -39,17 +41,18 @@ export class Dedup {
     const verdict = replay.check(seq);
     if (verdict === 'replay' || verdict === 'too-old') return 'duplicate';
     // An unseen seq below the highest: a late arrival over another route.
-    if (this.strictOrder && replay.accepted > 0 && seq < this.highest(replay)) return 'late';
+    const below = replay.accepted > 0 && seq < this.highest(replay);
+    if (below && strict) return 'late';
     replay.accept(seq);
-    return 'new';
+    return below ? 'reordered' : 'new';
   }
 
   /** True when `seq` of `origin` was accepted already, or would be refused (a replay, too old, late). */
-  seen(origin: string, seq: number): boolean {
+  seen(origin: string, seq: number, strict = this.strictOrder): boolean {
     const replay = this.origins.get(origin);
     if (!replay) return false;
     if (replay.check(seq) !== 'ok') return true;
-    return this.strictOrder && replay.accepted > 0 && seq < replay.highestSeen;
+    return strict && replay.accepted > 0 && seq < replay.highestSeen;
   }
 
   /** Forgets an origin, e.g. after it restarted with a lower seq (never, with clock-based seqs). */

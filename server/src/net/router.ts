@@ -28,6 +28,7 @@ import { maxEnvelopeHops, type Envelope, type Priority } from '../protocol/mesh'
 import { encodeSessionMessage, isRecord } from './codec';
 import type { Counters } from './counters';
 import { Dedup } from './dedup';
+import { broadcastIdOf, orderClassOf, orderKey, parseBroadcastId, type OrderClass } from './orderClass';
 import { HeardLog } from './heard';
 import { InboundLimiter, type InboundLimit } from './inboundLimits';
 
@@ -170,16 +171,16 @@ export class Router extends EventEmitter<RouterEvents> {
     this.tree = tree;
   }
 
-  /** The dedup key of a broadcast envelope: its origin, and its priority class when not chat. */
+  /** The name of a broadcast envelope in IHAVE and GRAFT: its seq and order class (orderClass.ts). */
   static broadcastId(envelope: Envelope): string {
-    return envelope.prio === undefined ? String(envelope.seq) : `${envelope.seq}/${envelope.prio}`;
+    return broadcastIdOf(envelope.seq, orderClassOf(envelope));
   }
 
   /** Has this node seen broadcast `id` (see broadcastId) of `origin`, or would it refuse it? */
   seenBroadcast(origin: string, id: string): boolean {
-    const slash = id.indexOf('/');
-    const seq = Number(slash < 0 ? id : id.slice(0, slash));
-    return this.reliableDedup.seen(slash < 0 ? origin : `${origin}/${id.slice(slash + 1)}`, seq);
+    const parsed = parseBroadcastId(id);
+    if (!parsed) return true;
+    return this.reliableDedup.seen(orderKey(origin, parsed.orderClass), parsed.seq, parsed.orderClass !== 'unordered');
   }
 
   /**
@@ -353,14 +354,15 @@ export class Router extends EventEmitter<RouterEvents> {
         return true;
       }
       // A flooded copy (no route was known) comes by several paths: pass each on once.
-      if (this.relayDedup.accept(envelope.origin, envelope.seq) !== 'new') {
+      const relayVerdict = this.relayDedup.accept(envelope.origin, envelope.seq);
+      if (relayVerdict === 'duplicate' || relayVerdict === 'late') {
         this.options.counters.add('router.relay-duplicate');
         return true;
       }
       if (!this.sendAddressed(envelope, 'control', from)) this.options.counters.add('router.no-route');
       return true;
     }
-    if (!this.checkFresh(envelope, fast ? this.fastDedup : this.reliableDedup, envelope.prio)) {
+    if (!this.checkFresh(envelope, fast ? this.fastDedup : this.reliableDedup, orderClassOf(envelope))) {
       if (this.tree && !fast) this.tree.received(from, envelope, false);
       return true;
     }
@@ -385,10 +387,14 @@ export class Router extends EventEmitter<RouterEvents> {
     return false;
   }
 
-  /** `orderClass`: envelopes of another priority class have an order of their own (see Envelope.prio). */
-  private checkFresh(envelope: Envelope, dedup: Dedup, orderClass?: string): boolean {
-    const verdict = dedup.accept(orderClass === undefined ? envelope.origin : `${envelope.origin}/${orderClass}`, envelope.seq);
+  /** Each order class of an origin has an order of its own (orderClass.ts); `unordered` only de-duplicates. */
+  private checkFresh(envelope: Envelope, dedup: Dedup, orderClass: OrderClass): boolean {
+    const verdict = dedup.accept(orderKey(envelope.origin, orderClass), envelope.seq, orderClass === 'unordered' ? false : undefined);
     if (verdict === 'new') return true;
+    if (verdict === 'reordered') {
+      this.options.counters.add('router.reordered');
+      return true;
+    }
     this.options.counters.add(`router.${verdict}`);
     return false;
   }

@@ -63,12 +63,6 @@ class Node {
 
 describe('overlay clusters: two subnets behind a router (processes in network namespaces, root)', function () {
   this.timeout(150_000);
-  // Known bug (issue #14 note, 2026-12-07 evening): a room message can still miss a node. Each
-  // session up broadcasts a genome announce, the router keeps one order per origin across topics
-  // and drops an envelope overtaken by a later one as "late" (counted as seen, so no GRAFT asks
-  // for it); the static session across the router still comes and goes (paced now), and then only
-  // the rooms layer's sync fills the gap, later than this test waits. Seen in 1 of 3 CI runs today.
-  this.retries(2);
 
   before(function () {
     if (!namespacesAvailable()) throw new Error(`network namespace tests need root and a working "ip netns" (uid ${process.getuid?.() ?? '?'}); run them as root (CI does)`);

@@ -65,7 +65,18 @@ describe('net/dedup (origin, seq) with bounded memory', () => {
   it('delivers reordered seqs inside the window when order is not strict (fast lane)', () => {
     const dedup = new Dedup(10, 64, false);
     assert.equal(dedup.accept('A', 10), 'new');
-    assert.equal(dedup.accept('A', 8), 'new');
+    assert.equal(dedup.accept('A', 8), 'reordered');
     assert.equal(dedup.accept('A', 8), 'duplicate');
+  });
+
+  it('a strict dedup lets one call accept a late seq (room events), still once', () => {
+    const dedup = new Dedup(10, 64);
+    assert.equal(dedup.accept('A', 10), 'new');
+    assert.equal(dedup.seen('A', 8), true);
+    assert.equal(dedup.seen('A', 8, false), false);
+    assert.equal(dedup.accept('A', 8), 'late');
+    assert.equal(dedup.accept('A', 8, false), 'reordered');
+    assert.equal(dedup.accept('A', 8, false), 'duplicate');
+    assert.equal(dedup.seen('A', 8, false), true);
   });
 });
