@@ -17,25 +17,30 @@
  * - with SCALE_BURST=1: a burst of 60 messages from one node at once, then the live sessions
  *   (sum over nodes, sampled every 100 ms for 15 s): the lowest as a share of the steady count,
  *   and how long until back to steady; the burst's delivery;
- * - the load average before and after, and the idle CPU of one node with no peers as the floor.
+ * - the load average before and after, and the idle CPU of one node with no peers as the floor;
+ * - floor: the same paced messages relayed by N bare processes down a tree over plain TCP, just
+ *   before the nodes start (bench/relayBaseline.ts): the machine's part of the latency and CPU.
  * SCALE_PROFILE_DIR=/tmp/prof profiles the first node of each size over the idle window (with
  * SCALE_PROFILE_WINDOW=paced: the second node over the paced messages)
  * (bench/cpuProfileOnSignal.js, written as <pid>.cpuprofile).
  * Every process is stopped at the end of each N. Prints one JSON object.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import { cpuSeconds, percentile, wakeUps } from './procStats';
+import { relayBaseline } from './relayBaseline';
 
 const cli = join(__dirname, '..', 'server', 'out', 'cli.js');
 const sizes = (process.env.SCALE_NODES ?? '10,25').split(',').map(Number);
 const joinLimitMs = Number(process.env.SCALE_JOIN_MS ?? 120_000);
 const idleMs = Number(process.env.SCALE_IDLE_MS ?? 30_000);
+const pacedMessages = 20;
+const paceMs = 250;
 const burst = process.env.SCALE_BURST === '1';
-const clockTicks = 100;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Node {
@@ -85,28 +90,6 @@ function start(dir: string, name: string, port: number): Node {
   return node;
 }
 
-/** CPU seconds (user + system) of a process so far. */
-function cpuSeconds(pid: number, part: 'all' | 'system' = 'all'): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((part === 'all' ? Number(fields[11]) : 0) + Number(fields[12])) / clockTicks;
-}
-
-/**
- * Times the process's threads were put on a CPU so far (/proc/<pid>/task/<tid>/schedstat, second
- * field): on an idle machine about its wake-ups, which cost 0.3-0.9 ms each here whatever they do.
- */
-function wakeUps(pid: number, mainThreadOnly = false): number {
-  let sum = 0;
-  for (const tid of mainThreadOnly ? [String(pid)] : readdirSync(`/proc/${pid}/task`)) {
-    try {
-      sum += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[2]);
-    } catch {
-      // The thread ended between the listing and the read.
-    }
-  }
-  return sum;
-}
-
 type BroadcastCounts = { eagerPushes: number; ihaveSent: number; grafts: number; prunes: number };
 
 /** Plumtree's counters of every node, summed ({"op":"stats"}; a node that does not answer in 5 s counts 0). */
@@ -127,11 +110,6 @@ async function broadcastCounts(nodes: Node[]): Promise<BroadcastCounts> {
   );
   const sum = (key: keyof BroadcastCounts) => answers.reduce((total, answer) => total + (answer[key] ?? 0), 0);
   return { eagerPushes: sum('eagerPushes'), ihaveSent: sum('ihaveSent'), grafts: sum('grafts'), prunes: sum('prunes') };
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 async function stopAll(nodes: Node[]): Promise<void> {
@@ -181,6 +159,7 @@ async function idleCpuPercent(nodes: Node[]): Promise<number[]> {
 }
 
 async function measure(size: number): Promise<Record<string, unknown>> {
+  const floor = await relayBaseline(size, pacedMessages, paceMs, 512);
   const dir = mkdtempSync(join(tmpdir(), `pm-scale-${size}-`));
   const port = 43000 + Math.floor(Math.random() * 900);
   const nodes: Node[] = [];
@@ -218,9 +197,9 @@ async function measure(size: number): Promise<Record<string, unknown>> {
     const windowStart = performance.now();
     const profiledReceiver = profileWindow === 'paced' && nodes[1]!.profiled ? nodes[1]!.child : undefined;
     profiledReceiver?.kill('SIGUSR2');
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < pacedMessages; i++) {
       sender.child.stdin!.write(`${JSON.stringify({ op: 'send', room: 'general', text: `scale ${i}` })}\n`);
-      await sleep(250);
+      await sleep(paceMs);
     }
     await sleep(3000);
     profiledReceiver?.kill('SIGUSR2');
@@ -273,6 +252,7 @@ async function measure(size: number): Promise<Record<string, unknown>> {
       latencyMs: { p50: Math.round(percentile(latencies, 50) * 10) / 10, p99: Math.round(percentile(latencies, 99) * 10) / 10, slowestPerMessage: slowest },
       exited: nodes.filter((node) => node.child.exitCode !== null).length,
       loadAverage: { before: loadBefore, after: loadavg() },
+      floor,
     };
   } finally {
     await stopAll(nodes);
