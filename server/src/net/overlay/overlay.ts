@@ -101,6 +101,7 @@ export class Overlay implements BroadcastTree {
       self: options.nodeId,
       clock: options.clock,
       random: options.random,
+      alignFlushes: true,
       logger: options.logger.child('plumtree'),
       has: (root, id) => options.router.seenBroadcast(root, id),
       links: {

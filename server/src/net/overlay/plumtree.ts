@@ -60,7 +60,12 @@
  * node). Two lazy neighbours mostly both have a message and would announce it to each other; a
  * node does not announce a message to a peer that showed it holds it (its IHAVE or a duplicate
  * came first), unless its own path is shorter (which section 3.8 needs the peer to hear). The
- * flushes are spread at random so that one side of a link usually goes first.
+ * nodes flush on a shared grid of the wall clock (`alignFlushes`, every `ihaveFlushMs`): a node's
+ * lazy neighbours then announce a message within a millisecond of each other and of its own flush,
+ * one wake-up for all of them where random flushes woke it once for each (25 real processes, same
+ * sitting: 5.3 main-thread wake-ups and 3.0 ms of CPU per delivery and node, against 7.9 and 3.6;
+ * 4.0 announced ids against 3.5, since neither side of a link goes first). Clocks a LAN keeps in
+ * step (NTP) are close enough; skewed ones flush as if at random.
  *
  * Parameters (defaults, `plumtreeDefaults`): IHAVEs flushed 100-200 ms after the first is queued
  * (the paper batches lazy push without a figure); timeout1 400 ms and timeout2 200 ms (LAN round trips are ~1 ms, the
@@ -89,6 +94,11 @@ export interface PlumtreeOptions<T> {
   ihaveFlushMs?: number;
   /** Spreads the nodes' flushes (see `ihaveFlushMs`); none without it (the unit tests). */
   random?: Random;
+  /**
+   * Flushes at the next multiple of `ihaveFlushMs` of the wall clock at least `ihaveFlushMs` away
+   * instead of at random: the neighbours' IHAVEs for a message then arrive together.
+   */
+  alignFlushes?: boolean;
   /** The paper's timeout1: after an IHAVE for a missing id, how long to wait for the eager copy before GRAFT. */
   graftTimeoutMs?: number;
   /** The paper's timeout2: how long to wait after a GRAFT before grafting the next announcer. */
@@ -477,7 +487,15 @@ export class Plumtree<T> {
       if (this.ihaveQueue.size === 0) this.cancelFlush();
       return;
     }
-    this.flushTimer ??= this.clock.setTimeout(this.onFlushTimer, this.ihaveFlushMs * (1 + (this.options.random?.next() ?? 0)));
+    this.flushTimer ??= this.clock.setTimeout(this.onFlushTimer, this.flushDelayMs());
+  }
+
+  private flushDelayMs(): number {
+    if (this.options.alignFlushes) {
+      const now = this.clock.now();
+      return Math.ceil((now + this.ihaveFlushMs) / this.ihaveFlushMs) * this.ihaveFlushMs - now;
+    }
+    return this.ihaveFlushMs * (1 + (this.options.random?.next() ?? 0));
   }
 
   private flush(): void {

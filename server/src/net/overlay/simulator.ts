@@ -218,6 +218,7 @@ class SimNode implements Endpoint<Payload> {
       },
     });
     this.broadcast = new Plumtree<Item>({
+      alignFlushes: true,
       ...broadcast,
       self: this.id,
       clock,

@@ -604,6 +604,23 @@ describe('net/overlay/plumtree', () => {
       assert.deepEqual(waits, draws.map((draw) => plumtreeDefaults.ihaveFlushMs * (1 + draw)));
     });
 
+    it('with alignFlushes, flushes at the next multiple of ihaveFlushMs of the wall clock at least ihaveFlushMs away, whatever the monotonic clock says', () => {
+      const flushMs = plumtreeDefaults.ihaveFlushMs;
+      const waits: number[] = [];
+      for (const [wall, monotonic] of [[0, 0], [30, 5_000], [99, 7]]) {
+        const { clock, receive } = solo({ alignFlushes: true, random: { next: () => 0.5, bytes: (n) => Buffer.alloc(n) } });
+        clock.time = monotonic!;
+        clock.wallOffset = 1_800_000_000_000 + wall! - monotonic!;
+        receive('A', 'R', 'x0');
+        receive('B', 'R', 'x0');
+        receive('A', 'R', 'x1');
+        waits.push(...clock.pending());
+        assert.equal((clock.now() + clock.pending()[0]!) % flushMs, 0);
+        clock.advance(10_000);
+      }
+      assert.deepEqual(waits, [flushMs, 2 * flushMs - 30, 2 * flushMs - 99]);
+    });
+
     it('grafts the first announcer after graftTimeoutMs (ids grouped), the next after graftRetryMs, and stops once the message is there', () => {
       const { clock, have, pt, receive, take } = solo();
       // A starts lazy for R (it sent a duplicate), so the GRAFT is what makes it eager again.
