@@ -3,6 +3,78 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
+/**
+ * The floors of DESIGN.md as import rules: imports only point down, and a concern never borrows
+ * from a sibling. Ground floor: server/src/kernel and the protocol (a leaf shared by the three
+ * programs). Then net/ and store/. Then the concerns. The root (node/) and the entry points
+ * (cli, ipc) on top. The extension may use the protocol and the kernel; the webview only the
+ * protocol. A breach is a lint error (test/unit/lint/floors.test.ts shows one).
+ */
+const concerns = ['rooms', 'personas', 'academy', 'genomes', 'challenges', 'review', 'lsp'];
+const top = ['node', 'cli', 'ipc'];
+
+/** Relative imports (any depth) into one of `folders` of server/src. */
+function into(folders, message) {
+  return { regex: `^(\\.\\./)+(${folders.join('|')})(/|$)`, message };
+}
+
+/**
+ * Known breaches, each to be removed by issue #15 step 3 (services split by role, narrow ports):
+ * file → the folders it may still reach.
+ */
+const knownBreaches = {
+  'server/src/academy/academy.ts': ['rooms'],
+  'server/src/academy/evolution.ts': ['rooms'],
+  'server/src/academy/export.ts': ['rooms'],
+  'server/src/challenges/academyFeed.ts': ['academy'],
+  'server/src/challenges/service.ts': ['rooms'],
+  'server/src/genomes/apply.ts': ['personas'],
+  'server/src/genomes/lora.ts': ['personas'],
+  'server/src/genomes/market.ts': ['academy', 'personas'],
+  'server/src/genomes/rpcHandlers.ts': ['node'],
+  'server/src/lsp/frontMatterContext.ts': ['personas'],
+  'server/src/lsp/personaLanguage.ts': ['personas'],
+  'server/src/lsp/personaServer.ts': ['personas'],
+  'server/src/personas/participation.ts': ['rooms'],
+  'server/src/personas/service.ts': ['rooms', 'lsp'],
+  'server/src/review/librarianReview.ts': ['personas'],
+  'server/src/review/nodeReview.ts': ['node'],
+  'server/src/review/prompt.ts': ['personas'],
+  'server/src/review/reviewer.ts': ['personas'],
+  'server/src/review/rpcHandlers.ts': ['academy'],
+  'server/src/review/signals.ts': ['academy'],
+};
+
+export function floorRules() {
+  const rule = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
+  const leaf = (what) => ({ regex: '^\\.\\./', message: `${what} imports nothing of the project outside its folder (DESIGN.md, floors)` });
+  const blocks = [
+    { files: ['server/src/kernel/**/*.ts'], rules: rule([leaf('The kernel')]) },
+    { files: ['server/src/protocol/**/*.ts'], rules: rule([leaf('The protocol')]) },
+    { files: ['server/src/net/**/*.ts'], rules: rule([into([...concerns, ...top, 'store'], 'net/ sits below the concerns and beside store/: it imports only the kernel and the protocol')]) },
+    { files: ['server/src/store/**/*.ts'], rules: rule([into([...concerns, ...top, 'net'], 'store/ sits below the concerns and beside net/: it imports only the kernel and the protocol')]) },
+    ...concerns.map((concern) => ({
+      files: [`server/src/${concern}/**/*.ts`],
+      ignores: Object.keys(knownBreaches).filter((file) => file.startsWith(`server/src/${concern}/`)),
+      rules: rule([into([...concerns.filter((c) => c !== concern), ...top], `a concern reaches the root and its siblings only through ports the root hands it; code two concerns need moves down to the kernel`)]),
+    })),
+    ...Object.entries(knownBreaches).map(([file, allowed]) => {
+      const concern = file.split('/')[2];
+      const forbidden = [...concerns.filter((c) => c !== concern && !allowed.includes(c)), ...top.filter((t) => !allowed.includes(t))];
+      return { files: [file], rules: rule([into(forbidden, 'a concern reaches the root and its siblings only through ports the root hands it (a known breach of this file is allowed until issue #15 step 3)')]) };
+    }),
+    {
+      files: ['extension/src/**/*.ts'],
+      rules: rule([{ regex: 'server/src/(?!protocol/|kernel/)', message: 'the extension uses the server only through the protocol and the kernel' }]),
+    },
+    {
+      files: ['webview/src/**/*.ts'],
+      rules: rule([{ regex: 'server/src/(?!protocol/)', message: 'the webview uses only the protocol' }]),
+    },
+  ];
+  return blocks;
+}
+
 export default tseslint.config(
   { ignores: ['**/out/**', 'node_modules/**', '.cache/**', '.vscode-test/**', 'test-results/**', '*.vsix'] },
   js.configs.recommended,
@@ -23,6 +95,7 @@ export default tseslint.config(
     files: ['server/src/protocol/**/*.ts'],
     rules: { '@typescript-eslint/no-namespace': 'off' },
   },
+  ...floorRules(),
   {
     files: ['**/*.mjs', '**/*.js'],
     extends: [tseslint.configs.disableTypeChecked],

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { PersonaMeshApi } from '../../extension/src/api';
-import { generateMeshKey, parseMeshKey } from '../../server/src/node/meshKey';
+import { generateMeshKey, parseMeshKey } from '../../server/src/kernel/meshKey';
 import type { NodeStatus } from '../../server/src/protocol/status';
 
 const EXTENSION_ID = 'persona-mesh.persona-mesh';

@@ -1,5 +1,5 @@
 /** A manual clock for tests: timers fire only when `advance` moves time past them. */
-import type { Clock, TimerHandle } from '../../server/src/node/clock';
+import type { Clock, TimerHandle } from '../../server/src/kernel/clock';
 
 interface Timer {
   at: number;

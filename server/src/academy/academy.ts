@@ -11,10 +11,10 @@
 import { EventEmitter } from 'node:events';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { systemClock, type Clock } from '../node/clock';
-import type { Identity } from '../node/identity';
-import { describeError, type Component } from '../node/lifecycle';
-import { silentLogger, type Logger } from '../node/log';
+import { systemClock, type Clock } from '../kernel/clock';
+import type { Identity } from '../kernel/identity';
+import { describeError, type Component } from '../kernel/lifecycle';
+import { silentLogger, type Logger } from '../kernel/log';
 import {
   academyLimits,
   academyTopics,
@@ -33,8 +33,8 @@ import {
   type SignalSource,
 } from '../protocol/academy';
 import { participantKey, type ChatMessage } from '../protocol/rooms';
-import { RoomError } from '../rooms/errors';
-import type { TransportMessage } from '../rooms/transport';
+import { ServiceError } from '../kernel/errors';
+import type { PortMessage } from '../kernel/meshPort';
 import { requireMessageId, requireRoomId } from '../rooms/validate';
 import type { Db } from '../store/database';
 import { dbExportSource, exportTrainingData } from './export';
@@ -147,7 +147,7 @@ export class Academy extends EventEmitter<AcademyEvents> implements Component {
   }
 
   get store(): SignalStore {
-    if (!this.signalStore) throw new RoomError('unavailable', 'the academy is not available: the node is not running or its database could not be opened');
+    if (!this.signalStore) throw new ServiceError('unavailable', 'the academy is not available: the node is not running or its database could not be opened');
     return this.signalStore;
   }
 
@@ -165,23 +165,23 @@ export class Academy extends EventEmitter<AcademyEvents> implements Component {
 
   /** A thumbs up/down (or `null`: taken back) from this node's human on a persona message. */
   rate(params: AcademyRateParams): Signal | null {
-    if (typeof params !== 'object' || params === null) throw new RoomError('invalid', 'the rating has no parameters');
+    if (typeof params !== 'object' || params === null) throw new ServiceError('invalid', 'the rating has no parameters');
     const roomId = requireRoomId(params.roomId);
     const messageId = requireMessageId(params.messageId);
     const rating = params.rating;
-    if (rating !== 'up' && rating !== 'down' && rating !== null) throw new RoomError('invalid', 'a rating is "up", "down" or null');
+    if (rating !== 'up' && rating !== 'down' && rating !== null) throw new ServiceError('invalid', 'a rating is "up", "down" or null');
     const category = params.category ?? 'technical';
-    if (!signalCategories.includes(category)) throw new RoomError('invalid', `"${String(category)}" is not a category (${signalCategories.join(', ')})`);
+    if (!signalCategories.includes(category)) throw new ServiceError('invalid', `"${String(category)}" is not a category (${signalCategories.join(', ')})`);
     if (params.reason !== undefined && (typeof params.reason !== 'string' || params.reason.length > academyLimits.maxReasonChars)) {
-      throw new RoomError('invalid', `the reason must be text of at most ${academyLimits.maxReasonChars} characters`);
+      throw new ServiceError('invalid', `the reason must be text of at most ${academyLimits.maxReasonChars} characters`);
     }
     const rooms = this.options.rooms;
-    if (!rooms) throw new RoomError('unavailable', 'rooms are not available, so messages cannot be rated');
+    if (!rooms) throw new ServiceError('unavailable', 'rooms are not available, so messages cannot be rated');
     const message = rooms.message(roomId, messageId);
-    if (!message) throw new RoomError('not-found', `message ${messageId} is not in room "${roomId}"`);
-    if (message.author.kind !== 'persona') throw new RoomError('invalid', 'only persona messages can be rated');
+    if (!message) throw new ServiceError('not-found', `message ${messageId} is not in room "${roomId}"`);
+    if (message.author.kind !== 'persona') throw new ServiceError('invalid', 'only persona messages can be rated');
     if (typeof params.persona === 'string' && params.persona !== participantKey(message.author)) {
-      throw new RoomError('invalid', `message ${messageId} was written by ${participantKey(message.author)}, not ${params.persona.slice(0, 120)}`);
+      throw new ServiceError('invalid', `message ${messageId} was written by ${participantKey(message.author)}, not ${params.persona.slice(0, 120)}`);
     }
     const persona: PersonaRef = { nodeId: message.author.nodeId, personaId: message.author.participantId, name: message.author.displayName };
     const slot = `thumbs:${roomId}/${messageId}`;
@@ -209,7 +209,7 @@ export class Academy extends EventEmitter<AcademyEvents> implements Component {
 
   /** Signs, stores and publishes a signal recorded on this node. */
   record(input: RecordSignalInput, notBefore?: number): Signal {
-    if (!this.running) throw new RoomError('unavailable', 'the academy is not running');
+    if (!this.running) throw new ServiceError('unavailable', 'the academy is not running');
     // A replacement must sort after what it replaces, even within one millisecond.
     const replaces = notBefore ?? (input.slot === undefined ? undefined : this.store.latestInSlot(personaKey(input.persona), this.nodeId, input.slot)?.ts);
     const ts = Math.max(Math.floor(this.clock.now()), replaces === undefined ? 0 : replaces + 1);
@@ -222,7 +222,7 @@ export class Academy extends EventEmitter<AcademyEvents> implements Component {
     for (const key of Object.keys(content) as (keyof typeof content)[]) if (content[key] === undefined) delete content[key];
     const signal = this.authenticator.sign(content);
     const problem = signalProblem(signal);
-    if (problem) throw new RoomError('invalid', `the signal is malformed: ${problem}`);
+    if (problem) throw new ServiceError('invalid', `the signal is malformed: ${problem}`);
     if (this.store.add([signal]).length > 0) {
       this.options.transport.publish(academyTopics.signals, signal);
       this.changed(signal);
@@ -232,9 +232,9 @@ export class Academy extends EventEmitter<AcademyEvents> implements Component {
 
   /** The leaderboard (cached until the next signal or latency sample); with `before`, as it was from the signals dated before then. */
   leaderboard(category?: SignalCategory, before?: number): Leaderboard {
-    if (category !== undefined && !signalCategories.includes(category)) throw new RoomError('invalid', `"${String(category)}" is not a category (${signalCategories.join(', ')})`);
+    if (category !== undefined && !signalCategories.includes(category)) throw new ServiceError('invalid', `"${String(category)}" is not a category (${signalCategories.join(', ')})`);
     if (before !== undefined) {
-      if (typeof before !== 'number' || !Number.isFinite(before)) throw new RoomError('invalid', 'before must be a time in ms');
+      if (typeof before !== 'number' || !Number.isFinite(before)) throw new ServiceError('invalid', 'before must be a time in ms');
       const earlier = this.store.all().filter((signal) => signal.ts < before);
       return computeLeaderboard(earlier, this.store.latencies().filter((sample) => sample.ts < before), { ...this.options.scores, ...(category ? { category } : {}) });
     }
@@ -253,8 +253,8 @@ export class Academy extends EventEmitter<AcademyEvents> implements Component {
 
   /** The signals about one persona, newest first. */
   signals(params: AcademySignalsParams): Signal[] {
-    if (typeof params?.persona !== 'string' || params.persona.length > 300) throw new RoomError('invalid', 'persona must be a persona key (nodeId/personaId)');
-    if (params.category !== undefined && !signalCategories.includes(params.category)) throw new RoomError('invalid', `"${String(params.category)}" is not a category`);
+    if (typeof params?.persona !== 'string' || params.persona.length > 300) throw new ServiceError('invalid', 'persona must be a persona key (nodeId/personaId)');
+    if (params.category !== undefined && !signalCategories.includes(params.category)) throw new ServiceError('invalid', `"${String(params.category)}" is not a category`);
     const limit = Math.min(Math.max(Math.floor(Number(params.limit ?? 100)) || 100, 1), 1000);
     const before = params.before === undefined ? undefined : Number(params.before);
     return this.store
@@ -264,8 +264,8 @@ export class Academy extends EventEmitter<AcademyEvents> implements Component {
 
   /** Writes training data to `params.path` (JSONL, replaced atomically). */
   exportTo(params: AcademyExportParams): ExportSummary {
-    if (!exportFormats.includes(params?.format)) throw new RoomError('invalid', `the format is one of ${exportFormats.join(', ')}`);
-    if (typeof params.path !== 'string' || !isAbsolute(params.path)) throw new RoomError('invalid', 'the export path must be absolute');
+    if (!exportFormats.includes(params?.format)) throw new ServiceError('invalid', `the format is one of ${exportFormats.join(', ')}`);
+    if (typeof params.path !== 'string' || !isAbsolute(params.path)) throw new ServiceError('invalid', 'the export path must be absolute');
     const { lines, summary } = exportTrainingData(dbExportSource(this.options.store.db), params.format, {
       ...(params.persona ? { persona: params.persona } : {}),
       ...(params.room ? { room: params.room } : {}),
@@ -278,7 +278,7 @@ export class Academy extends EventEmitter<AcademyEvents> implements Component {
     } catch (error) {
       // The path is the user's choice (a missing folder, a folder, no permission): theirs to fix.
       rmSync(temporary, { force: true });
-      throw new RoomError('invalid', `the export could not be written to ${params.path}: ${describeError(error)}`);
+      throw new ServiceError('invalid', `the export could not be written to ${params.path}: ${describeError(error)}`);
     }
     this.logger.info(`exported ${summary.written} ${params.format} line(s) to ${params.path}`);
     return summary;
@@ -291,7 +291,7 @@ export class Academy extends EventEmitter<AcademyEvents> implements Component {
     if (signal) this.emit('signal', signal);
   }
 
-  private onLive(message: TransportMessage): void {
+  private onLive(message: PortMessage): void {
     const body = message.body as Partial<Signal> | null;
     // Live signals come from their signer; relayed copies travel by sync.
     if (body?.signer !== message.from) {

@@ -9,9 +9,9 @@
  * PersonaEvolutionEvent on the mesh, which every node keeps as the lineage.
  */
 import { createHash } from 'node:crypto';
-import { systemClock, type Clock } from '../node/clock';
-import type { Component } from '../node/lifecycle';
-import { silentLogger, type Logger } from '../node/log';
+import { systemClock, type Clock } from '../kernel/clock';
+import type { Component } from '../kernel/lifecycle';
+import { silentLogger, type Logger } from '../kernel/log';
 import { personaKey, type Signal, type SignalCategory } from '../protocol/academy';
 import {
   evolutionPolicies,
@@ -24,7 +24,7 @@ import {
 } from '../protocol/evolution';
 import type { ChatMessage } from '../protocol/rooms';
 import type { LocalParticipant } from '../rooms/rooms';
-import type { TransportMessage } from '../rooms/transport';
+import type { PortMessage } from '../kernel/meshPort';
 import type { Db } from '../store/database';
 import { capabilityGap, defaultThresholds, fallingCategory, keepGenome, windowAfter, windowBefore, type EvolutionThresholds } from './evolutionRules';
 import { EvolutionStore, type Trial } from './evolutionStore';
@@ -184,7 +184,7 @@ export class Evolution implements Component {
     }
   };
 
-  private readonly onRemote = (message: TransportMessage): void => {
+  private readonly onRemote = (message: PortMessage): void => {
     const event = message.body as PersonaEvolutionEvent;
     if (!isEvolutionEvent(event) || event.persona.nodeId !== message.from) {
       this.logger.debug(`evolution: dropped a malformed event from ${message.from.slice(0, 7)}`);

@@ -6,8 +6,8 @@
  *   registerAcademyHandlers(connection, () => node.academy)     // or a provider (awaited per request)
  */
 import type { Connection, Disposable } from 'vscode-languageserver';
-import { describeError } from '../node/lifecycle';
-import type { Logger } from '../node/log';
+import { describeError } from '../kernel/lifecycle';
+import type { Logger } from '../kernel/log';
 import {
   AcademyExportRequest,
   AcademyLeaderboardRequest,
@@ -21,15 +21,15 @@ import {
   type Signal,
   type SignalCategory,
 } from '../protocol/academy';
-import { RoomError } from '../rooms/errors';
-import { toResponseError } from '../rooms/rpcHandlers';
+import { ServiceError } from '../kernel/errors';
+import { toResponseError } from '../kernel/responseError';
 import type { Academy } from './academy';
 
 export type AcademyConnection = Pick<Connection, 'onRequest' | 'sendNotification'>;
 export type AcademySource = Academy | (() => Academy | undefined | Promise<Academy | undefined>);
 
 function params(value: unknown): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RoomError('invalid', 'the request has no parameters');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ServiceError('invalid', 'the request has no parameters');
   return value as Record<string, unknown>;
 }
 
@@ -46,7 +46,7 @@ export function registerAcademyHandlers(connection: AcademyConnection, source: A
   };
   const resolve = async (): Promise<Academy> => {
     const academy = typeof source === 'function' ? await source() : source;
-    if (!academy) throw new RoomError('unavailable', 'the academy is not available: the mesh node has not started (see Persona Mesh: Show Status)');
+    if (!academy) throw new ServiceError('unavailable', 'the academy is not available: the mesh node has not started (see Persona Mesh: Show Status)');
     attach(academy);
     return academy;
   };
@@ -57,8 +57,8 @@ export function registerAcademyHandlers(connection: AcademyConnection, source: A
       try {
         return run(await resolve(), value);
       } catch (error) {
-        if (!(error instanceof RoomError)) logger?.error(`academy request failed: ${describeError(error)}`);
-        throw toResponseError(error);
+        if (!(error instanceof ServiceError)) logger?.error(`academy request failed: ${describeError(error)}`);
+        throw toResponseError(error, 'academy');
       }
     };
   };

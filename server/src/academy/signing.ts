@@ -5,9 +5,9 @@
  * share an id and an altered one no longer matches its id.
  */
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { nodeIdFromPublicKey, type Identity } from '../node/identity';
+import { nodeIdFromPublicKey, type Identity } from '../kernel/identity';
 import type { Signal, UnsignedSignal } from '../protocol/academy';
-import { canonicalJson } from '../rooms/signing';
+import { canonicalJson } from '../kernel/canonicalJson';
 
 const context = 'persona-mesh/academy-signal/v1\n';
 

@@ -6,10 +6,10 @@
  * cursor and pulls again until nothing is left. Whatever a node learns gets a higher local_seq, so a
  * cursor never skips a signal, whatever its ts. At most one pull per peer is in flight.
  */
-import type { Clock, TimerHandle } from '../node/clock';
-import type { Logger } from '../node/log';
+import type { Clock, TimerHandle } from '../kernel/clock';
+import type { Logger } from '../kernel/log';
 import { academyTopics, type AcademySyncMessage } from '../protocol/academy';
-import type { TransportMessage } from '../rooms/transport';
+import type { PortMessage } from '../kernel/meshPort';
 import type { SignalStore } from './signalStore';
 import type { AcademyTransport } from './transport';
 
@@ -94,7 +94,7 @@ export class AcademySync {
     this.pulls.delete(nodeId);
   }
 
-  private onMessage(message: TransportMessage): void {
+  private onMessage(message: PortMessage): void {
     const body = message.body as Partial<AcademySyncMessage> | null;
     if (typeof body !== 'object' || body === null || typeof body.requestId !== 'number') return;
     if (body.kind === 'pull') this.serve(message.from, body.requestId, body.epoch, body.after);

@@ -5,11 +5,11 @@
  *   registerChallengeHandlers(connection, () => node.challenges)   // a provider, awaited per request
  */
 import type { Connection, Disposable } from 'vscode-languageserver';
-import { describeError } from '../node/lifecycle';
-import type { Logger } from '../node/log';
+import { describeError } from '../kernel/lifecycle';
+import type { Logger } from '../kernel/log';
 import { ChallengeChangedNotification, ListChallengesRequest, StartChallengeRequest, SubmitScoresRequest, type ChallengeSpec, type ChallengeView, type SubmitScoresParams } from '../protocol/challenges';
-import { RoomError } from '../rooms/errors';
-import { toResponseError } from '../rooms/rpcHandlers';
+import { ServiceError } from '../kernel/errors';
+import { toResponseError } from '../kernel/responseError';
 import type { ChallengeService } from './service';
 
 export type ChallengeConnection = Pick<Connection, 'onRequest' | 'sendNotification'>;
@@ -20,7 +20,7 @@ export function registerChallengeHandlers(connection: ChallengeConnection, sourc
   const onChanged = (view: ChallengeView) => void connection.sendNotification(ChallengeChangedNotification.type, view).catch(() => undefined);
   const resolve = async (): Promise<ChallengeService> => {
     const service = await source();
-    if (!service) throw new RoomError('unavailable', 'challenges are not available: the mesh node has not started (see Persona Mesh: Show Status)');
+    if (!service) throw new ServiceError('unavailable', 'challenges are not available: the mesh node has not started (see Persona Mesh: Show Status)');
     if (attached !== service) {
       attached?.off('changed', onChanged);
       attached = service;
@@ -33,8 +33,8 @@ export function registerChallengeHandlers(connection: ChallengeConnection, sourc
       try {
         return run(await resolve(), value);
       } catch (error) {
-        if (!(error instanceof RoomError)) logger?.error(`challenge request failed: ${describeError(error)}`);
-        throw toResponseError(error);
+        if (!(error instanceof ServiceError)) logger?.error(`challenge request failed: ${describeError(error)}`);
+        throw toResponseError(error, 'challenges');
       }
     };
   };

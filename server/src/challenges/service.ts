@@ -18,9 +18,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { systemClock, type Clock, type TimerHandle } from '../node/clock';
-import type { Component } from '../node/lifecycle';
-import { silentLogger, type Logger } from '../node/log';
+import { systemClock, type Clock, type TimerHandle } from '../kernel/clock';
+import type { Component } from '../kernel/lifecycle';
+import { silentLogger, type Logger } from '../kernel/log';
 import { personaKey, type PersonaRef } from '../protocol/academy';
 import {
   challengeLimits,
@@ -33,9 +33,9 @@ import {
   type JudgeScores,
   type SubmitScoresParams,
 } from '../protocol/challenges';
-import { RoomError } from '../rooms/errors';
+import { ServiceError } from '../kernel/errors';
 import type { LocalParticipant, Rooms } from '../rooms/rooms';
-import type { TransportMessage } from '../rooms/transport';
+import type { PortMessage } from '../kernel/meshPort';
 import type { Db } from '../store/database';
 import { challengePrompt, recordChallengeResults, type ChallengeAcademy } from './academyFeed';
 import { scoreWithBrain, type PromptPersona } from './aiJudge';
@@ -158,12 +158,12 @@ export class ChallengeService extends EventEmitter<ChallengeServiceEvents> imple
   create(spec: ChallengeSpec): ChallengeView {
     this.requireRunning();
     const problem = specProblem(spec);
-    if (problem) throw new RoomError('invalid', problem);
+    if (problem) throw new ServiceError('invalid', problem);
     const known = this.options.knownPersonas?.();
     if (known) {
       const has = (nodeId: string, id: string) => known.some((p) => p.nodeId === nodeId && p.id === id);
       const missing = spec.participants.find((p) => !has(p.nodeId, p.personaId)) ?? spec.judges.find((j) => j.kind === 'persona' && !has(j.nodeId, j.participantId));
-      if (missing) throw new RoomError('not-found', `${missing.name} is not on the mesh right now`);
+      if (missing) throw new ServiceError('not-found', `${missing.name} is not on the mesh right now`);
     }
     const now = this.clock.now();
     const view: ChallengeView = {
@@ -193,15 +193,15 @@ export class ChallengeService extends EventEmitter<ChallengeServiceEvents> imple
   submitScores(params: SubmitScoresParams): ChallengeView {
     this.requireRunning();
     const entry = typeof params?.challengeId === 'string' ? this.entries.get(params.challengeId) : undefined;
-    if (!entry) throw new RoomError('not-found', 'there is no such challenge on this node');
+    if (!entry) throw new ServiceError('not-found', 'there is no such challenge on this node');
     const view = entry.view;
-    if (view.state !== 'judging' || !view.answers) throw new RoomError('invalid', `the challenge is ${view.state}, not being judged`);
+    if (view.state !== 'judging' || !view.answers) throw new ServiceError('invalid', `the challenge is ${view.state}, not being judged`);
     const judge = view.spec.judges.find((j) => j.kind === 'human' && j.nodeId === this.nodeId);
-    if (!judge) throw new RoomError('invalid', 'you are not a judge of this challenge');
-    if (view.judged.includes(judgeKey(judge))) throw new RoomError('invalid', 'your scores are in already');
+    if (!judge) throw new ServiceError('invalid', 'you are not a judge of this challenge');
+    if (view.judged.includes(judgeKey(judge))) throw new ServiceError('invalid', 'your scores are in already');
     const labels = view.answers.map((a) => a.label);
     const problem = scoresProblem(params.scores, labels);
-    if (problem) throw new RoomError('invalid', problem);
+    if (problem) throw new ServiceError('invalid', problem);
     this.toCoordinator(view, { kind: 'scores', challengeId: view.id, judge, scores: cleanScores(params.scores, labels) });
     return view;
   }
@@ -362,7 +362,7 @@ export class ChallengeService extends EventEmitter<ChallengeServiceEvents> imple
 
   // ---------------------------------------------------------------- nodes taking part
 
-  private onMessage(message: TransportMessage): void {
+  private onMessage(message: PortMessage): void {
     if (!this.running) return;
     const body = message.body as Partial<ChallengeMeshMessage> | null;
     if (typeof body !== 'object' || body === null || typeof body.kind !== 'string') {
@@ -588,6 +588,6 @@ export class ChallengeService extends EventEmitter<ChallengeServiceEvents> imple
   }
 
   private requireRunning(): void {
-    if (!this.running) throw new RoomError('unavailable', 'challenges are not available: the node is not running or its database could not be opened');
+    if (!this.running) throw new ServiceError('unavailable', 'challenges are not available: the node is not running or its database could not be opened');
   }
 }

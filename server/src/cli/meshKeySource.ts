@@ -1,6 +1,6 @@
 /** Where the CLI reads the mesh key: --mesh-key-file, else PERSONA_MESH_KEY. */
 import { readFileSync } from 'node:fs';
-import { takeMeshKeyFromEnv } from '../node/meshKey';
+import { takeMeshKeyFromEnv } from '../kernel/meshKey';
 import { UsageError } from './args';
 
 export function readMeshKey(file: string | undefined, env: NodeJS.ProcessEnv): string {

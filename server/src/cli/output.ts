@@ -2,7 +2,7 @@
  * What the CLI prints. With --jsonl, stdout carries one JSON object a line (tests and scripts
  * read it); human-readable logs always go to stderr.
  */
-import type { LogRecord } from '../node/log';
+import type { LogRecord } from '../kernel/log';
 
 export interface CliOutput {
   event(event: Record<string, unknown> & { event: string }): void;

@@ -14,8 +14,8 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, normalize } from 'node:path';
-import type { Logger } from '../node/log';
-import { privateDirMode, privateFileMode } from '../node/privateFiles';
+import type { Logger } from '../kernel/log';
+import { privateDirMode, privateFileMode } from '../kernel/privateFiles';
 import type { LlamaAdapterSpec } from '../personas/brains/llamaWorkerProtocol';
 import type { KnowledgeLayerData, PromptLayerData } from '../protocol/genomes';
 import type { PersonaDefinition } from '../protocol/personas';

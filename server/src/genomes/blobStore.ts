@@ -12,8 +12,8 @@ import { createHash } from 'node:crypto';
 import { constants, createReadStream, existsSync } from 'node:fs';
 import { open, readFile, rename, rm, statfs, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '../node/log';
-import { makePrivateDir, makePrivateTree, privateFileMode } from '../node/privateFiles';
+import type { Logger } from '../kernel/log';
+import { makePrivateDir, makePrivateTree, privateFileMode } from '../kernel/privateFiles';
 import { GenomeError } from './errors';
 import { sha256Hex } from './pieces';
 

@@ -9,8 +9,8 @@
  * from another peer, and a peer that sends two bad pieces is dropped from this download.
  */
 import { EventEmitter } from 'node:events';
-import type { Clock, Random, TimerHandle } from '../node/clock';
-import type { Logger } from '../node/log';
+import type { Clock, Random, TimerHandle } from '../kernel/clock';
+import type { Logger } from '../kernel/log';
 import type { GenomeDirect, GenomeManifest, GenomePieceMessage, GenomeProgress } from '../protocol/genomes';
 import type { BlobStore } from './blobStore';
 import { GenomeError } from './errors';

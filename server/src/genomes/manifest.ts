@@ -5,7 +5,7 @@
  * node id, so a manifest cannot be altered or passed off as another node's.
  */
 import { createHash } from 'node:crypto';
-import { nodeIdFromPublicKey, verifySignature, type Identity } from '../node/identity';
+import { nodeIdFromPublicKey, verifySignature, type Identity } from '../kernel/identity';
 import { formatCount } from '../protocol/sizeLimit';
 import {
   genomeLayerKinds,
@@ -16,7 +16,7 @@ import {
   type GenomeManifest,
   type GenomeManifestContent,
 } from '../protocol/genomes';
-import { canonicalJson } from '../rooms/signing';
+import { canonicalJson } from '../kernel/canonicalJson';
 import { GenomeError } from './errors';
 
 const signatureContext = 'persona-mesh/genome/v1\n';

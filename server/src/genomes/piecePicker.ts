@@ -4,7 +4,7 @@
  * over different pieces). Endgame: once every missing piece is being fetched, a free peer asks
  * for a piece already in flight elsewhere, so one slow peer does not hold up the last pieces.
  */
-import type { Random } from '../node/clock';
+import type { Random } from '../kernel/clock';
 import { Bitmap } from './pieces';
 
 /** Most requests for one piece at once in the endgame. */

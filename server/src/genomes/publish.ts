@@ -5,7 +5,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
-import type { Identity } from '../node/identity';
+import type { Identity } from '../kernel/identity';
 import { overLimit } from '../protocol/sizeLimit';
 import { genomeManifestVersion, type GenomeLayer, type GenomeLayerKind, type GenomeManifest, type GenomeMetrics, type GenomePublishParams, type KnowledgeLayerData, type PromptLayerData } from '../protocol/genomes';
 import type { BlobStore } from './blobStore';

@@ -3,9 +3,9 @@
  * Failures reach the client as ResponseErrors whose message is one line for the user.
  */
 import { dirname, resolve as resolvePath } from 'node:path';
-import { ErrorCodes, ResponseError, type Connection, type Disposable } from 'vscode-languageserver';
-import { describeError } from '../node/lifecycle';
-import type { Logger } from '../node/log';
+import { ResponseError, type Connection, type Disposable } from 'vscode-languageserver';
+import { describeError } from '../kernel/lifecycle';
+import type { Logger } from '../kernel/log';
 import type { MeshNode } from '../node/meshNode';
 import {
   GenomeApplyRequest,
@@ -22,6 +22,7 @@ import {
   GenomeUnapplyRequest,
   type GenomeProgress,
 } from '../protocol/genomes';
+import { oneLine, toResponseError } from '../kernel/responseError';
 import { GenomeError } from './errors';
 import type { GenomeService } from './service';
 
@@ -35,9 +36,8 @@ const listQuery = { maxResults: 200, timeoutMs: 1500 };
 /** A running download's progress goes to the editor at most this often (a genome has thousands of pieces). */
 const progressEveryMs = 100;
 
-function toResponseError(error: unknown): ResponseError<void> {
-  if (error instanceof GenomeError) return new ResponseError(genomeErrorCode, error.message.replace(/\s*\n\s*/g, ' ').slice(0, 500));
-  return new ResponseError(ErrorCodes.InternalError, `genomes: ${describeError(error)}`.slice(0, 500));
+function genomeResponseError(error: unknown): ResponseError<void> | undefined {
+  return error instanceof GenomeError ? new ResponseError(genomeErrorCode, oneLine(error.message)) : undefined;
 }
 
 function text(value: unknown, name: string): string {
@@ -91,7 +91,7 @@ export function registerGenomeHandlers(connection: GenomeConnection, source: () 
         return await run(await resolve(), (params ?? {}) as P);
       } catch (error) {
         if (!(error instanceof GenomeError)) logger?.error(`genome request failed: ${describeError(error)}`);
-        throw toResponseError(error);
+        throw toResponseError(error, 'genomes', genomeResponseError);
       }
     };
   };

@@ -11,11 +11,11 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import type { Clock, Random, TimerHandle } from '../node/clock';
-import type { Identity } from '../node/identity';
-import type { Component } from '../node/lifecycle';
-import type { Logger } from '../node/log';
-import { cryptoRandom } from '../node/random';
+import type { Clock, Random, TimerHandle } from '../kernel/clock';
+import type { Identity } from '../kernel/identity';
+import type { Component } from '../kernel/lifecycle';
+import type { Logger } from '../kernel/log';
+import { cryptoRandom } from '../kernel/random';
 import { overLimit } from '../protocol/sizeLimit';
 import {
   genomeAnswerLimits,
@@ -33,7 +33,7 @@ import {
   type GenomeResult,
   type GenomeSummary,
 } from '../protocol/genomes';
-import type { TransportMessage } from '../rooms/transport';
+import type { PortMessage } from '../kernel/meshPort';
 import type { Db } from '../store/database';
 import { answerParts, type SizedManifest } from './answer';
 import { BlobStore } from './blobStore';
@@ -395,7 +395,7 @@ export class GenomeService extends EventEmitter<GenomeServiceEvents> implements 
     this.options.transport.sendTo(peer, genomeTopics.announce, message);
   }
 
-  private onAnnounce(message: TransportMessage): void {
+  private onAnnounce(message: PortMessage): void {
     const body = message.body as Partial<GenomeAnnounce> | undefined;
     if (!body || !Array.isArray(body.genomes)) return this.malformed(message.from, 'announce');
     for (const set of this.holders.values()) set.delete(message.from);
@@ -407,7 +407,7 @@ export class GenomeService extends EventEmitter<GenomeServiceEvents> implements 
     }
   }
 
-  private onQuery(message: TransportMessage): void {
+  private onQuery(message: PortMessage): void {
     const body = message.body as Partial<GenomeQueryMessage> | undefined;
     if (!body || typeof body.qid !== 'string' || body.qid.length > 64) return this.malformed(message.from, 'query');
     const query = normaliseQuery(body.query);
@@ -451,7 +451,7 @@ export class GenomeService extends EventEmitter<GenomeServiceEvents> implements 
     this.emit('rejected', { from: this.options.transport.localNodeId, code: error instanceof GenomeError ? error.code : 'bad-manifest', reason });
   }
 
-  private onDirect(message: TransportMessage): void {
+  private onDirect(message: PortMessage): void {
     const body = message.body as GenomeDirect | undefined;
     if (!body || typeof body !== 'object') return this.malformed(message.from, 'direct message');
     switch (body.t) {
@@ -556,7 +556,7 @@ export class GenomeService extends EventEmitter<GenomeServiceEvents> implements 
     }
   }
 
-  private onPiece(message: TransportMessage): void {
+  private onPiece(message: PortMessage): void {
     const body = message.body as GenomePieceMessage | undefined;
     if (!body || typeof body.blob !== 'string' || !Number.isInteger(body.piece)) return this.malformed(message.from, 'piece');
     for (const { download } of this.downloads.values()) if (download.blobsWanted().includes(body.blob)) download.onPiece(message.from, body);

@@ -11,7 +11,7 @@
 import type { Connection, Disposable, ServerCapabilities } from 'vscode-languageserver';
 import { TextDocuments } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import type { Logger } from '../node/log';
+import type { Logger } from '../kernel/log';
 import { LanguageModelBridge } from '../personas/brains/vscodeLm';
 import type { ParsedPersonaFile } from '../personas/personaFile';
 import { registerPersonaHandlers, type PersonaServiceSource } from '../personas/rpcHandlers';

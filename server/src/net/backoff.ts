@@ -5,7 +5,7 @@
  * seconds per node (with a hundred nodes, short caps made retries a storm). A peer heard again
  * (beacons after a silence, a new instance) is dialed at once whatever its backoff.
  */
-import type { Random } from '../node/clock';
+import type { Random } from '../kernel/clock';
 
 export interface BackoffOptions {
   baseMs: number;

@@ -4,8 +4,8 @@
  * loopback on, so tests on 127.0.0.1 never leave the machine. Broadcast is opt-in.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import type { Component } from '../node/lifecycle';
-import type { Logger } from '../node/log';
+import type { Component } from '../kernel/lifecycle';
+import type { Logger } from '../kernel/log';
 import { maxDatagramBytes } from '../protocol/mesh';
 import type { Counters } from './counters';
 

@@ -14,9 +14,9 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { RemoteInfo } from 'node:dgram';
-import type { Clock, Random, TimerHandle } from '../node/clock';
-import type { Component } from '../node/lifecycle';
-import type { Logger } from '../node/log';
+import type { Clock, Random, TimerHandle } from '../kernel/clock';
+import type { Component } from '../kernel/lifecycle';
+import type { Logger } from '../kernel/log';
 import { DatagramKind, meshProtocolVersion, type Beacon } from '../protocol/mesh';
 import { BeaconVerifier, encodeBeacon } from './beacon';
 import type { Counters } from './counters';

@@ -10,7 +10,7 @@
  * the wrong one the later, never both or neither. An instance that no longer answers is not a
  * duplicate but a restart: only a live one is defended.
  */
-import type { Logger } from '../node/log';
+import type { Logger } from '../kernel/log';
 import { BoundedMap } from './boundedMap';
 
 export interface InstanceStart {

@@ -13,8 +13,8 @@
 import { hkdfSync } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import sodium from 'sodium-native';
-import { base32Decode, base32Encode } from '../node/base32';
-import type { Logger } from '../node/log';
+import { base32Decode, base32Encode } from '../kernel/base32';
+import type { Logger } from '../kernel/log';
 import { DatagramKind, fastLaneHeaderBytes, maxDatagramBytes, type Envelope } from '../protocol/mesh';
 import { BoundedMap } from './boundedMap';
 import { decode, encode } from './codec';

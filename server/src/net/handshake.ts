@@ -13,7 +13,7 @@
 import NoiseState, { type KeyPair } from 'noise-handshake';
 import { generateKeyPair } from 'noise-handshake/dh';
 import { handshakeSignatureContext, meshProtocolVersion, type HandshakePayload } from '../protocol/mesh';
-import { nodeIdFromPublicKey, verifySignature, type Identity } from '../node/identity';
+import { nodeIdFromPublicKey, verifySignature, type Identity } from '../kernel/identity';
 import { overLimit } from '../protocol/sizeLimit';
 import { decode, encode, isRecord } from './codec';
 

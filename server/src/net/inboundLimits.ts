@@ -5,7 +5,7 @@
  * stream several answers at once sends a few events a second); the rooms add exact per-author
  * limits behind them (rooms/authorLimits.ts).
  */
-import type { Clock } from '../node/clock';
+import type { Clock } from '../kernel/clock';
 import { RateLimiter } from './rateLimit';
 
 export interface InboundLimit {

@@ -5,8 +5,8 @@
  *
  * ```ts
  * const mesh = new MeshNetwork({
- *   identity,                       // node/identity.ts (Ed25519; node id = base32 SHA-256 of the key)
- *   meshKey: parseMeshKey(text),    // node/meshKey.ts; every node of the team shares it
+ *   identity,                       // kernel/identity.ts (Ed25519; node id = base32 SHA-256 of the key)
+ *   meshKey: parseMeshKey(text),    // kernel/meshKey.ts; every node of the team shares it
  *   name: 'alice-laptop',
  *   listen: { host: '0.0.0.0', port: 0 },              // TCP sessions; port 0 = any
  *   discovery: { group: '239.255.77.77', port: 47777,  // or `false` for static peers only
@@ -47,12 +47,12 @@
  * `--jsonl` events `peer.up` / `peer.down` / `message` are this class's events.
  */
 import { EventEmitter } from 'node:events';
-import { systemClock, type Clock, type Random } from '../node/clock';
-import type { Identity } from '../node/identity';
-import type { Component } from '../node/lifecycle';
-import { silentLogger, type Logger } from '../node/log';
-import { deriveKey, type MeshKey } from '../node/meshKey';
-import { cryptoRandom } from '../node/random';
+import { systemClock, type Clock, type Random } from '../kernel/clock';
+import type { Identity } from '../kernel/identity';
+import type { Component } from '../kernel/lifecycle';
+import { silentLogger, type Logger } from '../kernel/log';
+import { deriveKey, type MeshKey } from '../kernel/meshKey';
+import { cryptoRandom } from '../kernel/random';
 import {
   defaultBeaconIntervalMs,
   defaultDiscoveryGroup,

@@ -3,7 +3,7 @@
  * last samples), last seen. Bounded: at most `maxPeers` entries; the least recently seen peer that
  * is not up is dropped first.
  */
-import type { Clock } from '../node/clock';
+import type { Clock } from '../kernel/clock';
 
 export type PeerState = 'discovered' | 'connecting' | 'up' | 'down';
 export type AddressSource = 'multicast' | 'broadcast' | 'static' | 'exchange' | 'inbound';

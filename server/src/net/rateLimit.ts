@@ -2,7 +2,7 @@
  * Token buckets keyed by source address, for handshakes: a burst of `burst`, refilled at
  * `perSecond`. Bounded: at most `maxKeys` addresses are tracked (oldest forgotten).
  */
-import type { Clock } from '../node/clock';
+import type { Clock } from '../kernel/clock';
 import { BoundedMap } from './boundedMap';
 
 export interface RateLimitOptions {

@@ -20,8 +20,8 @@ import {
   JSONRPCServer,
   type JSONRPCResponse,
 } from 'json-rpc-2.0';
-import type { Clock, TimerHandle } from '../node/clock';
-import type { Logger } from '../node/log';
+import type { Clock, TimerHandle } from '../kernel/clock';
+import type { Logger } from '../kernel/log';
 import { defaultAllowedMethods, rpcNotAllowedCode, rpcNotAllowedMessage, topics, type Envelope } from '../protocol/mesh';
 import { BoundedMap } from './boundedMap';
 import type { Counters } from './counters';

@@ -22,8 +22,8 @@
  *   how many hops it travelled (heard.ts): what the Peers view says about peers without a session.
  */
 import { EventEmitter } from 'node:events';
-import type { Clock } from '../node/clock';
-import type { Logger } from '../node/log';
+import type { Clock } from '../kernel/clock';
+import type { Logger } from '../kernel/log';
 import { maxEnvelopeHops, type Envelope, type Priority } from '../protocol/mesh';
 import { encodeSessionMessage, isRecord } from './codec';
 import type { Counters } from './counters';

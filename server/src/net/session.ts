@@ -9,8 +9,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import type { Clock, TimerHandle } from '../node/clock';
-import type { Logger } from '../node/log';
+import type { Clock, TimerHandle } from '../kernel/clock';
+import type { Logger } from '../kernel/log';
 import type { Priority, SessionMessage, SessionMessageType } from '../protocol/mesh';
 import { decodeBatch, encodeSessionMessage, isRecord, toSessionMessage } from './codec';
 import type { Counters } from './counters';

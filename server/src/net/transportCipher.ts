@@ -14,7 +14,7 @@
  */
 import { createDecipheriv, hkdfSync } from 'node:crypto';
 import sodium from 'sodium-native';
-import type { Clock } from '../node/clock';
+import type { Clock } from '../kernel/clock';
 import { frameHeaderBytes } from './framing';
 
 export const tagBytes = 16;

@@ -5,8 +5,8 @@
  */
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { Logger } from './log';
-import { makePrivate, privateDirMode } from './privateFiles';
+import type { Logger } from '../kernel/log';
+import { makePrivate, privateDirMode } from '../kernel/privateFiles';
 
 export class DataDirError extends Error {
   readonly code = 'data-dir-unusable';

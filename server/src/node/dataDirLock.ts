@@ -10,8 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, linkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Component } from './lifecycle';
-import { privateFileMode } from './privateFiles';
+import type { Component } from '../kernel/lifecycle';
+import { privateFileMode } from '../kernel/privateFiles';
 
 export const lockFileName = 'node.lock';
 

@@ -9,8 +9,8 @@
  */
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import type { Clock, TimerHandle } from './clock';
-import type { Component } from './lifecycle';
+import type { Clock, TimerHandle } from '../kernel/clock';
+import type { Component } from '../kernel/lifecycle';
 import { pickInterfaceAddress } from './networkOptions';
 
 export interface InterfaceWatchOptions {

@@ -24,25 +24,25 @@ import { genomeMarket } from '../genomes/market';
 import { GenomeService } from '../genomes/service';
 import { disabledPersonasIn } from '../personas/disabledPersonas';
 import { PersonaService, type PersonaServiceOptions } from '../personas/service';
-import { MeshRoomTransport } from '../rooms/meshTransport';
+import { NetworkMeshPort } from './networkPort';
 import { registerRoomRemoteMethods } from '../rooms/remoteMethods';
 import { registerReviewRemoteMethod } from '../review/rpcHandlers';
 import { identityAuthenticator } from '../rooms/signing';
 import { Rooms } from '../rooms/rooms';
-import { SwitchableTransport } from '../rooms/switchableTransport';
+import { SwitchableMeshPort } from '../kernel/switchablePort';
 import { clockSkewProblem, duplicateIdentityProblem, type NetworkSettings, type NodeProblem, type NodeRole, type NodeState, type NodeStatus, type OverlaySummary, type PeerSummary } from '../protocol/status';
 import { StoreError } from '../store/errors';
 import { Store } from '../store/database';
 import { readNodeMeta, writeNodeMeta } from '../store/nodeMeta';
-import { systemClock, type Clock, type TimerHandle } from './clock';
+import { systemClock, type Clock, type TimerHandle } from '../kernel/clock';
 import { prepareDataDir } from './dataDir';
-import { makePrivateTree } from './privateFiles';
+import { makePrivateTree } from '../kernel/privateFiles';
 import { DataDirLock, DataDirLockedError } from './dataDirLock';
-import { displayNodeId, identityFileName, loadOrCreateIdentity, moveIdentityAside, shortNodeId, type Identity } from './identity';
+import { displayNodeId, identityFileName, loadOrCreateIdentity, moveIdentityAside, shortNodeId, type Identity } from '../kernel/identity';
 import { InterfaceWatch } from './interfaceWatch';
-import { ComponentStartError, Lifecycle, describeError } from './lifecycle';
-import type { Logger } from './log';
-import { MeshKeyError, parseMeshKey, type MeshKey } from './meshKey';
+import { ComponentStartError, Lifecycle, describeError } from '../kernel/lifecycle';
+import type { Logger } from '../kernel/log';
+import { MeshKeyError, parseMeshKey, type MeshKey } from '../kernel/meshKey';
 import { parseHostPort, pickInterfaceAddress, validateNodeIds } from './networkOptions';
 
 export interface MeshNodeOptions {
@@ -114,7 +114,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   /** A network that failed to start again after a move is retried (a new address not ready yet). */
   private networkRetry: TimerHandle | undefined;
   private roomsValue: Rooms | undefined;
-  private transport: SwitchableTransport | undefined;
+  private transport: SwitchableMeshPort | undefined;
   private personasValue: PersonaService | undefined;
   private academyValue: Academy | undefined;
   private modelDownloadsValue: ModelDownloads | undefined;
@@ -366,7 +366,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   }
 
   private async startRooms(store: Store, identity: Identity): Promise<void> {
-    const transport = new SwitchableTransport(identity.nodeId);
+    const transport = new SwitchableMeshPort(identity.nodeId);
     // Signed events: a member of the mesh cannot pass off events as another node's through sync.
     const rooms = new Rooms({
       store,
@@ -386,7 +386,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     }
   }
 
-  private async startAcademy(store: Store, identity: Identity, rooms: Rooms, transport: SwitchableTransport): Promise<void> {
+  private async startAcademy(store: Store, identity: Identity, rooms: Rooms, transport: SwitchableMeshPort): Promise<void> {
     const academy = new Academy({ store, transport, identity, rooms, clock: this.options.clock ?? systemClock, logger: this.options.logger });
     try {
       await this.lifecycle.startComponent(academy);
@@ -396,7 +396,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     }
   }
 
-  private async startGenomes(store: Store, identity: Identity, transport: SwitchableTransport): Promise<void> {
+  private async startGenomes(store: Store, identity: Identity, transport: SwitchableMeshPort): Promise<void> {
     const genomes = new GenomeService({ dataDir: this.dataDir, store, identity, transport, clock: this.options.clock ?? systemClock, logger: this.options.logger.child('genomes'), ...this.options.genomes });
     try {
       await this.lifecycle.startComponent(genomes);
@@ -414,7 +414,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     return { adopt: (persona) => applier.adopt(persona), llamaAdapters: (persona) => applier.adapters(persona) };
   }
 
-  private async startPersonas(rooms: Rooms, transport: SwitchableTransport): Promise<void> {
+  private async startPersonas(rooms: Rooms, transport: SwitchableMeshPort): Promise<void> {
     const clock = this.options.clock ?? systemClock;
     const models = this.options.models;
     // Shared by the window folders: a model is downloaded once per machine.
@@ -450,7 +450,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     }
   }
 
-  private async startEvolution(store: Store, identity: Identity, rooms: Rooms, transport: SwitchableTransport, academy: Academy, personas: PersonaService): Promise<void> {
+  private async startEvolution(store: Store, identity: Identity, rooms: Rooms, transport: SwitchableMeshPort, academy: Academy, personas: PersonaService): Promise<void> {
     const evolution = new Evolution({
       store,
       nodeId: identity.nodeId,
@@ -479,7 +479,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     }
   }
 
-  private async startChallenges(store: Store, personas: PersonaService, transport: SwitchableTransport): Promise<void> {
+  private async startChallenges(store: Store, personas: PersonaService, transport: SwitchableMeshPort): Promise<void> {
     const challenges = new ChallengeService({
       store,
       transport,
@@ -564,7 +564,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
         this.updateState();
       });
       this.networkValue = network;
-      this.transport?.attach(new MeshRoomTransport(network));
+      this.transport?.attach(new NetworkMeshPort(network));
       if (this.roomsValue) registerRoomRemoteMethods(network, this.roomsValue);
       registerReviewRemoteMethod(network, () => this.personasValue?.participation);
       logger.info(`listening on ${network.listenAddress}${discovery ? `, discovery ${discovery.group}:${discovery.port} on ${discovery.interface}` : ', discovery off'}`);

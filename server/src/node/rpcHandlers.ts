@@ -10,8 +10,8 @@ import { ErrorCodes, ResponseError, type Connection, type Disposable } from 'vsc
 import { EvolutionHistoryRequest, SetEvolutionPolicyNotification } from '../protocol/evolution';
 import { NewIdentityRequest, PeersRequest, PingPeerRequest, SetLogLevelNotification, StatusRequest } from '../protocol/extension';
 import { CancelModelDownloadRequest } from '../protocol/personas';
-import { describeError } from './lifecycle';
-import { logLevels, type Logger, type LogLevel } from './log';
+import { describeError } from '../kernel/lifecycle';
+import { logLevels, type Logger, type LogLevel } from '../kernel/log';
 import type { MeshNode } from './meshNode';
 
 export type NodeConnection = Pick<Connection, 'onRequest' | 'onNotification'>;

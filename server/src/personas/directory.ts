@@ -5,12 +5,12 @@
  * without a refresh, or when its session goes down. Announcements are checked and bounded.
  */
 import { EventEmitter } from 'node:events';
-import { systemClock, type Clock, type TimerHandle } from '../node/clock';
-import type { Component } from '../node/lifecycle';
-import { silentLogger, type Logger } from '../node/log';
+import { systemClock, type Clock, type TimerHandle } from '../kernel/clock';
+import type { Component } from '../kernel/lifecycle';
+import { silentLogger, type Logger } from '../kernel/log';
 import { brainProviders, type PersonaState, type PersonaSummary } from '../protocol/personas';
-import { refreshIntervalMs } from '../rooms/refreshInterval';
-import type { RoomTransport, TransportMessage } from '../rooms/transport';
+import { refreshIntervalMs } from '../kernel/refreshInterval';
+import type { MeshPort, PortMessage } from '../kernel/meshPort';
 import type { PersonaRegistry } from './registry';
 import { personaIdPattern } from './schema';
 
@@ -23,7 +23,7 @@ export interface PersonaAnnouncement {
 }
 
 export interface PersonaDirectoryOptions {
-  transport: Pick<RoomTransport, 'localNodeId' | 'publish' | 'sendTo' | 'subscribe' | 'onPeerUp' | 'onPeerDown'>;
+  transport: Pick<MeshPort, 'localNodeId' | 'publish' | 'sendTo' | 'subscribe' | 'onPeerUp' | 'onPeerDown'>;
   registry: Pick<PersonaRegistry, 'summaries' | 'on' | 'off'>;
   clock?: Clock;
   logger?: Logger;
@@ -128,7 +128,7 @@ export class PersonaDirectory extends EventEmitter<PersonaDirectoryEvents> imple
     }
   }
 
-  private receive(message: TransportMessage): void {
+  private receive(message: PortMessage): void {
     const announcement = checkAnnouncement(message.body, message.from);
     if (typeof announcement === 'string') {
       this.logger.warn(`dropped a persona announcement from ${message.from.slice(0, 7)}: ${announcement}`);

@@ -2,7 +2,7 @@
  * The local personas the user disabled, kept in the node's database (`node_meta`) so the choice
  * outlives a restart of VS Code or of the node, like a disabled extension.
  */
-import type { Logger } from '../node/log';
+import type { Logger } from '../kernel/log';
 import type { Store } from '../store/database';
 import { readNodeMeta, writeNodeMeta } from '../store/nodeMeta';
 

@@ -6,9 +6,9 @@
 import { EventEmitter } from 'node:events';
 import { chmodSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Clock } from '../node/clock';
-import type { Logger } from '../node/log';
-import { privateFileMode } from '../node/privateFiles';
+import type { Clock } from '../kernel/clock';
+import type { Logger } from '../kernel/log';
+import { privateFileMode } from '../kernel/privateFiles';
 import type { ModelDownloadProgress } from '../protocol/personas';
 import { cancelModelDownload, type LlamaModelsOptions } from './brains/llama';
 

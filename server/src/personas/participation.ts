@@ -22,13 +22,13 @@
  * (mention bids, all scored {@link mentionScore}), so it is answered once.
  */
 import { createHash } from 'node:crypto';
-import { systemClock, type Clock, type TimerHandle } from '../node/clock';
-import type { Component } from '../node/lifecycle';
-import { silentLogger, type Logger } from '../node/log';
+import { systemClock, type Clock, type TimerHandle } from '../kernel/clock';
+import type { Component } from '../kernel/lifecycle';
+import { silentLogger, type Logger } from '../kernel/log';
 import type { PersonaDefinition, PersonaSummary } from '../protocol/personas';
 import { participantKey, roomLimits, type ChatMessage } from '../protocol/rooms';
 import type { LocalParticipant, Rooms } from '../rooms/rooms';
-import type { RoomTransport, TransportMessage } from '../rooms/transport';
+import type { MeshPort, PortMessage } from '../kernel/meshPort';
 import { BrainError, type Brain, type BrainMessage } from './brains/brain';
 import type { PersonaRegistry } from './registry';
 import { buildContext } from './contextWindow';
@@ -63,7 +63,7 @@ export interface ParticipationOptions {
   /** Every persona on the mesh (the directory): the corpus a message's profile match is scored in. */
   profiles?: () => readonly PersonaSummary[];
   /** Where bids travel; without it only this node's personas compete. */
-  transport?: Pick<RoomTransport, 'publish' | 'subscribe'>;
+  transport?: Pick<MeshPort, 'publish' | 'subscribe'>;
   /** How long bids are collected before the best one answers. Default 1500 ms. */
   bidWindowMs?: number;
 }
@@ -393,7 +393,7 @@ export class Participation implements Component {
     return round;
   }
 
-  private receiveBids(message: TransportMessage): void {
+  private receiveBids(message: PortMessage): void {
     if (!this.running) return;
     const bids = (message.body as { bids?: unknown } | null)?.bids;
     if (!Array.isArray(bids) || bids.length > 100) return;

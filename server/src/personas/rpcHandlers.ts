@@ -7,8 +7,8 @@
  * notification sent while the node is still starting is not lost.
  */
 import { ErrorCodes, ResponseError, type Connection, type Disposable } from 'vscode-languageserver';
-import { describeError } from '../node/lifecycle';
-import type { Logger } from '../node/log';
+import { describeError } from '../kernel/lifecycle';
+import type { Logger } from '../kernel/log';
 import {
   ListPersonasRequest,
   PersonasChangedNotification,

@@ -5,12 +5,12 @@
  *   const personas = new PersonaService({ rooms, transport, headless, clock, logger });
  *   await lifecycle.startComponent(personas);
  */
-import { systemClock, type Clock } from '../node/clock';
-import { Lifecycle, type Component } from '../node/lifecycle';
-import { silentLogger, type Logger } from '../node/log';
+import { systemClock, type Clock } from '../kernel/clock';
+import { Lifecycle, type Component } from '../kernel/lifecycle';
+import { silentLogger, type Logger } from '../kernel/log';
 import type { PersonaDefinition } from '../protocol/personas';
 import type { Rooms } from '../rooms/rooms';
-import type { RoomTransport } from '../rooms/transport';
+import type { MeshPort } from '../kernel/meshPort';
 import type { PersonaLanguageDeps } from '../lsp/personaLanguage';
 import type { Brain } from './brains/brain';
 import type { LlamaAdapterSpec } from './brains/llamaWorkerProtocol';
@@ -25,7 +25,7 @@ import { PersonaRegistry } from './registry';
 export interface PersonaServiceOptions {
   rooms: Rooms;
   /** The node's room transport (persona announcements travel beside room presence). */
-  transport: RoomTransport;
+  transport: MeshPort;
   /** Workspace folders and `personaMesh.personaFolders`; the client can change them later. */
   workspaceFolders?: string[];
   extraFolders?: string[];

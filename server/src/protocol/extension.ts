@@ -3,8 +3,10 @@
  * imported by both sides (the vscode-eslint pattern). Each comment says which way it travels.
  */
 import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
-import type { LogLevel } from '../node/log';
 import type { NetworkSettings, NodeStatus, PeerSummary } from './status';
+
+/** The server's log levels (kernel/log.ts has the same union: the server passes one to the other, so a difference fails to compile). */
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 
 /**
  * Sent by the client in `initializationOptions`. Not the mesh key: the trace of this traffic

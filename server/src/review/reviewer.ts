@@ -10,7 +10,7 @@ import { LibrarianBrain } from '../personas/brains/librarian';
 import type { PersonaDefinition } from '../protocol/personas';
 import { reviewLimits, type ReviewInput, type ReviewOutput } from '../protocol/review';
 import { overLimit } from '../protocol/sizeLimit';
-import { RoomError } from '../rooms/errors';
+import { ServiceError } from '../kernel/errors';
 import { librarianReview } from './librarianReview';
 import { parseReview, reviewJsonSchema, ReviewFormatError } from './parse';
 import { reviewMessages, reviewQuestion } from './prompt';
@@ -22,19 +22,19 @@ export interface ReviewBrains {
 
 /** Checks untrusted review input (from the client or a peer); returns it normalised. */
 export function checkReviewInput(value: unknown): ReviewInput {
-  if (typeof value !== 'object' || value === null) throw new RoomError('invalid', 'the review has no parameters');
+  if (typeof value !== 'object' || value === null) throw new ServiceError('invalid', 'the review has no parameters');
   const p = value as Partial<ReviewInput>;
-  if (typeof p.code !== 'string' || p.code.trim() === '') throw new RoomError('invalid', 'there is no code to review');
-  if (p.code.length > reviewLimits.maxCodeChars) throw new RoomError('too-large', `the code is ${overLimit(p.code.length, reviewLimits.maxCodeChars, 'characters')} (select a part)`);
-  if (typeof p.path !== 'string' || p.path.length > 500) throw new RoomError('invalid', 'path must be text of at most 500 characters');
-  if (typeof p.language !== 'string' || p.language.length > 100) throw new RoomError('invalid', 'language must be a language id');
-  if (typeof p.firstLine !== 'number' || !Number.isSafeInteger(p.firstLine) || p.firstLine < 1) throw new RoomError('invalid', 'firstLine must be a line number from 1');
+  if (typeof p.code !== 'string' || p.code.trim() === '') throw new ServiceError('invalid', 'there is no code to review');
+  if (p.code.length > reviewLimits.maxCodeChars) throw new ServiceError('too-large', `the code is ${overLimit(p.code.length, reviewLimits.maxCodeChars, 'characters')} (select a part)`);
+  if (typeof p.path !== 'string' || p.path.length > 500) throw new ServiceError('invalid', 'path must be text of at most 500 characters');
+  if (typeof p.language !== 'string' || p.language.length > 100) throw new ServiceError('invalid', 'language must be a language id');
+  if (typeof p.firstLine !== 'number' || !Number.isSafeInteger(p.firstLine) || p.firstLine < 1) throw new ServiceError('invalid', 'firstLine must be a line number from 1');
   return { path: p.path, language: p.language, code: p.code.replace(/\r\n/g, '\n'), firstLine: p.firstLine };
 }
 
 export async function reviewWith(brains: ReviewBrains, personaId: string, input: ReviewInput, signal?: AbortSignal): Promise<ReviewOutput> {
   const found = brains.brainFor(personaId);
-  if (!found) throw new RoomError('not-found', `persona ${personaId} is not hosted on this node, or it is disabled`);
+  if (!found) throw new ServiceError('not-found', `persona ${personaId} is not hosted on this node, or it is disabled`);
   const { persona, brain } = found;
   if (brain instanceof LibrarianBrain) return { comments: await librarianReview(input, brain.index), attempts: 1, dropped: [] };
   const jsonSchema = reviewJsonSchema();
@@ -44,7 +44,7 @@ export async function reviewWith(brains: ReviewBrains, personaId: string, input:
     try {
       reply = await collect(brain.reply({ persona, messages: reviewMessages(persona, input, retry), question: reviewQuestion(input), jsonSchema, ...(signal ? { signal } : {}) }));
     } catch (error) {
-      if (error instanceof BrainError) throw new RoomError('unavailable', `${persona.name} could not review: ${error.message}`);
+      if (error instanceof BrainError) throw new ServiceError('unavailable', `${persona.name} could not review: ${error.message}`);
       throw error;
     }
     try {
@@ -54,5 +54,5 @@ export async function reviewWith(brains: ReviewBrains, personaId: string, input:
       retry = { reply, problem: error.message };
     }
   }
-  throw new RoomError('unavailable', `${persona.name} did not answer with a usable review twice (${retry?.problem ?? 'no reply'})`);
+  throw new ServiceError('unavailable', `${persona.name} did not answer with a usable review twice (${retry?.problem ?? 'no reply'})`);
 }

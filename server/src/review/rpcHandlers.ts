@@ -8,8 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import type { CancellationToken, Connection, Disposable } from 'vscode-languageserver';
 import type { Academy } from '../academy/academy';
-import { describeError } from '../node/lifecycle';
-import type { Logger } from '../node/log';
+import { describeError } from '../kernel/lifecycle';
+import type { Logger } from '../kernel/log';
 import type { PersonaRef, Signal } from '../protocol/academy';
 import {
   ReviewFeedbackRequest,
@@ -22,8 +22,8 @@ import {
   type ReviewParams,
   type ReviewResult,
 } from '../protocol/review';
-import { RoomError } from '../rooms/errors';
-import { toResponseError } from '../rooms/rpcHandlers';
+import { ServiceError } from '../kernel/errors';
+import { toResponseError } from '../kernel/responseError';
 import { parseReview } from './parse';
 import { checkReviewInput, reviewWith, type ReviewBrains } from './reviewer';
 import { feedbackSignal, outcomeSignal } from './signals';
@@ -69,33 +69,33 @@ export function registerReviewRemoteMethod(mesh: { registerMethod(name: string, 
 /** A peer's answer is untrusted: comments are checked again against the input. */
 function checkRemoteOutput(value: unknown, input: ReviewParams): ReviewOutput {
   const output = value as Partial<ReviewOutput> | null;
-  if (typeof output !== 'object' || output === null || !Array.isArray(output.comments)) throw new RoomError('unavailable', 'the persona\'s node sent no review comments');
+  if (typeof output !== 'object' || output === null || !Array.isArray(output.comments)) throw new ServiceError('unavailable', 'the persona\'s node sent no review comments');
   const parsed = parseReview(JSON.stringify({ comments: output.comments }), input);
   const dropped = Array.isArray(output.dropped) ? output.dropped.filter((d): d is string => typeof d === 'string').slice(0, 50) : [];
   return { comments: parsed.comments, attempts: typeof output.attempts === 'number' ? output.attempts : 1, dropped: [...dropped, ...parsed.dropped] };
 }
 
 export async function runReview(node: ReviewNode, value: unknown, signal?: AbortSignal): Promise<ReviewResult> {
-  if (typeof value !== 'object' || value === null) throw new RoomError('invalid', 'the review has no parameters');
+  if (typeof value !== 'object' || value === null) throw new ServiceError('invalid', 'the review has no parameters');
   const key = (value as Partial<ReviewParams>).persona;
   const slash = typeof key === 'string' ? key.indexOf('/') : -1;
-  if (typeof key !== 'string' || slash <= 0 || slash === key.length - 1 || key.length > 300) throw new RoomError('invalid', 'persona must be a persona key (nodeId/personaId)');
+  if (typeof key !== 'string' || slash <= 0 || slash === key.length - 1 || key.length > 300) throw new ServiceError('invalid', 'persona must be a persona key (nodeId/personaId)');
   const nodeId = key.slice(0, slash);
   const personaId = key.slice(slash + 1);
   const input = checkReviewInput(value);
   const persona: PersonaRef = { nodeId, personaId, name: node.personaName(key) ?? personaId };
   let output: ReviewOutput;
   if (nodeId === node.nodeId) {
-    if (!node.brains) throw new RoomError('unavailable', 'personas are not available on this node');
+    if (!node.brains) throw new ServiceError('unavailable', 'personas are not available on this node');
     output = await reviewWith(node.brains, personaId, input, signal);
   } else {
-    if (!node.call) throw new RoomError('unavailable', `${persona.name} is hosted by another node, and this node is not on a mesh (set the mesh key)`);
+    if (!node.call) throw new ServiceError('unavailable', `${persona.name} is hosted by another node, and this node is not on a mesh (set the mesh key)`);
     const params: RemoteReviewParams = { ...input, personaId };
     let answer: unknown;
     try {
       answer = await node.call(nodeId, reviewRemoteMethod, params, { timeoutMs: reviewLimits.remoteTimeoutMs });
     } catch (error) {
-      throw new RoomError('unavailable', `${persona.name}'s node could not review: ${describeError(error)}`);
+      throw new ServiceError('unavailable', `${persona.name}'s node could not review: ${describeError(error)}`);
     }
     output = checkRemoteOutput(answer, { ...input, persona: key });
   }
@@ -105,19 +105,19 @@ export async function runReview(node: ReviewNode, value: unknown, signal?: Abort
 export function registerReviewHandlers(connection: Pick<Connection, 'onRequest'>, source: ReviewNodeSource, logger?: Logger): Disposable {
   const resolve = async (): Promise<ReviewNode> => {
     const node = await source();
-    if (!node) throw new RoomError('unavailable', 'review is not available: the mesh node has not started (see Persona Mesh: Show Status)');
+    if (!node) throw new ServiceError('unavailable', 'review is not available: the mesh node has not started (see Persona Mesh: Show Status)');
     return node;
   };
   const record = (node: ReviewNode, input: Parameters<Academy['record']>[0]): Signal => {
-    if (!node.academy) throw new RoomError('unavailable', 'the academy is not available on this node (see Persona Mesh: Show Status)');
+    if (!node.academy) throw new ServiceError('unavailable', 'the academy is not available on this node (see Persona Mesh: Show Status)');
     return node.academy.record(input);
   };
   const guard = <R>(run: () => Promise<R> | R): Promise<R> =>
     Promise.resolve()
       .then(run)
       .catch((error: unknown) => {
-        if (!(error instanceof RoomError)) logger?.error(`review request failed: ${describeError(error)}`);
-        throw toResponseError(error);
+        if (!(error instanceof ServiceError)) logger?.error(`review request failed: ${describeError(error)}`);
+        throw toResponseError(error, 'review');
       });
   const disposables: Disposable[] = [
     connection.onRequest(ReviewRequest.type, (params: ReviewParams, token: CancellationToken) =>

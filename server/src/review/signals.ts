@@ -9,7 +9,7 @@
 import type { RecordSignalInput } from '../academy/academy';
 import { academyLimits, type PersonaRef } from '../protocol/academy';
 import { reviewLimits, reviewOutcomes, reviewSeverities, type ReviewComment, type ReviewFeedbackParams, type ReviewInput } from '../protocol/review';
-import { RoomError } from '../rooms/errors';
+import { ServiceError } from '../kernel/errors';
 import { checkReviewInput } from './reviewer';
 import { numbered } from './prompt';
 
@@ -20,33 +20,33 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function checkPersona(value: unknown): PersonaRef {
-  if (!isRecord(value)) throw new RoomError('invalid', 'persona is missing');
+  if (!isRecord(value)) throw new ServiceError('invalid', 'persona is missing');
   const { nodeId, personaId, name } = value;
-  if (typeof nodeId !== 'string' || !nodeId || nodeId.length > 100) throw new RoomError('invalid', 'persona.nodeId is not a node id');
-  if (typeof personaId !== 'string' || !personaId || personaId.includes('/') || personaId.length > 100) throw new RoomError('invalid', 'persona.personaId is not a persona id');
-  if (typeof name !== 'string' || name.length > 200) throw new RoomError('invalid', 'persona.name is not a name');
+  if (typeof nodeId !== 'string' || !nodeId || nodeId.length > 100) throw new ServiceError('invalid', 'persona.nodeId is not a node id');
+  if (typeof personaId !== 'string' || !personaId || personaId.includes('/') || personaId.length > 100) throw new ServiceError('invalid', 'persona.personaId is not a persona id');
+  if (typeof name !== 'string' || name.length > 200) throw new ServiceError('invalid', 'persona.name is not a name');
   return { nodeId, personaId, name };
 }
 
 function checkReviewId(value: unknown): string {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(value)) throw new RoomError('invalid', 'reviewId must be 1-64 letters, digits, - or _');
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(value)) throw new ServiceError('invalid', 'reviewId must be 1-64 letters, digits, - or _');
   return value;
 }
 
 function checkIndex(value: unknown): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value >= reviewLimits.maxComments) throw new RoomError('invalid', 'index is not a comment index');
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value >= reviewLimits.maxComments) throw new ServiceError('invalid', 'index is not a comment index');
   return value;
 }
 
 function checkComment(value: unknown): ReviewComment {
-  if (!isRecord(value)) throw new RoomError('invalid', 'comment is missing');
+  if (!isRecord(value)) throw new ServiceError('invalid', 'comment is missing');
   const { startLine, endLine, severity, message, replacement } = value;
   if (typeof startLine !== 'number' || typeof endLine !== 'number' || !Number.isSafeInteger(startLine) || !Number.isSafeInteger(endLine) || startLine < 1 || endLine < startLine) {
-    throw new RoomError('invalid', 'comment lines are not a line range');
+    throw new ServiceError('invalid', 'comment lines are not a line range');
   }
-  if (!(reviewSeverities as readonly unknown[]).includes(severity)) throw new RoomError('invalid', 'comment severity is unknown');
-  if (typeof message !== 'string' || !message || message.length > reviewLimits.maxMessageChars) throw new RoomError('invalid', 'comment message is missing or too long');
-  if (replacement !== undefined && (typeof replacement !== 'string' || replacement.length > reviewLimits.maxReplacementChars)) throw new RoomError('invalid', 'comment replacement is not text');
+  if (!(reviewSeverities as readonly unknown[]).includes(severity)) throw new ServiceError('invalid', 'comment severity is unknown');
+  if (typeof message !== 'string' || !message || message.length > reviewLimits.maxMessageChars) throw new ServiceError('invalid', 'comment message is missing or too long');
+  if (replacement !== undefined && (typeof replacement !== 'string' || replacement.length > reviewLimits.maxReplacementChars)) throw new ServiceError('invalid', 'comment replacement is not text');
   return { startLine, endLine, severity: severity as ReviewComment['severity'], message, ...(typeof replacement === 'string' ? { replacement } : {}) };
 }
 
@@ -62,18 +62,18 @@ export function commentText(comment: ReviewComment): string {
 }
 
 export function feedbackSignal(value: unknown): RecordSignalInput {
-  if (!isRecord(value)) throw new RoomError('invalid', 'the feedback has no parameters');
+  if (!isRecord(value)) throw new ServiceError('invalid', 'the feedback has no parameters');
   const reviewId = checkReviewId(value['reviewId']);
   const index = checkIndex(value['index']);
   const persona = checkPersona(value['persona']);
   const input = checkReviewInput(value['input']);
   const comment = checkComment(value['comment']);
   const outcome = value['outcome'];
-  if (!(reviewOutcomes as readonly unknown[]).includes(outcome)) throw new RoomError('invalid', `outcome is one of ${reviewOutcomes.join(', ')}`);
+  if (!(reviewOutcomes as readonly unknown[]).includes(outcome)) throw new ServiceError('invalid', `outcome is one of ${reviewOutcomes.join(', ')}`);
   const kind = outcome as ReviewFeedbackParams['outcome'];
   const edit = value['edit'];
-  if (kind === 'edited' && (typeof edit !== 'string' || edit.length > academyLimits.maxContextChars)) throw new RoomError('invalid', 'an edited outcome carries the user\'s text (edit)');
-  if ((kind === 'applied' || kind === 'edited') && comment.replacement === undefined) throw new RoomError('invalid', `a comment without a suggestion cannot be ${kind}`);
+  if (kind === 'edited' && (typeof edit !== 'string' || edit.length > academyLimits.maxContextChars)) throw new ServiceError('invalid', 'an edited outcome carries the user\'s text (edit)');
+  if ((kind === 'applied' || kind === 'edited') && comment.replacement === undefined) throw new ServiceError('invalid', `a comment without a suggestion cannot be ${kind}`);
   return {
     persona,
     room: `review:${reviewId}`,
@@ -92,18 +92,18 @@ export function feedbackSignal(value: unknown): RecordSignalInput {
 }
 
 export function outcomeSignal(value: unknown): RecordSignalInput {
-  if (!isRecord(value)) throw new RoomError('invalid', 'the outcome has no parameters');
+  if (!isRecord(value)) throw new ServiceError('invalid', 'the outcome has no parameters');
   const reviewId = checkReviewId(value['reviewId']);
   const index = checkIndex(value['index']);
   const persona = checkPersona(value['persona']);
   const source = value['source'];
-  if (source !== 'test_outcome' && source !== 'compilation_result') throw new RoomError('invalid', 'source is test_outcome or compilation_result');
+  if (source !== 'test_outcome' && source !== 'compilation_result') throw new ServiceError('invalid', 'source is test_outcome or compilation_result');
   const signalValue = value['value'];
-  if (typeof signalValue !== 'number' || !Number.isFinite(signalValue) || signalValue < -1 || signalValue > 1) throw new RoomError('invalid', 'value must be in [-1, 1]');
+  if (typeof signalValue !== 'number' || !Number.isFinite(signalValue) || signalValue < -1 || signalValue > 1) throw new ServiceError('invalid', 'value must be in [-1, 1]');
   const { suggestion, path, detail } = value;
-  if (typeof suggestion !== 'string' || suggestion.length > reviewLimits.maxReplacementChars) throw new RoomError('invalid', 'suggestion must be text');
-  if (typeof path !== 'string' || path.length > 500) throw new RoomError('invalid', 'path must be text');
-  if (typeof detail !== 'string' || detail.length > academyLimits.maxReasonChars) throw new RoomError('invalid', 'detail must be one line of text');
+  if (typeof suggestion !== 'string' || suggestion.length > reviewLimits.maxReplacementChars) throw new ServiceError('invalid', 'suggestion must be text');
+  if (typeof path !== 'string' || path.length > 500) throw new ServiceError('invalid', 'path must be text');
+  if (typeof detail !== 'string' || detail.length > academyLimits.maxReasonChars) throw new ServiceError('invalid', 'detail must be one line of text');
   return {
     persona,
     room: `review:${reviewId}`,

@@ -4,7 +4,7 @@
  * hours later by sync alike, every node applies the same rule, and a restart forgets nothing.
  * Called inside the event log's transaction: a count rolls back with the event it counted.
  */
-import type { Clock, TimerHandle } from '../node/clock';
+import type { Clock, TimerHandle } from '../kernel/clock';
 import { authorLimitsPerMinute, type AuthorLimitKind, type RoomEventBody } from '../protocol/rooms';
 import type { Db } from '../store/database';
 

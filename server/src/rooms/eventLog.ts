@@ -17,7 +17,7 @@ import { compareMessages, participantKey, type Author, type ChatMessage, type Hl
 import type { Db } from '../store/database';
 import { foldMessage, isRelated, mayApply, messageId, type MessageBody, type RelatedBody, type StoredEvent } from './fold';
 import { AuthorMinuteCounts, limitKindOf, type AuthorLimits } from './authorLimits';
-import { RoomError } from './errors';
+import { ServiceError } from '../kernel/errors';
 import { compareHlc } from './hlc';
 import { parseMessageId } from './validate';
 
@@ -204,7 +204,7 @@ export class EventLog {
       const kind = limitKindOf(body);
       if (!this.counts.take(participantKey(body.author), kind, hlc.wall)) {
         const wait = Math.ceil(AuthorMinuteCounts.waitFrom(hlc.wall) / 1000);
-        throw new RoomError('rate-limited', `slow down: at most ${this.counts.limits[kind]} ${kind === 'membership' ? 'joins and leaves' : `${kind}s`} a minute; try again in ${wait} s`);
+        throw new ServiceError('rate-limited', `slow down: at most ${this.counts.limits[kind]} ${kind === 'membership' ? 'joins and leaves' : `${kind}s`} a minute; try again in ${wait} s`);
       }
       const event = sign({ roomId, origin: this.localNodeId, roomSeq, hlc, body });
       return { event, outcome: this.applyInTransaction(event, 'ok', true) };

@@ -6,7 +6,7 @@
  * sent or served, and a pull does not claim them; when the mesh turns out to hold other events
  * under those numbers, theirs take the numbers and ours are written again after the mesh's newest.
  */
-import type { Clock, TimerHandle } from '../node/clock';
+import type { Clock, TimerHandle } from '../kernel/clock';
 import type { RoomEvent, RoomEventBody } from '../protocol/rooms';
 
 export interface OwnNumberingHooks {

@@ -9,9 +9,9 @@
  * re-announced every `presenceIntervalMs`.
  */
 import { EventEmitter } from 'node:events';
-import { systemClock, type Clock, type TimerHandle } from '../node/clock';
-import type { Component } from '../node/lifecycle';
-import { silentLogger, type Logger } from '../node/log';
+import { systemClock, type Clock, type TimerHandle } from '../kernel/clock';
+import type { Component } from '../kernel/lifecycle';
+import { silentLogger, type Logger } from '../kernel/log';
 import { overLimit } from '../protocol/sizeLimit';
 import { topics } from '../protocol/mesh';
 import {
@@ -34,16 +34,16 @@ import {
 } from '../protocol/rooms';
 import type { HistoryPage, HistoryParams } from '../protocol/roomsRpc';
 import type { Db } from '../store/database';
-import { RoomError } from './errors';
+import { ServiceError } from '../kernel/errors';
 import { EventLog, type ApplyOutcome, type EventStatus } from './eventLog';
 import { HybridClock } from './hlc';
 import { OwnNumbering } from './ownNumbering';
 import { isPresenceState, PresenceTable } from './presence';
-import { refreshIntervalMs } from './refreshInterval';
+import { refreshIntervalMs } from '../kernel/refreshInterval';
 import { LimitReport, limitKindOf, scaledAuthorLimits, type AuthorLimits } from './authorLimits';
 import type { EventAuthenticator } from './signing';
 import { RoomSync, type SyncOptions } from './sync';
-import type { RoomTransport, TransportMessage } from './transport';
+import type { MeshPort, PortMessage } from '../kernel/meshPort';
 import { defaultTypingTtlMs, TypingTable } from './typing';
 import { checkRemoteEvent, isAttachment, isMessageId, messageLimitProblem, metadataProblem, requireMessageId, requireRoomId } from './validate';
 
@@ -57,7 +57,7 @@ export interface LocalParticipant {
 export interface RoomsOptions {
   /** The node's store; its `db` is read at start. */
   store: { readonly db: Db };
-  transport: RoomTransport;
+  transport: MeshPort;
   /** Name shown for this node's human participant (`user`). */
   displayName: string;
   clock?: Clock;
@@ -238,7 +238,7 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
   localAuthor(as?: LocalParticipant): Author {
     if (!as) return this.humanAuthor();
     if (!as.participantId || as.participantId.includes('/') || as.participantId.length > roomWireLimits.maxNameChars) {
-      throw new RoomError('invalid', `"${as.participantId}" is not a valid participant id`);
+      throw new ServiceError('invalid', `"${as.participantId}" is not a valid participant id`);
     }
     return { nodeId: this.nodeId, participantId: as.participantId, displayName: as.displayName.slice(0, roomWireLimits.maxNameChars), kind: as.kind };
   }
@@ -258,7 +258,7 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
 
   room(roomId: string): RoomSummary {
     requireRoomId(roomId);
-    if (!this.log.room(roomId)) throw new RoomError('not-found', `there is no room "${roomId}"`);
+    if (!this.log.room(roomId)) throw new ServiceError('not-found', `there is no room "${roomId}"`);
     return this.summaryOf(roomId);
   }
 
@@ -285,7 +285,7 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
     requireRoomId(roomId);
     const author = this.localAuthor(as);
     const room = this.log.room(roomId);
-    if (!room) throw new RoomError('not-found', `there is no room "${roomId}"`);
+    if (!room) throw new ServiceError('not-found', `there is no room "${roomId}"`);
     if (this.isMember(roomId, author)) this.appendAndPublish(roomId, { type: 'left', author });
     const localLeft = this.log.members(roomId).some((m) => m.joined && m.author.nodeId === this.nodeId);
     if (!localLeft && room.joined) {
@@ -298,12 +298,12 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
 
   history(params: HistoryParams): HistoryPage {
     const roomId = requireRoomId(params.roomId);
-    if (!this.log.room(roomId)) throw new RoomError('not-found', `there is no room "${roomId}"`);
+    if (!this.log.room(roomId)) throw new ServiceError('not-found', `there is no room "${roomId}"`);
     const limit = Math.min(Math.max(Math.floor(Number(params.limit) || 50), 1), maxHistoryLimit);
     let before: ChatMessage | undefined;
     if (params.before !== undefined) {
       before = this.log.message(roomId, requireMessageId(params.before));
-      if (!before) throw new RoomError('not-found', `message ${params.before} is not in room "${roomId}"`);
+      if (!before) throw new ServiceError('not-found', `message ${params.before} is not in room "${roomId}"`);
     }
     const page = this.log.history(roomId, limit, before);
     return { roomId, messages: page.messages, hasMore: page.hasMore };
@@ -317,14 +317,14 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
     const roomId = this.requireJoined(params.roomId);
     const author = this.localAuthor(as);
     const text = typeof params.text === 'string' ? params.text : '';
-    if (text.trim() === '' && !params.attachment) throw new RoomError('invalid', 'the message is empty');
-    if (params.attachment !== undefined && !isAttachment(params.attachment)) throw new RoomError('invalid', 'the code attachment is malformed (path, language, 1-based line range, content)');
+    if (text.trim() === '' && !params.attachment) throw new ServiceError('invalid', 'the message is empty');
+    if (params.attachment !== undefined && !isAttachment(params.attachment)) throw new ServiceError('invalid', 'the code attachment is malformed (path, language, 1-based line range, content)');
     const limit = messageLimitProblem(text, params.attachment) ?? metadataProblem(params.metadata);
-    if (limit) throw new RoomError('too-large', limit);
-    if (params.replyTo !== undefined && !isMessageId(params.replyTo)) throw new RoomError('invalid', `"${String(params.replyTo).slice(0, 80)}" is not a message id`);
+    if (limit) throw new ServiceError('too-large', limit);
+    if (params.replyTo !== undefined && !isMessageId(params.replyTo)) throw new ServiceError('invalid', `"${String(params.replyTo).slice(0, 80)}" is not a message id`);
     const mentions = params.mentions ?? [];
     if (!Array.isArray(mentions) || mentions.length > roomWireLimits.maxMentions || !mentions.every((m) => typeof m === 'string' && m.length <= 300)) {
-      throw new RoomError('invalid', `mentions must be at most ${roomWireLimits.maxMentions} participant keys`);
+      throw new ServiceError('invalid', `mentions must be at most ${roomWireLimits.maxMentions} participant keys`);
     }
     const body: RoomEventBody = { type: 'message', author, text, mentions: [...mentions] };
     if (params.attachment) body.attachment = { ...params.attachment };
@@ -336,9 +336,9 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
 
   edit(roomId: string, messageId: string, text: string, as?: LocalParticipant): ChatMessage {
     const message = this.ownMessage(roomId, messageId, 'edit', as);
-    if (typeof text !== 'string' || text.trim() === '') throw new RoomError('invalid', 'the new text is empty (delete the message instead)');
+    if (typeof text !== 'string' || text.trim() === '') throw new ServiceError('invalid', 'the new text is empty (delete the message instead)');
     const limit = messageLimitProblem(text, undefined);
-    if (limit) throw new RoomError('too-large', limit);
+    if (limit) throw new ServiceError('too-large', limit);
     const { outcome } = this.appendAndPublish(message.roomId, { type: 'edit', messageId: message.id, author: this.localAuthor(as), text });
     return outcome.messages[0] ?? this.log.message(message.roomId, message.id)!;
   }
@@ -351,9 +351,9 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
   react(roomId: string, messageId: string, emoji: string, add: boolean, as?: LocalParticipant): ChatMessage {
     const room = this.requireJoined(roomId);
     const message = this.log.message(room, requireMessageId(messageId));
-    if (!message) throw new RoomError('not-found', `message ${messageId} is not in room "${room}"`);
-    if (message.deleted) throw new RoomError('invalid', 'the message was deleted');
-    if (typeof emoji !== 'string' || emoji.length === 0 || emoji.length > roomWireLimits.maxEmojiChars) throw new RoomError('invalid', 'a reaction is one emoji (at most 32 characters)');
+    if (!message) throw new ServiceError('not-found', `message ${messageId} is not in room "${room}"`);
+    if (message.deleted) throw new ServiceError('invalid', 'the message was deleted');
+    if (typeof emoji !== 'string' || emoji.length === 0 || emoji.length > roomWireLimits.maxEmojiChars) throw new ServiceError('invalid', 'a reaction is one emoji (at most 32 characters)');
     const author = this.localAuthor(as);
     const has = message.reactions[emoji]?.includes(participantKey(author)) ?? false;
     if (has === Boolean(add)) return message;
@@ -376,10 +376,10 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
   }
 
   setPresence(presence: PresenceState, statusText?: string, as?: LocalParticipant): Participant {
-    if (!isPresenceState(presence)) throw new RoomError('invalid', `"${String(presence)}" is not a presence (online, away, busy, training, evolving, collaborating, offline)`);
-    if (statusText !== undefined && typeof statusText !== 'string') throw new RoomError('invalid', 'the status text must be text');
+    if (!isPresenceState(presence)) throw new ServiceError('invalid', `"${String(presence)}" is not a presence (online, away, busy, training, evolving, collaborating, offline)`);
+    if (statusText !== undefined && typeof statusText !== 'string') throw new ServiceError('invalid', 'the status text must be text');
     if (statusText !== undefined && statusText.length > roomWireLimits.maxStatusTextChars) {
-      throw new RoomError('too-large', `the status text is ${overLimit(statusText.length, roomWireLimits.maxStatusTextChars, 'characters')}`);
+      throw new ServiceError('too-large', `the status text is ${overLimit(statusText.length, roomWireLimits.maxStatusTextChars, 'characters')}`);
     }
     const participant = this.presence.setLocal(this.localAuthor(as), presence, statusText);
     this.announcePresence();
@@ -435,7 +435,7 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
   }
 
   get log(): EventLog {
-    if (!this.eventLog) throw new RoomError('unavailable', 'rooms are not available: the node is not running or its database could not be opened');
+    if (!this.eventLog) throw new ServiceError('unavailable', 'rooms are not available: the node is not running or its database could not be opened');
     return this.eventLog;
   }
 
@@ -457,20 +457,20 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
   private requireJoined(roomId: string): string {
     requireRoomId(roomId);
     const room = this.log.room(roomId);
-    if (!room) throw new RoomError('not-found', `there is no room "${roomId}"`);
-    if (!room.joined) throw new RoomError('not-joined', `join room "${roomId}" first`);
+    if (!room) throw new ServiceError('not-found', `there is no room "${roomId}"`);
+    if (!room.joined) throw new ServiceError('not-joined', `join room "${roomId}" first`);
     return roomId;
   }
 
   private ownMessage(roomId: string, messageId: string, action: 'edit' | 'delete', as?: LocalParticipant): ChatMessage {
     const room = this.requireJoined(roomId);
     const message = this.log.message(room, requireMessageId(messageId));
-    if (!message) throw new RoomError('not-found', `message ${messageId} is not in room "${room}"`);
+    if (!message) throw new ServiceError('not-found', `message ${messageId} is not in room "${room}"`);
     const author = this.localAuthor(as);
     if (participantKey(message.author) !== participantKey(author)) {
-      throw new RoomError('not-author', `only the author can ${action} this message (it was written by ${message.author.displayName || message.author.participantId})`);
+      throw new ServiceError('not-author', `only the author can ${action} this message (it was written by ${message.author.displayName || message.author.participantId})`);
     }
-    if (message.deleted) throw new RoomError('invalid', 'the message was deleted');
+    if (message.deleted) throw new ServiceError('invalid', 'the message was deleted');
     return message;
   }
 
@@ -506,7 +506,7 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
     );
   }
 
-  private onRoomMessage(roomId: string, message: TransportMessage): void {
+  private onRoomMessage(roomId: string, message: PortMessage): void {
     if (!this.running) return;
     const eventType = message.topic.slice(topics.chatRoom(roomId).length).split('/')[1];
     if (eventType === 'typing') {
@@ -607,7 +607,7 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
     return !this.options.authenticator || this.options.authenticator.verify(event);
   }
 
-  private onTyping(roomId: string, message: TransportMessage): void {
+  private onTyping(roomId: string, message: PortMessage): void {
     const body = message.body as Partial<TypingEvent> | null;
     if (!body || body.roomId !== roomId || typeof body.author !== 'object' || body.author === null) return;
     const author = body.author;
@@ -618,12 +618,12 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
     this.emit('typing', event);
   }
 
-  private onPresence(message: TransportMessage): void {
+  private onPresence(message: PortMessage): void {
     if (!this.running) return;
     if (this.presence.receive(message.from, message.body)) this.emitRoomsChanged();
   }
 
-  private onAnnounce(message: TransportMessage): void {
+  private onAnnounce(message: PortMessage): void {
     const body = message.body as Partial<RoomAnnouncement> | null;
     if (!body || !Array.isArray(body.rooms)) return;
     this.learnRooms(body.rooms.slice(0, 100).map((room: unknown) => (room as { id?: unknown })?.id).filter((id): id is string => typeof id === 'string'));

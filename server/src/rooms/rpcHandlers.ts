@@ -5,9 +5,8 @@
  *   registerRoomHandlers(connection, rooms)            // a started Rooms
  *   registerRoomHandlers(connection, () => node.rooms)  // or a provider (awaited per request)
  */
-import { ErrorCodes, ResponseError, type Connection, type Disposable } from 'vscode-languageserver';
-import { describeError } from '../node/lifecycle';
-import type { Logger } from '../node/log';
+import type { Connection, Disposable } from 'vscode-languageserver';
+import type { Logger } from '../kernel/log';
 import {
   DeleteMessageRequest,
   EditMessageRequest,
@@ -24,34 +23,25 @@ import {
   TypingNotification,
 } from '../protocol/roomsRpc';
 import type { ChatMessage, RoomSummary, TypingEvent } from '../protocol/rooms';
-import { RoomError, roomErrorRpcCodes } from './errors';
+import { ServiceError } from '../kernel/errors';
+import { describeError } from '../kernel/lifecycle';
+import { toResponseError } from '../kernel/responseError';
 import type { Rooms } from './rooms';
 
 export type RoomConnection = Pick<Connection, 'onRequest' | 'onNotification' | 'sendNotification'>;
 export type RoomsSource = Rooms | (() => Rooms | undefined | Promise<Rooms | undefined>);
-
-/** Turns any failure into a ResponseError with a one-line message. */
-export function toResponseError(error: unknown): ResponseError<void> {
-  if (error instanceof ResponseError) return error as ResponseError<void>;
-  if (error instanceof RoomError) return new ResponseError(roomErrorRpcCodes[error.code], oneLine(error.message));
-  return new ResponseError(ErrorCodes.InternalError, oneLine(`rooms: ${describeError(error)}`));
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').slice(0, 500);
-}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function params(value: unknown): Record<string, unknown> {
-  if (!isRecord(value)) throw new RoomError('invalid', 'the request has no parameters');
+  if (!isRecord(value)) throw new ServiceError('invalid', 'the request has no parameters');
   return value;
 }
 
 function text(value: unknown, name: string): string {
-  if (typeof value !== 'string') throw new RoomError('invalid', `${name} must be text`);
+  if (typeof value !== 'string') throw new ServiceError('invalid', `${name} must be text`);
   return value;
 }
 
@@ -78,7 +68,7 @@ export function registerRoomHandlers(connection: RoomConnection, source: RoomsSo
 
   const resolve = async (): Promise<Rooms> => {
     const rooms = typeof source === 'function' ? await source() : source;
-    if (!rooms) throw new RoomError('unavailable', 'rooms are not available: the mesh node has not started (see Persona Mesh: Show Status)');
+    if (!rooms) throw new ServiceError('unavailable', 'rooms are not available: the mesh node has not started (see Persona Mesh: Show Status)');
     attach(rooms);
     return rooms;
   };
@@ -89,8 +79,8 @@ export function registerRoomHandlers(connection: RoomConnection, source: RoomsSo
       try {
         return run(await resolve(), value);
       } catch (error) {
-        const response = toResponseError(error);
-        if (!(error instanceof RoomError)) logger?.error(`room request failed: ${describeError(error)}`);
+        const response = toResponseError(error, 'rooms');
+        if (!(error instanceof ServiceError)) logger?.error(`room request failed: ${describeError(error)}`);
         throw response;
       }
     };

@@ -5,8 +5,9 @@
  * take an (origin, roomSeq) slot with a fake event to block the real one.
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { nodeIdFromPublicKey, type Identity } from '../node/identity';
+import { nodeIdFromPublicKey, type Identity } from '../kernel/identity';
 import type { RoomEvent } from '../protocol/rooms';
+import { canonicalJson } from '../kernel/canonicalJson';
 
 export interface EventAuthenticator {
   /** Adds `key` and `sig` to an event of this node. */
@@ -16,17 +17,6 @@ export interface EventAuthenticator {
 }
 
 const context = 'persona-mesh/room-event/v1\n';
-
-/** JSON with object keys sorted at every level: the same bytes for the same value on every node. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
-  const record = value as Record<string, unknown>;
-  const keys = Object.keys(record)
-    .filter((key) => record[key] !== undefined)
-    .sort();
-  return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`).join(',')}}`;
-}
 
 export function signedBytes(event: RoomEvent): Buffer {
   const { roomId, origin, roomSeq, hlc, body } = event;

@@ -13,11 +13,11 @@
  * a per-chain cursor of what it was sent so the next request moves past them and a chain always
  * ends.
  */
-import type { Clock, TimerHandle } from '../node/clock';
-import type { Logger } from '../node/log';
+import type { Clock, TimerHandle } from '../kernel/clock';
+import type { Logger } from '../kernel/log';
 import { roomTopics, type RoomEvent, type RoomSyncMessage } from '../protocol/rooms';
 import type { EventLog } from './eventLog';
-import type { RoomTransport, TransportMessage } from './transport';
+import type { MeshPort, PortMessage } from '../kernel/meshPort';
 import { isOrigin, isRoomId } from './validate';
 
 export interface SyncOptions {
@@ -87,7 +87,7 @@ export class RoomSync {
 
   constructor(
     private readonly host: SyncHost,
-    private readonly transport: RoomTransport,
+    private readonly transport: MeshPort,
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly options: SyncOptions = {},
@@ -199,7 +199,7 @@ export class RoomSync {
     this.gapTimers.delete(nodeId);
   }
 
-  private onDirect(message: TransportMessage): void {
+  private onDirect(message: PortMessage): void {
     const body = message.body as Partial<RoomSyncMessage> | null;
     if (typeof body !== 'object' || body === null || typeof body.requestId !== 'number') return;
     if (body.kind === 'summary') this.serve(message.from, body.requestId, body.rooms, body.after);

@@ -4,7 +4,7 @@
  */
 import { roomIdPattern, roomLimits, roomWireLimits, type Author, type CodeAttachment, type Hlc, type RoomEvent, type RoomEventBody } from '../protocol/rooms';
 import { overLimit } from '../protocol/sizeLimit';
-import { RoomError } from './errors';
+import { ServiceError } from '../kernel/errors';
 
 /** Node ids are base32 on the mesh; tests use short names. No `:` (message ids are `origin:seq`). */
 const originPattern = /^[A-Za-z0-9_-]{1,128}$/;
@@ -160,16 +160,16 @@ export function bodyProblem(body: unknown): string | undefined {
   }
 }
 
-/** Throws a RoomError unless `roomId` is a valid room id. */
+/** Throws a ServiceError unless `roomId` is a valid room id. */
 export function requireRoomId(roomId: unknown): string {
   if (!isRoomId(roomId)) {
-    throw new RoomError('invalid', `"${String(roomId).slice(0, 80)}" is not a valid room name: use 1-64 lower-case letters, digits, '-' or '_', starting with a letter or digit`);
+    throw new ServiceError('invalid', `"${String(roomId).slice(0, 80)}" is not a valid room name: use 1-64 lower-case letters, digits, '-' or '_', starting with a letter or digit`);
   }
   return roomId;
 }
 
 export function requireMessageId(messageId: unknown): string {
-  if (!isMessageId(messageId)) throw new RoomError('invalid', `"${String(messageId).slice(0, 80)}" is not a message id`);
+  if (!isMessageId(messageId)) throw new ServiceError('invalid', `"${String(messageId).slice(0, 80)}" is not a message id`);
   return messageId;
 }
 

@@ -6,9 +6,9 @@
  */
 import Database from 'libsql';
 import { join } from 'node:path';
-import type { Component } from '../node/lifecycle';
-import type { Logger } from '../node/log';
-import { makePrivate, makePrivateFile } from '../node/privateFiles';
+import type { Component } from '../kernel/lifecycle';
+import type { Logger } from '../kernel/log';
+import { makePrivate, makePrivateFile } from '../kernel/privateFiles';
 import { classifyStoreError, StoreError } from './errors';
 import { migrations, schemaVersion, type Migration } from './migrations';
 

@@ -4,7 +4,7 @@
  * leaderboard.
  */
 import { strict as assert } from 'node:assert';
-import { generateIdentity } from '../../../server/src/node/identity';
+import { generateIdentity } from '../../../server/src/kernel/identity';
 import { AcademyMesh, exchange, memoryDb, persona, signed } from '../../unit/academy/support';
 
 describe('academy on an in-memory mesh', () => {

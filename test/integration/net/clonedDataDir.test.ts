@@ -10,7 +10,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lockFileName } from '../../../server/src/node/dataDirLock';
-import { identityFileName } from '../../../server/src/node/identity';
+import { identityFileName } from '../../../server/src/kernel/identity';
 import { duplicateIdentityProblem } from '../../../server/src/protocol/status';
 import { CliProcess } from '../cli/support';
 import { useTempDir } from '../../support/tempDir';

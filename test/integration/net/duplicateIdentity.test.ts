@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, Socket, type Server } from 'node:net';
-import { generateIdentity, type Identity } from '../../../server/src/node/identity';
+import { generateIdentity, type Identity } from '../../../server/src/kernel/identity';
 import type { MeshNetwork } from '../../../server/src/net/meshNetwork';
 import { freshPort, makeNode, sleep, stopAll, waitFor, type TestNode } from './support/meshHarness';
 

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { systemClock } from '../../../server/src/node/clock';
-import { parseMeshKey } from '../../../server/src/node/meshKey';
+import { systemClock } from '../../../server/src/kernel/clock';
+import { parseMeshKey } from '../../../server/src/kernel/meshKey';
 import { RemoteCallError } from '../../../server/src/net/remoteCommands';
 import { DatagramKind, rpcNotAllowedCode } from '../../../server/src/protocol/mesh';
 import type { MeshMessage } from '../../../server/src/net/meshNetwork';

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import type { RoutedPeer } from '../../../server/src/net/heard';
-import { generateIdentity, type Identity } from '../../../server/src/node/identity';
+import { generateIdentity, type Identity } from '../../../server/src/kernel/identity';
 import { makeNode, stopAll, waitFor, type TestNode } from './support/meshHarness';
 
 describe('peers and their routes over the overlay (in process, loopback)', function () {

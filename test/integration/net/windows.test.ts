@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { MeshNode } from '../../../server/src/node/meshNode';
-import { silentLogger } from '../../../server/src/node/log';
+import { silentLogger } from '../../../server/src/kernel/log';
 import { useTempDir } from '../../support/tempDir';
 import { until } from '../../support/until';
 import { loopbackNetwork, useMeshNodes } from '../support/meshNodes';

@@ -6,8 +6,8 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { prepareDataDir } from '../../../server/src/node/dataDir';
-import { loadOrCreateIdentity } from '../../../server/src/node/identity';
-import { silentLogger } from '../../../server/src/node/log';
+import { loadOrCreateIdentity } from '../../../server/src/kernel/identity';
+import { silentLogger } from '../../../server/src/kernel/log';
 import type { MeshNode } from '../../../server/src/node/meshNode';
 import { useTempDir } from '../../support/tempDir';
 import { until } from '../../support/until';

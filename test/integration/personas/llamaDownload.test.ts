@@ -13,8 +13,8 @@ import type { PersonaDefinition } from '../../../server/src/protocol/personas';
 import { BrainError, collect, type BrainRequest } from '../../../server/src/personas/brains/brain';
 import { LlamaBrain, LlamaRuntime, type LlamaModelsOptions } from '../../../server/src/personas/brains/llama';
 import { ModelDownloads } from '../../../server/src/personas/modelDownloads';
-import { systemClock } from '../../../server/src/node/clock';
-import { silentLogger } from '../../../server/src/node/log';
+import { systemClock } from '../../../server/src/kernel/clock';
+import { silentLogger } from '../../../server/src/kernel/log';
 import type { ModelDownloadProgress } from '../../../server/src/protocol/personas';
 import { writeTinyFixture } from '../../fixtures/gguf/writer';
 

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { RoomError } from '../../../server/src/rooms/errors';
+import { ServiceError } from '../../../server/src/kernel/errors';
 import { registerRoomRemoteMethods } from '../../../server/src/rooms/remoteMethods';
 import { useTempDir } from '../../support/tempDir';
 import { RoomsNode, sleep, waitFor } from './support';
@@ -116,8 +116,8 @@ describe('rooms on real MeshNetwork nodes (loopback)', function () {
     const [a, b] = await threeNodes();
     const sent = a!.rooms.send({ roomId: 'general', text: 'mine' });
     await converged(1);
-    assert.throws(() => b!.rooms.edit('general', sent.id, 'hijack'), (e: unknown) => e instanceof RoomError && e.code === 'not-author');
-    assert.throws(() => b!.rooms.delete('general', sent.id), (e: unknown) => e instanceof RoomError && e.code === 'not-author');
+    assert.throws(() => b!.rooms.edit('general', sent.id, 'hijack'), (e: unknown) => e instanceof ServiceError && e.code === 'not-author');
+    assert.throws(() => b!.rooms.delete('general', sent.id), (e: unknown) => e instanceof ServiceError && e.code === 'not-author');
     a!.rooms.delete('general', sent.id);
     await waitFor('the deletion everywhere', () => nodes.every((n) => n.rooms.message('general', sent.id)?.deleted === true));
   });

@@ -1,11 +1,11 @@
 /** Rooms on real MeshNetwork instances on loopback, each with its own data dir (libsql file). */
-import { loadOrCreateIdentity, type Identity } from '../../../server/src/node/identity';
-import { MemoryLog } from '../../../server/src/node/log';
+import { loadOrCreateIdentity, type Identity } from '../../../server/src/kernel/identity';
+import { MemoryLog } from '../../../server/src/kernel/log';
 import { MeshNetwork } from '../../../server/src/net/meshNetwork';
-import { MeshRoomTransport } from '../../../server/src/rooms/meshTransport';
+import { NetworkMeshPort } from '../../../server/src/node/networkPort';
 import { Rooms, type RoomsOptions } from '../../../server/src/rooms/rooms';
 import { identityAuthenticator } from '../../../server/src/rooms/signing';
-import { SwitchableTransport } from '../../../server/src/rooms/switchableTransport';
+import { SwitchableMeshPort } from '../../../server/src/kernel/switchablePort';
 import { Store } from '../../../server/src/store/database';
 import { roomLimits, type ChatMessage } from '../../../server/src/protocol/rooms';
 import { scaledInboundLimits } from '../../../server/src/net/inboundLimits';
@@ -19,7 +19,7 @@ export class RoomsNode {
     readonly dir: string,
     readonly identity: Identity,
     readonly store: Store,
-    readonly transport: SwitchableTransport,
+    readonly transport: SwitchableMeshPort,
     readonly rooms: Rooms,
     private readonly messagesPerMinute: number,
   ) {}
@@ -29,7 +29,7 @@ export class RoomsNode {
     const { identity } = loadOrCreateIdentity(dir, log.logger);
     const store = new Store(dir, log.logger);
     await store.start();
-    const transport = new SwitchableTransport(identity.nodeId);
+    const transport = new SwitchableMeshPort(identity.nodeId);
     const rooms = new Rooms({ store, transport, displayName: name, logger: log.logger, sync: { intervalMs: 2000 }, authenticator: identityAuthenticator(identity), ...options });
     await rooms.start();
     return new RoomsNode(name, dir, identity, store, transport, rooms, options.maxMessagesPerMinute ?? roomLimits.maxMessagesPerMinute);
@@ -58,7 +58,7 @@ export class RoomsNode {
     });
     await mesh.start();
     this.mesh = mesh;
-    this.transport.attach(new MeshRoomTransport(mesh));
+    this.transport.attach(new NetworkMeshPort(mesh));
   }
 
   /** Cuts every session of this node (its network stops); rooms keep running. */

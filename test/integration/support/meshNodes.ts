@@ -1,5 +1,5 @@
 import { MeshNode, type MeshNodeOptions } from '../../../server/src/node/meshNode';
-import { silentLogger } from '../../../server/src/node/log';
+import { silentLogger } from '../../../server/src/kernel/log';
 import type { NetworkSettings } from '../../../server/src/protocol/status';
 
 /** Sessions on loopback only, no discovery: `peers` are dialled directly. */

@@ -10,7 +10,7 @@ import { personaKey, type SignalCategory } from '../../../server/src/protocol/ac
 import type { EvolutionPolicy, EvolutionProposal, PersonaEvolutionEvent } from '../../../server/src/protocol/evolution';
 import { mentions } from '../../../server/src/personas/participation';
 import { AcademyMesh, exchange, memoryDb, persona, signed, type AcademyNode } from './support';
-import { generateIdentity } from '../../../server/src/node/identity';
+import { generateIdentity } from '../../../server/src/kernel/identity';
 
 class RecordingMarket implements GenomeMarket {
   readonly searches: Parameters<GenomeMarket['search']>[0][] = [];

@@ -5,8 +5,8 @@ import { exportTrainingData, type ExportSource } from '../../../server/src/acade
 import { exportArgSpec, runExportCommand } from '../../../server/src/cli/exportCommand';
 import { parseArgs } from '../../../server/src/cli/args';
 import type { CliOutput } from '../../../server/src/cli/output';
-import { generateIdentity } from '../../../server/src/node/identity';
-import { silentLogger } from '../../../server/src/node/log';
+import { generateIdentity } from '../../../server/src/kernel/identity';
+import { silentLogger } from '../../../server/src/kernel/log';
 import type { Signal } from '../../../server/src/protocol/academy';
 import type { ChatMessage } from '../../../server/src/protocol/rooms';
 import { Store } from '../../../server/src/store/database';

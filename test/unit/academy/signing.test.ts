@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { signalAuthenticator, signalId, verifySignal } from '../../../server/src/academy/signing';
 import { signalProblem } from '../../../server/src/academy/validate';
 import { decode, encode } from '../../../server/src/net/codec';
-import { generateIdentity } from '../../../server/src/node/identity';
+import { generateIdentity } from '../../../server/src/kernel/identity';
 import type { Signal } from '../../../server/src/protocol/academy';
 import { persona, signed } from './support';
 

@@ -1,11 +1,11 @@
 /** Test support for the academy: signed signals, and nodes with Rooms and an Academy on an in-memory mesh. */
 import { Academy, type AcademyOptions } from '../../../server/src/academy/academy';
 import { signalAuthenticator } from '../../../server/src/academy/signing';
-import { generateIdentity, type Identity } from '../../../server/src/node/identity';
-import { MemoryLog } from '../../../server/src/node/log';
+import { generateIdentity, type Identity } from '../../../server/src/kernel/identity';
+import { MemoryLog } from '../../../server/src/kernel/log';
 import type { PersonaRef, Signal, UnsignedSignal } from '../../../server/src/protocol/academy';
 import type { ChatMessage } from '../../../server/src/protocol/rooms';
-import { MemoryHub, type MemoryTransport } from '../../../server/src/rooms/memoryTransport';
+import { MemoryHub, type MemoryMeshPort } from '../../support/memoryMeshPort';
 import { Rooms, type LocalParticipant } from '../../../server/src/rooms/rooms';
 import { identityAuthenticator } from '../../../server/src/rooms/signing';
 import type { Db } from '../../../server/src/store/database';
@@ -35,7 +35,7 @@ export interface AcademyNode {
   rooms: Rooms;
   academy: Academy;
   db: Db;
-  transport: MemoryTransport;
+  transport: MemoryMeshPort;
   log: MemoryLog;
 }
 

@@ -3,11 +3,11 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync,
 import { join } from 'node:path';
 import { GenomeApplier, setGenomesList } from '../../../server/src/genomes/apply';
 import { GenomeService } from '../../../server/src/genomes/service';
-import { systemClock } from '../../../server/src/node/clock';
-import { generateIdentity } from '../../../server/src/node/identity';
-import { silentLogger } from '../../../server/src/node/log';
+import { systemClock } from '../../../server/src/kernel/clock';
+import { generateIdentity } from '../../../server/src/kernel/identity';
+import { silentLogger } from '../../../server/src/kernel/log';
 import { defaultParticipation, type PersonaDefinition } from '../../../server/src/protocol/personas';
-import { MemoryHub } from '../../../server/src/rooms/memoryTransport';
+import { MemoryHub } from '../../support/memoryMeshPort';
 import { useTempDir } from '../../support/tempDir';
 import { memoryDb } from '../rooms/support';
 

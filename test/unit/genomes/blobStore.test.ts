@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlobStore } from '../../../server/src/genomes/blobStore';
-import { silentLogger } from '../../../server/src/node/log';
+import { silentLogger } from '../../../server/src/kernel/log';
 import { pieceHashes, sha256Hex } from '../../../server/src/genomes/pieces';
 import { genomePieceBytes } from '../../../server/src/protocol/genomes';
 import { useTempDir } from '../../support/tempDir';

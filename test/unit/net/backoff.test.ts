@@ -5,8 +5,8 @@ import { Counters } from '../../../server/src/net/counters';
 import { createLocalHandshakeIdentity } from '../../../server/src/net/handshake';
 import { PeerTable } from '../../../server/src/net/peerTable';
 import { SessionManager } from '../../../server/src/net/sessionManager';
-import { generateIdentity } from '../../../server/src/node/identity';
-import { silentLogger } from '../../../server/src/node/log';
+import { generateIdentity } from '../../../server/src/kernel/identity';
+import { silentLogger } from '../../../server/src/kernel/log';
 import { FakeClock, fixedRandom } from './support/fakeClock';
 
 describe('net/backoff', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { BeaconVerifier, encodeBeacon, parseBeacon } from '../../../server/src/net/beacon';
-import { generateIdentity } from '../../../server/src/node/identity';
+import { generateIdentity } from '../../../server/src/kernel/identity';
 import { meshProtocolVersion, type Beacon } from '../../../server/src/protocol/mesh';
 
 const key = Buffer.alloc(32, 1);

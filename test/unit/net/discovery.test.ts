@@ -3,7 +3,7 @@ import type { RemoteInfo } from 'node:dgram';
 import { encodeBeacon, parseBeacon } from '../../../server/src/net/beacon';
 import { Counters } from '../../../server/src/net/counters';
 import { Discovery } from '../../../server/src/net/discovery';
-import { silentLogger } from '../../../server/src/node/log';
+import { silentLogger } from '../../../server/src/kernel/log';
 import { meshProtocolVersion, type Beacon } from '../../../server/src/protocol/mesh';
 import { FakeClock, fixedRandom } from './support/fakeClock';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { arbitrate, RefusedInstances, startedLater, type Contender } from '../../../server/src/net/duplicateIdentity';
-import { MemoryLog } from '../../../server/src/node/log';
+import { MemoryLog } from '../../../server/src/kernel/log';
 
 const nodeId = 'ABCDEFG'.padEnd(52, 'A');
 const original: Contender = { instance: '1111111111111111', started: 1_800_000_000_000, addr: '10.0.0.5:47778' };

@@ -3,8 +3,8 @@ import { createDecipheriv, hkdfSync } from 'node:crypto';
 import { Counters } from '../../../server/src/net/counters';
 import type { DatagramHandler, DatagramSocket } from '../../../server/src/net/datagramSocket';
 import { FastLane } from '../../../server/src/net/fastLane';
-import { generateIdentity } from '../../../server/src/node/identity';
-import { silentLogger } from '../../../server/src/node/log';
+import { generateIdentity } from '../../../server/src/kernel/identity';
+import { silentLogger } from '../../../server/src/kernel/log';
 import { fastLaneHeaderBytes, type Envelope } from '../../../server/src/protocol/mesh';
 
 /** A stand-in for the multicast socket: what one lane sends, the others receive. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { generateIdentity } from '../../../server/src/node/identity';
-import { deriveKey, parseMeshKey } from '../../../server/src/node/meshKey';
+import { generateIdentity } from '../../../server/src/kernel/identity';
+import { deriveKey, parseMeshKey } from '../../../server/src/kernel/meshKey';
 import { encode } from '../../../server/src/net/codec';
 import { createLocalHandshakeIdentity, HandshakeError, NoiseHandshake, signedStaticData, type HandshakeResult, type LocalHandshakeIdentity } from '../../../server/src/net/handshake';
 import { meshProtocolVersion } from '../../../server/src/protocol/mesh';

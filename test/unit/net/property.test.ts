@@ -9,7 +9,7 @@ import { decode, decodeBatch, decodeSessionMessage, encode, isRecord, toSessionM
 import { Counters } from '../../../server/src/net/counters';
 import { FrameDecoder } from '../../../server/src/net/framing';
 import { isEnvelope } from '../../../server/src/net/router';
-import { generateIdentity } from '../../../server/src/node/identity';
+import { generateIdentity } from '../../../server/src/kernel/identity';
 import { DatagramKind, meshProtocolVersion, type Beacon } from '../../../server/src/protocol/mesh';
 import { openSessionPair } from './support/sessionPair';
 

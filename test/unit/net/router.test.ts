@@ -3,7 +3,7 @@ import { decodeSessionMessage } from '../../../server/src/net/codec';
 import { Counters } from '../../../server/src/net/counters';
 import { Router } from '../../../server/src/net/router';
 import type { InboundLimit } from '../../../server/src/net/inboundLimits';
-import { MemoryLog, silentLogger, type Logger } from '../../../server/src/node/log';
+import { MemoryLog, silentLogger, type Logger } from '../../../server/src/kernel/log';
 import type { Envelope, SessionMessage } from '../../../server/src/protocol/mesh';
 import { FakeClock } from './support/fakeClock';
 

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { base32Decode, base32Encode } from '../../../server/src/node/base32';
+import { base32Decode, base32Encode } from '../../../server/src/kernel/base32';
 
 describe('base32', () => {
   it('matches the RFC 4648 test vectors (without padding)', () => {

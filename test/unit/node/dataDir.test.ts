@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataDirError, prepareDataDir } from '../../../server/src/node/dataDir';
-import { silentLogger } from '../../../server/src/node/log';
+import { silentLogger } from '../../../server/src/kernel/log';
 import { useTempDir } from '../../support/tempDir';
 
 describe('data dir', () => {

@@ -2,9 +2,9 @@ import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { base32Decode } from '../../../server/src/node/base32';
-import { displayNodeId, generateIdentity, identityFileName, IdentityError, identityFromSeed, loadOrCreateIdentity, moveIdentityAside, nodeIdFromPublicKey, verifySignature } from '../../../server/src/node/identity';
-import { silentLogger } from '../../../server/src/node/log';
+import { base32Decode } from '../../../server/src/kernel/base32';
+import { displayNodeId, generateIdentity, identityFileName, IdentityError, identityFromSeed, loadOrCreateIdentity, moveIdentityAside, nodeIdFromPublicKey, verifySignature } from '../../../server/src/kernel/identity';
+import { silentLogger } from '../../../server/src/kernel/log';
 import { useTempDir } from '../../support/tempDir';
 
 describe('identity', () => {

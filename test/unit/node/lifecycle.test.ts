@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { ComponentStartError, Lifecycle, type Component } from '../../../server/src/node/lifecycle';
+import { ComponentStartError, Lifecycle, type Component } from '../../../server/src/kernel/lifecycle';
 
 function recorder(events: string[], name: string, failStart = false, failStop = false): Component {
   return {

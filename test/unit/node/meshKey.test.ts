@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { deriveKey, generateMeshKey, MeshKeyError, meshKeyProblem, parseMeshKey, takeMeshKeyFromEnv } from '../../../server/src/node/meshKey';
+import { deriveKey, generateMeshKey, MeshKeyError, meshKeyProblem, parseMeshKey, takeMeshKeyFromEnv } from '../../../server/src/kernel/meshKey';
 
 describe('mesh key', () => {
   it('refuses an empty key with a message that says what to do', () => {

@@ -4,9 +4,9 @@ import { strict as assert } from 'node:assert';
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import Database from 'libsql';
-import { generateIdentity } from '../../../server/src/node/identity';
+import { generateIdentity } from '../../../server/src/kernel/identity';
 import { MeshNode } from '../../../server/src/node/meshNode';
-import { MemoryLog } from '../../../server/src/node/log';
+import { MemoryLog } from '../../../server/src/kernel/log';
 import { defaultParticipation, type PersonaDefinition } from '../../../server/src/protocol/personas';
 import { useTempDir } from '../../support/tempDir';
 

@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MemoryLog } from '../../../server/src/node/log';
-import { makePrivate, makePrivateFile, makePrivateTree } from '../../../server/src/node/privateFiles';
+import { MemoryLog } from '../../../server/src/kernel/log';
+import { makePrivate, makePrivateFile, makePrivateTree } from '../../../server/src/kernel/privateFiles';
 import { useTempDir } from '../../support/tempDir';
 
 const mode = (path: string) => statSync(path).mode & 0o777;

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { cryptoRandom } from '../../../server/src/node/random';
+import { cryptoRandom } from '../../../server/src/kernel/random';
 
 describe('cryptoRandom', () => {
   it('gives floats in [0, 1) that spread over the whole range', () => {

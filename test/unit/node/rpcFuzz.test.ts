@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { logLevels, MemoryLog, type LogLevel } from '../../../server/src/node/log';
+import { logLevels, MemoryLog, type LogLevel } from '../../../server/src/kernel/log';
 import { MeshNode } from '../../../server/src/node/meshNode';
 import { registerNodeHandlers } from '../../../server/src/node/rpcHandlers';
 import { evolutionPolicies } from '../../../server/src/protocol/evolution';

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { MemoryLog } from '../../../server/src/node/log';
+import { MemoryLog } from '../../../server/src/kernel/log';
 import { disabledPersonasIn } from '../../../server/src/personas/disabledPersonas';
 import { PersonaRegistry, type LocalPersona } from '../../../server/src/personas/registry';
 import { Store } from '../../../server/src/store/database';

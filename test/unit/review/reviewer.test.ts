@@ -5,7 +5,7 @@ import { BrainError, type Brain, type BrainRequest } from '../../../server/src/p
 import { LibrarianBrain } from '../../../server/src/personas/brains/librarian';
 import { defaultParticipation, type PersonaDefinition } from '../../../server/src/protocol/personas';
 import type { ReviewInput } from '../../../server/src/protocol/review';
-import { RoomError } from '../../../server/src/rooms/errors';
+import { ServiceError } from '../../../server/src/kernel/errors';
 import { checkReviewInput, reviewWith, type ReviewBrains } from '../../../server/src/review/reviewer';
 import { maxRemoteReviews, registerReviewRemoteMethod } from '../../../server/src/review/rpcHandlers';
 import { useTempDir } from '../../support/tempDir';
@@ -68,7 +68,7 @@ describe('review: running a persona\'s brain', () => {
     assert.match(retry.at(-1)!.content, /could not be used: the reply is not JSON/);
 
     const stubborn = new ScriptedCloudBrain(['no', 'still no']);
-    await assert.rejects(reviewWith(brains(stubborn), 'critic', input), (e: unknown) => e instanceof RoomError && /did not answer with a usable review twice \(the reply is not JSON\)/.test(e.message));
+    await assert.rejects(reviewWith(brains(stubborn), 'critic', input), (e: unknown) => e instanceof ServiceError && /did not answer with a usable review twice \(the reply is not JSON\)/.test(e.message));
     assert.equal(stubborn.requests.length, 2);
   });
 
@@ -129,7 +129,7 @@ describe('review: checking the input', () => {
   it('refuses more code than a review takes, with both sizes in characters', () => {
     assert.throws(
       () => checkReviewInput({ ...input, code: 'x'.repeat(24_001) }),
-      (error: unknown) => error instanceof RoomError && error.code === 'too-large' && error.message === 'the code is 24,001 characters; the limit is 24,000 characters (select a part)',
+      (error: unknown) => error instanceof ServiceError && error.code === 'too-large' && error.message === 'the code is 24,001 characters; the limit is 24,000 characters (select a part)',
     );
   });
 });

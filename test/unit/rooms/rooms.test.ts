@@ -1,12 +1,12 @@
 import { strict as assert } from 'node:assert';
 import { topics } from '../../../server/src/protocol/mesh';
 import { compareMessages, roomLimits, type RoomEvent, type RoomSummary, type TypingEvent } from '../../../server/src/protocol/rooms';
-import { RoomError } from '../../../server/src/rooms/errors';
+import { ServiceError } from '../../../server/src/kernel/errors';
 import { fullHistory, TestMesh } from './support';
 
 function expectRoomError(fn: () => unknown, code: string, pattern: RegExp): void {
   assert.throws(fn, (error: unknown) => {
-    assert.ok(error instanceof RoomError, `expected a RoomError, got ${String(error)}`);
+    assert.ok(error instanceof ServiceError, `expected a ServiceError, got ${String(error)}`);
     assert.equal(error.code, code);
     assert.match(error.message, pattern);
     assert.ok(!error.message.includes('\n'), 'one line');

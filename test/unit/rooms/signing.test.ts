@@ -1,8 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { decode, encode } from '../../../server/src/net/codec';
-import { generateIdentity } from '../../../server/src/node/identity';
+import { generateIdentity } from '../../../server/src/kernel/identity';
 import { roomTopics, type RoomEvent, type RoomSyncMessage } from '../../../server/src/protocol/rooms';
-import { canonicalJson, identityAuthenticator } from '../../../server/src/rooms/signing';
+import { canonicalJson } from '../../../server/src/kernel/canonicalJson';
+import { identityAuthenticator } from '../../../server/src/rooms/signing';
 import { TestMesh } from './support';
 
 describe('rooms/signing', () => {

@@ -1,9 +1,9 @@
 /** Test support for rooms: a manual clock, in-memory databases and a mesh of Rooms nodes. */
 import Database from 'libsql';
-import type { Clock, TimerHandle } from '../../../server/src/node/clock';
+import type { Clock, TimerHandle } from '../../../server/src/kernel/clock';
 import { ManualClock } from '../../support/manualClock';
-import { MemoryLog } from '../../../server/src/node/log';
-import { MemoryHub, type MemoryTransport } from '../../../server/src/rooms/memoryTransport';
+import { MemoryLog } from '../../../server/src/kernel/log';
+import { MemoryHub, type MemoryMeshPort } from '../../support/memoryMeshPort';
 import { Rooms, type RoomsOptions } from '../../../server/src/rooms/rooms';
 import { migrate, type Db } from '../../../server/src/store/database';
 import { migrations } from '../../../server/src/store/migrations';
@@ -37,7 +37,7 @@ export interface TestNode {
   id: string;
   rooms: Rooms;
   db: Db;
-  transport: MemoryTransport;
+  transport: MemoryMeshPort;
   clock: SkewedClock;
   log: MemoryLog;
   extra: Partial<RoomsOptions>;

@@ -5,7 +5,7 @@ import Database from 'libsql';
 import { databaseFileName, pragmaValue, Store } from '../../../server/src/store/database';
 import { StoreError } from '../../../server/src/store/errors';
 import { migrations, schemaVersion } from '../../../server/src/store/migrations';
-import { MemoryLog } from '../../../server/src/node/log';
+import { MemoryLog } from '../../../server/src/kernel/log';
 import { useTempDir } from '../../support/tempDir';
 
 async function expectStoreError(store: Store, code: string, pattern: RegExp): Promise<void> {

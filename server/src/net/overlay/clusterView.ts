@@ -5,7 +5,7 @@
  * check runs whenever something is heard or lost, and beacons keep arriving (every 30 s at the
  * slowest), so a member that crashed is dropped at most one beacon period after its timeout.
  */
-import type { Clock } from '../../node/clock';
+import type { Clock } from '../../kernel/clock';
 import { BoundedMap } from '../boundedMap';
 import { clusterOfRef, lowestWeights, rendezvousWeight } from './clusters';
 import type { PeerRef } from './types';

@@ -83,8 +83,8 @@
  *   failover can reach other clusters at once.
  */
 import { EventEmitter } from 'node:events';
-import type { Clock, Random, TimerHandle } from '../../node/clock';
-import { silentLogger, type Logger } from '../../node/log';
+import type { Clock, Random, TimerHandle } from '../../kernel/clock';
+import { silentLogger, type Logger } from '../../kernel/log';
 import { Backoff, type BackoffOptions } from '../backoff';
 import type { ClusterPolicy, MembershipLinks, MembershipMessage, PeerRef } from './types';
 

@@ -21,7 +21,7 @@
  * Versions are wall-clock milliseconds (kept rising), so a node that restarts is not taken for
  * an older one of itself.
  */
-import type { Clock } from '../../node/clock';
+import type { Clock } from '../../kernel/clock';
 import type { ClusterMessage } from '../../protocol/overlay';
 
 export interface InterestOptions {

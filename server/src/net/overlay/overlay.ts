@@ -19,8 +19,8 @@
  *   cluster only when a cluster behind it has members of the room. Plumtree does not know: the
  *   links it is given here skip the push, or the announced ids, the far side has no use for.
  */
-import type { Clock, Random } from '../../node/clock';
-import type { Logger } from '../../node/log';
+import type { Clock, Random } from '../../kernel/clock';
+import type { Logger } from '../../kernel/log';
 import type { Envelope, Priority, SessionMessage } from '../../protocol/mesh';
 import type { OverlayMessage, PeerRef } from '../../protocol/overlay';
 import { BoundedMap } from '../boundedMap';

@@ -75,8 +75,8 @@
  * Idle cost: no timer is armed unless an IHAVE is queued or an id is awaited.
  * TTLs and encoding are the host's: items are opaque, and the host measures their hops.
  */
-import type { Clock, Random, TimerHandle } from '../../node/clock';
-import { silentLogger, type Logger } from '../../node/log';
+import type { Clock, Random, TimerHandle } from '../../kernel/clock';
+import { silentLogger, type Logger } from '../../kernel/log';
 import { BoundedMap } from '../boundedMap';
 import type { BroadcastControl, BroadcastLinks } from './types';
 

@@ -3,7 +3,7 @@
  * and seeded randomness (one independent stream per node and per concern). Nothing here reads the
  * real clock or Math.random, so the same seed replays the same run, event for event.
  */
-import type { Clock, Random, TimerHandle } from '../../node/clock';
+import type { Clock, Random, TimerHandle } from '../../kernel/clock';
 
 /**
  * Something due at a virtual time; it is also the handle the protocols cancel. Subclasses carry

@@ -1,7 +1,7 @@
 /** In-process MeshNetwork nodes on loopback (127.0.0.1, multicast named on 127.0.0.1). */
-import { generateIdentity, type Identity } from '../../../../server/src/node/identity';
-import { MemoryLog } from '../../../../server/src/node/log';
-import { parseMeshKey, type MeshKey } from '../../../../server/src/node/meshKey';
+import { generateIdentity, type Identity } from '../../../../server/src/kernel/identity';
+import { MemoryLog } from '../../../../server/src/kernel/log';
+import { parseMeshKey, type MeshKey } from '../../../../server/src/kernel/meshKey';
 import { MeshNetwork, type MeshNetworkOptions } from '../../../../server/src/net/meshNetwork';
 
 export const testMeshKey = parseMeshKey('pmk1-' + Buffer.alloc(32, 42).toString('base64url'));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { HyParView, type HyParViewOptions } from '../../../../server/src/net/overlay/hyparview';
 import type { MembershipLinks, MembershipMessage, PeerRef } from '../../../../server/src/net/overlay/types';
-import { systemClock, type Random } from '../../../../server/src/node/clock';
+import { systemClock, type Random } from '../../../../server/src/kernel/clock';
 import { FakeClock } from '../support/fakeClock';
 
 /** Deterministic pseudo-random numbers (mulberry32), so a failing run can be replayed. */

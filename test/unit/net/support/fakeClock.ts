@@ -1,5 +1,5 @@
 /** Test support for the net layer: the manual clock and a fixed Random. */
-import type { Random } from '../../../../server/src/node/clock';
+import type { Random } from '../../../../server/src/kernel/clock';
 
 /** The shared manual clock, under the name the net tests use. */
 export { ManualClock as FakeClock } from '../../../support/manualClock';

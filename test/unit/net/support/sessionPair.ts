@@ -3,9 +3,9 @@ import { createServer, Socket, type AddressInfo } from 'node:net';
 import { Counters } from '../../../../server/src/net/counters';
 import { createLocalHandshakeIdentity } from '../../../../server/src/net/handshake';
 import { Session, type SessionOptions } from '../../../../server/src/net/session';
-import { systemClock } from '../../../../server/src/node/clock';
-import { generateIdentity } from '../../../../server/src/node/identity';
-import { silentLogger } from '../../../../server/src/node/log';
+import { systemClock } from '../../../../server/src/kernel/clock';
+import { generateIdentity } from '../../../../server/src/kernel/identity';
+import { silentLogger } from '../../../../server/src/kernel/log';
 
 export interface SessionPair {
   a: Session;

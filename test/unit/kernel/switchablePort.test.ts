@@ -1,12 +1,12 @@
 import { strict as assert } from 'node:assert';
-import { MemoryHub } from '../../../server/src/rooms/memoryTransport';
-import { SwitchableTransport } from '../../../server/src/rooms/switchableTransport';
+import { MemoryHub } from '../../support/memoryMeshPort';
+import { SwitchableMeshPort } from '../../../server/src/kernel/switchablePort';
 
-describe('rooms/SwitchableTransport', () => {
+describe('rooms/SwitchableMeshPort', () => {
   it('keeps subscriptions and handlers across networks and reports peers down and up', () => {
     const received: string[] = [];
     const events: string[] = [];
-    const switchable = new SwitchableTransport('A');
+    const switchable = new SwitchableMeshPort('A');
     switchable.subscribe('/chat/room/general/', (m) => received.push(`${m.from}:${String(m.body)}`));
     switchable.subscribe('/chat/sync/A', (m) => received.push(`direct ${m.from}:${String(m.body)}`));
     switchable.onPeerUp((id) => events.push(`up ${id}`));

@@ -1,16 +1,16 @@
 /**
- * A RoomTransport that outlives the network under it. Rooms start with the node's database and
+ * A MeshPort that outlives the network under it. Rooms start with the node's database and
  * identity; the mesh network comes and goes (no mesh key yet, Set Mesh Key, a restart of the
  * network). `attach(transport)` moves every subscription and handler onto the new network and
  * reports its peers as up; `detach()` reports them down. While detached, publishing does nothing:
  * local events are stored and reach the peers by sync once a network is attached.
  */
-import type { RoomTransport, TransportMessage, TransportPublishOptions } from './transport';
+import type { MeshPort, PortMessage, PortPublishOptions } from './meshPort';
 
-type Handler = (message: TransportMessage) => void;
+type Handler = (message: PortMessage) => void;
 
-export class SwitchableTransport implements RoomTransport {
-  private current: RoomTransport | undefined;
+export class SwitchableMeshPort implements MeshPort {
+  private current: MeshPort | undefined;
   private readonly subscriptions = new Map<number, { prefix: string; handler: Handler; off?: () => void }>();
   private readonly upHandlers = new Set<(nodeId: string) => void>();
   private readonly downHandlers = new Set<(nodeId: string) => void>();
@@ -24,7 +24,7 @@ export class SwitchableTransport implements RoomTransport {
     return this.current !== undefined;
   }
 
-  attach(transport: RoomTransport): void {
+  attach(transport: MeshPort): void {
     if (transport.localNodeId !== this.localNodeId) throw new Error(`the network's node id ${transport.localNodeId} is not this node's ${this.localNodeId}`);
     this.detach();
     this.current = transport;
@@ -47,7 +47,7 @@ export class SwitchableTransport implements RoomTransport {
     for (const nodeId of [...this.up]) this.peerDown(nodeId);
   }
 
-  publish(topic: string, body: unknown, options?: TransportPublishOptions): void {
+  publish(topic: string, body: unknown, options?: PortPublishOptions): void {
     this.current?.publish(topic, body, options);
   }
 
@@ -62,7 +62,7 @@ export class SwitchableTransport implements RoomTransport {
     };
   }
 
-  sendTo(nodeId: string, topic: string, body: unknown, options?: TransportPublishOptions): void {
+  sendTo(nodeId: string, topic: string, body: unknown, options?: PortPublishOptions): void {
     this.current?.sendTo(nodeId, topic, body, options);
   }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { refreshIntervalMs } from '../../../server/src/rooms/refreshInterval';
+import { refreshIntervalMs } from '../../../server/src/kernel/refreshInterval';
 import { PresenceTable } from '../../../server/src/rooms/presence';
 
 describe('rooms/refreshInterval: announcements scale with the mesh (RFC 3550 §6.2)', () => {

@@ -1,26 +1,26 @@
 /**
- * An in-memory mesh for tests and benchmarks: nodes joined by links that can be cut and healed,
+ * An in-memory mesh for tests: nodes joined by links that can be cut and healed,
  * one FIFO queue per direction (like a TCP session: in order, lost when the link goes down).
  * Delivery is manual (`deliverNext`, `flush`) so tests choose the interleaving, or automatic
  * (`autoFlush`) on the next turn of the event loop.
  */
-import type { RoomTransport, TransportMessage } from './transport';
+import type { MeshPort, PortMessage } from '../../server/src/kernel/meshPort';
 
-type Handler = (message: TransportMessage) => void;
+type Handler = (message: PortMessage) => void;
 
 export class MemoryHub {
-  private readonly nodes = new Map<string, MemoryTransport>();
+  private readonly nodes = new Map<string, MemoryMeshPort>();
   /** Directed link "a>b" → queue; present when the link is up. */
-  private readonly queues = new Map<string, TransportMessage[]>();
+  private readonly queues = new Map<string, PortMessage[]>();
   private scheduled: NodeJS.Immediate | undefined;
   delivered = 0;
 
   constructor(private readonly options: { autoFlush?: boolean } = {}) {}
 
   /** Adds a node (or re-attaches a restarted one) and links it to every attached node. */
-  attach(nodeId: string): MemoryTransport {
+  attach(nodeId: string): MemoryMeshPort {
     if (this.nodes.get(nodeId)?.attached) throw new Error(`${nodeId} is already attached`);
-    const transport = new MemoryTransport(this, nodeId);
+    const transport = new MemoryMeshPort(this, nodeId);
     this.nodes.set(nodeId, transport);
     for (const other of this.nodes.values()) if (other !== transport && other.attached) this.link(nodeId, other.localNodeId);
     return transport;
@@ -77,7 +77,7 @@ export class MemoryHub {
     return peers;
   }
 
-  enqueue(from: string, to: string, message: TransportMessage): void {
+  enqueue(from: string, to: string, message: PortMessage): void {
     const queue = this.queues.get(`${from}>${to}`);
     if (!queue) return;
     queue.push(message);
@@ -123,7 +123,7 @@ export class MemoryHub {
   }
 }
 
-export class MemoryTransport implements RoomTransport {
+export class MemoryMeshPort implements MeshPort {
   attached = true;
   private readonly subscriptions = new Map<string, Set<Handler>>();
   private readonly upHandlers = new Set<(nodeId: string) => void>();
@@ -132,7 +132,7 @@ export class MemoryTransport implements RoomTransport {
   dropTopic: ((topic: string, body: unknown) => boolean) | undefined;
   /** Topics whose messages wait until `releaseHeld()` (a bulk answer overtaken by chat). */
   holdTopic: ((topic: string) => boolean) | undefined;
-  private readonly held: TransportMessage[] = [];
+  private readonly held: PortMessage[] = [];
 
   constructor(private readonly hub: MemoryHub, readonly localNodeId: string) {}
 
@@ -190,7 +190,7 @@ export class MemoryTransport implements RoomTransport {
     for (const message of held) this.dispatch(message);
   }
 
-  receive(message: TransportMessage): void {
+  receive(message: PortMessage): void {
     if (this.dropTopic?.(message.topic, message.body)) return;
     if (this.holdTopic?.(message.topic)) {
       this.held.push(message);
@@ -199,7 +199,7 @@ export class MemoryTransport implements RoomTransport {
     this.dispatch(message);
   }
 
-  private dispatch(message: TransportMessage): void {
+  private dispatch(message: PortMessage): void {
     for (const [prefix, handlers] of this.subscriptions) {
       if (!message.topic.startsWith(prefix)) continue;
       for (const handler of [...handlers]) handler(message);
