@@ -17,12 +17,12 @@ import { createServer, connect as tcpConnect, type AddressInfo } from 'node:net'
 import { modelArchitecture } from '../server/src/genomes/lora';
 import { GenomeService } from '../server/src/genomes/service';
 import { MeshNetwork } from '../server/src/net/meshNetwork';
-import { systemClock } from '../server/src/node/clock';
-import { loadOrCreateIdentity } from '../server/src/node/identity';
-import { silentLogger } from '../server/src/node/log';
-import { parseMeshKey } from '../server/src/node/meshKey';
-import { MeshRoomTransport } from '../server/src/rooms/meshTransport';
-import { SwitchableTransport } from '../server/src/rooms/switchableTransport';
+import { systemClock } from '../server/src/kernel/clock';
+import { loadOrCreateIdentity } from '../server/src/kernel/identity';
+import { silentLogger } from '../server/src/kernel/log';
+import { parseMeshKey } from '../server/src/kernel/meshKey';
+import { NetworkMeshPort } from '../server/src/node/networkPort';
+import { SwitchableMeshPort } from '../server/src/kernel/switchablePort';
 import { Store } from '../server/src/store/database';
 
 type Request = { op: string; [key: string]: unknown };
@@ -81,12 +81,12 @@ async function handle(request: Request): Promise<Record<string, unknown>> {
       const { identity } = loadOrCreateIdentity(dir, silentLogger);
       const store = new Store(dir, silentLogger);
       await store.start();
-      const transport = new SwitchableTransport(identity.nodeId);
+      const transport = new SwitchableMeshPort(identity.nodeId);
       const genomes = new GenomeService({ dataDir: dir, store, identity, transport, clock: systemClock, logger: silentLogger });
       await genomes.start();
       const mesh = new MeshNetwork({ identity, meshKey, name: dir, listen: { host: '127.0.0.1', port: 0 }, discovery: false, staticPeers: request.peers as string[] });
       await mesh.start();
-      transport.attach(new MeshRoomTransport(mesh));
+      transport.attach(new NetworkMeshPort(mesh));
       node = { mesh, store, genomes };
       // node-llama-cpp's GGUF reader (which checks a downloaded LoRA layer) loads once per
       // process, as in a server that has already checked a model: not part of any transfer.

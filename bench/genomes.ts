@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sha256Hex } from '../server/src/genomes/pieces';
 import { Opener, Sealer } from '../server/src/net/transportCipher';
-import { systemClock } from '../server/src/node/clock';
+import { systemClock } from '../server/src/kernel/clock';
 import { genomePieceBytes } from '../server/src/protocol/genomes';
 import { buildBulkyLoraAdapter } from '../test/fixtures/gguf/bulkyAdapter';
 import { writeTinyFixture } from '../test/fixtures/gguf/writer';

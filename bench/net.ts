@@ -27,8 +27,8 @@ import { encode, decode } from '../server/src/net/codec';
 import { FrameDecoder } from '../server/src/net/framing';
 import { scaledInboundLimits } from '../server/src/net/inboundLimits';
 import { MeshNetwork, type MeshNetworkOptions } from '../server/src/net/meshNetwork';
-import { generateIdentity } from '../server/src/node/identity';
-import { parseMeshKey } from '../server/src/node/meshKey';
+import { generateIdentity } from '../server/src/kernel/identity';
+import { parseMeshKey } from '../server/src/kernel/meshKey';
 import { Histogram } from './histogram';
 
 const quick = process.argv.includes('--quick');

@@ -28,8 +28,8 @@ import { decode } from '../server/src/net/codec';
 import { FrameDecoder } from '../server/src/net/framing';
 import { scaledInboundLimits } from '../server/src/net/inboundLimits';
 import { MeshNetwork } from '../server/src/net/meshNetwork';
-import { generateIdentity } from '../server/src/node/identity';
-import { parseMeshKey } from '../server/src/node/meshKey';
+import { generateIdentity } from '../server/src/kernel/identity';
+import { parseMeshKey } from '../server/src/kernel/meshKey';
 import { Histogram } from './histogram';
 
 const [mode = 'reliable', keyHex = '', group = '239.255.77.77', portText = '0'] = process.argv.slice(2);

@@ -7,10 +7,10 @@ import { Socket } from 'node:net';
 import { createLocalHandshakeIdentity } from '../server/src/net/handshake';
 import { Counters } from '../server/src/net/counters';
 import { Session } from '../server/src/net/session';
-import { systemClock } from '../server/src/node/clock';
-import { generateIdentity } from '../server/src/node/identity';
-import { silentLogger } from '../server/src/node/log';
-import { deriveKey, parseMeshKey } from '../server/src/node/meshKey';
+import { systemClock } from '../server/src/kernel/clock';
+import { generateIdentity } from '../server/src/kernel/identity';
+import { silentLogger } from '../server/src/kernel/log';
+import { deriveKey, parseMeshKey } from '../server/src/kernel/meshKey';
 
 const [addr = '', countText = '0', keyHex = ''] = process.argv.slice(2);
 const count = Number(countText);

@@ -15,13 +15,13 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { scaledInboundLimits } from '../server/src/net/inboundLimits';
 import { MeshNetwork } from '../server/src/net/meshNetwork';
-import { loadOrCreateIdentity } from '../server/src/node/identity';
-import { silentLogger } from '../server/src/node/log';
-import { parseMeshKey } from '../server/src/node/meshKey';
-import { MeshRoomTransport } from '../server/src/rooms/meshTransport';
+import { loadOrCreateIdentity } from '../server/src/kernel/identity';
+import { silentLogger } from '../server/src/kernel/log';
+import { parseMeshKey } from '../server/src/kernel/meshKey';
+import { NetworkMeshPort } from '../server/src/node/networkPort';
 import { Rooms } from '../server/src/rooms/rooms';
 import { identityAuthenticator } from '../server/src/rooms/signing';
-import { SwitchableTransport } from '../server/src/rooms/switchableTransport';
+import { SwitchableMeshPort } from '../server/src/kernel/switchablePort';
 import { Store } from '../server/src/store/database';
 
 const quick = process.argv.includes('--quick');
@@ -32,7 +32,7 @@ interface BenchNode {
   name: string;
   rooms: Rooms;
   store: Store;
-  transport: SwitchableTransport;
+  transport: SwitchableMeshPort;
   mesh?: MeshNetwork;
   identity: ReturnType<typeof loadOrCreateIdentity>['identity'];
 }
@@ -42,7 +42,7 @@ async function startNode(name: string, dir: string): Promise<BenchNode> {
   const { identity } = loadOrCreateIdentity(dir, silentLogger);
   const store = new Store(dir, silentLogger);
   await store.start();
-  const transport = new SwitchableTransport(identity.nodeId);
+  const transport = new SwitchableMeshPort(identity.nodeId);
   const rooms = new Rooms({ store, transport, displayName: name, maxMessagesPerMinute: 1_000_000, sync: { intervalMs: 0 }, authenticator: identityAuthenticator(identity) });
   await rooms.start();
   return { name, rooms, store, transport, identity };
@@ -52,7 +52,7 @@ async function connect(node: BenchNode, staticPeers: string[]): Promise<void> {
   const mesh = new MeshNetwork({ identity: node.identity, meshKey, name: node.name, listen: { host: '127.0.0.1', port: 0 }, discovery: false, staticPeers, tuning: { inboundLimits: scaledInboundLimits(1_000_000) } });
   await mesh.start();
   node.mesh = mesh;
-  node.transport.attach(new MeshRoomTransport(mesh));
+  node.transport.attach(new NetworkMeshPort(mesh));
 }
 
 async function stopNode(node: BenchNode): Promise<void> {

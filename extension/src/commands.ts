@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { generateMeshKey, meshKeyProblem } from '../../server/src/node/meshKey';
+import { generateMeshKey, meshKeyProblem } from '../../server/src/kernel/meshKey';
 import type { NodeStatus } from '../../server/src/protocol/status';
 import type { ChatPanel } from './chatPanel';
 import type { Ctx } from './ctx';

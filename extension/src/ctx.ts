@@ -15,7 +15,7 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
-import { meshKeyEnvVariable } from '../../server/src/node/meshKey';
+import { meshKeyEnvVariable } from '../../server/src/kernel/meshKey';
 import { LogNotification, SetLogLevelNotification, StatusNotification, StatusRequest, type ServerInitOptions } from '../../server/src/protocol/extension';
 import type { NodeStatus } from '../../server/src/protocol/status';
 import type { Log } from './log';
