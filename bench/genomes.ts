@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { sha256Hex } from '../server/src/genomes/pieces';
 import { Opener, Sealer } from '../server/src/net/transportCipher';
 import { systemClock } from '../server/src/kernel/clock';
-import { genomePieceBytes } from '../server/src/protocol/genomes';
+import { genomePieceBytes } from '../protocol/genomes';
 import { buildBulkyLoraAdapter } from '../test/fixtures/gguf/bulkyAdapter';
 import { writeTinyFixture } from '../test/fixtures/gguf/writer';
 

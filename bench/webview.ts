@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/webview.ts [--messages 10000] [--frames 300]
  */
-import type { ToWebview } from '../server/src/protocol/webview';
+import type { ToWebview } from '../protocol/webview';
 import { FakeRooms, many, openChat, type ChatPage } from '../test/webview/fakeRooms';
 import { buildWebview, startHarness } from '../test/webview/harness';
 

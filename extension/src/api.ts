@@ -1,6 +1,6 @@
 import type * as vscode from 'vscode';
-import type { GenomeSummary } from '../../server/src/protocol/genomes';
-import type { NodeStatus } from '../../server/src/protocol/status';
+import type { GenomeSummary } from '../../protocol/genomes';
+import type { NodeStatus } from '../../protocol/status';
 
 /** What `activate` returns: for other extensions and for the extension integration tests. */
 export interface PersonaMeshApi {

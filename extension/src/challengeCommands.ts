@@ -3,11 +3,11 @@
  * message while the server is down (Ctx.sendRequest throws a ServerNotRunningError that says so).
  */
 import * as vscode from 'vscode';
-import type { PersonaRef } from '../../server/src/protocol/academy';
-import { challengeDifficulties, challengeTypes, ListChallengesRequest, StartChallengeRequest, type ChallengeSpec, type ChallengeType, type JudgeRef } from '../../server/src/protocol/challenges';
-import { PeersRequest } from '../../server/src/protocol/extension';
-import { ListPersonasRequest, type PersonaSummary } from '../../server/src/protocol/personas';
-import { defaultRoomId } from '../../server/src/protocol/rooms';
+import type { PersonaRef } from '../../protocol/academy';
+import { challengeDifficulties, challengeTypes, ListChallengesRequest, StartChallengeRequest, type ChallengeSpec, type ChallengeType, type JudgeRef } from '../../protocol/challenges';
+import { PeersRequest } from '../../protocol/extension';
+import { ListPersonasRequest, type PersonaSummary } from '../../protocol/personas';
+import { defaultRoomId } from '../../protocol/rooms';
 import { defaultWeights, historyMarkdown, parseSeconds, parseWeights, weightsText } from './challenge/format';
 import type { ChatPanel } from './chatPanel';
 import type { Ctx } from './ctx';

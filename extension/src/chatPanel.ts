@@ -1,6 +1,6 @@
 /**
  * Hosts the chat panel webview. It talks to the webview only through the typed union in
- * server/src/protocol/webview.ts; the panel keeps its own state with getState/setState, and a
+ * protocol/webview.ts; the panel keeps its own state with getState/setState, and a
  * serializer brings it back after a reload.
  *
  * The webview renders remote text, so each message it posts is checked (chat/validate.ts) before
@@ -9,14 +9,14 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { ErrorCodes, ResponseError } from 'vscode-languageserver-protocol';
-import { roomIdPattern } from '../../server/src/protocol/rooms';
-import { MessageNotification, RoomsChangedNotification, TypingChangedNotification, TypingNotification } from '../../server/src/protocol/roomsRpc';
-import type { FromWebview, RateParams, ToWebview, WebviewRequest } from '../../server/src/protocol/webview';
+import { roomIdPattern } from '../../protocol/rooms';
+import { MessageNotification, RoomsChangedNotification, TypingChangedNotification, TypingNotification } from '../../protocol/roomsRpc';
+import type { FromWebview, RateParams, ToWebview, WebviewRequest } from '../../protocol/webview';
 import { describeError, forwardRoomsRequest, isRoomsRequest, rateRequestType, serverMethodOf } from './chat/bridge';
 import { chatHtml } from './chat/html';
 import { checkFromWebview } from './chat/validate';
 import { JudgingQueue } from './chat/judging';
-import { ChallengeChangedNotification, ListChallengesRequest, SubmitScoresRequest } from '../../server/src/protocol/challenges';
+import { ChallengeChangedNotification, ListChallengesRequest, SubmitScoresRequest } from '../../protocol/challenges';
 import type { Ctx } from './ctx';
 
 export const chatViewType = 'personaMesh.chat';

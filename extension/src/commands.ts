@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
 import { generateMeshKey, meshKeyProblem } from '../../server/src/kernel/meshKey';
-import type { NodeStatus } from '../../server/src/protocol/status';
+import type { NodeStatus } from '../../protocol/status';
 import type { ChatPanel } from './chatPanel';
 import type { Ctx } from './ctx';
-import { PingPeerRequest } from '../../server/src/protocol/extension';
+import { PingPeerRequest } from '../../protocol/extension';
 import { formatRtt, type PeerItem } from './views/peersTree';
 import { createNewIdentityAction, createNewIdentityCommand, duplicateIdentityOf } from './newIdentity';
 

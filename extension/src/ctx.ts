@@ -16,8 +16,8 @@ import {
   type ServerOptions,
 } from 'vscode-languageclient/node';
 import { meshKeyEnvVariable } from '../../server/src/kernel/meshKey';
-import { LogNotification, SetLogLevelNotification, StatusNotification, StatusRequest, type ServerInitOptions } from '../../server/src/protocol/extension';
-import type { NodeStatus } from '../../server/src/protocol/status';
+import { LogNotification, SetLogLevelNotification, StatusNotification, StatusRequest, type ServerInitOptions } from '../../protocol/extension';
+import type { NodeStatus } from '../../protocol/status';
 import type { Log } from './log';
 import type { MeshKeyStore } from './meshKeyStore';
 import { readNetworkSettings } from './settings';

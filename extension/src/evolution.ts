@@ -12,7 +12,7 @@ import {
   evolutionPolicies,
   type EvolutionPolicy,
   type PersonaEvolutionEvent,
-} from '../../server/src/protocol/evolution';
+} from '../../protocol/evolution';
 import type { Ctx } from './ctx';
 
 function policy(): EvolutionPolicy {

@@ -4,8 +4,8 @@
  * out and why.
  */
 import * as vscode from 'vscode';
-import { AcademyExportRequest, exportFormats, type ExportFormat } from '../../server/src/protocol/academy';
-import type { PersonaSummary } from '../../server/src/protocol/personas';
+import { AcademyExportRequest, exportFormats, type ExportFormat } from '../../protocol/academy';
+import type { PersonaSummary } from '../../protocol/personas';
 import type { Ctx } from './ctx';
 
 const formats: Record<ExportFormat, { label: string; detail: string }> = {

@@ -14,8 +14,8 @@ import {
   GenomePublishPersonaRequest,
   GenomeUnapplyRequest,
   type GenomeSummary,
-} from '../../server/src/protocol/genomes';
-import type { PersonaSummary } from '../../server/src/protocol/personas';
+} from '../../protocol/genomes';
+import type { PersonaSummary } from '../../protocol/personas';
 import type { Ctx } from './ctx';
 import type { GenomeItem, GenomesView } from './views/genomesView';
 

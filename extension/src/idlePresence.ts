@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { SetPresenceRequest } from '../../server/src/protocol/roomsRpc';
+import { SetPresenceRequest } from '../../protocol/roomsRpc';
 import type { Ctx } from './ctx';
 
 /**

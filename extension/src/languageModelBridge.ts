@@ -4,7 +4,7 @@
  * installed) answer with a one-line reason, and the persona shows as degraded.
  */
 import * as vscode from 'vscode';
-import { LanguageModelCancelNotification, LanguageModelChatRequest, LanguageModelChunkNotification, type LanguageModelChatParams } from '../../server/src/protocol/personas';
+import { LanguageModelCancelNotification, LanguageModelChatRequest, LanguageModelChunkNotification, type LanguageModelChatParams } from '../../protocol/personas';
 import type { Ctx } from './ctx';
 
 export function registerLanguageModelBridge(ctx: Ctx): vscode.Disposable[] {

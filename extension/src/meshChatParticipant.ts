@@ -5,8 +5,8 @@
  * chat API exists (VS Code 1.90+ with a chat provider; code-server has none).
  */
 import * as vscode from 'vscode';
-import type { PersonaSummary } from '../../server/src/protocol/personas';
-import { roomLimits, type CodeAttachment } from '../../server/src/protocol/rooms';
+import type { PersonaSummary } from '../../protocol/personas';
+import { roomLimits, type CodeAttachment } from '../../protocol/rooms';
 import { askPersona, AskError, findPersona, parseAsk } from './personaAsk';
 import type { Ctx } from './ctx';
 

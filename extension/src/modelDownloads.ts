@@ -3,7 +3,7 @@
  * persona's first reply can mean gigabytes, and the user must see it and be able to stop it.
  */
 import * as vscode from 'vscode';
-import { CancelModelDownloadRequest, ModelDownloadNotification, type ModelDownloadProgress } from '../../server/src/protocol/personas';
+import { CancelModelDownloadRequest, ModelDownloadNotification, type ModelDownloadProgress } from '../../protocol/personas';
 import type { Ctx } from './ctx';
 
 interface Shown {

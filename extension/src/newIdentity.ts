@@ -5,8 +5,8 @@
  * the only copy of that node id's key, so it is renamed, never deleted) and restarts.
  */
 import * as vscode from 'vscode';
-import { NewIdentityRequest } from '../../server/src/protocol/extension';
-import { duplicateIdentityProblem, type NodeProblem, type NodeStatus } from '../../server/src/protocol/status';
+import { NewIdentityRequest } from '../../protocol/extension';
+import { duplicateIdentityProblem, type NodeProblem, type NodeStatus } from '../../protocol/status';
 import type { Ctx } from './ctx';
 
 export const createNewIdentityAction = 'Create New Identity';

@@ -10,9 +10,9 @@
  * changed for `idleMs`.
  */
 import type * as vscode from 'vscode';
-import type { CodeAttachment, ChatMessage, RoomSummary } from '../../server/src/protocol/rooms';
-import type { PersonaSummary } from '../../server/src/protocol/personas';
-import { JoinRoomRequest, MessageNotification, RoomsChangedNotification, SendMessageRequest } from '../../server/src/protocol/roomsRpc';
+import type { CodeAttachment, ChatMessage, RoomSummary } from '../../protocol/rooms';
+import type { PersonaSummary } from '../../protocol/personas';
+import { JoinRoomRequest, MessageNotification, RoomsChangedNotification, SendMessageRequest } from '../../protocol/roomsRpc';
 import type { Ctx } from './ctx';
 
 export interface AskOptions {

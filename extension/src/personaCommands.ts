@@ -1,10 +1,10 @@
 /** Persona commands: New Persona, Open Persona File, Enable/Disable, and persona folders for the server. */
 import * as vscode from 'vscode';
-import { PersonaApiKeyRequest, PersonaTemplateRequest, SetPersonaEnabledRequest, SetPersonaFoldersNotification } from '../../server/src/protocol/personas';
+import { PersonaApiKeyRequest, PersonaTemplateRequest, SetPersonaEnabledRequest, SetPersonaFoldersNotification } from '../../protocol/personas';
 import type { Ctx } from './ctx';
 import { roomFor } from './personaAsk';
 import type { PersonaItem } from './views/personasView';
-import type { PersonaSummary } from '../../server/src/protocol/personas';
+import type { PersonaSummary } from '../../protocol/personas';
 
 async function pickLocalOpenAiPersona(personas: readonly PersonaSummary[]): Promise<PersonaSummary | undefined> {
   const candidates = personas.filter((p) => p.local && p.provider === 'openai');

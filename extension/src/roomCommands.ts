@@ -3,8 +3,8 @@
  * Selection. They go to the server through Ctx, so they answer clearly while it is down.
  */
 import * as vscode from 'vscode';
-import { defaultRoomId, roomIdPattern, roomLimits, type CodeAttachment, type PresenceState } from '../../server/src/protocol/rooms';
-import { JoinRoomRequest, LeaveRoomRequest, ListRoomsRequest, SendMessageRequest, SetPresenceRequest } from '../../server/src/protocol/roomsRpc';
+import { defaultRoomId, roomIdPattern, roomLimits, type CodeAttachment, type PresenceState } from '../../protocol/rooms';
+import { JoinRoomRequest, LeaveRoomRequest, ListRoomsRequest, SendMessageRequest, SetPresenceRequest } from '../../protocol/roomsRpc';
 import type { ChatPanel } from './chatPanel';
 import type { Ctx } from './ctx';
 

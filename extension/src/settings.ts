@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { NetworkSettings } from '../../server/src/protocol/status';
+import type { NetworkSettings } from '../../protocol/status';
 
 /** Settings whose change needs the node's network restarted. */
 export const networkSettingKeys = ['personaMesh.listen', 'personaMesh.discovery', 'personaMesh.peers', 'personaMesh.trustedNodes', 'personaMesh.nodeName', 'personaMesh.network.cluster'];

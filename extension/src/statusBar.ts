@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { NodeStatus } from '../../server/src/protocol/status';
+import type { NodeStatus } from '../../protocol/status';
 import type { Ctx } from './ctx';
 
 /** Node state and peer count at a glance; a click opens the chat panel. */

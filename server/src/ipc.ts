@@ -1,6 +1,6 @@
 /**
  * The mesh server as VS Code starts it: a language server over IPC. Standard LSP serves the
- * persona files; custom `mesh/...` methods (server/src/protocol/extension.ts) carry the mesh.
+ * persona files; custom `mesh/...` methods (protocol/extension.ts) carry the mesh.
  */
 import { createConnection, ProposedFeatures, type InitializeResult } from 'vscode-languageserver/node';
 import { registerPersonaServer } from './lsp/personaServer';
@@ -15,9 +15,9 @@ import { registerReviewHandlers } from './review/rpcHandlers';
 import { reviewNodeOf } from './review/nodeReview';
 import { createLogger, logLevelAllows, logLevels, type LogLevel } from './kernel/log';
 import { takeMeshKeyFromEnv } from './kernel/meshKey';
-import { LogNotification, StatusNotification, type ServerInitOptions } from './protocol/extension';
-import { EvolutionEventNotification, EvolutionProposalRequest } from './protocol/evolution';
-import { ModelDownloadNotification, PersonaApiKeyRequest } from './protocol/personas';
+import { LogNotification, StatusNotification, type ServerInitOptions } from '../../protocol/extension';
+import { EvolutionEventNotification, EvolutionProposalRequest } from '../../protocol/evolution';
+import { ModelDownloadNotification, PersonaApiKeyRequest } from '../../protocol/personas';
 
 const connection = createConnection(ProposedFeatures.all);
 let node: MeshNode | undefined;

@@ -4,7 +4,7 @@
 import * as assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Leaderboard } from '../../server/src/protocol/academy';
+import type { Leaderboard } from '../../protocol/academy';
 import { resultsDir } from './support/env';
 import { usePersonaPeer } from './support/personaPeer';
 import { activityBarItem, pickQuickInputRow, runCommand, runCommandAndPick } from './support/workbench';

@@ -3,7 +3,7 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { PersonaMeshApi } from '../../extension/src/api';
-import type { NodeStatus } from '../../server/src/protocol/status';
+import type { NodeStatus } from '../../protocol/status';
 
 const EXTENSION_ID = 'persona-mesh.persona-mesh';
 const NODE_ID = /^[A-Z2-7]{52}$/;

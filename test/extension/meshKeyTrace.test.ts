@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { PersonaMeshApi } from '../../extension/src/api';
 import { generateMeshKey, parseMeshKey } from '../../server/src/kernel/meshKey';
-import type { NodeStatus } from '../../server/src/protocol/status';
+import type { NodeStatus } from '../../protocol/status';
 
 const EXTENSION_ID = 'persona-mesh.persona-mesh';
 

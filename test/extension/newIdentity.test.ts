@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as vscode from 'vscode';
 import type { PersonaMeshApi } from '../../extension/src/api';
-import { duplicateIdentityProblem, type NodeStatus } from '../../server/src/protocol/status';
+import { duplicateIdentityProblem, type NodeStatus } from '../../protocol/status';
 
 const EXTENSION_ID = 'persona-mesh.persona-mesh';
 

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { createOutcomeTracker } from '../../extension/src/review/outcomes';
 import type { AppliedSuggestion } from '../../extension/src/review/outcomeTracker';
-import type { ReviewOutcomeParams } from '../../server/src/protocol/review';
+import type { ReviewOutcomeParams } from '../../protocol/review';
 
 async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { historyMarkdown, parseSeconds, parseWeights } from '../../extension/src/challenge/format';
 import { JudgingQueue } from '../../extension/src/chat/judging';
 import { checkFromWebview } from '../../extension/src/chat/validate';
-import type { ChallengeView } from '../../server/src/protocol/challenges';
+import type { ChallengeView } from '../../protocol/challenges';
 
 function view(fields: Partial<ChallengeView> = {}): ChallengeView {
   return {

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import type { Locator } from 'playwright-core';
-import type { ChatMessage } from '../../server/src/protocol/rooms';
-import type { WebviewState } from '../../server/src/protocol/webview';
+import type { ChatMessage } from '../../protocol/rooms';
+import type { WebviewState } from '../../protocol/webview';
 import { FakeRooms, ana, many, message, openChat, sage, self, type ChatPage } from './fakeRooms';
 import { buildWebview, startHarness, type Harness } from './harness';
 

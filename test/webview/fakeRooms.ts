@@ -2,10 +2,10 @@
  * In-memory answers to the chat panel's requests, standing in for the extension host and the
  * mesh server behind it (the host boundary only: the page itself is the real bundle).
  */
-import { compareMessages, participantKey, type Author, type ChatMessage, type Participant, type RoomSummary } from '../../server/src/protocol/rooms';
-import type { HistoryParams, SendMessageParams } from '../../server/src/protocol/roomsRpc';
-import type { FromWebview, ToWebview } from '../../server/src/protocol/webview';
-import type { NodeStatus } from '../../server/src/protocol/status';
+import { compareMessages, participantKey, type Author, type ChatMessage, type Participant, type RoomSummary } from '../../protocol/rooms';
+import type { HistoryParams, SendMessageParams } from '../../protocol/roomsRpc';
+import type { FromWebview, ToWebview } from '../../protocol/webview';
+import type { NodeStatus } from '../../protocol/status';
 import type { WebviewPage } from './harness';
 
 export type ChatPage = WebviewPage<FromWebview, ToWebview>;

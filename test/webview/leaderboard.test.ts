@@ -2,8 +2,8 @@
 // host: ranking, trend, the category select and the signal list by keyboard, remote text as text,
 // state across hide/show.
 import { strict as assert } from 'node:assert';
-import type { CategoryScore, Leaderboard, PersonaScores, Signal } from '../../server/src/protocol/academy';
-import type { FromLeaderboard, ToLeaderboard } from '../../server/src/protocol/leaderboard';
+import type { CategoryScore, Leaderboard, PersonaScores, Signal } from '../../protocol/academy';
+import type { FromLeaderboard, ToLeaderboard } from '../../protocol/leaderboard';
 import { buildWebview, startHarness, type Harness } from './harness';
 
 const score = (mean: number, count: number, lowerBound: number): CategoryScore => ({ count, weight: count, mean, lowerBound });

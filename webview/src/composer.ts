@@ -6,8 +6,8 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import { participantKey, roomLimits, type ChatMessage, type Participant } from '../../server/src/protocol/rooms';
-import { overLimit } from '../../server/src/protocol/sizeLimit';
+import { participantKey, roomLimits, type ChatMessage, type Participant } from '../../protocol/rooms';
+import { overLimit } from '../../protocol/sizeLimit';
 import { base, codicons } from './styles';
 
 export interface SendDetail {

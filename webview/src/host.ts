@@ -2,7 +2,7 @@
  * The extension boundary: typed requests with one answer each (or a timeout, so the panel never
  * waits forever), and a stream of ToWebview messages.
  */
-import type { ToWebview, WebviewMethod, WebviewRequests } from '../../server/src/protocol/webview';
+import type { ToWebview, WebviewMethod, WebviewRequests } from '../../protocol/webview';
 import { vscode } from './vscodeApi';
 
 const requestTimeoutMs = 30_000;

@@ -6,7 +6,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import { challengeCriteria, challengeLimits, type ChallengeView, type CriteriaScores } from '../../server/src/protocol/challenges';
+import { challengeCriteria, challengeLimits, type ChallengeView, type CriteriaScores } from '../../protocol/challenges';
 import { base } from './styles';
 
 export interface ScoresDetail {

@@ -1,8 +1,8 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import type { NodeStatus } from '../../server/src/protocol/status';
-import type { WebviewCommand } from '../../server/src/protocol/webview';
+import type { NodeStatus } from '../../protocol/status';
+import type { WebviewCommand } from '../../protocol/webview';
 
 /** This node at a glance: name, id, state, peers and any problem with the action that fixes it. */
 @customElement('mesh-node-card')

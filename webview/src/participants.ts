@@ -1,7 +1,7 @@
 /** Who is in the room, with presence; and who is typing. */
 import { LitElement, css, html } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
-import type { Participant } from '../../server/src/protocol/rooms';
+import type { Participant } from '../../protocol/rooms';
 import { base } from './styles';
 
 const presenceOrder = ['online', 'collaborating', 'training', 'evolving', 'busy', 'away', 'offline'];

@@ -3,7 +3,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import { roomIdPattern, type RoomSummary } from '../../server/src/protocol/rooms';
+import { roomIdPattern, type RoomSummary } from '../../protocol/rooms';
 import { base, codicons } from './styles';
 
 export function roomIdProblem(value: string): string {

@@ -2,7 +2,7 @@
  * The loaded part of one room's history, in display order (HLC, origin, roomSeq), keyed by id.
  * Immutable arrays: every change yields a new `list`, so Lit sees it.
  */
-import { compareMessages, type ChatMessage } from '../../server/src/protocol/rooms';
+import { compareMessages, type ChatMessage } from '../../protocol/rooms';
 
 export class RoomMessages {
   list: readonly ChatMessage[] = [];

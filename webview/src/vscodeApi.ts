@@ -1,4 +1,4 @@
-import type { FromWebview, WebviewState } from '../../server/src/protocol/webview';
+import type { FromWebview, WebviewState } from '../../protocol/webview';
 
 interface VsCodeApi {
   postMessage(message: FromWebview): void;

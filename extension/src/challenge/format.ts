@@ -2,7 +2,7 @@
  * Text of the challenge commands: criteria weights typed as four numbers, the defaults per type,
  * and the Markdown of Challenge History. No `vscode` import: unit-tested in plain Node.
  */
-import { challengeCriteria, challengeLimits, type ChallengeType, type ChallengeView, type CriteriaWeights } from '../../../server/src/protocol/challenges';
+import { challengeCriteria, challengeLimits, type ChallengeType, type ChallengeView, type CriteriaWeights } from '../../../protocol/challenges';
 
 export const defaultWeights: Record<ChallengeType, CriteriaWeights> = {
   technical: { technical: 0.4, collaborative: 0.2, innovative: 0.2, reliable: 0.2 },

@@ -13,8 +13,8 @@ import {
   ReactRequest,
   SendMessageRequest,
   SetPresenceRequest,
-} from '../../../server/src/protocol/roomsRpc';
-import type { RateParams, WebviewRequest, WebviewRequests } from '../../../server/src/protocol/webview';
+} from '../../../protocol/roomsRpc';
+import type { RateParams, WebviewRequest, WebviewRequests } from '../../../protocol/webview';
 
 /** The part of Ctx the bridge needs. */
 export interface RequestSender {

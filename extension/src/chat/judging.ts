@@ -3,7 +3,7 @@
  * person as a judge, and not yet scored by them. Fed by the server's challenge notifications and
  * by a list on panel start. No `vscode` import: unit-tested in plain Node.
  */
-import { judgeKey, type ChallengeView } from '../../../server/src/protocol/challenges';
+import { judgeKey, type ChallengeView } from '../../../protocol/challenges';
 
 export class JudgingQueue {
   private readonly pending = new Map<string, ChallengeView>();

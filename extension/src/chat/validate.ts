@@ -4,10 +4,10 @@
  * the known fields is returned (nothing unchecked reaches the server or the editor).
  * No `vscode` import: unit-tested in plain Node.
  */
-import { roomIdPattern, roomLimits, type CodeAttachment, type PresenceState } from '../../../server/src/protocol/rooms';
-import { challengeCriteria, challengeLimits, type CriteriaScores } from '../../../server/src/protocol/challenges';
-import type { FromWebview, WebviewCommand, WebviewMethod, WebviewRequest } from '../../../server/src/protocol/webview';
-import { overLimit } from '../../../server/src/protocol/sizeLimit';
+import { roomIdPattern, roomLimits, type CodeAttachment, type PresenceState } from '../../../protocol/rooms';
+import { challengeCriteria, challengeLimits, type CriteriaScores } from '../../../protocol/challenges';
+import type { FromWebview, WebviewCommand, WebviewMethod, WebviewRequest } from '../../../protocol/webview';
+import { overLimit } from '../../../protocol/sizeLimit';
 
 export const allowedCommands: ReadonlySet<WebviewCommand> = new Set<WebviewCommand>([
   'personaMesh.showStatus',

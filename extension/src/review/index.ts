@@ -1,7 +1,7 @@
 /** Code review by personas in the editor: commands, comment threads, outcomes. */
 import * as vscode from 'vscode';
-import type { PersonaSummary } from '../../../server/src/protocol/personas';
-import { ReviewOutcomeRequest } from '../../../server/src/protocol/review';
+import type { PersonaSummary } from '../../../protocol/personas';
+import { ReviewOutcomeRequest } from '../../../protocol/review';
 import type { Ctx } from '../ctx';
 import { createOutcomeTracker } from './outcomes';
 import { reviewCode } from './reviewCommands';

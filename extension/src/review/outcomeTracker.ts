@@ -8,8 +8,8 @@
  *
  * No `vscode` import: outcomes.ts feeds it the editor's events, tests feed it their own.
  */
-import type { PersonaRef } from '../../../server/src/protocol/academy';
-import type { ReviewOutcomeParams } from '../../../server/src/protocol/review';
+import type { PersonaRef } from '../../../protocol/academy';
+import type { ReviewOutcomeParams } from '../../../protocol/review';
 
 export interface AppliedSuggestion {
   reviewId: string;

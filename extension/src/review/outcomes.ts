@@ -1,6 +1,6 @@
 /** Feeds the editor's task and diagnostics events to the OutcomeTracker and records what it judges. */
 import * as vscode from 'vscode';
-import type { ReviewOutcomeParams } from '../../../server/src/protocol/review';
+import type { ReviewOutcomeParams } from '../../../protocol/review';
 import { OutcomeTracker, type OutcomeTrackerOptions } from './outcomeTracker';
 
 function errorCount(uri: string): number {

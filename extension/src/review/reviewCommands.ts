@@ -3,8 +3,8 @@
  * (its node runs the brain), send the code, show the comments as threads.
  */
 import * as vscode from 'vscode';
-import type { PersonaSummary } from '../../../server/src/protocol/personas';
-import { ReviewRequest, reviewLimits, type ReviewInput } from '../../../server/src/protocol/review';
+import type { PersonaSummary } from '../../../protocol/personas';
+import { ReviewRequest, reviewLimits, type ReviewInput } from '../../../protocol/review';
 import type { Ctx } from '../ctx';
 import type { ReviewThreads } from './reviewThreads';
 

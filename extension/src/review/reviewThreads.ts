@@ -6,8 +6,8 @@
  * have suggested (a DPO pair in the export). An applied suggestion goes to the OutcomeTracker.
  */
 import * as vscode from 'vscode';
-import type { PersonaRef } from '../../../server/src/protocol/academy';
-import { ReviewFeedbackRequest, type ReviewComment, type ReviewInput, type ReviewOutcome, type ReviewResult } from '../../../server/src/protocol/review';
+import type { PersonaRef } from '../../../protocol/academy';
+import { ReviewFeedbackRequest, type ReviewComment, type ReviewInput, type ReviewOutcome, type ReviewResult } from '../../../protocol/review';
 import type { Ctx } from '../ctx';
 import { shiftRange, type LineRange } from './lineRange';
 import type { AppliedSuggestion } from './outcomeTracker';

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { GenomeChangedNotification, GenomeListRequest, GenomeProgressNotification, type GenomeSummary } from '../../../server/src/protocol/genomes';
+import { GenomeChangedNotification, GenomeListRequest, GenomeProgressNotification, type GenomeSummary } from '../../../protocol/genomes';
 import type { Ctx } from '../ctx';
 
 export type GenomeItem =

@@ -6,8 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { AcademyLeaderboardRequest, AcademySignalNotification, AcademySignalsRequest, signalCategories, type SignalCategory } from '../../../server/src/protocol/academy';
-import type { FromLeaderboard, ToLeaderboard } from '../../../server/src/protocol/leaderboard';
+import { AcademyLeaderboardRequest, AcademySignalNotification, AcademySignalsRequest, signalCategories, type SignalCategory } from '../../../protocol/academy';
+import type { FromLeaderboard, ToLeaderboard } from '../../../protocol/leaderboard';
 import type { Ctx } from '../ctx';
 import { leaderboardHtml } from './leaderboardHtml';
 

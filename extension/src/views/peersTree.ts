@@ -4,7 +4,7 @@
  * overlay a node holds a handful of sessions whatever the size of the mesh, so most peers are
  * reached through others: "Through the mesh" is the normal place for them, not a fault.
  */
-import type { NodeStatus, PeerRoute, PeerSummary } from '../../../server/src/protocol/status';
+import type { NodeStatus, PeerRoute, PeerSummary } from '../../../protocol/status';
 
 export type PeerItem =
   | { kind: 'node'; status: NodeStatus }

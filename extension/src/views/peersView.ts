@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import { PeersRequest } from '../../../server/src/protocol/extension';
-import type { PeerSummary } from '../../../server/src/protocol/status';
+import { PeersRequest } from '../../../protocol/extension';
+import type { PeerSummary } from '../../../protocol/status';
 import type { Ctx } from '../ctx';
 import { childrenOf, rootItems, sessionsText, viewOf, type PeerItem, type Tooltip } from './peersTree';
 

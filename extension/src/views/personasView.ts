@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { ListPersonasRequest, PersonasChangedNotification, type PersonaSummary } from '../../../server/src/protocol/personas';
+import { ListPersonasRequest, PersonasChangedNotification, type PersonaSummary } from '../../../protocol/personas';
 import type { Ctx } from '../ctx';
 
 export type PersonaItem = { kind: 'group'; local: boolean; personas: PersonaSummary[] } | { kind: 'persona'; persona: PersonaSummary };

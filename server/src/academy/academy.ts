@@ -31,8 +31,8 @@ import {
   type SignalCategory,
   type SignalContext,
   type SignalSource,
-} from '../protocol/academy';
-import { participantKey, type ChatMessage } from '../protocol/rooms';
+} from '../../../protocol/academy';
+import { participantKey, type ChatMessage } from '../../../protocol/rooms';
 import { ServiceError } from '../kernel/errors';
 import type { PortMessage } from '../kernel/meshPort';
 import { requireMessageId, requireRoomId } from '../rooms/validate';

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { systemClock, type Clock } from '../kernel/clock';
 import type { Component } from '../kernel/lifecycle';
 import { silentLogger, type Logger } from '../kernel/log';
-import { personaKey, type Signal, type SignalCategory } from '../protocol/academy';
+import { personaKey, type Signal, type SignalCategory } from '../../../protocol/academy';
 import {
   evolutionPolicies,
   evolutionTopic,
@@ -21,8 +21,8 @@ import {
   type EvolutionProposal,
   type EvolutionTrigger,
   type PersonaEvolutionEvent,
-} from '../protocol/evolution';
-import type { ChatMessage } from '../protocol/rooms';
+} from '../../../protocol/evolution';
+import type { ChatMessage } from '../../../protocol/rooms';
 import type { LocalParticipant } from '../rooms/rooms';
 import type { PortMessage } from '../kernel/meshPort';
 import type { Db } from '../store/database';

@@ -3,7 +3,7 @@
  * falling score starts a trial, which capability a message asks for that a persona lacks, and
  * whether a trial's genome is kept.
  */
-import type { Signal, SignalCategory } from '../protocol/academy';
+import type { Signal, SignalCategory } from '../../../protocol/academy';
 import { effectiveSignals } from './scores';
 
 export interface EvolutionThresholds {

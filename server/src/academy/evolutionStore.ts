@@ -1,6 +1,6 @@
 /** Evolution state in libsql: the trials of local personas (resumed after a restart) and the mesh's lineage events. */
-import { personaKey, type SignalCategory } from '../protocol/academy';
-import type { EvolutionTrigger, PersonaEvolutionEvent } from '../protocol/evolution';
+import { personaKey, type SignalCategory } from '../../../protocol/academy';
+import type { EvolutionTrigger, PersonaEvolutionEvent } from '../../../protocol/evolution';
 import type { Db } from '../store/database';
 import type { WindowMean } from './evolutionRules';
 

@@ -16,8 +16,8 @@
  * texts the signal carries in its context are used. Lines come out in signal order (ts, then id),
  * so the same data gives the same file on every node.
  */
-import { personaKey, type ExportFilter, type ExportFormat, type ExportSummary, type PersonaRef, type Signal } from '../protocol/academy';
-import type { ChatMessage } from '../protocol/rooms';
+import { personaKey, type ExportFilter, type ExportFormat, type ExportSummary, type PersonaRef, type Signal } from '../../../protocol/academy';
+import type { ChatMessage } from '../../../protocol/rooms';
 import { isMessageId, parseMessageId } from '../rooms/validate';
 import type { Db } from '../store/database';
 import { reviewAnswers, reviewPairs } from './reviewPairs';

@@ -4,7 +4,7 @@
  * only, so every node holding the same rooms gets the same samples, whichever order the messages
  * arrived in: replies whose prompt has not arrived yet are simply looked at again next time.
  */
-import { participantKey, type ChatMessage } from '../protocol/rooms';
+import { participantKey, type ChatMessage } from '../../../protocol/rooms';
 import type { Db } from '../store/database';
 import type { SignalStore } from './signalStore';
 

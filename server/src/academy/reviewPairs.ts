@@ -9,7 +9,7 @@
  *   it (severity, message, and its suggested replacement).
  */
 import { compareSignals } from './scores';
-import type { ExportFilter, PersonaRef, Signal } from '../protocol/academy';
+import type { ExportFilter, PersonaRef, Signal } from '../../../protocol/academy';
 
 export interface ReviewAnswer {
   persona: PersonaRef;

@@ -20,7 +20,7 @@ import {
   type AcademySignalsParams,
   type Signal,
   type SignalCategory,
-} from '../protocol/academy';
+} from '../../../protocol/academy';
 import { ServiceError } from '../kernel/errors';
 import { toResponseError } from '../kernel/responseError';
 import type { Academy } from './academy';

@@ -23,7 +23,7 @@ import {
   type PersonaScores,
   type Signal,
   type SignalCategory,
-} from '../protocol/academy';
+} from '../../../protocol/academy';
 import type { LatencySample } from './signalStore';
 
 export interface ScoreOptions {

@@ -4,7 +4,7 @@
  * a higher number, even a signal with an old ts, so a cursor never skips anything.
  */
 import { randomBytes } from 'node:crypto';
-import { personaKey, type Signal, type SignalCategory } from '../protocol/academy';
+import { personaKey, type Signal, type SignalCategory } from '../../../protocol/academy';
 import type { Db } from '../store/database';
 
 export interface LatencySample {

@@ -6,7 +6,7 @@
  */
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { nodeIdFromPublicKey, type Identity } from '../kernel/identity';
-import type { Signal, UnsignedSignal } from '../protocol/academy';
+import type { Signal, UnsignedSignal } from '../../../protocol/academy';
 import { canonicalJson } from '../kernel/canonicalJson';
 
 const context = 'persona-mesh/academy-signal/v1\n';

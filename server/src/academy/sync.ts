@@ -8,7 +8,7 @@
  */
 import type { Clock, TimerHandle } from '../kernel/clock';
 import type { Logger } from '../kernel/log';
-import { academyTopics, type AcademySyncMessage } from '../protocol/academy';
+import { academyTopics, type AcademySyncMessage } from '../../../protocol/academy';
 import type { PortMessage } from '../kernel/meshPort';
 import type { SignalStore } from './signalStore';
 import type { AcademyTransport } from './transport';

@@ -1,6 +1,6 @@
 /** Checks of signals received from the mesh (untrusted input) and recorded locally. */
-import { overLimit } from '../protocol/sizeLimit';
-import { academyLimits, signalCategories, signalSources, type PersonaRef, type Signal } from '../protocol/academy';
+import { overLimit } from '../../../protocol/sizeLimit';
+import { academyLimits, signalCategories, signalSources, type PersonaRef, type Signal } from '../../../protocol/academy';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -10,9 +10,9 @@
  *   answer, which is what the DPO export pairs (winner's answer chosen, loser's rejected).
  */
 import type { RecordSignalInput } from '../academy/academy';
-import type { Signal } from '../protocol/academy';
-import { personaKey } from '../protocol/academy';
-import { challengeCriteria, challengeLimits, type ChallengeSpec, type ChallengeView, type RevealedAnswer } from '../protocol/challenges';
+import type { Signal } from '../../../protocol/academy';
+import { personaKey } from '../../../protocol/academy';
+import { challengeCriteria, challengeLimits, type ChallengeSpec, type ChallengeView, type RevealedAnswer } from '../../../protocol/challenges';
 import { pairOutcomes } from './ranking';
 
 export interface ChallengeAcademy {

@@ -5,7 +5,7 @@
  * produces it. Any other answer is parsed leniently (the first {...} in the text), checked, and the
  * brain is asked once more, with the problem, before the judge gives up.
  */
-import { challengeCriteria, challengeLimits, judgeJsonSchema, type AnonymousAnswer, type ChallengeSpec, type CriteriaScores } from '../protocol/challenges';
+import { challengeCriteria, challengeLimits, judgeJsonSchema, type AnonymousAnswer, type ChallengeSpec, type CriteriaScores } from '../../../protocol/challenges';
 import { cleanScores, scoresProblem } from './validate';
 
 /** Asks a persona's brain one question; rejects when it cannot answer. */

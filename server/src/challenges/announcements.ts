@@ -1,5 +1,5 @@
 /** The system messages a challenge posts in its room: the announcement, the reveal, a cancellation. */
-import { challengeCriteria, type ChallengeView } from '../protocol/challenges';
+import { challengeCriteria, type ChallengeView } from '../../../protocol/challenges';
 
 const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
 

@@ -3,7 +3,7 @@
  * part (who wrote which answer, the judges' cards) until the reveal. A row is replaced whole on
  * every change, so a restart finds the last state that was written.
  */
-import type { ChallengeView } from '../protocol/challenges';
+import type { ChallengeView } from '../../../protocol/challenges';
 import type { Db } from '../store/database';
 
 /** What only the coordinator knows before the reveal. */

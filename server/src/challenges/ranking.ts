@@ -3,8 +3,8 @@
  * who scored it, and the weighted total Σ weight × mean (0…10). Higher totals rank first; equal
  * totals share a rank; forfeits rank after every answer. Pure, so any node could recompute it.
  */
-import { personaKey, type PersonaRef } from '../protocol/academy';
-import { challengeCriteria, type CriteriaScores, type CriteriaWeights, type JudgeScores, type RevealedAnswer } from '../protocol/challenges';
+import { personaKey, type PersonaRef } from '../../../protocol/academy';
+import { challengeCriteria, type CriteriaScores, type CriteriaWeights, type JudgeScores, type RevealedAnswer } from '../../../protocol/challenges';
 
 export interface RankingInput {
   participants: readonly PersonaRef[];

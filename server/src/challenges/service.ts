@@ -21,7 +21,7 @@ import { EventEmitter } from 'node:events';
 import { systemClock, type Clock, type TimerHandle } from '../kernel/clock';
 import type { Component } from '../kernel/lifecycle';
 import { silentLogger, type Logger } from '../kernel/log';
-import { personaKey, type PersonaRef } from '../protocol/academy';
+import { personaKey, type PersonaRef } from '../../../protocol/academy';
 import {
   challengeLimits,
   challengeTopics,
@@ -32,7 +32,7 @@ import {
   type JudgeRef,
   type JudgeScores,
   type SubmitScoresParams,
-} from '../protocol/challenges';
+} from '../../../protocol/challenges';
 import { ServiceError } from '../kernel/errors';
 import type { LocalParticipant, Rooms } from '../rooms/rooms';
 import type { PortMessage } from '../kernel/meshPort';

@@ -1,5 +1,5 @@
 /** Checks of challenge specs, score cards and mesh messages (untrusted input from the client or the mesh). */
-import { roomIdPattern } from '../protocol/rooms';
+import { roomIdPattern } from '../../../protocol/rooms';
 import {
   challengeCriteria,
   challengeDifficulties,
@@ -10,8 +10,8 @@ import {
   type ChallengeView,
   type CriteriaScores,
   type JudgeRef,
-} from '../protocol/challenges';
-import type { PersonaRef } from '../protocol/academy';
+} from '../../../protocol/challenges';
+import type { PersonaRef } from '../../../protocol/academy';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

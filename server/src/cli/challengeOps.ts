@@ -11,7 +11,7 @@
  * Every change of a challenge this node holds prints {"event":"challenge","challenge":ChallengeView}.
  */
 import type { MeshNode } from '../node/meshNode';
-import type { ChallengeSpec, SubmitScoresParams } from '../protocol/challenges';
+import type { ChallengeSpec, SubmitScoresParams } from '../../../protocol/challenges';
 import type { CliOutput } from './output';
 
 export const challengeOpNames = ['personas', 'challenge.start', 'challenge.score', 'challenges', 'leaderboard'] as const;

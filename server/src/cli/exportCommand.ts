@@ -8,7 +8,7 @@ import Database from 'libsql';
 import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { dbExportSource, exportTrainingData } from '../academy/export';
-import { exportFormats, type ExportFilter, type ExportFormat } from '../protocol/academy';
+import { exportFormats, type ExportFilter, type ExportFormat } from '../../../protocol/academy';
 import { databaseFileName, pragmaValue, type Db } from '../store/database';
 import { classifyStoreError } from '../store/errors';
 import { migrations } from '../store/migrations';

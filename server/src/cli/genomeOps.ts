@@ -23,7 +23,7 @@ import { GenomeError } from '../genomes/errors';
 import { manifestSize } from '../genomes/manifest';
 import type { GenomeService } from '../genomes/service';
 import type { MeshNode } from '../node/meshNode';
-import type { GenomeManifest, GenomePublishParams } from '../protocol/genomes';
+import type { GenomeManifest, GenomePublishParams } from '../../../protocol/genomes';
 import { lastValue, UsageError, type ParsedArgs } from './args';
 import type { CliOutput } from './output';
 

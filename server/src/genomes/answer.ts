@@ -2,7 +2,7 @@
  * A query's answer in parts a session message can carry (see genomeAnswerLimits): manifests in
  * rank order, a new part whenever the next one would take the part over `partBytes`.
  */
-import { genomeAnswerLimits, type GenomeManifest } from '../protocol/genomes';
+import { genomeAnswerLimits, type GenomeManifest } from '../../../protocol/genomes';
 
 export interface SizedManifest {
   manifest: GenomeManifest;

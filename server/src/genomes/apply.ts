@@ -17,8 +17,8 @@ import { basename, dirname, join, normalize } from 'node:path';
 import type { Logger } from '../kernel/log';
 import { privateDirMode, privateFileMode } from '../kernel/privateFiles';
 import type { LlamaAdapterSpec } from '../personas/brains/llamaWorkerProtocol';
-import type { KnowledgeLayerData, PromptLayerData } from '../protocol/genomes';
-import type { PersonaDefinition } from '../protocol/personas';
+import type { KnowledgeLayerData, PromptLayerData } from '../../../protocol/genomes';
+import type { PersonaDefinition } from '../../../protocol/personas';
 import { GenomeError } from './errors';
 import type { GenomeService } from './service';
 

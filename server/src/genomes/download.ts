@@ -11,7 +11,7 @@
 import { EventEmitter } from 'node:events';
 import type { Clock, Random, TimerHandle } from '../kernel/clock';
 import type { Logger } from '../kernel/log';
-import type { GenomeDirect, GenomeManifest, GenomePieceMessage, GenomeProgress } from '../protocol/genomes';
+import type { GenomeDirect, GenomeManifest, GenomePieceMessage, GenomeProgress } from '../../../protocol/genomes';
 import type { BlobStore } from './blobStore';
 import { GenomeError } from './errors';
 import type { GenomeIndex } from './genomeIndex';

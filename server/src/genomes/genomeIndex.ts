@@ -3,7 +3,7 @@
  * downloads, and the bitmap of verified pieces of each partial blob. Every write is one
  * statement or transaction, so a kill -9 leaves either the old or the new state.
  */
-import type { GenomeDownloadState, GenomeManifest } from '../protocol/genomes';
+import type { GenomeDownloadState, GenomeManifest } from '../../../protocol/genomes';
 import type { Db } from '../store/database';
 import { manifestSize } from './manifest';
 import { Bitmap } from './pieces';

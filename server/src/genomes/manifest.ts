@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { nodeIdFromPublicKey, verifySignature, type Identity } from '../kernel/identity';
-import { formatCount } from '../protocol/sizeLimit';
+import { formatCount } from '../../../protocol/sizeLimit';
 import {
   genomeLayerKinds,
   genomeManifestVersion,
@@ -15,7 +15,7 @@ import {
   type GenomeLayer,
   type GenomeManifest,
   type GenomeManifestContent,
-} from '../protocol/genomes';
+} from '../../../protocol/genomes';
 import { canonicalJson } from '../kernel/canonicalJson';
 import { GenomeError } from './errors';
 

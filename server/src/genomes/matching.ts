@@ -4,7 +4,7 @@
  * and the genome's; the rank adds the share of preferred capabilities present and the academy's
  * score, so a well-rated genome beats an unrated one of equal fit.
  */
-import type { GenomeManifest, GenomeQuery } from '../protocol/genomes';
+import type { GenomeManifest, GenomeQuery } from '../../../protocol/genomes';
 import { compatibilityVector, cosine, words } from './vector';
 
 export const defaultMaxResults = 20;

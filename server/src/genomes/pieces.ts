@@ -1,6 +1,6 @@
 /** Piece arithmetic and piece bitmaps (bit i in byte i>>3, least significant bit first). */
 import { createHash } from 'node:crypto';
-import { genomePieceBytes } from '../protocol/genomes';
+import { genomePieceBytes } from '../../../protocol/genomes';
 
 export function sha256Hex(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');

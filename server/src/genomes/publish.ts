@@ -6,8 +6,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
 import type { Identity } from '../kernel/identity';
-import { overLimit } from '../protocol/sizeLimit';
-import { genomeManifestVersion, type GenomeLayer, type GenomeLayerKind, type GenomeManifest, type GenomeMetrics, type GenomePublishParams, type KnowledgeLayerData, type PromptLayerData } from '../protocol/genomes';
+import { overLimit } from '../../../protocol/sizeLimit';
+import { genomeManifestVersion, type GenomeLayer, type GenomeLayerKind, type GenomeManifest, type GenomeMetrics, type GenomePublishParams, type KnowledgeLayerData, type PromptLayerData } from '../../../protocol/genomes';
 import type { BlobStore } from './blobStore';
 import { GenomeError } from './errors';
 import { checkLoraAdapter, modelArchitecture } from './lora';

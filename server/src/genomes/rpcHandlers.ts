@@ -21,7 +21,7 @@ import {
   GenomeQueryRequest,
   GenomeUnapplyRequest,
   type GenomeProgress,
-} from '../protocol/genomes';
+} from '../../../protocol/genomes';
 import { oneLine, toResponseError } from '../kernel/responseError';
 import { GenomeError } from './errors';
 import type { GenomeService } from './service';

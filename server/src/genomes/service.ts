@@ -16,7 +16,7 @@ import type { Identity } from '../kernel/identity';
 import type { Component } from '../kernel/lifecycle';
 import type { Logger } from '../kernel/log';
 import { cryptoRandom } from '../kernel/random';
-import { overLimit } from '../protocol/sizeLimit';
+import { overLimit } from '../../../protocol/sizeLimit';
 import {
   genomeAnswerLimits,
   genomeTopics,
@@ -32,7 +32,7 @@ import {
   type GenomeRejected,
   type GenomeResult,
   type GenomeSummary,
-} from '../protocol/genomes';
+} from '../../../protocol/genomes';
 import type { PortMessage } from '../kernel/meshPort';
 import type { Db } from '../store/database';
 import { answerParts, type SizedManifest } from './answer';

@@ -4,7 +4,7 @@
  * without sharing a vocabulary, and cosine similarity says how well a genome fits a query.
  */
 import { createHash } from 'node:crypto';
-import { genomeVectorDimensions } from '../protocol/genomes';
+import { genomeVectorDimensions } from '../../../protocol/genomes';
 
 /** Capabilities weigh more than words of the description: they are what a query asks for. */
 const capabilityWeight = 3;

@@ -23,7 +23,7 @@ import {
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { duplicateIdProblems, parsePersonaFile, personaFileSuffix, type ParsedPersonaFile } from '../personas/personaFile';
 import { describeKind, keysAt, specAt, type KeySpec } from '../personas/schema';
-import { brainProviders, roomRoles, type PersonaProblem } from '../protocol/personas';
+import { brainProviders, roomRoles, type PersonaProblem } from '../../../protocol/personas';
 import { cursorContext, hoverTarget } from './frontMatterContext';
 
 export const personaLanguageId = 'persona-markdown';

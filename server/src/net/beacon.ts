@@ -4,7 +4,7 @@
  * last counter per (node, instance) is bounded.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { DatagramKind, maxDatagramBytes, meshProtocolVersion, type Beacon } from '../protocol/mesh';
+import { DatagramKind, maxDatagramBytes, meshProtocolVersion, type Beacon } from '../../../protocol/mesh';
 import { BoundedMap } from './boundedMap';
 import { maxClusterLabelLength } from './overlay/clusters';
 import { decode, encode, isRecord } from './codec';

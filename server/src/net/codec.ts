@@ -3,7 +3,7 @@
  * any MessagePack decoder reads). Decoding never throws: it returns a result.
  */
 import { Packr } from 'msgpackr';
-import type { SessionMessage } from '../protocol/mesh';
+import type { SessionMessage } from '../../../protocol/mesh';
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number', moreTypes: false });
 

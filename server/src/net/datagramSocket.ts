@@ -6,7 +6,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { Component } from '../kernel/lifecycle';
 import type { Logger } from '../kernel/log';
-import { maxDatagramBytes } from '../protocol/mesh';
+import { maxDatagramBytes } from '../../../protocol/mesh';
 import type { Counters } from './counters';
 
 export interface DatagramOptions {

@@ -17,7 +17,7 @@ import type { RemoteInfo } from 'node:dgram';
 import type { Clock, Random, TimerHandle } from '../kernel/clock';
 import type { Component } from '../kernel/lifecycle';
 import type { Logger } from '../kernel/log';
-import { DatagramKind, meshProtocolVersion, type Beacon } from '../protocol/mesh';
+import { DatagramKind, meshProtocolVersion, type Beacon } from '../../../protocol/mesh';
 import { BeaconVerifier, encodeBeacon } from './beacon';
 import type { Counters } from './counters';
 import type { DatagramSocket } from './datagramSocket';

@@ -15,7 +15,7 @@ import { EventEmitter } from 'node:events';
 import sodium from 'sodium-native';
 import { base32Decode, base32Encode } from '../kernel/base32';
 import type { Logger } from '../kernel/log';
-import { DatagramKind, fastLaneHeaderBytes, maxDatagramBytes, type Envelope } from '../protocol/mesh';
+import { DatagramKind, fastLaneHeaderBytes, maxDatagramBytes, type Envelope } from '../../../protocol/mesh';
 import { BoundedMap } from './boundedMap';
 import { decode, encode } from './codec';
 import type { Counters } from './counters';

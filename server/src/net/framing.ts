@@ -3,7 +3,7 @@
  * against the maximum before it allocates anything, and never throws: bad input puts it in a
  * failed state with a reason, and the session closes.
  */
-import { overLimit } from '../protocol/sizeLimit';
+import { overLimit } from '../../../protocol/sizeLimit';
 
 export const frameHeaderBytes = 4;
 /** Default hard maximum of a frame payload (16 MiB). */

@@ -12,9 +12,9 @@
  */
 import NoiseState, { type KeyPair } from 'noise-handshake';
 import { generateKeyPair } from 'noise-handshake/dh';
-import { handshakeSignatureContext, meshProtocolVersion, type HandshakePayload } from '../protocol/mesh';
+import { handshakeSignatureContext, meshProtocolVersion, type HandshakePayload } from '../../../protocol/mesh';
 import { nodeIdFromPublicKey, verifySignature, type Identity } from '../kernel/identity';
-import { overLimit } from '../protocol/sizeLimit';
+import { overLimit } from '../../../protocol/sizeLimit';
 import { decode, encode, isRecord } from './codec';
 
 /** Largest handshake message we accept (m2 is 32 + 48 + payload + 16 bytes). */

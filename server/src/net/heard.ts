@@ -5,7 +5,7 @@
  * in place for every envelope (no allocation once an origin is known), no timers: the age of an
  * entry is judged when someone asks.
  */
-import type { PeerRoute } from '../protocol/status';
+import type { PeerRoute } from '../../../protocol/status';
 import { BoundedMap } from './boundedMap';
 import type { PeerInfo } from './peerTable';
 

@@ -3,7 +3,7 @@
  * Fast lane (lossy multicast): presence, typing, persona heartbeats, live telemetry. Reliable
  * lane: everything else. Bulk priority: genome pieces, which leave after control and chat.
  */
-import type { Lane, Priority } from '../protocol/mesh';
+import type { Lane, Priority } from '../../../protocol/mesh';
 
 const fastPatterns = [/^\/presence\//, /\/typing(\/|$)/, /\/telemetry(\/|$)/, /\/heartbeat(\/|$)/];
 const bulkPatterns = [/^\/genome\/piece/];

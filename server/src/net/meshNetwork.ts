@@ -61,7 +61,7 @@ import {
   type Lane,
   type Priority,
   type SessionMessage,
-} from '../protocol/mesh';
+} from '../../../protocol/mesh';
 import type { BackoffOptions } from './backoff';
 import { encodeSessionMessage, isRecord, isStringArray } from './codec';
 import { BoundedMap } from './boundedMap';

@@ -7,7 +7,7 @@
  * clock (rooms/fold.ts), so a copy that Plumtree repairs after a later one is delivered rather
  * than dropped and left for the next anti-entropy round.
  */
-import type { Envelope } from '../protocol/mesh';
+import type { Envelope } from '../../../protocol/mesh';
 
 export type OrderClass = 'control' | 'bulk' | 'unordered' | undefined;
 

@@ -22,7 +22,7 @@ import {
 } from 'json-rpc-2.0';
 import type { Clock, TimerHandle } from '../kernel/clock';
 import type { Logger } from '../kernel/log';
-import { defaultAllowedMethods, rpcNotAllowedCode, rpcNotAllowedMessage, topics, type Envelope } from '../protocol/mesh';
+import { defaultAllowedMethods, rpcNotAllowedCode, rpcNotAllowedMessage, topics, type Envelope } from '../../../protocol/mesh';
 import { BoundedMap } from './boundedMap';
 import type { Counters } from './counters';
 

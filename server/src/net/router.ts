@@ -24,7 +24,7 @@
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../kernel/clock';
 import type { Logger } from '../kernel/log';
-import { maxEnvelopeHops, type Envelope, type Priority } from '../protocol/mesh';
+import { maxEnvelopeHops, type Envelope, type Priority } from '../../../protocol/mesh';
 import { encodeSessionMessage, isRecord } from './codec';
 import type { Counters } from './counters';
 import { Dedup } from './dedup';

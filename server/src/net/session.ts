@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Clock, TimerHandle } from '../kernel/clock';
 import type { Logger } from '../kernel/log';
-import type { Priority, SessionMessage, SessionMessageType } from '../protocol/mesh';
+import type { Priority, SessionMessage, SessionMessageType } from '../../../protocol/mesh';
 import { decodeBatch, encodeSessionMessage, isRecord, toSessionMessage } from './codec';
 import type { Counters } from './counters';
 import { sharedFlushScheduler, type FlushScheduler } from './flushScheduler';

@@ -17,7 +17,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, Socket, type Server } from 'node:net';
 import type { Clock, Random, TimerHandle } from '../kernel/clock';
 import type { Logger } from '../kernel/log';
-import { duplicateIdentityReason, type Priority, type SessionMessage } from '../protocol/mesh';
+import { duplicateIdentityReason, type Priority, type SessionMessage } from '../../../protocol/mesh';
 import { Backoff, defaultBackoff, type BackoffOptions } from './backoff';
 import { BoundedMap } from './boundedMap';
 import { isStringArray } from './codec';

@@ -4,7 +4,7 @@
  */
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { isIP } from 'node:net';
-import type { NetworkSettings } from '../protocol/status';
+import type { NetworkSettings } from '../../../protocol/status';
 
 export class NetworkSettingsError extends Error {
   readonly code = 'network-settings';

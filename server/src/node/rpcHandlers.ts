@@ -7,9 +7,9 @@
  *   registerNodeHandlers(connection, () => startedNode, { logger, setLogLevel })
  */
 import { ErrorCodes, ResponseError, type Connection, type Disposable } from 'vscode-languageserver';
-import { EvolutionHistoryRequest, SetEvolutionPolicyNotification } from '../protocol/evolution';
-import { NewIdentityRequest, PeersRequest, PingPeerRequest, SetLogLevelNotification, StatusRequest } from '../protocol/extension';
-import { CancelModelDownloadRequest } from '../protocol/personas';
+import { EvolutionHistoryRequest, SetEvolutionPolicyNotification } from '../../../protocol/evolution';
+import { NewIdentityRequest, PeersRequest, PingPeerRequest, SetLogLevelNotification, StatusRequest } from '../../../protocol/extension';
+import { CancelModelDownloadRequest } from '../../../protocol/personas';
 import { describeError } from '../kernel/lifecycle';
 import { logLevels, type Logger, type LogLevel } from '../kernel/log';
 import type { MeshNode } from './meshNode';

@@ -5,9 +5,9 @@
  * room's earlier mentions of the persona, and the older messages most relevant to the question.
  * What fits is given oldest first; the persona's own messages are `assistant` turns.
  */
-import type { PersonaDefinition } from '../protocol/personas';
-import { compareMessages, type ChatMessage } from '../protocol/rooms';
-import type { HistoryPage, HistoryParams } from '../protocol/roomsRpc';
+import type { PersonaDefinition } from '../../../protocol/personas';
+import { compareMessages, type ChatMessage } from '../../../protocol/rooms';
+import type { HistoryPage, HistoryParams } from '../../../protocol/roomsRpc';
 import type { BrainMessage } from './brains/brain';
 import { queryTerms } from './brains/librarian';
 

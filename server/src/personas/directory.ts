@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { systemClock, type Clock, type TimerHandle } from '../kernel/clock';
 import type { Component } from '../kernel/lifecycle';
 import { silentLogger, type Logger } from '../kernel/log';
-import { brainProviders, type PersonaState, type PersonaSummary } from '../protocol/personas';
+import { brainProviders, type PersonaState, type PersonaSummary } from '../../../protocol/personas';
 import { refreshIntervalMs } from '../kernel/refreshInterval';
 import type { MeshPort, PortMessage } from '../kernel/meshPort';
 import type { PersonaRegistry } from './registry';

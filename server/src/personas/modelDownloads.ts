@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { Clock } from '../kernel/clock';
 import type { Logger } from '../kernel/log';
 import { privateFileMode } from '../kernel/privateFiles';
-import type { ModelDownloadProgress } from '../protocol/personas';
+import type { ModelDownloadProgress } from '../../../protocol/personas';
 import { cancelModelDownload, type LlamaModelsOptions } from './brains/llama';
 
 export interface ModelDownloadsOptions {

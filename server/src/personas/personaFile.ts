@@ -18,8 +18,8 @@ import {
   type PersonaProblem,
   type Position,
   type RoomRole,
-} from '../protocol/personas';
-import { roomIdPattern } from '../protocol/rooms';
+} from '../../../protocol/personas';
+import { roomIdPattern } from '../../../protocol/rooms';
 import { readGgufHeader } from './modelFile';
 import { brainKeys, closest, describeKind, participationKeys, personaIdPattern, personaKeys, type KeySpec } from './schema';
 

@@ -5,7 +5,7 @@
  * on every node and bids stay comparable mesh-wide.
  */
 import MiniSearch from 'minisearch';
-import type { PersonaSummary } from '../protocol/personas';
+import type { PersonaSummary } from '../../../protocol/personas';
 import { queryTerms } from './brains/librarian';
 
 /** Profile scores by `nodeId/personaId`, each in [0, 2): BM25 squashed so a long message cannot outbid a trigger. */

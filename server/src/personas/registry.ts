@@ -12,8 +12,8 @@ import * as path from 'node:path';
 import { systemClock, type Clock, type TimerHandle } from '../kernel/clock';
 import type { Component } from '../kernel/lifecycle';
 import { silentLogger, type Logger } from '../kernel/log';
-import { overLimit } from '../protocol/sizeLimit';
-import type { PersonaDefinition, PersonaFoldersParams, PersonaProblem, PersonaState, PersonaSummary } from '../protocol/personas';
+import { overLimit } from '../../../protocol/sizeLimit';
+import type { PersonaDefinition, PersonaFoldersParams, PersonaProblem, PersonaState, PersonaSummary } from '../../../protocol/personas';
 import type { DisabledPersonas } from './disabledPersonas';
 import { duplicateIdProblems, parsePersonaFile, personaFileSuffix, type ParsedPersonaFile } from './personaFile';
 

@@ -6,7 +6,7 @@
  * ranks it further. The room role scales it: experts
  * bid fully, members and moderators less, learners and observers never. 0 = no bid.
  */
-import type { PersonaDefinition } from '../protocol/personas';
+import type { PersonaDefinition } from '../../../protocol/personas';
 import { queryTerms } from './brains/librarian';
 
 const roleWeight: Record<string, number> = { expert: 1, member: 0.8, moderator: 0.5, learner: 0, observer: 0 };

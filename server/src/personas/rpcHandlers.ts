@@ -17,7 +17,7 @@ import {
   SetPersonaFoldersNotification,
   type PersonaFoldersParams,
   type PersonaSummary,
-} from '../protocol/personas';
+} from '../../../protocol/personas';
 import type { PersonaService } from './service';
 import { personaTemplate } from './template';
 

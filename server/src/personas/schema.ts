@@ -2,7 +2,7 @@
  * The keys of a persona file's front matter: what the parser accepts, what completion offers and
  * what hover explains. One table so the three never disagree.
  */
-import { brainProviders, roomRoles } from '../protocol/personas';
+import { brainProviders, roomRoles } from '../../../protocol/personas';
 
 export type ValueKind = 'string' | 'number' | 'integer' | 'boolean' | 'string-list' | 'role-map' | 'object';
 

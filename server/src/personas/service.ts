@@ -8,7 +8,7 @@
 import { systemClock, type Clock } from '../kernel/clock';
 import { Lifecycle, type Component } from '../kernel/lifecycle';
 import { silentLogger, type Logger } from '../kernel/log';
-import type { PersonaDefinition } from '../protocol/personas';
+import type { PersonaDefinition } from '../../../protocol/personas';
 import type { Rooms } from '../rooms/rooms';
 import type { MeshPort } from '../kernel/meshPort';
 import type { PersonaLanguageDeps } from '../lsp/personaLanguage';

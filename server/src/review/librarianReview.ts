@@ -6,7 +6,7 @@
  * Deterministic: the same code and index give the same comments.
  */
 import type { LibrarianIndex } from '../personas/brains/librarian';
-import { reviewLimits, type ReviewComment, type ReviewInput } from '../protocol/review';
+import { reviewLimits, type ReviewComment, type ReviewInput } from '../../../protocol/review';
 
 const scriptLanguages = new Set(['javascript', 'typescript', 'javascriptreact', 'typescriptreact']);
 

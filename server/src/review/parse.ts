@@ -4,7 +4,7 @@
  * code. Each comment is checked on its own, so one bad comment does not lose the good ones; what
  * is dropped is said, one line each.
  */
-import { reviewLimits, reviewSeverities, type ReviewComment, type ReviewInput, type ReviewSeverity } from '../protocol/review';
+import { reviewLimits, reviewSeverities, type ReviewComment, type ReviewInput, type ReviewSeverity } from '../../../protocol/review';
 
 export interface ParsedReview {
   comments: ReviewComment[];

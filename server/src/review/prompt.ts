@@ -4,8 +4,8 @@
  * and the exact JSON shape. The retry adds the previous reply and what was wrong with it.
  */
 import type { BrainMessage } from '../personas/brains/brain';
-import type { PersonaDefinition } from '../protocol/personas';
-import type { ReviewInput } from '../protocol/review';
+import type { PersonaDefinition } from '../../../protocol/personas';
+import type { ReviewInput } from '../../../protocol/review';
 import { lastLine } from './parse';
 
 export function numbered(input: Pick<ReviewInput, 'code' | 'firstLine'>): string {

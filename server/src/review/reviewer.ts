@@ -7,9 +7,9 @@
  */
 import { BrainError, collect, type Brain } from '../personas/brains/brain';
 import { LibrarianBrain } from '../personas/brains/librarian';
-import type { PersonaDefinition } from '../protocol/personas';
-import { reviewLimits, type ReviewInput, type ReviewOutput } from '../protocol/review';
-import { overLimit } from '../protocol/sizeLimit';
+import type { PersonaDefinition } from '../../../protocol/personas';
+import { reviewLimits, type ReviewInput, type ReviewOutput } from '../../../protocol/review';
+import { overLimit } from '../../../protocol/sizeLimit';
 import { ServiceError } from '../kernel/errors';
 import { librarianReview } from './librarianReview';
 import { parseReview, reviewJsonSchema, ReviewFormatError } from './parse';

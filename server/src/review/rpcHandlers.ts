@@ -10,7 +10,7 @@ import type { CancellationToken, Connection, Disposable } from 'vscode-languages
 import type { Academy } from '../academy/academy';
 import { describeError } from '../kernel/lifecycle';
 import type { Logger } from '../kernel/log';
-import type { PersonaRef, Signal } from '../protocol/academy';
+import type { PersonaRef, Signal } from '../../../protocol/academy';
 import {
   ReviewFeedbackRequest,
   ReviewOutcomeRequest,
@@ -21,7 +21,7 @@ import {
   type ReviewOutput,
   type ReviewParams,
   type ReviewResult,
-} from '../protocol/review';
+} from '../../../protocol/review';
 import { ServiceError } from '../kernel/errors';
 import { toResponseError } from '../kernel/responseError';
 import { parseReview } from './parse';

@@ -7,8 +7,8 @@
  * export: chosen = the user's edit, rejected = the suggestion).
  */
 import type { RecordSignalInput } from '../academy/academy';
-import { academyLimits, type PersonaRef } from '../protocol/academy';
-import { reviewLimits, reviewOutcomes, reviewSeverities, type ReviewComment, type ReviewFeedbackParams, type ReviewInput } from '../protocol/review';
+import { academyLimits, type PersonaRef } from '../../../protocol/academy';
+import { reviewLimits, reviewOutcomes, reviewSeverities, type ReviewComment, type ReviewFeedbackParams, type ReviewInput } from '../../../protocol/review';
 import { ServiceError } from '../kernel/errors';
 import { checkReviewInput } from './reviewer';
 import { numbered } from './prompt';

@@ -5,7 +5,7 @@
  * Called inside the event log's transaction: a count rolls back with the event it counted.
  */
 import type { Clock, TimerHandle } from '../kernel/clock';
-import { authorLimitsPerMinute, type AuthorLimitKind, type RoomEventBody } from '../protocol/rooms';
+import { authorLimitsPerMinute, type AuthorLimitKind, type RoomEventBody } from '../../../protocol/rooms';
 import type { Db } from '../store/database';
 
 export type AuthorLimits = Record<AuthorLimitKind, number>;

@@ -13,7 +13,7 @@
  *   not stored: its key is kept (status `limited`, the body cut to type and author) so the gap it
  *   leaves is closed and never pulled again, and sync does not serve it.
  */
-import { compareMessages, participantKey, type Author, type ChatMessage, type Hlc, type RoomEvent, type RoomEventBody } from '../protocol/rooms';
+import { compareMessages, participantKey, type Author, type ChatMessage, type Hlc, type RoomEvent, type RoomEventBody } from '../../../protocol/rooms';
 import type { Db } from '../store/database';
 import { foldMessage, isRelated, mayApply, messageId, type MessageBody, type RelatedBody, type StoredEvent } from './fold';
 import { AuthorMinuteCounts, limitKindOf, type AuthorLimits } from './authorLimits';

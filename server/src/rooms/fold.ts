@@ -6,7 +6,7 @@
  * Only the author may edit or delete (same participant key); other attempts are ignored here and
  * reported by the caller.
  */
-import { compareMessages, participantKey, type ChatMessage, type RoomEvent, type RoomEventBody } from '../protocol/rooms';
+import { compareMessages, participantKey, type ChatMessage, type RoomEvent, type RoomEventBody } from '../../../protocol/rooms';
 
 export type MessageBody = Extract<RoomEventBody, { type: 'message' }>;
 export type RelatedBody = Extract<RoomEventBody, { type: 'edit' | 'delete' | 'reaction' }>;

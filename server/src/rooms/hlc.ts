@@ -7,7 +7,7 @@
  * itself keeps its timestamp). Causality past that bound is kept per room by the event log, which
  * orders each new event after everything the room holds (eventLog.ts `appendLocal`).
  */
-import type { Hlc } from '../protocol/rooms';
+import type { Hlc } from '../../../protocol/rooms';
 
 export interface HlcOptions {
   /** Wall clock in ms (injected). */

@@ -7,7 +7,7 @@
  * under those numbers, theirs take the numbers and ours are written again after the mesh's newest.
  */
 import type { Clock, TimerHandle } from '../kernel/clock';
-import type { RoomEvent, RoomEventBody } from '../protocol/rooms';
+import type { RoomEvent, RoomEventBody } from '../../../protocol/rooms';
 
 export interface OwnNumberingHooks {
   /** Sends one of our events live. */

@@ -4,7 +4,7 @@
  * node re-announces periodically and a remote participant turns `offline` when its announcement
  * expires or its node goes away.
  */
-import { participantKey, presenceStates, roomWireLimits, type Author, type Participant, type PresenceAnnouncement, type PresenceState } from '../protocol/rooms';
+import { participantKey, presenceStates, roomWireLimits, type Author, type Participant, type PresenceAnnouncement, type PresenceState } from '../../../protocol/rooms';
 import { isAuthor } from './validate';
 
 interface RemoteEntry {

@@ -12,8 +12,8 @@ import { EventEmitter } from 'node:events';
 import { systemClock, type Clock, type TimerHandle } from '../kernel/clock';
 import type { Component } from '../kernel/lifecycle';
 import { silentLogger, type Logger } from '../kernel/log';
-import { overLimit } from '../protocol/sizeLimit';
-import { topics } from '../protocol/mesh';
+import { overLimit } from '../../../protocol/sizeLimit';
+import { topics } from '../../../protocol/mesh';
 import {
   defaultRoomId,
   participantKey,
@@ -31,8 +31,8 @@ import {
   type RoomEventBody,
   type RoomSummary,
   type TypingEvent,
-} from '../protocol/rooms';
-import type { HistoryPage, HistoryParams } from '../protocol/roomsRpc';
+} from '../../../protocol/rooms';
+import type { HistoryPage, HistoryParams } from '../../../protocol/roomsRpc';
 import type { Db } from '../store/database';
 import { ServiceError } from '../kernel/errors';
 import { EventLog, type ApplyOutcome, type EventStatus } from './eventLog';

@@ -21,8 +21,8 @@ import {
   SetPresenceRequest,
   TypingChangedNotification,
   TypingNotification,
-} from '../protocol/roomsRpc';
-import type { ChatMessage, RoomSummary, TypingEvent } from '../protocol/rooms';
+} from '../../../protocol/roomsRpc';
+import type { ChatMessage, RoomSummary, TypingEvent } from '../../../protocol/rooms';
 import { ServiceError } from '../kernel/errors';
 import { describeError } from '../kernel/lifecycle';
 import { toResponseError } from '../kernel/responseError';

@@ -6,7 +6,7 @@
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { nodeIdFromPublicKey, type Identity } from '../kernel/identity';
-import type { RoomEvent } from '../protocol/rooms';
+import type { RoomEvent } from '../../../protocol/rooms';
 import { canonicalJson } from '../kernel/canonicalJson';
 
 export interface EventAuthenticator {

@@ -15,7 +15,7 @@
  */
 import type { Clock, TimerHandle } from '../kernel/clock';
 import type { Logger } from '../kernel/log';
-import { roomTopics, type RoomEvent, type RoomSyncMessage } from '../protocol/rooms';
+import { roomTopics, type RoomEvent, type RoomSyncMessage } from '../../../protocol/rooms';
 import type { EventLog } from './eventLog';
 import type { MeshPort, PortMessage } from '../kernel/meshPort';
 import { isOrigin, isRoomId } from './validate';

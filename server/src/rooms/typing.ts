@@ -1,5 +1,5 @@
 /** Who is typing where, expiring on its own; and a throttle for this node's own indicators. */
-import { participantKey, type Author, type TypingEvent } from '../protocol/rooms';
+import { participantKey, type Author, type TypingEvent } from '../../../protocol/rooms';
 
 export const defaultTypingTtlMs = 5000;
 export const maxTypingTtlMs = 10_000;

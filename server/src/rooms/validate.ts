@@ -2,8 +2,8 @@
  * Checks of what arrives from the mesh (untrusted) and of what the local user asks for. Remote
  * input is never trusted: every field is checked for type and size before it is stored.
  */
-import { roomIdPattern, roomLimits, roomWireLimits, type Author, type CodeAttachment, type Hlc, type RoomEvent, type RoomEventBody } from '../protocol/rooms';
-import { overLimit } from '../protocol/sizeLimit';
+import { roomIdPattern, roomLimits, roomWireLimits, type Author, type CodeAttachment, type Hlc, type RoomEvent, type RoomEventBody } from '../../../protocol/rooms';
+import { overLimit } from '../../../protocol/sizeLimit';
 import { ServiceError } from '../kernel/errors';
 
 /** Node ids are base32 on the mesh; tests use short names. No `:` (message ids are `origin:seq`). */

@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MeshNode } from '../../../server/src/node/meshNode';
-import type { PersonaEvolutionEvent } from '../../../server/src/protocol/evolution';
+import type { PersonaEvolutionEvent } from '../../../protocol/evolution';
 import { useTempDir } from '../../support/tempDir';
 import { until } from '../../support/until';
 import { loopbackNetwork, useMeshNodes } from '../support/meshNodes';

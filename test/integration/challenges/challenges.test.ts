@@ -12,9 +12,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Leaderboard } from '../../../server/src/protocol/academy';
-import { challengeCriteria, type ChallengeSpec, type ChallengeView, type JudgeRef } from '../../../server/src/protocol/challenges';
-import type { PersonaSummary } from '../../../server/src/protocol/personas';
+import type { Leaderboard } from '../../../protocol/academy';
+import { challengeCriteria, type ChallengeSpec, type ChallengeView, type JudgeRef } from '../../../protocol/challenges';
+import type { PersonaSummary } from '../../../protocol/personas';
 import { writeTinyFixture } from '../../fixtures/gguf/writer';
 import { CliProcess, cliPath } from '../cli/support';
 

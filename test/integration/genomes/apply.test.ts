@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import type { ChatMessage } from '../../../server/src/protocol/rooms';
+import type { ChatMessage } from '../../../protocol/rooms';
 import { writeTinyFixture } from '../../fixtures/gguf/writer';
 import { useTempDir } from '../../support/tempDir';
 import { until } from '../../support/until';

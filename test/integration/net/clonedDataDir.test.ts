@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lockFileName } from '../../../server/src/node/dataDirLock';
 import { identityFileName } from '../../../server/src/kernel/identity';
-import { duplicateIdentityProblem } from '../../../server/src/protocol/status';
+import { duplicateIdentityProblem } from '../../../protocol/status';
 import { CliProcess } from '../cli/support';
 import { useTempDir } from '../../support/tempDir';
 import { until } from '../../support/until';

@@ -7,7 +7,7 @@ import { createSocket } from 'node:dgram';
 import { systemClock } from '../../../server/src/kernel/clock';
 import { parseMeshKey } from '../../../server/src/kernel/meshKey';
 import { RemoteCallError } from '../../../server/src/net/remoteCommands';
-import { DatagramKind, rpcNotAllowedCode } from '../../../server/src/protocol/mesh';
+import { DatagramKind, rpcNotAllowedCode } from '../../../protocol/mesh';
 import type { MeshMessage } from '../../../server/src/net/meshNetwork';
 import { freshPort, group, makeNode, sleep, stopAll, waitFor, type TestNode } from './support/meshHarness';
 

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultParticipation, type BrainConfig, type PersonaDefinition } from '../../../server/src/protocol/personas';
+import { defaultParticipation, type BrainConfig, type PersonaDefinition } from '../../../protocol/personas';
 import { BrainError, collect, type BrainRequest } from '../../../server/src/personas/brains/brain';
 import { LlamaBrain, LlamaRuntime, type LlamaAdapterSpec } from '../../../server/src/personas/brains/llama';
 import { buildLoraAdapter, buildTinyModel, writeTinyFixture, type TinyFixture } from '../../fixtures/gguf/writer';

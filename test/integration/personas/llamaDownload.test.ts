@@ -9,13 +9,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { Socket, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PersonaDefinition } from '../../../server/src/protocol/personas';
+import type { PersonaDefinition } from '../../../protocol/personas';
 import { BrainError, collect, type BrainRequest } from '../../../server/src/personas/brains/brain';
 import { LlamaBrain, LlamaRuntime, type LlamaModelsOptions } from '../../../server/src/personas/brains/llama';
 import { ModelDownloads } from '../../../server/src/personas/modelDownloads';
 import { systemClock } from '../../../server/src/kernel/clock';
 import { silentLogger } from '../../../server/src/kernel/log';
-import type { ModelDownloadProgress } from '../../../server/src/protocol/personas';
+import type { ModelDownloadProgress } from '../../../protocol/personas';
 import { writeTinyFixture } from '../../fixtures/gguf/writer';
 
 interface Hub {

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PersonaDefinition } from '../../../server/src/protocol/personas';
+import type { PersonaDefinition } from '../../../protocol/personas';
 import { BrainError, collect, type BrainMessage, type BrainRequest } from '../../../server/src/personas/brains/brain';
 import { LlamaBrain, LlamaRuntime, toChat } from '../../../server/src/personas/brains/llama';
 import { OpenAiBrain } from '../../../server/src/personas/brains/openai';

@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PersonaService } from '../../../server/src/personas/service';
-import type { ChatMessage } from '../../../server/src/protocol/rooms';
+import type { ChatMessage } from '../../../protocol/rooms';
 import { useTempDir } from '../../support/tempDir';
 import { RoomsNode, sleep, waitFor } from '../rooms/support';
 

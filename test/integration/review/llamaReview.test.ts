@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collect } from '../../../server/src/personas/brains/brain';
 import { LlamaBrain, LlamaRuntime } from '../../../server/src/personas/brains/llama';
-import { defaultParticipation, type PersonaDefinition } from '../../../server/src/protocol/personas';
+import { defaultParticipation, type PersonaDefinition } from '../../../protocol/personas';
 import { extractJson } from '../../../server/src/review/parse';
 import { reviewMessages, reviewQuestion } from '../../../server/src/review/prompt';
 import { reviewWith } from '../../../server/src/review/reviewer';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ReviewOutput } from '../../../server/src/protocol/review';
+import type { ReviewOutput } from '../../../protocol/review';
 import { CliProcess } from '../cli/support';
 
 const librarian = `---

@@ -7,7 +7,7 @@ import { Rooms, type RoomsOptions } from '../../../server/src/rooms/rooms';
 import { identityAuthenticator } from '../../../server/src/rooms/signing';
 import { SwitchableMeshPort } from '../../../server/src/kernel/switchablePort';
 import { Store } from '../../../server/src/store/database';
-import { roomLimits, type ChatMessage } from '../../../server/src/protocol/rooms';
+import { roomLimits, type ChatMessage } from '../../../protocol/rooms';
 import { scaledInboundLimits } from '../../../server/src/net/inboundLimits';
 import { testMeshKey } from '../net/support/meshHarness';
 

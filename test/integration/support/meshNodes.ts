@@ -1,6 +1,6 @@
 import { MeshNode, type MeshNodeOptions } from '../../../server/src/node/meshNode';
 import { silentLogger } from '../../../server/src/kernel/log';
-import type { NetworkSettings } from '../../../server/src/protocol/status';
+import type { NetworkSettings } from '../../../protocol/status';
 
 /** Sessions on loopback only, no discovery: `peers` are dialled directly. */
 export function loopbackNetwork(peers: string[] = []): NetworkSettings {

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { SignalStore } from '../../../server/src/academy/signalStore';
-import { academyTopics, type Signal } from '../../../server/src/protocol/academy';
+import { academyTopics, type Signal } from '../../../protocol/academy';
 import { persona, AcademyMesh, exchange, memoryDb, signed } from './support';
 
 describe('academy', () => {

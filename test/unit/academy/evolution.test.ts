@@ -6,8 +6,8 @@
 import { strict as assert } from 'node:assert';
 import { Evolution, type GenomeMarket, type GenomeOffer, type EvolvingPersona } from '../../../server/src/academy/evolution';
 import { capabilityGap, fallingCategory, keepGenome, windowAfter, windowBefore } from '../../../server/src/academy/evolutionRules';
-import { personaKey, type SignalCategory } from '../../../server/src/protocol/academy';
-import type { EvolutionPolicy, EvolutionProposal, PersonaEvolutionEvent } from '../../../server/src/protocol/evolution';
+import { personaKey, type SignalCategory } from '../../../protocol/academy';
+import type { EvolutionPolicy, EvolutionProposal, PersonaEvolutionEvent } from '../../../protocol/evolution';
 import { mentions } from '../../../server/src/personas/participation';
 import { AcademyMesh, exchange, memoryDb, persona, signed, type AcademyNode } from './support';
 import { generateIdentity } from '../../../server/src/kernel/identity';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import { registerAcademyHandlers } from '../../../server/src/academy/rpcHandlers';
-import { exportFormats, signalCategories } from '../../../server/src/protocol/academy';
+import { exportFormats, signalCategories } from '../../../protocol/academy';
 import { fakeConnection, fuzzHandlers, paramsOf } from '../../support/rpcFuzz';
 import { useTempDir } from '../../support/tempDir';
 import { AcademyMesh, exchange } from './support';

@@ -3,8 +3,8 @@ import { PassThrough } from 'node:stream';
 import { createMessageConnection, RequestType, ResponseError, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import { createConnection } from 'vscode-languageserver/node';
 import { registerAcademyHandlers } from '../../../server/src/academy/rpcHandlers';
-import { AcademyLeaderboardRequest, AcademySignalNotification, AcademySignalsRequest, type Signal } from '../../../server/src/protocol/academy';
-import type { RateParams } from '../../../server/src/protocol/webview';
+import { AcademyLeaderboardRequest, AcademySignalNotification, AcademySignalsRequest, type Signal } from '../../../protocol/academy';
+import type { RateParams } from '../../../protocol/webview';
 import { AcademyMesh, exchange, type AcademyNode } from './support';
 
 /** Exactly what the extension sends (extension/src/chat/bridge.ts). */

@@ -12,7 +12,7 @@ import {
   wilsonLowerBound,
   type Match,
 } from '../../../server/src/academy/scores';
-import { signalCategories, signalSources, type Signal } from '../../../server/src/protocol/academy';
+import { signalCategories, signalSources, type Signal } from '../../../protocol/academy';
 
 const t0 = 1_800_000_000_000;
 let counter = 0;

@@ -3,7 +3,7 @@ import { signalAuthenticator, signalId, verifySignal } from '../../../server/src
 import { signalProblem } from '../../../server/src/academy/validate';
 import { decode, encode } from '../../../server/src/net/codec';
 import { generateIdentity } from '../../../server/src/kernel/identity';
-import type { Signal } from '../../../server/src/protocol/academy';
+import type { Signal } from '../../../protocol/academy';
 import { persona, signed } from './support';
 
 describe('academy/signing', () => {

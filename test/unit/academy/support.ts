@@ -3,8 +3,8 @@ import { Academy, type AcademyOptions } from '../../../server/src/academy/academ
 import { signalAuthenticator } from '../../../server/src/academy/signing';
 import { generateIdentity, type Identity } from '../../../server/src/kernel/identity';
 import { MemoryLog } from '../../../server/src/kernel/log';
-import type { PersonaRef, Signal, UnsignedSignal } from '../../../server/src/protocol/academy';
-import type { ChatMessage } from '../../../server/src/protocol/rooms';
+import type { PersonaRef, Signal, UnsignedSignal } from '../../../protocol/academy';
+import type { ChatMessage } from '../../../protocol/rooms';
 import { MemoryHub, type MemoryMeshPort } from '../../support/memoryMeshPort';
 import { Rooms, type LocalParticipant } from '../../../server/src/rooms/rooms';
 import { identityAuthenticator } from '../../../server/src/rooms/signing';

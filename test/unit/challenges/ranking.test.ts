@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { pairOutcomes, rankAnswers } from '../../../server/src/challenges/ranking';
 import { answerLabel, deterministicShuffle } from '../../../server/src/challenges/shuffle';
 import { parseJudgeReply } from '../../../server/src/challenges/aiJudge';
-import { judgeJsonSchema } from '../../../server/src/protocol/challenges';
+import { judgeJsonSchema } from '../../../protocol/challenges';
 import { card, human, persona } from './support';
 
 describe('challenges: shuffle, ranking, judge replies', () => {

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import { registerChallengeHandlers } from '../../../server/src/challenges/rpcHandlers';
-import { challengeDifficulties, challengeTypes } from '../../../server/src/protocol/challenges';
+import { challengeDifficulties, challengeTypes } from '../../../protocol/challenges';
 import { fakeConnection, fuzzHandlers, paramsOf } from '../../support/rpcFuzz';
 import { card, ChallengeMesh, human, persona, spec } from './support';
 

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { dbExportSource, exportTrainingData } from '../../../server/src/academy/export';
-import { personaKey } from '../../../server/src/protocol/academy';
-import { challengeTopics, type ChallengeView } from '../../../server/src/protocol/challenges';
+import { personaKey } from '../../../protocol/academy';
+import { challengeTopics, type ChallengeView } from '../../../protocol/challenges';
 import { aiJudge, card, ChallengeMesh, human, persona, spec, type ChallengeNode, type ScriptedBrain } from './support';
 
 const answerWith = (text: string): ScriptedBrain => () => text;

@@ -6,7 +6,7 @@
 import { ChallengeService, type ChallengeServiceOptions } from '../../../server/src/challenges/service';
 import type { PromptPersona } from '../../../server/src/challenges/aiJudge';
 import { BrainError } from '../../../server/src/personas/brains/brain';
-import type { ChallengeSpec, JudgeRef } from '../../../server/src/protocol/challenges';
+import type { ChallengeSpec, JudgeRef } from '../../../protocol/challenges';
 import { AcademyMesh, persona, memoryDb, type AcademyNode } from '../academy/support';
 import { generateIdentity, type Identity } from '../../../server/src/kernel/identity';
 import type { Db } from '../../../server/src/store/database';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { ago, childrenOf, rootItems, sessionsText, viewOf, type PeerItem } from '../../../extension/src/views/peersTree';
-import type { NodeStatus, PeerSummary } from '../../../server/src/protocol/status';
+import type { NodeStatus, PeerSummary } from '../../../protocol/status';
 
 const now = 1_700_000_000_000;
 

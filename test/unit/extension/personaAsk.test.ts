@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { findPersona, parseAsk, roomFor } from '../../../extension/src/personaAsk';
-import type { PersonaSummary } from '../../../server/src/protocol/personas';
+import type { PersonaSummary } from '../../../protocol/personas';
 
 const persona = (over: Partial<PersonaSummary>): PersonaSummary => ({
   id: 'librarian',

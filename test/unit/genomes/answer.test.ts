@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { answerParts } from '../../../server/src/genomes/answer';
-import { genomeAnswerLimits, type GenomeManifest } from '../../../server/src/protocol/genomes';
+import { genomeAnswerLimits, type GenomeManifest } from '../../../protocol/genomes';
 
 const sized = (name: string, bytes: number) => ({ manifest: { name } as GenomeManifest, bytes });
 const names = (parts: GenomeManifest[][]) => parts.map((part) => part.map((manifest) => manifest.name));

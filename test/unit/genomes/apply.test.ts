@@ -6,7 +6,7 @@ import { GenomeService } from '../../../server/src/genomes/service';
 import { systemClock } from '../../../server/src/kernel/clock';
 import { generateIdentity } from '../../../server/src/kernel/identity';
 import { silentLogger } from '../../../server/src/kernel/log';
-import { defaultParticipation, type PersonaDefinition } from '../../../server/src/protocol/personas';
+import { defaultParticipation, type PersonaDefinition } from '../../../protocol/personas';
 import { MemoryHub } from '../../support/memoryMeshPort';
 import { useTempDir } from '../../support/tempDir';
 import { memoryDb } from '../rooms/support';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { BlobStore } from '../../../server/src/genomes/blobStore';
 import { silentLogger } from '../../../server/src/kernel/log';
 import { pieceHashes, sha256Hex } from '../../../server/src/genomes/pieces';
-import { genomePieceBytes } from '../../../server/src/protocol/genomes';
+import { genomePieceBytes } from '../../../protocol/genomes';
 import { useTempDir } from '../../support/tempDir';
 
 /** Files of `root` this process has open (Linux: /proc/self/fd). */

@@ -8,7 +8,7 @@ import { generateIdentity } from '../../../server/src/kernel/identity';
 import { systemClock } from '../../../server/src/kernel/clock';
 import { MemoryLog } from '../../../server/src/kernel/log';
 import { MemoryHub } from '../../support/memoryMeshPort';
-import { genomeAnswerLimits, genomePieceBytes, genomeTopics, type GenomeDirect, type GenomeQueryMessage, type GenomeRejected } from '../../../server/src/protocol/genomes';
+import { genomeAnswerLimits, genomePieceBytes, genomeTopics, type GenomeDirect, type GenomeQueryMessage, type GenomeRejected } from '../../../protocol/genomes';
 import type { Db } from '../../../server/src/store/database';
 import { buildBulkyLoraAdapter } from '../../fixtures/gguf/bulkyAdapter';
 import { writeTinyFixture } from '../../fixtures/gguf/writer';

@@ -8,7 +8,7 @@ import { buildGenome, checkPublishParams } from '../../../server/src/genomes/pub
 import { compatibilityVector, cosine } from '../../../server/src/genomes/vector';
 import { generateIdentity } from '../../../server/src/kernel/identity';
 import { silentLogger } from '../../../server/src/kernel/log';
-import { genomePieceBytes, type GenomeManifest } from '../../../server/src/protocol/genomes';
+import { genomePieceBytes, type GenomeManifest } from '../../../protocol/genomes';
 import { buildBulkyLoraAdapter } from '../../fixtures/gguf/bulkyAdapter';
 import { writeTinyFixture } from '../../fixtures/gguf/writer';
 import { useTempDir } from '../../support/tempDir';

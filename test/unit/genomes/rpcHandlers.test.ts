@@ -6,7 +6,7 @@ import { systemClock } from '../../../server/src/kernel/clock';
 import { generateIdentity } from '../../../server/src/kernel/identity';
 import { silentLogger } from '../../../server/src/kernel/log';
 import type { MeshNode } from '../../../server/src/node/meshNode';
-import { GenomeChangedNotification, GenomeListRequest, GenomeProgressNotification, type GenomeProgress, type GenomeSummary } from '../../../server/src/protocol/genomes';
+import { GenomeChangedNotification, GenomeListRequest, GenomeProgressNotification, type GenomeProgress, type GenomeSummary } from '../../../protocol/genomes';
 import { MemoryHub } from '../../support/memoryMeshPort';
 import { useTempDir } from '../../support/tempDir';
 import { until } from '../../support/until';

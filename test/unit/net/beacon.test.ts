@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { BeaconVerifier, encodeBeacon, parseBeacon } from '../../../server/src/net/beacon';
 import { generateIdentity } from '../../../server/src/kernel/identity';
-import { meshProtocolVersion, type Beacon } from '../../../server/src/protocol/mesh';
+import { meshProtocolVersion, type Beacon } from '../../../protocol/mesh';
 
 const key = Buffer.alloc(32, 1);
 const nodeId = generateIdentity().identity.nodeId;

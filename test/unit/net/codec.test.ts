@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { decode, decodeBatch, decodeSessionMessage, encodeSessionMessage, toSessionMessage } from '../../../server/src/net/codec';
-import type { Envelope, SessionMessage } from '../../../server/src/protocol/mesh';
+import type { Envelope, SessionMessage } from '../../../protocol/mesh';
 
 const origin = 'A'.repeat(52);
 const base: Envelope = { type: 'event', id: 'AAAAAAAAAAAA:h3k2j', origin, seq: 1763777777123456, ts: 1763777777123, topic: '/chat/room/lobby/events/message', body: { text: 'hé', n: [1, 2.5, null] } };

@@ -4,7 +4,7 @@ import { encodeBeacon, parseBeacon } from '../../../server/src/net/beacon';
 import { Counters } from '../../../server/src/net/counters';
 import { Discovery } from '../../../server/src/net/discovery';
 import { silentLogger } from '../../../server/src/kernel/log';
-import { meshProtocolVersion, type Beacon } from '../../../server/src/protocol/mesh';
+import { meshProtocolVersion, type Beacon } from '../../../protocol/mesh';
 import { FakeClock, fixedRandom } from './support/fakeClock';
 
 const key = Buffer.alloc(32, 7);

@@ -5,7 +5,7 @@ import type { DatagramHandler, DatagramSocket } from '../../../server/src/net/da
 import { FastLane } from '../../../server/src/net/fastLane';
 import { generateIdentity } from '../../../server/src/kernel/identity';
 import { silentLogger } from '../../../server/src/kernel/log';
-import { fastLaneHeaderBytes, type Envelope } from '../../../server/src/protocol/mesh';
+import { fastLaneHeaderBytes, type Envelope } from '../../../protocol/mesh';
 
 /** A stand-in for the multicast socket: what one lane sends, the others receive. */
 function fakeGroup() {

@@ -3,7 +3,7 @@ import { generateIdentity } from '../../../server/src/kernel/identity';
 import { deriveKey, parseMeshKey } from '../../../server/src/kernel/meshKey';
 import { encode } from '../../../server/src/net/codec';
 import { createLocalHandshakeIdentity, HandshakeError, NoiseHandshake, signedStaticData, type HandshakeResult, type LocalHandshakeIdentity } from '../../../server/src/net/handshake';
-import { meshProtocolVersion } from '../../../server/src/protocol/mesh';
+import { meshProtocolVersion } from '../../../protocol/mesh';
 
 const meshKey = parseMeshKey('a'.repeat(64));
 const prologue = deriveKey(meshKey, 'noise-prologue');

@@ -10,7 +10,7 @@ import { Counters } from '../../../server/src/net/counters';
 import { FrameDecoder } from '../../../server/src/net/framing';
 import { isEnvelope } from '../../../server/src/net/router';
 import { generateIdentity } from '../../../server/src/kernel/identity';
-import { DatagramKind, meshProtocolVersion, type Beacon } from '../../../server/src/protocol/mesh';
+import { DatagramKind, meshProtocolVersion, type Beacon } from '../../../protocol/mesh';
 import { openSessionPair } from './support/sessionPair';
 
 const key = Buffer.alloc(32, 3);

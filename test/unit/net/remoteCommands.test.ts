@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Counters } from '../../../server/src/net/counters';
 import { RemoteCallError, RemoteCommands, rpcTimeoutCode } from '../../../server/src/net/remoteCommands';
 import { silentLogger } from '../../../server/src/kernel/log';
-import { rpcNotAllowedCode, type Envelope } from '../../../server/src/protocol/mesh';
+import { rpcNotAllowedCode, type Envelope } from '../../../protocol/mesh';
 import { FakeClock } from './support/fakeClock';
 
 const A = 'A'.repeat(52);

@@ -4,7 +4,7 @@ import { Counters } from '../../../server/src/net/counters';
 import { Router } from '../../../server/src/net/router';
 import type { InboundLimit } from '../../../server/src/net/inboundLimits';
 import { MemoryLog, silentLogger, type Logger } from '../../../server/src/kernel/log';
-import type { Envelope, SessionMessage } from '../../../server/src/protocol/mesh';
+import type { Envelope, SessionMessage } from '../../../protocol/mesh';
 import { FakeClock } from './support/fakeClock';
 
 const id = (c: string) => c.repeat(52);

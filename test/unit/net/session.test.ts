@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { Counters } from '../../../server/src/net/counters';
-import type { SessionMessage } from '../../../server/src/protocol/mesh';
+import type { SessionMessage } from '../../../protocol/mesh';
 import { FakeClock } from './support/fakeClock';
 import { openSessionPair } from './support/sessionPair';
 

@@ -7,7 +7,7 @@ import Database from 'libsql';
 import { generateIdentity } from '../../../server/src/kernel/identity';
 import { MeshNode } from '../../../server/src/node/meshNode';
 import { MemoryLog } from '../../../server/src/kernel/log';
-import { defaultParticipation, type PersonaDefinition } from '../../../server/src/protocol/personas';
+import { defaultParticipation, type PersonaDefinition } from '../../../protocol/personas';
 import { useTempDir } from '../../support/tempDir';
 
 /** Every folder and file under `root` (the root included) with its permission bits. */

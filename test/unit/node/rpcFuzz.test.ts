@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { logLevels, MemoryLog, type LogLevel } from '../../../server/src/kernel/log';
 import { MeshNode } from '../../../server/src/node/meshNode';
 import { registerNodeHandlers } from '../../../server/src/node/rpcHandlers';
-import { evolutionPolicies } from '../../../server/src/protocol/evolution';
+import { evolutionPolicies } from '../../../protocol/evolution';
 import { fakeConnection, fuzzHandlers, paramsOf } from '../../support/rpcFuzz';
 import { useTempDir } from '../../support/tempDir';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { PersonaDirectory } from '../../../server/src/personas/directory';
-import type { PersonaSummary } from '../../../server/src/protocol/personas';
+import type { PersonaSummary } from '../../../protocol/personas';
 import { ManualClock } from '../../support/manualClock';
 
 const self = 'A'.repeat(52);

@@ -6,8 +6,8 @@ import { BrainError, type Brain, type BrainRequest } from '../../../server/src/p
 import { createBrainFactory } from '../../../server/src/personas/brains';
 import { chainDepth, mentions, Participation } from '../../../server/src/personas/participation';
 import { PersonaRegistry } from '../../../server/src/personas/registry';
-import type { PersonaDefinition } from '../../../server/src/protocol/personas';
-import type { ChatMessage } from '../../../server/src/protocol/rooms';
+import type { PersonaDefinition } from '../../../protocol/personas';
+import type { ChatMessage } from '../../../protocol/rooms';
 import { fullHistory, TestMesh, type TestNode } from '../rooms/support';
 
 const fixtureWorkspace = path.resolve(__dirname, '../../fixtures/personas/workspace');

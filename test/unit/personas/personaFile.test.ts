@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { duplicateIdProblems, parsePersonaFile } from '../../../server/src/personas/personaFile';
-import type { PersonaProblem } from '../../../server/src/protocol/personas';
+import type { PersonaProblem } from '../../../protocol/personas';
 
 const fixtures = path.resolve(__dirname, '../../fixtures/personas');
 const read = (rel: string) => readFileSync(path.join(fixtures, rel), 'utf8');

@@ -15,8 +15,8 @@ import {
   SetPersonaEnabledRequest,
   SetPersonaFoldersNotification,
   type PersonaSummary,
-} from '../../../server/src/protocol/personas';
-import type { ChatMessage } from '../../../server/src/protocol/rooms';
+} from '../../../protocol/personas';
+import type { ChatMessage } from '../../../protocol/rooms';
 import { fullHistory, TestMesh, type TestNode } from '../rooms/support';
 
 const fixtureWorkspace = path.resolve(__dirname, '../../fixtures/personas/workspace');

@@ -7,10 +7,10 @@ import { compareBids, type Bid } from '../../../server/src/personas/participatio
 import { parsePersonaFile } from '../../../server/src/personas/personaFile';
 import { relevance } from '../../../server/src/personas/relevance';
 import { profileScores } from '../../../server/src/personas/profileMatch';
-import type { PersonaSummary } from '../../../server/src/protocol/personas';
+import type { PersonaSummary } from '../../../protocol/personas';
 import { PersonaService } from '../../../server/src/personas/service';
-import type { PersonaDefinition } from '../../../server/src/protocol/personas';
-import type { ChatMessage } from '../../../server/src/protocol/rooms';
+import type { PersonaDefinition } from '../../../protocol/personas';
+import type { ChatMessage } from '../../../protocol/rooms';
 import { fullHistory, TestMesh, type TestNode } from '../rooms/support';
 
 function file(id: string, front: string): string {

@@ -11,7 +11,7 @@ import {
   LanguageModelChatRequest,
   LanguageModelChunkNotification,
   type LanguageModelChatParams,
-} from '../../../server/src/protocol/personas';
+} from '../../../protocol/personas';
 
 const persona = parsePersonaFile('---\nid: lm\nbrain:\n  provider: vscode-lm\n  model: gpt-4o\n---\nBe kind.\n', { file: '/lm.persona.md' }).persona!;
 

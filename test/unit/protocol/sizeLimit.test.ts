@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { formatCount, overLimit } from '../../../server/src/protocol/sizeLimit';
+import { formatCount, overLimit } from '../../../protocol/sizeLimit';
 
 describe('node/sizeLimit: sizes over a limit, in its unit', () => {
   it('gives both numbers exactly, with thousands separators', () => {

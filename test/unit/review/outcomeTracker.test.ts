@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { shiftRange } from '../../../extension/src/review/lineRange';
 import { OutcomeTracker, type AppliedSuggestion } from '../../../extension/src/review/outcomeTracker';
-import type { ReviewOutcomeParams } from '../../../server/src/protocol/review';
+import type { ReviewOutcomeParams } from '../../../protocol/review';
 import { ManualClock } from '../../support/manualClock';
 
 const suggestion = (index: number, uri = 'file:///w/a.ts'): AppliedSuggestion => ({

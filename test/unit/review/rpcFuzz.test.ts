@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { Brain } from '../../../server/src/personas/brains/brain';
-import { defaultParticipation, type PersonaDefinition } from '../../../server/src/protocol/personas';
-import { reviewOutcomes } from '../../../server/src/protocol/review';
+import { defaultParticipation, type PersonaDefinition } from '../../../protocol/personas';
+import { reviewOutcomes } from '../../../protocol/review';
 import { registerReviewHandlers, type ReviewNode } from '../../../server/src/review/rpcHandlers';
 import { fakeConnection, fuzzHandlers, paramsOf } from '../../support/rpcFuzz';
 import { AcademyMesh } from '../academy/support';

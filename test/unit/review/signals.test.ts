@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { dbExportSource, exportTrainingData } from '../../../server/src/academy/export';
-import type { ReviewComment, ReviewFeedbackParams, ReviewInput } from '../../../server/src/protocol/review';
+import type { ReviewComment, ReviewFeedbackParams, ReviewInput } from '../../../protocol/review';
 import { feedbackSignal, outcomeSignal } from '../../../server/src/review/signals';
 import { AcademyMesh, persona } from '../academy/support';
 

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import type { Author, RoomEvent, RoomEventBody } from '../../../server/src/protocol/rooms';
+import type { Author, RoomEvent, RoomEventBody } from '../../../protocol/rooms';
 import { EventLog } from '../../../server/src/rooms/eventLog';
 import { memoryDb } from './support';
 

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import { compareHlc, HybridClock } from '../../../server/src/rooms/hlc';
-import type { Hlc } from '../../../server/src/protocol/rooms';
+import type { Hlc } from '../../../protocol/rooms';
 
 describe('rooms/hlc', () => {
   it('follows the wall clock and breaks ties with the logical counter', () => {

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { roomTopics, type RoomEvent } from '../../../server/src/protocol/rooms';
+import { roomTopics, type RoomEvent } from '../../../protocol/rooms';
 import { generateIdentity } from '../../../server/src/kernel/identity';
 import { identityAuthenticator } from '../../../server/src/rooms/signing';
 import { TestMesh } from './support';

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { topics } from '../../../server/src/protocol/mesh';
-import { compareMessages, roomLimits, type RoomEvent, type RoomSummary, type TypingEvent } from '../../../server/src/protocol/rooms';
+import { topics } from '../../../protocol/mesh';
+import { compareMessages, roomLimits, type RoomEvent, type RoomSummary, type TypingEvent } from '../../../protocol/rooms';
 import { ServiceError } from '../../../server/src/kernel/errors';
 import { fullHistory, TestMesh } from './support';
 

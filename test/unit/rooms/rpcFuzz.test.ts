@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { presenceStates } from '../../../server/src/protocol/rooms';
+import { presenceStates } from '../../../protocol/rooms';
 import { registerRoomHandlers } from '../../../server/src/rooms/rpcHandlers';
 import { fakeConnection, fuzzHandlers, paramsOf } from '../../support/rpcFuzz';
 import { TestMesh } from './support';

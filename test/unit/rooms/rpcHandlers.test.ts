@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { PassThrough } from 'node:stream';
 import { createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import { createConnection } from 'vscode-languageserver/node';
-import type { ChatMessage, RoomSummary, TypingEvent } from '../../../server/src/protocol/rooms';
+import type { ChatMessage, RoomSummary, TypingEvent } from '../../../protocol/rooms';
 import {
   DeleteMessageRequest,
   EditMessageRequest,
@@ -17,7 +17,7 @@ import {
   SetPresenceRequest,
   TypingChangedNotification,
   TypingNotification,
-} from '../../../server/src/protocol/roomsRpc';
+} from '../../../protocol/roomsRpc';
 import { registerRoomHandlers } from '../../../server/src/rooms/rpcHandlers';
 import { TestMesh, type TestNode } from './support';
 

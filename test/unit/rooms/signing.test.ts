@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { decode, encode } from '../../../server/src/net/codec';
 import { generateIdentity } from '../../../server/src/kernel/identity';
-import { roomTopics, type RoomEvent, type RoomSyncMessage } from '../../../server/src/protocol/rooms';
+import { roomTopics, type RoomEvent, type RoomSyncMessage } from '../../../protocol/rooms';
 import { canonicalJson } from '../../../server/src/kernel/canonicalJson';
 import { identityAuthenticator } from '../../../server/src/rooms/signing';
 import { TestMesh } from './support';

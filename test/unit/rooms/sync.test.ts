@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { compareMessages, type ChatMessage } from '../../../server/src/protocol/rooms';
+import { compareMessages, type ChatMessage } from '../../../protocol/rooms';
 import { fullHistory, TestMesh, type TestNode } from './support';
 
 const ids = ['A', 'B', 'C'];

@@ -3,8 +3,8 @@
  * latency and trend; a persona's name opens the signals behind its score. Plain DOM, every text
  * set with textContent (persona names and signal contexts come from other nodes).
  */
-import { signalCategories, type PersonaScores, type Signal, type SignalCategory } from '../../../server/src/protocol/academy';
-import type { FromLeaderboard, LeaderboardState, ToLeaderboard } from '../../../server/src/protocol/leaderboard';
+import { signalCategories, type PersonaScores, type Signal, type SignalCategory } from '../../../protocol/academy';
+import type { FromLeaderboard, LeaderboardState, ToLeaderboard } from '../../../protocol/leaderboard';
 
 interface VsCodeApi {
   postMessage(message: FromLeaderboard): void;

@@ -22,7 +22,7 @@
  * an older one of itself.
  */
 import type { Clock } from '../../kernel/clock';
-import type { ClusterMessage } from '../../protocol/overlay';
+import type { ClusterMessage } from '../../../../protocol/overlay';
 
 export interface InterestOptions {
   self: string;

@@ -21,8 +21,8 @@
  */
 import type { Clock, Random } from '../../kernel/clock';
 import type { Logger } from '../../kernel/log';
-import type { Envelope, Priority, SessionMessage } from '../../protocol/mesh';
-import type { OverlayMessage, PeerRef } from '../../protocol/overlay';
+import type { Envelope, Priority, SessionMessage } from '../../../../protocol/mesh';
+import type { OverlayMessage, PeerRef } from '../../../../protocol/overlay';
 import { BoundedMap } from '../boundedMap';
 import type { Counters } from '../counters';
 import { Router, type BroadcastTree } from '../router';

@@ -11,7 +11,7 @@
  *   eager push along a spanning tree, lazy IHAVE announcements on the other links, GRAFT to repair.
  */
 
-import type { BroadcastControl, MembershipMessage, PeerRef } from '../../protocol/overlay';
+import type { BroadcastControl, MembershipMessage, PeerRef } from '../../../../protocol/overlay';
 
 export type { BroadcastControl, MembershipMessage, PeerRef };
 

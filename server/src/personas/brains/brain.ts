@@ -4,7 +4,7 @@
  * Failures that should mark the persona degraded (unreachable endpoint, missing model, bad
  * adapter) are BrainErrors with a one-line message for the user.
  */
-import type { BrainProvider, PersonaDefinition } from '../../protocol/personas';
+import type { BrainProvider, PersonaDefinition } from '../../../../protocol/personas';
 
 export interface BrainMessage {
   role: 'system' | 'user' | 'assistant';

@@ -3,7 +3,7 @@
  * model process) and `vscode-lm` (through the client; absent in a headless node).
  */
 import * as path from 'node:path';
-import type { PersonaDefinition } from '../../protocol/personas';
+import type { PersonaDefinition } from '../../../../protocol/personas';
 import { BrainError, type Brain, type BrainRequest } from './brain';
 import { LibrarianBrain, LibrarianIndex, type LibrarianOptions } from './librarian';
 import { LlamaBrain, type LlamaBrainOptions, type LlamaModelsOptions } from './llama';

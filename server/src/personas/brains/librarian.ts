@@ -8,7 +8,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import MiniSearch from 'minisearch';
-import type { BrainProvider } from '../../protocol/personas';
+import type { BrainProvider } from '../../../../protocol/personas';
 import { throwIfAborted, type Brain, type BrainRequest } from './brain';
 
 export interface LibrarianOptions {

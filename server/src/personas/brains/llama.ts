@@ -14,7 +14,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { BrainConfig, BrainProvider, PersonaDefinition } from '../../protocol/personas';
+import type { BrainConfig, BrainProvider, PersonaDefinition } from '../../../../protocol/personas';
 import { BrainError, throwIfAborted, type Brain, type BrainMessage, type BrainRequest } from './brain';
 import type { LlamaAdapterSpec, LlamaGenerateRequest, LlamaParentMessage, LlamaWorkerMessage } from './llamaWorkerProtocol';
 

@@ -5,7 +5,7 @@
  * timeout), `missing-model` (404), `unavailable` (401/403: the API key), `failed` (other).
  */
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
-import type { BrainConfig, BrainProvider } from '../../protocol/personas';
+import type { BrainConfig, BrainProvider } from '../../../../protocol/personas';
 import { BrainError, throwIfAborted, type Brain, type BrainRequest } from './brain';
 
 export const defaultOpenAiBaseUrl = 'https://api.openai.com/v1';

@@ -11,7 +11,7 @@ import {
   LanguageModelChunkNotification,
   type BrainConfig,
   type BrainProvider,
-} from '../../protocol/personas';
+} from '../../../../protocol/personas';
 import { BrainError, throwIfAborted, type Brain, type BrainMessage, type BrainRequest } from './brain';
 
 export type LanguageModelConnection = Pick<Connection, 'sendRequest' | 'sendNotification' | 'onNotification'>;

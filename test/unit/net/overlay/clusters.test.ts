@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { isBeacon } from '../../../../server/src/net/beacon';
 import { clusterKey, clusterLabel, clusterOfRef, electBridges } from '../../../../server/src/net/overlay/clusters';
-import { meshProtocolVersion } from '../../../../server/src/protocol/mesh';
+import { meshProtocolVersion } from '../../../../protocol/mesh';
 
 describe('overlay clusters: keys and bridge election', () => {
   it("keys a node by its explicit label, else its IPv4 address's /24, else its host", () => {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { ClusterInterest, parseClusterMessage, roomsOfPrefixes } from '../../../../server/src/net/overlay/interest';
-import type { ClusterMessage } from '../../../../server/src/protocol/overlay';
+import type { ClusterMessage } from '../../../../protocol/overlay';
 import { FakeClock } from '../support/fakeClock';
 
 const room = (id: string) => `/chat/room/${id}/events/message`;
