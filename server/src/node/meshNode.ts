@@ -34,16 +34,15 @@ import { clockSkewProblem, duplicateIdentityProblem, type NetworkSettings, type 
 import { StoreError } from '../store/errors';
 import { Store } from '../store/database';
 import { readNodeMeta, writeNodeMeta } from '../store/nodeMeta';
-import { systemClock, type Clock, type TimerHandle } from '../kernel/clock';
+import { systemClock, type Clock } from '../kernel/clock';
 import { prepareDataDir } from './dataDir';
 import { makePrivateTree } from '../kernel/privateFiles';
-import { DataDirLock, DataDirLockedError } from './dataDirLock';
+import { claimDataDir } from './dataDirClaim';
 import { displayNodeId, identityFileName, loadOrCreateIdentity, moveIdentityAside, shortNodeId, type Identity } from '../kernel/identity';
-import { InterfaceWatch } from './interfaceWatch';
-import { ComponentStartError, Lifecycle, describeError } from '../kernel/lifecycle';
+import { NetworkHost } from './networkHost';
+import { ComponentStartError, Lifecycle, describeError, type Component } from '../kernel/lifecycle';
 import type { Logger } from '../kernel/log';
 import { MeshKeyError, parseMeshKey, type MeshKey } from '../kernel/meshKey';
-import { parseHostPort, pickInterfaceAddress, validateNodeIds } from './networkOptions';
 
 export interface MeshNodeOptions {
   dataDir: string;
@@ -109,10 +108,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   private identityValue: Identity | undefined;
   private meshKeyValue: MeshKey | undefined;
   private storeValue: Store | undefined;
-  private networkValue: MeshNetwork | undefined;
-  private interfaceWatch: InterfaceWatch | undefined;
-  /** A network that failed to start again after a move is retried (a new address not ready yet). */
-  private networkRetry: TimerHandle | undefined;
+  private networkHost: NetworkHost | undefined;
   private roomsValue: Rooms | undefined;
   private transport: SwitchableMeshPort | undefined;
   private personasValue: PersonaService | undefined;
@@ -123,6 +119,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   private genomesValue: GenomeService | undefined;
   private applierValue: GenomeApplier | undefined;
   private readonly lifecycle = new Lifecycle();
+  private readonly clock: Clock;
   private readonly startedAt = Date.now();
   /** Set once the mesh refused this node as a later copy of another: its network stays off. */
   private refusedAsDuplicate = false;
@@ -130,6 +127,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   constructor(private readonly options: MeshNodeOptions) {
     super();
     this.nameValue = options.name?.trim() || hostname();
+    this.clock = options.clock ?? systemClock;
     this.dataDir = options.dataDir;
     this.baseDataDir = options.dataDir;
   }
@@ -193,7 +191,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
 
   /** The running network, once a mesh key is set and the sockets are up. */
   get network(): MeshNetwork | undefined {
-    return this.networkValue;
+    return this.networkHost?.network;
   }
 
   /** Throws only when the node cannot exist at all (no usable data dir or identity). */
@@ -202,7 +200,19 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     let created: boolean;
     try {
       this.baseDataDir = prepareDataDir(this.options.dataDir, this.options.logger);
-      this.dataDir = await this.claimDataDir(this.baseDataDir);
+      const claimed = await claimDataDir(this.baseDataDir, {
+        slots: this.options.dataDirSlots ?? 1,
+        ...(this.options.dataDirOwner !== undefined ? { owner: this.options.dataDirOwner } : {}),
+        waitMs: this.options.dataDirWaitMs ?? 3000,
+        lifecycle: this.lifecycle,
+        clock: this.clock,
+        logger: this.options.logger,
+      });
+      this.dataDir = claimed.dir;
+      if (claimed.slot > 1) {
+        if (!this.options.name?.trim()) this.nameValue = `${hostname()}-${claimed.slot}`;
+        this.options.logger.info(`${this.baseDataDir} is in use by another node (another VS Code window): this one runs in ${claimed.dir} as "${this.name}"`);
+      }
       const loaded = loadOrCreateIdentity(this.dataDir, this.options.logger);
       this.identityValue = loaded.identity;
       created = loaded.created;
@@ -215,70 +225,49 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     const identity = this.identityValue;
     log.info(`${created ? 'created' : 'loaded'} identity ${displayNodeId(identity.nodeId)} in ${this.dataDir}`);
 
-    const store = new Store(this.dataDir, log.child('store'));
+    const database = new Store(this.dataDir, log.child('store'));
     try {
-      await this.lifecycle.startComponent(store);
-      this.storeValue = store;
-      recordStart(store, this.name);
+      await this.lifecycle.startComponent(database);
+      this.storeValue = database;
+      recordStart(database, this.name);
     } catch (error) {
       const reason = error instanceof ComponentStartError && error.reason instanceof StoreError ? error.reason : new StoreError('database-error', describeError(error));
       this.addProblem({ code: reason.code, message: reason.message });
     }
-    if (this.storeValue) await this.startRooms(this.storeValue, identity);
-    if (this.storeValue && this.roomsValue && this.transport) await this.startAcademy(this.storeValue, identity, this.roomsValue, this.transport);
-    if (this.storeValue && this.transport) await this.startGenomes(this.storeValue, identity, this.transport);
-    if (this.roomsValue && this.transport) await this.startPersonas(this.roomsValue, this.transport);
-    if (this.storeValue && this.roomsValue && this.transport && this.academyValue && this.personasValue) {
-      await this.startEvolution(this.storeValue, identity, this.roomsValue, this.transport, this.academyValue, this.personasValue);
-    }
-    if (this.storeValue && this.personasValue && this.transport) await this.startChallenges(this.storeValue, this.personasValue, this.transport);
+    // The services in order, each built from those before it. One that cannot start is a problem
+    // of the node (shown in its status), not its end: the rest start without it.
+    const store = this.storeValue;
+    if (!store) return this.startWithoutServices();
+    const transport = new SwitchableMeshPort(identity.nodeId);
+    const rooms = await this.startService(this.buildRooms(store, identity, transport), 'rooms-unavailable', 'the rooms could not start');
+    if (!rooms) return this.startWithoutServices();
+    this.roomsValue = rooms;
+    this.transport = transport;
+    const academy = await this.startService(this.buildAcademy(store, identity, rooms, transport), 'academy-unavailable', 'the academy could not start');
+    this.academyValue = academy;
+    this.genomesValue = await this.startService(this.buildGenomes(store, identity, transport), 'genomes-unavailable', 'the genome store could not start');
+    const personas = await this.startService(this.buildPersonas(rooms, transport), 'personas-unavailable', 'the personas could not start');
+    this.personasValue = personas;
+    if (academy && personas) this.evolutionValue = await this.startService(this.buildEvolution(store, identity, rooms, transport, academy, personas), 'evolution-unavailable', 'evolution could not start');
+    if (personas) this.challengesValue = await this.startService(this.buildChallenges(store, personas, transport), 'challenges-unavailable', 'challenges could not start');
+    await this.startWithoutServices();
+  }
 
+  /** The network part of start: it runs also when the services could not (a node others still reach). */
+  private async startWithoutServices(): Promise<void> {
     this.applyMeshKey(this.options.meshKey);
     await this.startNetwork();
     this.updateState();
   }
 
-  /**
-   * Locks the data dir, or with `dataDirSlots` the first free window folder inside it (a second
-   * VS Code window gets a node of its own, named after its slot unless the user named it).
-   */
-  private async claimDataDir(base: string): Promise<string> {
-    const slots = Math.max(1, this.options.dataDirSlots ?? 1);
-    for (let slot = 1; ; slot++) {
-      const dir = slot === 1 ? base : prepareDataDir(join(base, `window-${slot}`), this.options.logger);
-      try {
-        await this.lockDataDir(dir);
-      } catch (error) {
-        if (!(error instanceof DataDirLockedError)) throw error;
-        if (slot < slots) continue;
-        if (slots === 1) throw error;
-        throw new DataDirLockedError(base, error.holderPid, error.holderOwner, `every one of the ${slots} node folders in ${base} is in use (a node per VS Code window): close a window, then run "Persona Mesh: Restart Mesh Server"`);
-      }
-      if (slot > 1) {
-        if (!this.options.name?.trim()) this.nameValue = `${hostname()}-${slot}`;
-        this.options.logger.info(`${base} is in use by another node (another VS Code window): this one runs in ${dir} as "${this.name}"`);
-      }
-      return dir;
-    }
-  }
-
-  /** Locks one folder, waiting for this window's previous node if that is who holds it. */
-  private async lockDataDir(dir: string): Promise<void> {
-    const owner = this.options.dataDirOwner;
-    const clock = this.options.clock ?? systemClock;
-    const deadline = clock.monotonic() + (this.options.dataDirWaitMs ?? 3000);
-    for (let waited = false; ; waited = true) {
-      try {
-        await this.lifecycle.startComponent(new DataDirLock(dir, owner ? { owner } : {}));
-        if (waited) this.options.logger.info(`took over ${dir} from this window's previous node`);
-        return;
-      } catch (error) {
-        const reason = error instanceof ComponentStartError ? error.reason : error;
-        const predecessor = reason instanceof DataDirLockedError && owner !== undefined && reason.holderOwner === owner;
-        if (!predecessor || clock.monotonic() >= deadline) throw reason;
-        if (!waited) this.options.logger.info(`${dir} is still held by this window's previous node (process ${reason.holderPid}); waiting for it to stop`);
-        await new Promise<void>((resolve) => clock.setTimeout(resolve, 100));
-      }
+  /** Starts one service; a failure becomes the node's problem `code` and leaves the service out. */
+  private async startService<T extends Component>(service: T, code: string, failure: string): Promise<T | undefined> {
+    try {
+      await this.lifecycle.startComponent(service);
+      return service;
+    } catch (error) {
+      this.addProblem({ code, message: `${failure}: ${describeError(error)}` });
+      return undefined;
     }
   }
 
@@ -301,9 +290,9 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       version,
       dataDir: this.dataDir,
       meshKeySet: this.meshKeyValue !== undefined,
-      peers: this.networkValue?.upPeers().length ?? 0,
+      peers: this.network?.upPeers().length ?? 0,
       ...(this.overlaySummary() ?? {}),
-      ...(this.networkValue ? { listen: this.networkValue.listenAddress } : {}),
+      ...(this.network ? { listen: this.network.listenAddress } : {}),
       startedAt: this.startedAt,
       pid: process.pid,
       problems: [...this.problems],
@@ -315,17 +304,17 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
    * identity: the way out for a copy of another node's data folder. Returns where the key went.
    */
   moveIdentityAside(): string {
-    const aside = moveIdentityAside(this.dataDir, (this.options.clock ?? systemClock).now());
+    const aside = moveIdentityAside(this.dataDir, this.clock.now());
     this.options.logger.info(`moved the identity key aside to ${aside}: the next start creates a new identity`);
     return aside;
   }
 
   private overlaySummary(): { overlay: OverlaySummary } | undefined {
-    const stats = this.networkValue?.overlayStats();
+    const stats = this.network?.overlayStats();
     if (!stats) return undefined;
     const { activeTarget, activeMax } = stats.membership;
-    const cluster = this.networkValue?.clusterOf();
-    const bridge = this.networkValue?.isBridge();
+    const cluster = this.network?.clusterOf();
+    const bridge = this.network?.isBridge();
     return {
       overlay: {
         sessions: stats.active,
@@ -340,10 +329,10 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   }
 
   peers(): PeerSummary[] {
-    const peers = this.networkValue?.peers() ?? [];
+    const peers = this.network?.peers() ?? [];
     // A node heard only through relays has no name in the network's table; the rooms it joined name it.
     const names = peers.some((peer) => !peer.name) ? this.roomsValue?.humanNames() : undefined;
-    const network = this.networkValue;
+    const network = this.network;
     return peers.map((peer) => {
       const cluster = network?.clusterOf(peer.nodeId);
       const bridge = network?.isBridge(peer.nodeId);
@@ -365,45 +354,25 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     });
   }
 
-  private async startRooms(store: Store, identity: Identity): Promise<void> {
-    const transport = new SwitchableMeshPort(identity.nodeId);
+  private buildRooms(store: Store, identity: Identity, transport: SwitchableMeshPort): Rooms {
     // Signed events: a member of the mesh cannot pass off events as another node's through sync.
-    const rooms = new Rooms({
+    return new Rooms({
       store,
       transport,
       displayName: this.name,
-      clock: this.options.clock ?? systemClock,
+      clock: this.clock,
       logger: this.options.logger,
       authenticator: identityAuthenticator(identity),
       ...(this.options.maxMessagesPerMinute ? { maxMessagesPerMinute: this.options.maxMessagesPerMinute } : {}),
     });
-    try {
-      await this.lifecycle.startComponent(rooms);
-      this.transport = transport;
-      this.roomsValue = rooms;
-    } catch (error) {
-      this.addProblem({ code: 'rooms-unavailable', message: `the rooms could not start: ${describeError(error)}` });
-    }
   }
 
-  private async startAcademy(store: Store, identity: Identity, rooms: Rooms, transport: SwitchableMeshPort): Promise<void> {
-    const academy = new Academy({ store, transport, identity, rooms, clock: this.options.clock ?? systemClock, logger: this.options.logger });
-    try {
-      await this.lifecycle.startComponent(academy);
-      this.academyValue = academy;
-    } catch (error) {
-      this.addProblem({ code: 'academy-unavailable', message: `the academy could not start: ${describeError(error)}` });
-    }
+  private buildAcademy(store: Store, identity: Identity, rooms: Rooms, transport: SwitchableMeshPort): Academy {
+    return new Academy({ store, transport, identity, rooms, clock: this.clock, logger: this.options.logger });
   }
 
-  private async startGenomes(store: Store, identity: Identity, transport: SwitchableMeshPort): Promise<void> {
-    const genomes = new GenomeService({ dataDir: this.dataDir, store, identity, transport, clock: this.options.clock ?? systemClock, logger: this.options.logger.child('genomes'), ...this.options.genomes });
-    try {
-      await this.lifecycle.startComponent(genomes);
-      this.genomesValue = genomes;
-    } catch (error) {
-      this.addProblem({ code: 'genomes-unavailable', message: `the genome store could not start: ${describeError(error)}` });
-    }
+  private buildGenomes(store: Store, identity: Identity, transport: SwitchableMeshPort): GenomeService {
+    return new GenomeService({ dataDir: this.dataDir, store, identity, transport, clock: this.clock, logger: this.options.logger.child('genomes'), ...this.options.genomes });
   }
 
   private genomeHooks(genomes: GenomeService): NonNullable<PersonaServiceOptions['genomes']> {
@@ -414,8 +383,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     return { adopt: (persona) => applier.adopt(persona), llamaAdapters: (persona) => applier.adapters(persona) };
   }
 
-  private async startPersonas(rooms: Rooms, transport: SwitchableMeshPort): Promise<void> {
-    const clock = this.options.clock ?? systemClock;
+  private buildPersonas(rooms: Rooms, transport: SwitchableMeshPort): PersonaService {
     const models = this.options.models;
     // Shared by the window folders: a model is downloaded once per machine.
     const ownModels = join(this.baseDataDir, 'models');
@@ -424,11 +392,11 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     const downloads = new ModelDownloads({
       folder: models?.folder ?? ownModels,
       ...(models?.huggingFaceEndpoint ? { huggingFaceEndpoint: models.huggingFaceEndpoint } : {}),
-      clock,
+      clock: this.clock,
       logger: this.options.logger.child('models'),
     });
     this.modelDownloadsValue = downloads;
-    const personas = new PersonaService({
+    return new PersonaService({
       llamaModels: downloads.llamaModels(),
       rooms,
       transport,
@@ -439,19 +407,13 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       ...(this.options.apiKey ? { apiKey: this.options.apiKey } : {}),
       ...(this.genomesValue ? { genomes: this.genomeHooks(this.genomesValue) } : {}),
       ...(this.storeValue ? { disabled: disabledPersonasIn(this.storeValue, this.options.logger.child('personas')) } : {}),
-      clock: this.options.clock ?? systemClock,
+      clock: this.clock,
       logger: this.options.logger,
     });
-    try {
-      await this.lifecycle.startComponent(personas);
-      this.personasValue = personas;
-    } catch (error) {
-      this.addProblem({ code: 'personas-unavailable', message: `the personas could not start: ${describeError(error)}` });
-    }
   }
 
-  private async startEvolution(store: Store, identity: Identity, rooms: Rooms, transport: SwitchableMeshPort, academy: Academy, personas: PersonaService): Promise<void> {
-    const evolution = new Evolution({
+  private buildEvolution(store: Store, identity: Identity, rooms: Rooms, transport: SwitchableMeshPort, academy: Academy, personas: PersonaService): Evolution {
+    return new Evolution({
       store,
       nodeId: identity.nodeId,
       transport,
@@ -468,19 +430,13 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       market: () => (this.genomesValue && this.applierValue ? genomeMarket(this.genomesValue, this.applierValue, () => this.personasValue) : undefined),
       ...(this.options.evolution?.ask ? { ask: this.options.evolution.ask } : {}),
       policy: this.options.evolution?.policy ?? (this.options.headless ? 'off' : 'ask'),
-      clock: this.options.clock ?? systemClock,
+      clock: this.clock,
       logger: this.options.logger.child('evolution'),
     });
-    try {
-      await this.lifecycle.startComponent(evolution);
-      this.evolutionValue = evolution;
-    } catch (error) {
-      this.addProblem({ code: 'evolution-unavailable', message: `evolution could not start: ${describeError(error)}` });
-    }
   }
 
-  private async startChallenges(store: Store, personas: PersonaService, transport: SwitchableMeshPort): Promise<void> {
-    const challenges = new ChallengeService({
+  private buildChallenges(store: Store, personas: PersonaService, transport: SwitchableMeshPort): ChallengeService {
+    return new ChallengeService({
       store,
       transport,
       prompt: (personaId, prompt, options) => personas.prompt(personaId, prompt, options),
@@ -489,116 +445,67 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       ...(this.roomsValue ? { rooms: this.roomsValue } : {}),
       academy: () => this.academyValue,
       ...(this.options.challengeCoordinatorTimeoutMs !== undefined ? { coordinatorTimeoutMs: this.options.challengeCoordinatorTimeoutMs } : {}),
-      clock: this.options.clock ?? systemClock,
+      clock: this.clock,
       logger: this.options.logger,
     });
-    try {
-      await this.lifecycle.startComponent(challenges);
-      this.challengesValue = challenges;
-    } catch (error) {
-      this.addProblem({ code: 'challenges-unavailable', message: `challenges could not start: ${describeError(error)}` });
-    }
   }
 
   private async startNetwork(): Promise<void> {
     const settings = this.options.network;
     if (!settings || !this.meshKeyValue || !this.identityValue || this.refusedAsDuplicate) return;
-    this.clearProblems('network');
-    const logger = this.options.logger;
-    try {
-      const listen = parseHostPort(settings.listen, 'the listen address');
-      const discovery = settings.discovery && { ...settings.discovery, interface: pickInterfaceAddress(settings.discovery.interface) };
-      const staticPeers = settings.staticPeers.map((peer) => (parseHostPort(peer, 'the static peer'), peer.trim()));
-      const trustedNodes = settings.trustedNodes.length > 0 ? validateNodeIds(settings.trustedNodes, 'trusted nodes') : undefined;
-      const cluster = clusterLabel(settings.cluster);
-      const create = (port: number) => {
-        const network = new MeshNetwork({
-          identity: this.identityValue!,
-          meshKey: this.meshKeyValue!,
-          name: this.name,
-          listen: { host: listen.host, port },
-          discovery,
-          staticPeers,
-          trustedNodes,
-          // The node's start, not the network's: a network that restarts (a new address) is no later copy.
-          started: this.startedAt,
-          clock: this.options.clock ?? systemClock,
-          logger,
-          tuning: {
-            ...(this.options.maxMessagesPerMinute ? { inboundLimits: scaledInboundLimits(this.options.maxMessagesPerMinute / roomLimits.maxMessagesPerMinute) } : {}),
-            ...(this.options.overlay || cluster !== undefined ? { overlay: { ...this.options.overlay, ...(cluster !== undefined ? { cluster } : {}) } } : {}),
-          },
-        });
-        // Before start: the refusal can come with the first sessions.
-        network.once('identity.duplicate', (report) => void this.leaveAsDuplicate(report));
-        return network;
-      };
-      let network = create(listen.port);
-      try {
-        await network.start();
-      } catch (error) {
-        // Several VS Code windows on one machine each run a node: the second takes any free port.
-        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || listen.port === 0) throw error;
-        logger.info(`port ${listen.port} is taken (another node on this machine?); listening on a free port instead`);
-        network = create(0);
-        await network.start();
-      }
-      network.on('peer.up', (peer) => {
-        this.emit('peer.up', peer);
-        this.emitStatus();
-      });
-      network.on('peer.down', (peer) => {
-        this.emit('peer.down', peer);
-        this.emitStatus();
-      });
-      network.on('peer.clock', ({ nodeId, name, offsetMs, skewed }) => {
-        const code = `${clockSkewProblem}:${nodeId}`;
-        this.problems = this.problems.filter((problem) => problem.code !== code);
-        if (skewed) {
-          const seconds = Math.round(Math.abs(offsetMs) / 1000);
-          this.problems.push({
-            code,
-            message: `The clock of ${name || displayNodeId(nodeId)} is ${seconds} s ${offsetMs > 0 ? 'ahead of' : 'behind'} this machine's: set both machines to network time (messages stay in the right order, but their times look wrong).`,
-          });
-        }
-        this.updateState();
-      });
-      this.networkValue = network;
-      this.transport?.attach(new NetworkMeshPort(network));
-      if (this.roomsValue) registerRoomRemoteMethods(network, this.roomsValue);
-      registerReviewRemoteMethod(network, () => this.personasValue?.participation);
-      logger.info(`listening on ${network.listenAddress}${discovery ? `, discovery ${discovery.group}:${discovery.port} on ${discovery.interface}` : ', discovery off'}`);
-      if (discovery) {
-        const from = discovery.interface;
-        this.interfaceWatch = new InterfaceWatch({
-          requested: settings.discovery ? settings.discovery.interface : '',
-          current: from,
-          clock: this.options.clock ?? systemClock,
-          onChange: (to) => void this.moveNetwork(from, to),
-        });
-        await this.interfaceWatch.start();
-      }
-    } catch (error) {
-      this.addProblem({ code: 'network-unavailable', message: `the network could not start: ${describeError(error)}. Check the Persona Mesh network settings (listen address, discovery interface, peers).` });
-    }
+    this.networkHost ??= this.createNetworkHost(this.identityValue, settings);
+    await this.networkHost.start(settings, this.meshKeyValue);
   }
 
-  /** The machine's best address changed (another network): the sessions and discovery start again there. */
-  private async moveNetwork(from: string, to: string): Promise<void> {
-    if (this.halting()) return;
-    this.options.logger.info(`the network changed (${from} → ${to}): discovery and sessions start again on ${to}`);
-    await this.stopNetwork();
-    // The node may have been told to stop meanwhile.
-    if (this.halting()) return;
-    await this.startNetwork();
-    this.updateState();
-    if (!this.networkValue && !this.halting()) {
-      this.options.logger.warn('the network did not start on the new address; trying again in 5 s');
-      this.networkRetry = (this.options.clock ?? systemClock).setTimeout(() => {
-        this.networkRetry = undefined;
-        void this.moveNetwork(from, to);
-      }, 5000);
-    }
+  private createNetworkHost(identity: Identity, settings: NetworkSettings): NetworkHost {
+    return new NetworkHost({
+      identity,
+      name: () => this.name,
+      startedAt: this.startedAt,
+      tuning: () => {
+        const cluster = clusterLabel(settings.cluster);
+        return {
+          ...(this.options.maxMessagesPerMinute ? { inboundLimits: scaledInboundLimits(this.options.maxMessagesPerMinute / roomLimits.maxMessagesPerMinute) } : {}),
+          ...(this.options.overlay || cluster !== undefined ? { overlay: { ...this.options.overlay, ...(cluster !== undefined ? { cluster } : {}) } } : {}),
+        };
+      },
+      clock: this.clock,
+      logger: this.options.logger,
+      onStarting: () => this.clearProblems('network'),
+      onUp: (network) => this.networkUp(network),
+      onDown: () => this.transport?.detach(),
+      onDuplicate: (report) => void this.leaveAsDuplicate(report),
+      onProblem: (problem) => this.addProblem(problem),
+      onMoved: () => this.updateState(),
+      halting: () => this.halting(),
+    });
+  }
+
+  /** Wires a network that just started: status, the services' mesh port, the remote methods. */
+  private networkUp(network: MeshNetwork): void {
+    network.on('peer.up', (peer) => {
+      this.emit('peer.up', peer);
+      this.emitStatus();
+    });
+    network.on('peer.down', (peer) => {
+      this.emit('peer.down', peer);
+      this.emitStatus();
+    });
+    network.on('peer.clock', ({ nodeId, name, offsetMs, skewed }) => {
+      const code = `${clockSkewProblem}:${nodeId}`;
+      this.problems = this.problems.filter((problem) => problem.code !== code);
+      if (skewed) {
+        const seconds = Math.round(Math.abs(offsetMs) / 1000);
+        this.problems.push({
+          code,
+          message: `The clock of ${name || displayNodeId(nodeId)} is ${seconds} s ${offsetMs > 0 ? 'ahead of' : 'behind'} this machine's: set both machines to network time (messages stay in the right order, but their times look wrong).`,
+        });
+      }
+      this.updateState();
+    });
+    this.transport?.attach(new NetworkMeshPort(network));
+    if (this.roomsValue) registerRoomRemoteMethods(network, this.roomsValue);
+    registerReviewRemoteMethod(network, () => this.personasValue?.participation);
   }
 
   /** The mesh refused this node: another node runs on its identity and started earlier. */
@@ -625,16 +532,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
   }
 
   private async stopNetwork(): Promise<void> {
-    this.networkRetry?.cancel();
-    this.networkRetry = undefined;
-    await this.interfaceWatch?.stop();
-    this.interfaceWatch = undefined;
-    const network = this.networkValue;
-    this.networkValue = undefined;
-    if (!network) return;
-    this.transport?.detach();
-    network.removeAllListeners();
-    await network.stop();
+    await this.networkHost?.stop();
   }
 
   private applyMeshKey(text: string): void {
