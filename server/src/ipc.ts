@@ -12,7 +12,8 @@ import { registerAcademyHandlers } from './academy/rpcHandlers';
 import { registerChallengeHandlers } from './challenges/rpcHandlers';
 import { registerGenomeHandlers } from './genomes/rpcHandlers';
 import { registerReviewHandlers } from './review/rpcHandlers';
-import { reviewNodeOf } from './review/nodeReview';
+import { reviewNodeOf } from './node/reviewPort';
+import { genomeNodeOf } from './node/genomePort';
 import { createLogger, logLevelAllows, logLevels, type LogLevel } from './kernel/log';
 import { takeMeshKeyFromEnv } from './kernel/meshKey';
 import { LogNotification, StatusNotification, type ServerInitOptions } from '../../protocol/extension';
@@ -77,7 +78,7 @@ registerAcademyHandlers(connection, async () => (await startedNode).academy, log
 registerChallengeHandlers(connection, async () => (await startedNode).challenges, logger);
 registerReviewHandlers(connection, async () => reviewNodeOf(await startedNode), logger);
 // Persona methods, and diagnostics, completion and hover for persona files (open or on disk).
-registerGenomeHandlers(connection, () => startedNode, logger);
+registerGenomeHandlers(connection, async () => genomeNodeOf(await startedNode), logger);
 
 /** Genome ids this node knows (held or seen on the mesh), for the persona files' `genomes` key. */
 function knownGenomeIds(): string[] {

@@ -6,7 +6,6 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { ResponseError, type Connection, type Disposable } from 'vscode-languageserver';
 import { describeError } from '../kernel/lifecycle';
 import type { Logger } from '../kernel/log';
-import type { MeshNode } from '../node/meshNode';
 import {
   GenomeApplyRequest,
   GenomeCancelRequest,
@@ -22,7 +21,9 @@ import {
   GenomeUnapplyRequest,
   type GenomeProgress,
 } from '../../../protocol/genomes';
+import type { PersonaDefinition } from '../../../protocol/personas';
 import { oneLine, toResponseError } from '../kernel/responseError';
+import type { GenomeApplier } from './apply';
 import { GenomeError } from './errors';
 import type { GenomeService } from './service';
 
@@ -51,7 +52,19 @@ function optionalText(value: unknown, name: string): string | undefined {
   return value;
 }
 
-export function registerGenomeHandlers(connection: GenomeConnection, source: () => Promise<MeshNode>, logger?: Logger, now: () => number = () => performance.now()): Disposable {
+/** What the genome requests need of the node; the root hands it (node/genomePort.ts). */
+export interface GenomeNode {
+  readonly genomes: GenomeService | undefined;
+  readonly applier: GenomeApplier | undefined;
+  /** A persona this node hosts. */
+  hostedPersona(id: string): PersonaDefinition | undefined;
+  /** Reads the persona files again (a genome applied or removed changed one). */
+  reloadPersonas(): Promise<void>;
+  /** The peers up now: a list made before one came knows none of its genomes. */
+  upPeers(): readonly string[];
+}
+
+export function registerGenomeHandlers(connection: GenomeConnection, source: () => Promise<GenomeNode>, logger?: Logger, now: () => number = () => performance.now()): Disposable {
   let attached: GenomeService | undefined;
   let lastQueryAt = -Infinity;
   let lastQueryPeers = '';
@@ -74,7 +87,7 @@ export function registerGenomeHandlers(connection: GenomeConnection, source: () 
       void connection.sendNotification(GenomeChangedNotification.type, {}).catch(() => undefined);
     });
   };
-  const resolve = async (): Promise<{ node: MeshNode; genomes: GenomeService }> => {
+  const resolve = async (): Promise<{ node: GenomeNode; genomes: GenomeService }> => {
     const node = await source();
     const genomes = node.genomes;
     if (!genomes) throw new GenomeError('offline', 'genomes are not available: the node has no database (see Persona Mesh: Show Status)');
@@ -85,7 +98,7 @@ export function registerGenomeHandlers(connection: GenomeConnection, source: () 
     }
     return { node, genomes };
   };
-  const handle = <P, R>(run: (context: { node: MeshNode; genomes: GenomeService }, params: P) => R | Promise<R>) => {
+  const handle = <P, R>(run: (context: { node: GenomeNode; genomes: GenomeService }, params: P) => R | Promise<R>) => {
     return async (params: P): Promise<R> => {
       try {
         return await run(await resolve(), (params ?? {}) as P);
@@ -95,10 +108,14 @@ export function registerGenomeHandlers(connection: GenomeConnection, source: () 
       }
     };
   };
-  const persona = (node: MeshNode, id: unknown) => {
-    const local = node.personas?.registry.get(text(id, 'persona'));
-    if (!local) throw new GenomeError('not-found', `there is no persona "${String(id)}" hosted by this node`);
-    return local.persona;
+  const persona = (node: GenomeNode, id: unknown) => {
+    const hosted = node.hostedPersona(text(id, 'persona'));
+    if (!hosted) throw new GenomeError('not-found', `there is no persona "${String(id)}" hosted by this node`);
+    return hosted;
+  };
+  const applier = (node: GenomeNode) => {
+    if (!node.applier) throw new GenomeError('offline', 'genomes cannot be applied: the node has no personas (see Persona Mesh: Show Status)');
+    return node.applier;
   };
 
   const disposables: Disposable[] = [
@@ -106,7 +123,7 @@ export function registerGenomeHandlers(connection: GenomeConnection, source: () 
       GenomeListRequest.type,
       handle(async ({ node, genomes }, p: { ask?: boolean }) => {
         // Network genomes are the answers to a search: every peer answers (or the timeout ends it).
-        const peers = [...(node.network?.upPeers() ?? [])].sort().join(',');
+        const peers = [...node.upPeers()].sort().join(',');
         const stale = now() - lastQueryAt >= backgroundQueryEveryMs || peers !== lastQueryPeers;
         if (p.ask || stale) [lastQueryAt, lastQueryPeers] = [now(), peers];
         if (p.ask) await genomes.query(listQuery);
@@ -142,16 +159,16 @@ export function registerGenomeHandlers(connection: GenomeConnection, source: () 
       GenomeApplyRequest.type,
       handle(async ({ node }, p: { id: string; persona: string }) => {
         const definition = persona(node, p.persona);
-        await node.genomeApplier!.apply(definition.file, text(p.id, 'id'), definition);
-        await node.personas!.registry.reload();
+        await applier(node).apply(definition.file, text(p.id, 'id'), definition);
+        await node.reloadPersonas();
       }),
     ),
     connection.onRequest(
       GenomeUnapplyRequest.type,
       handle(async ({ node }, p: { id: string; persona: string }) => {
         const definition = persona(node, p.persona);
-        await node.genomeApplier!.unapply(definition.file, text(p.id, 'id'));
-        await node.personas!.registry.reload();
+        await applier(node).unapply(definition.file, text(p.id, 'id'));
+        await node.reloadPersonas();
       }),
     ),
   ];

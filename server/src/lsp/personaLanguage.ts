@@ -22,25 +22,13 @@ import {
 } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { duplicateIdProblems, parsePersonaFile, personaFileSuffix, type ParsedPersonaFile } from '../personas/personaFile';
+import type { PersonaLanguageDeps } from '../personas/languageDeps';
 import { describeKind, keysAt, specAt, type KeySpec } from '../personas/schema';
 import { brainProviders, roomRoles, type PersonaProblem } from '../../../protocol/personas';
 import { cursorContext, hoverTarget } from './frontMatterContext';
 
 export const personaLanguageId = 'persona-markdown';
 
-export interface PersonaLanguageDeps {
-  /** Persona files known on disk (the registry's last load), for duplicate-id checks. */
-  personaFiles?: () => readonly ParsedPersonaFile[];
-  /** Rooms this node knows (joined or seen on the mesh). */
-  roomNames?: () => readonly string[];
-  /** Capability names seen on the mesh (local and remote personas, genomes). */
-  capabilityNames?: () => readonly string[];
-  /** Genome ids known on the mesh. */
-  genomeIds?: () => readonly string[];
-  /** A node without VS Code: `vscode-lm` personas get a warning. */
-  headless?: boolean;
-  fileExists?: (absolutePath: string) => boolean;
-}
 
 /** What the server must announce in its InitializeResult for these features (merge into `capabilities`). */
 export const personaServerCapabilities: ServerCapabilities = {

@@ -16,7 +16,8 @@ import { LanguageModelBridge } from '../personas/brains/vscodeLm';
 import type { ParsedPersonaFile } from '../personas/personaFile';
 import { registerPersonaHandlers, type PersonaServiceSource } from '../personas/rpcHandlers';
 import type { PersonaService } from '../personas/service';
-import { personaServerCapabilities, registerPersonaLanguageFeatures, type PersonaLanguageDeps } from './personaLanguage';
+import { personaServerCapabilities, registerPersonaLanguageFeatures } from './personaLanguage';
+import type { PersonaLanguageDeps } from '../personas/languageDeps';
 
 export interface PersonaServerOptions {
   logger?: Logger;

@@ -1,6 +1,6 @@
-/** The review side of a running MeshNode (what the IPC server hands to registerReviewHandlers). */
-import type { MeshNode } from '../node/meshNode';
-import type { ReviewNode } from './rpcHandlers';
+/** The review side of a running MeshNode: the port the root hands to registerReviewHandlers. */
+import type { MeshNode } from './meshNode';
+import type { ReviewNode } from '../review/rpcHandlers';
 
 export function reviewNodeOf(node: MeshNode): ReviewNode {
   return {

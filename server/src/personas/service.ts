@@ -11,7 +11,7 @@ import { silentLogger, type Logger } from '../kernel/log';
 import type { PersonaDefinition } from '../../../protocol/personas';
 import type { Rooms } from '../rooms/rooms';
 import type { MeshPort } from '../kernel/meshPort';
-import type { PersonaLanguageDeps } from '../lsp/personaLanguage';
+import type { PersonaLanguageDeps } from './languageDeps';
 import type { Brain } from './brains/brain';
 import type { LlamaAdapterSpec } from './brains/llamaWorkerProtocol';
 import { createBrainFactory } from './brains';

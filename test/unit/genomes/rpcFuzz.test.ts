@@ -2,12 +2,11 @@ import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { GenomeApplier } from '../../../server/src/genomes/apply';
-import { registerGenomeHandlers } from '../../../server/src/genomes/rpcHandlers';
+import { registerGenomeHandlers, type GenomeNode } from '../../../server/src/genomes/rpcHandlers';
 import { GenomeService } from '../../../server/src/genomes/service';
 import { systemClock } from '../../../server/src/kernel/clock';
 import { generateIdentity } from '../../../server/src/kernel/identity';
 import { silentLogger } from '../../../server/src/kernel/log';
-import type { MeshNode } from '../../../server/src/node/meshNode';
 import { PersonaService } from '../../../server/src/personas/service';
 import { MemoryHub } from '../../support/memoryMeshPort';
 import { fakeConnection, fuzzHandlers, paramsOf } from '../../support/rpcFuzz';
@@ -56,7 +55,14 @@ describe('genomes/rpcHandlers fuzzed (fast-check): every request answers or refu
     personas = new PersonaService({ rooms: roomsNode.rooms, transport: roomsNode.transport, workspaceFolders: [workspace], clock: roomsNode.clock, logger: roomsNode.log.logger });
     await personas.start();
     const published = await genomes.publish({ name: 'Runbooks', description: 'incident runbooks', capabilities: ['ops'], prompt: 'Follow the runbook.' });
-    const node = { genomes, personas, genomeApplier: new GenomeApplier(genomes, silentLogger) } as unknown as MeshNode;
+    const applier = new GenomeApplier(genomes, silentLogger);
+    const node: GenomeNode = {
+      genomes,
+      applier,
+      hostedPersona: (id) => personas.registry.get(id)?.persona,
+      reloadPersonas: () => personas.registry.reload(),
+      upPeers: () => [],
+    };
 
     const fake = fakeConnection();
     const registration = registerGenomeHandlers(fake.connection, () => Promise.resolve(node));

@@ -1,11 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
-import { registerGenomeHandlers } from '../../../server/src/genomes/rpcHandlers';
+import { registerGenomeHandlers, type GenomeNode } from '../../../server/src/genomes/rpcHandlers';
 import { GenomeService } from '../../../server/src/genomes/service';
 import { systemClock } from '../../../server/src/kernel/clock';
 import { generateIdentity } from '../../../server/src/kernel/identity';
 import { silentLogger } from '../../../server/src/kernel/log';
-import type { MeshNode } from '../../../server/src/node/meshNode';
 import { GenomeChangedNotification, GenomeListRequest, GenomeProgressNotification, type GenomeProgress, type GenomeSummary } from '../../../protocol/genomes';
 import { MemoryHub } from '../../support/memoryMeshPort';
 import { useTempDir } from '../../support/tempDir';
@@ -15,6 +14,11 @@ import { memoryDb } from '../rooms/support';
 type Listed = { local: GenomeSummary[]; network: GenomeSummary[] };
 
 /** The language server connection as the handlers see it: requests by method, and a count of GenomeChanged notifications. */
+/** A node with a genome service and no personas; `upPeers` says who is up. */
+function genomeNode(genomes: GenomeService, upPeers: () => readonly string[] = () => []): GenomeNode {
+  return { genomes, applier: undefined, hostedPersona: () => undefined, reloadPersonas: () => Promise.resolve(), upPeers };
+}
+
 function fakeConnection() {
   const handlers = new Map<string, (params: unknown) => Promise<unknown>>();
   const changes = { count: 0 };
@@ -60,7 +64,7 @@ describe('genome requests from the editor (list)', () => {
 
     const { connection, handlers, changes } = fakeConnection();
     let now = 0;
-    const registration = registerGenomeHandlers(connection as never, () => Promise.resolve({ genomes: editor } as unknown as MeshNode), silentLogger, () => now);
+    const registration = registerGenomeHandlers(connection as never, () => Promise.resolve(genomeNode(editor)), silentLogger, () => now);
     const list = (params: { ask?: boolean }) => handlers.get(GenomeListRequest.method)!(params) as Promise<Listed>;
     try {
       const first = await list({});
@@ -91,8 +95,7 @@ describe('genome requests from the editor (list)', () => {
     const editor = await addService('b');
     const { connection, handlers, changes } = fakeConnection();
     const up: string[] = [];
-    const node = { genomes: editor, network: { upPeers: () => up } };
-    const registration = registerGenomeHandlers(connection as never, () => Promise.resolve(node as unknown as MeshNode), silentLogger, () => 0);
+    const registration = registerGenomeHandlers(connection as never, () => Promise.resolve(genomeNode(editor, () => up)), silentLogger, () => 0);
     const list = () => handlers.get(GenomeListRequest.method)!({}) as Promise<Listed>;
     try {
       assert.deepEqual((await list()).network, [], 'alone at start: the search finds nothing');
@@ -125,7 +128,7 @@ describe('genome requests from the editor (list)', () => {
       },
     };
     let now = 0;
-    const registration = registerGenomeHandlers(connection as never, () => Promise.resolve({ genomes: editor } as unknown as MeshNode), silentLogger, () => now);
+    const registration = registerGenomeHandlers(connection as never, () => Promise.resolve(genomeNode(editor)), silentLogger, () => now);
     try {
       await listHandler!({});
       const progress = (piecesDone: number, state: GenomeProgress['state'] = 'active'): GenomeProgress => ({ id: 'g1', state, bytes: piecesDone, totalBytes: 100, piecesDone, pieces: 100, sources: [] });
