@@ -1,4 +1,5 @@
-/** What /proc says about another process: its CPU time and how often its threads were scheduled. */
+/** What /proc says about another process (its CPU time, how often its threads were scheduled), and stopping them. */
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
 const clockTicks = 100;
@@ -28,4 +29,22 @@ export function wakeUps(pid: number, mainThreadOnly = false): number {
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** Asks each child to stop (`ask`), waits for it, and kills it after `killAfterMs` if it has not exited. */
+export async function stopChildren(children: ChildProcess[], ask: (child: ChildProcess) => void, killAfterMs: number): Promise<void> {
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          const kill = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+          child.once('exit', () => {
+            clearTimeout(kill);
+            resolve();
+          });
+          ask(child);
+        }),
+    ),
+  );
 }

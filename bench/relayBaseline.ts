@@ -10,7 +10,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { cpuSeconds, percentile, wakeUps } from './procStats';
+import { cpuSeconds, percentile, stopChildren, wakeUps } from './procStats';
 
 interface Relay {
   child: ChildProcess;
@@ -94,19 +94,10 @@ export async function relayBaseline(size: number, messages: number, paceMs: numb
       loadAverage: { before: loadBefore, after: loadavg() },
     };
   } finally {
-    await Promise.all(
-      relays.map(
-        (relay) =>
-          new Promise<void>((resolve) => {
-            if (relay.child.exitCode !== null || relay.child.signalCode !== null) return resolve();
-            const kill = setTimeout(() => relay.child.kill('SIGKILL'), 5000);
-            relay.child.once('exit', () => {
-              clearTimeout(kill);
-              resolve();
-            });
-            relay.child.stdin!.end();
-          }),
-      ),
+    await stopChildren(
+      relays.map((relay) => relay.child),
+      (child) => child.stdin!.end(),
+      5000,
     );
   }
 }

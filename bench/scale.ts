@@ -31,7 +31,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { cpuSeconds, percentile, wakeUps } from './procStats';
+import { cpuSeconds, percentile, stopChildren, wakeUps } from './procStats';
 import { relayBaseline } from './relayBaseline';
 
 const cli = join(__dirname, '..', 'server', 'out', 'cli.js');
@@ -113,19 +113,10 @@ async function broadcastCounts(nodes: Node[]): Promise<BroadcastCounts> {
 }
 
 async function stopAll(nodes: Node[]): Promise<void> {
-  await Promise.all(
-    nodes.map(
-      (node) =>
-        new Promise<void>((resolve) => {
-          if (node.child.exitCode !== null || node.child.signalCode !== null) return resolve();
-          const kill = setTimeout(() => node.child.kill('SIGKILL'), 10_000);
-          node.child.once('exit', () => {
-            clearTimeout(kill);
-            resolve();
-          });
-          node.child.kill('SIGTERM');
-        }),
-    ),
+  await stopChildren(
+    nodes.map((node) => node.child),
+    (child) => child.kill('SIGTERM'),
+    10_000,
   );
 }
 
