@@ -534,7 +534,8 @@ export class GenomeService extends EventEmitter<GenomeServiceEvents> implements 
   }
 
   private async servePiece(peer: string, blob: string, piece: number): Promise<void> {
-    const reply = (message: GenomePieceMessage) => this.options.transport.publish(genomeTopics.piece(peer), message, { priority: 'bulk' });
+    // Addressed to the asker: a publish would be a broadcast that the overlay relays to every node.
+    const reply = (message: GenomePieceMessage) => this.options.transport.sendTo(peer, genomeTopics.piece(peer), message, { priority: 'bulk' });
     const size = /^[0-9a-f]{64}$/.test(blob) ? this.blobSize(blob) : undefined;
     if (size === undefined || piece < 0 || piece >= pieceCount(size)) return reply({ blob, piece, error: 'no such piece here' });
     const busy = this.serving.get(peer) ?? 0;

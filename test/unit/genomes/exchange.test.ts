@@ -136,6 +136,28 @@ describe('genome exchange (in-memory mesh, real libsql and files)', () => {
     assert.ok(d.service.isLocal(summary.id));
   });
 
+  it('sends each piece to the node that asked for it, at bulk priority, never as a broadcast (the overlay would relay it to every node)', async () => {
+    const a = await addNode('a');
+    const { summary } = await publishAdapter(a, 1024 * 1024);
+    const broadcast: string[] = [];
+    const addressed: string[] = [];
+    const publish = a.transport.publish.bind(a.transport);
+    const sendTo = a.transport.sendTo.bind(a.transport);
+    a.transport.publish = (topic, body, options) => {
+      broadcast.push(topic);
+      publish(topic, body, options);
+    };
+    a.transport.sendTo = (nodeId, topic, body, options) => {
+      addressed.push(`${nodeId} ${topic} ${options?.priority ?? 'chat'}`);
+      sendTo(nodeId, topic, body, options);
+    };
+    const b = await addNode('b');
+    await b.service.query({ timeoutMs: 5000 });
+    assert.equal((await b.service.download(summary.id)).state, 'complete');
+    assert.deepEqual(broadcast.filter((topic) => topic.startsWith('/genome/piece/')), []);
+    assert.ok(addressed.filter((line) => line === `${b.id} /genome/piece/${b.id} bulk`).length >= 4, `pieces addressed to b: ${addressed.length}`);
+  });
+
   it('keeps more pieces in flight from a distant peer: the request window grows while round trips stay flat', async () => {
     const a = await addNode('a');
     const { summary, adapter } = await publishAdapter(a, 6 * 1024 * 1024);
