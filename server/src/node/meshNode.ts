@@ -237,10 +237,10 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     // The services in order, each built from those before it. One that cannot start is a problem
     // of the node (shown in its status), not its end: the rest start without it.
     const store = this.storeValue;
-    if (!store) return this.startWithoutServices();
+    if (!store) return this.finishStart();
     const transport = new SwitchableMeshPort(identity.nodeId);
     const rooms = await this.startService(this.buildRooms(store, identity, transport), 'rooms-unavailable', 'the rooms could not start');
-    if (!rooms) return this.startWithoutServices();
+    if (!rooms) return this.finishStart();
     this.roomsValue = rooms;
     this.transport = transport;
     const academy = await this.startService(this.buildAcademy(store, identity, rooms, transport), 'academy-unavailable', 'the academy could not start');
@@ -250,11 +250,11 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     this.personasValue = personas;
     if (academy && personas) this.evolutionValue = await this.startService(this.buildEvolution(store, identity, rooms, transport, academy, personas), 'evolution-unavailable', 'evolution could not start');
     if (personas) this.challengesValue = await this.startService(this.buildChallenges(store, personas, transport), 'challenges-unavailable', 'challenges could not start');
-    await this.startWithoutServices();
+    await this.finishStart();
   }
 
-  /** The network part of start: it runs also when the services could not (a node others still reach). */
-  private async startWithoutServices(): Promise<void> {
+  /** The mesh key and the network, then the state: they start also when the services could not (a node others still reach). */
+  private async finishStart(): Promise<void> {
     this.applyMeshKey(this.options.meshKey);
     await this.startNetwork();
     this.updateState();

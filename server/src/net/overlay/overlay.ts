@@ -295,8 +295,9 @@ export class Overlay implements BroadcastTree {
   }
 
   received(from: string, envelope: Envelope, isNew: boolean): void {
-    if (this.crossing && isNew) this.topics.set(`${envelope.origin} ${Router.broadcastId(envelope)}`, envelope.topic);
-    this.tree.receive(from, envelope.origin, Router.broadcastId(envelope), { envelope }, isNew, this.options.router.travelled(envelope));
+    const id = Router.broadcastId(envelope);
+    if (this.crossing && isNew) this.topics.set(`${envelope.origin} ${id}`, envelope.topic);
+    this.tree.receive(from, envelope.origin, id, { envelope }, isNew, this.options.router.travelled(envelope));
   }
 
   private updateCrossing(): void {
