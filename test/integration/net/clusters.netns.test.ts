@@ -22,11 +22,11 @@ const group = '239.255.77.77';
 const meshKey = 'clusters netns mesh key';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitUntil(what: string, predicate: () => boolean, timeoutMs: number, diagnostics: () => string = () => ''): Promise<void> {
+async function waitUntil(what: string, predicate: () => boolean, timeoutMs: number, diagnostics: () => string | Promise<string> = () => ''): Promise<void> {
   const started = Date.now();
   // Bounded by the timeout.
   while (!predicate()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${diagnostics()}`);
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${await diagnostics()}`);
     await sleep(50);
   }
 }
@@ -50,6 +50,14 @@ class Node {
   ready(): Event | undefined {
     return this.events.find((e) => e.event === 'ready');
   }
+  /** The node's own account of its overlay (`{"op":"stats"}`): its cluster, role and views; undefined if it does not answer in time. */
+  async overlay(): Promise<Event | undefined> {
+    const before = this.events.length;
+    this.send({ op: 'stats' });
+    const answered = () => this.events.slice(before).find((e) => e.event === 'stats');
+    await waitUntil('stats', () => answered() !== undefined, 3_000).catch(() => undefined);
+    return answered()?.overlay as Event | undefined;
+  }
   /** Peers with a session now: the last peer.up/peer.down of each. */
   up(): Set<string> {
     const state = new Map<string, boolean>();
@@ -62,7 +70,7 @@ class Node {
 }
 
 describe('overlay clusters: two subnets behind a router (processes in network namespaces, root)', function () {
-  this.timeout(150_000);
+  this.timeout(240_000);
 
   before(function () {
     if (!namespacesAvailable()) throw new Error(`network namespace tests need root and a working "ip netns" (uid ${process.getuid?.() ?? '?'}); run them as root (CI does)`);
@@ -107,20 +115,33 @@ describe('overlay clusters: two subnets behind a router (processes in network na
       };
 
       await waitUntil('one mesh across the router', connected, 60_000, dump);
-      await waitUntil('sessions across the router between bridges only', () => connected() && nodes.every((_, i) => isBridge(i) || crossing(i).length === 0), 60_000, dump);
+      // Last in the message (a CI log keeps its tail): who breaks the rule, and what it thinks it is.
+      const explain = async () => {
+        const lines = await Promise.all(
+          nodes.map(async (n, i) => {
+            const overlay = await n.overlay();
+            const cluster = overlay?.cluster as { bridge?: boolean; members?: number } | undefined;
+            const membership = overlay?.membership as Record<string, unknown> | undefined;
+            return `n${i} subnet ${lab.subnetOf(i)} bridge ${isBridge(i)} (self: ${cluster?.bridge}, members heard ${cluster?.members}) active ${String(overlay?.active)} crossing ${crossing(i).map((id) => `n${ids.indexOf(id)}`).join(',') || '-'} shed ${String(membership?.shed)} redirected ${String(membership?.redirected)}`;
+          }),
+        );
+        return `${dump()}\n--- connected ${connected()}\n${lines.join('\n')}`;
+      };
+      await waitUntil('sessions across the router between bridges only', () => connected() && nodes.every((_, i) => isBridge(i) || crossing(i).length === 0), 60_000, explain);
       // Past the request timeout (10 s): a session being agreed on is either kept or closed by then.
       await sleep(11_000);
-      assert.ok(connected(), dump());
-      nodes.forEach((_, i) => {
-        if (!isBridge(i)) assert.deepEqual(crossing(i), [], `n${i} is no bridge\n${dump()}`);
-      });
+      const breakers = nodes.flatMap((_, i) => (!isBridge(i) && crossing(i).length > 0 ? [`n${i}`] : []));
+      if (!connected() || breakers.length > 0) assert.fail(`after 11 s: connected ${connected()}, non-bridges holding sessions across the router: ${breakers.join(',') || '-'}\n${await explain()}`);
       assert.ok(nodes.some((_, i) => crossing(i).length > 0), 'the subnets are linked');
 
       // A non-bridge of subnet 0 speaks; every node of subnet 1 hears it (through the bridges).
       const speaker = nodes.findIndex((_, i) => lab.subnetOf(i) === 0 && !isBridge(i));
       nodes[speaker]!.send({ op: 'send', room: 'lobby', text: 'across the router' });
       const heard = (n: Node) => n.events.some((e) => e.event === 'message' && e.text === 'across the router');
-      await waitUntil('every other node has the message', () => nodes.every((n, i) => i === speaker || heard(n)), 20_000, dump);
+      // Delivery, not speed (the scale bench measures that): on a CI machine whose node stalls long
+      // enough for its peers to drop it, the message comes back by the rooms' sync once it returns.
+      const missing = () => nodes.flatMap((n, i) => (i === speaker || heard(n) ? [] : [`n${i}`])).join(',');
+      await waitUntil('every other node has the message', () => missing() === '', 45_000, async () => `${await explain()}\nn${speaker} spoke; missing at ${missing()}`);
     } finally {
       await lab.destroy();
       rmSync(dir, { recursive: true, force: true });
