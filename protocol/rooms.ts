@@ -135,11 +135,18 @@ export interface TypingEvent {
 
 /** Room ids are lower-case names: letters, digits, `-` and `_`, 1-64 characters. */
 export const roomIdPattern = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+/** Message ids are `origin:roomSeq` (the origin is a node id; tests use short names). */
+export const messageIdPattern = /^[A-Za-z0-9_-]{1,128}:[1-9][0-9]{0,15}$/;
 export const defaultRoomId = 'general';
 
 export const roomLimits = {
   maxMessageBytes: 16 * 1024,
   maxAttachmentBytes: 64 * 1024,
+  /** An attachment's workspace-relative path and language id, in characters. */
+  maxPathChars: 1024,
+  maxLanguageChars: 64,
+  /** Messages in one page of history. */
+  maxHistoryPage: 500,
   /** Messages per participant per minute. */
   maxMessagesPerMinute: 60,
 } as const;

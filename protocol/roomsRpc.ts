@@ -2,9 +2,14 @@
  * Rooms between the extension (client) and the mesh server, declared once and imported by both.
  * Each comment says which way it travels. Errors come back as JSON-RPC errors whose message is
  * one line for the user (e.g. "the message is 16,385 bytes; the limit is 16,384 bytes").
+ *
+ * `roomParams` checks each request's params where they enter a program: the extension checks
+ * what the chat panel posts with it, the server what the extension sends (check.ts).
  */
 import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
-import type { ChatMessage, CodeAttachment, Participant, PresenceState, RoomSummary, TypingEvent } from './rooms';
+import { boolean, integer, list, object, oneOf, optional, refine, text, type Check } from './check';
+import { ServiceError } from './errors';
+import { messageIdPattern, presenceStates, roomIdPattern, roomLimits, roomWireLimits, type ChatMessage, type CodeAttachment, type Participant, type PresenceState, type RoomSummary, type TypingEvent } from './rooms';
 
 /** client → server: every room this node knows (joined or seen on the mesh). */
 export namespace ListRoomsRequest {
@@ -107,3 +112,60 @@ export namespace TypingChangedNotification {
   export const method = 'mesh/rooms/typingChanged';
   export const type = new NotificationType<TypingEvent>(method);
 }
+
+// ---------------------------------------------------------------- checkers of the params
+
+const roomId = text({ max: 64, pattern: roomIdPattern, hint: (value) => `"${value.slice(0, 80)}" is not a valid room name: use 1-64 lower-case letters, digits, '-' or '_', starting with a letter or digit` });
+const messageId = text({ max: 160, pattern: messageIdPattern, hint: (value) => `"${value.slice(0, 80)}" is not a message id` });
+
+/** Workspace-relative, `/`-separated, no `..` or empty segment, not absolute. */
+export const workspacePath: Check<string> = refine(text({ max: roomLimits.maxPathChars, singleLine: true }), (path) => {
+  if (path.startsWith('/') || path.startsWith('\\') || /^[a-zA-Z]:/.test(path) || path.includes('\\')) throw new ServiceError('invalid', 'the path must be relative to the workspace');
+  if (path.split('/').some((segment) => segment === '..' || segment === '')) throw new ServiceError('invalid', 'the path must not contain ".." or empty segments');
+});
+
+export const languageId = text({ max: roomLimits.maxLanguageChars, singleLine: true, allowEmpty: true, pattern: /^[\w.+#-]*$/, hint: 'the language id has unexpected characters' });
+
+/** A 1-based inclusive line range. */
+export function lineRange(maxLine: number) {
+  return refine(object({ startLine: integer(1, maxLine), endLine: integer(1, maxLine) }, { startLine: 'the start line', endLine: 'the end line' }), (range) => {
+    if (range.endLine < range.startLine) throw new ServiceError('invalid', `the end line must be from ${range.startLine} to ${maxLine}`);
+  });
+}
+
+const codeAttachment: Check<CodeAttachment> = (value, name) => {
+  const range = lineRange(10_000_000)(value, name);
+  const fields = object({ path: workspacePath, language: languageId, content: text({ max: roomLimits.maxAttachmentBytes, bytes: true, allowEmpty: true }) }, { path: 'the path', language: 'the language', content: 'the attached code' })(value, name);
+  return { path: fields.path, language: fields.language, startLine: range.startLine, endLine: range.endLine, content: fields.content };
+};
+
+const messageText = text({ max: roomLimits.maxMessageBytes, bytes: true, allowEmpty: true });
+const participantKey = text({ max: 2 * roomWireLimits.maxNameChars + 130, singleLine: true });
+
+export const roomParams = {
+  join: object({ roomId }),
+  leave: object({ roomId }),
+  history: object({ roomId, before: optional(messageId), limit: integer(1, roomLimits.maxHistoryPage) }, { before: 'the message id', limit: 'the page size' }),
+  send: refine(
+    object(
+      { roomId, text: messageText, attachment: optional(codeAttachment), replyTo: optional(messageId), mentions: optional(list(participantKey, roomWireLimits.maxMentions, 'a mention')) },
+      { text: 'the message', attachment: 'the attachment', mentions: 'the mentions' },
+    ),
+    (params) => {
+      if (params.text.trim() === '' && !params.attachment) throw new ServiceError('invalid', 'the message is empty');
+    },
+  ),
+  edit: refine(object({ roomId, messageId, text: messageText }, { text: 'the message' }), (params) => {
+    if (params.text.trim() === '') throw new ServiceError('invalid', 'the new text is empty (delete the message instead)');
+  }),
+  delete: object({ roomId, messageId }),
+  react: object({ roomId, messageId, emoji: text({ max: roomWireLimits.maxEmojiChars, singleLine: true, pattern: /^\S+$/, hint: 'a reaction is one emoji' }), add: boolean }, { emoji: 'the reaction' }),
+  setPresence: object(
+    {
+      presence: oneOf(presenceStates, `a presence is one of ${presenceStates.join(', ')}`),
+      statusText: optional(text({ max: roomWireLimits.maxStatusTextChars, singleLine: true, allowEmpty: true })),
+    },
+    { statusText: 'the status text' },
+  ),
+  typing: object({ roomId }),
+} satisfies Record<string, Check<unknown>>;

@@ -8,11 +8,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { ErrorCodes, ResponseError } from 'vscode-languageserver-protocol';
 import { roomIdPattern } from '../../protocol/rooms';
 import { MessageNotification, RoomsChangedNotification, TypingChangedNotification, TypingNotification } from '../../protocol/roomsRpc';
 import type { FromWebview, RateParams, ToWebview, WebviewRequest } from '../../protocol/webview';
-import { describeError, forwardRoomsRequest, isRoomsRequest, rateRequestType, serverMethodOf } from './chat/bridge';
+import { describeError, forwardRoomsRequest, isRoomsRequest, serverMethodOf } from './chat/bridge';
+import { AcademyRateRequest } from '../../protocol/academy';
 import { chatHtml } from './chat/html';
 import { checkFromWebview } from './chat/validate';
 import { JudgingQueue } from './chat/judging';
@@ -205,10 +205,9 @@ export class ChatPanel implements vscode.Disposable {
     this.ctx.log.info(`chat panel: ${params.rating ?? 'no'} rating for ${params.persona} on ${params.roomId}/${params.messageId}`);
     this.rateEmitter.fire(params);
     try {
-      await this.ctx.sendRequest(rateRequestType, params);
+      await this.ctx.sendRequest(AcademyRateRequest.type, params);
     } catch (error) {
-      // Until the academy exists the server has no such method: the log line above is the record.
-      if (!(error instanceof ResponseError && error.code === ErrorCodes.MethodNotFound)) this.ctx.log.debug(`chat panel: rating not forwarded: ${describeError(error)}`);
+      this.ctx.log.warn(`chat panel: the rating was not recorded: ${describeError(error, AcademyRateRequest.method)}`);
     }
   }
 

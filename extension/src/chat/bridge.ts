@@ -2,7 +2,7 @@
  * Turns the chat panel's room requests into mesh server requests and any failure into one line
  * for the user. No `vscode` import: unit-tested in plain Node with a stand-in sender.
  */
-import { ErrorCodes, RequestType, ResponseError, type RequestType0 } from 'vscode-languageserver-protocol';
+import { ErrorCodes, RequestType, RequestType0, ResponseError } from 'vscode-languageserver-protocol';
 import {
   DeleteMessageRequest,
   EditMessageRequest,
@@ -14,7 +14,7 @@ import {
   SendMessageRequest,
   SetPresenceRequest,
 } from '../../../protocol/roomsRpc';
-import type { RateParams, WebviewRequest, WebviewRequests } from '../../../protocol/webview';
+import type { WebviewRequest, WebviewRequests } from '../../../protocol/webview';
 
 /** The part of Ctx the bridge needs. */
 export interface RequestSender {
@@ -22,15 +22,24 @@ export interface RequestSender {
   sendRequest<R>(type: RequestType0<R, void>): Promise<R>;
 }
 
-/** Room requests the server answers; the rest (editor actions) are handled by the panel host. */
-export type RoomsRequest = Extract<WebviewRequest, { method: 'listRooms' | 'joinRoom' | 'leaveRoom' | 'history' | 'send' | 'edit' | 'delete' | 'react' | 'setPresence' }>;
+/** The panel's room requests and the server method each becomes; the rest (editor actions) the panel host handles. */
+const serverRequests = {
+  listRooms: ListRoomsRequest.type,
+  joinRoom: JoinRoomRequest.type,
+  leaveRoom: LeaveRoomRequest.type,
+  history: HistoryRequest.type,
+  send: SendMessageRequest.type,
+  edit: EditMessageRequest.type,
+  delete: DeleteMessageRequest.type,
+  react: ReactRequest.type,
+  setPresence: SetPresenceRequest.type,
+} as const;
+
+export type RoomsRequest = Extract<WebviewRequest, { method: keyof typeof serverRequests }>;
 
 export function isRoomsRequest(request: WebviewRequest): request is RoomsRequest {
-  return !['insertCode', 'openAttachment', 'copyText', 'submitScores'].includes(request.method);
+  return Object.hasOwn(serverRequests, request.method);
 }
-
-/** Thumbs for the academy. No server method exists yet; when one does, it has this name. */
-export const rateRequestType = new RequestType<RateParams, void, void>('mesh/academy/rate');
 
 export const requestTimeoutMs = 20_000;
 
@@ -48,42 +57,11 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, what: stri
   }
 }
 
-const serverMethods: Record<RoomsRequest['method'], string> = {
-  listRooms: ListRoomsRequest.method,
-  joinRoom: JoinRoomRequest.method,
-  leaveRoom: LeaveRoomRequest.method,
-  history: HistoryRequest.method,
-  send: SendMessageRequest.method,
-  edit: EditMessageRequest.method,
-  delete: DeleteMessageRequest.method,
-  react: ReactRequest.method,
-  setPresence: SetPresenceRequest.method,
-};
-
 export async function forwardRoomsRequest(sender: RequestSender, request: RoomsRequest): Promise<WebviewRequests[RoomsRequest['method']]['result']> {
-  const work = ((): Promise<unknown> => {
-    switch (request.method) {
-      case 'listRooms':
-        return sender.sendRequest(ListRoomsRequest.type);
-      case 'joinRoom':
-        return sender.sendRequest(JoinRoomRequest.type, request.params);
-      case 'leaveRoom':
-        return sender.sendRequest(LeaveRoomRequest.type, request.params);
-      case 'history':
-        return sender.sendRequest(HistoryRequest.type, request.params);
-      case 'send':
-        return sender.sendRequest(SendMessageRequest.type, request.params);
-      case 'edit':
-        return sender.sendRequest(EditMessageRequest.type, request.params);
-      case 'delete':
-        return sender.sendRequest(DeleteMessageRequest.type, request.params);
-      case 'react':
-        return sender.sendRequest(ReactRequest.type, request.params);
-      case 'setPresence':
-        return sender.sendRequest(SetPresenceRequest.type, request.params);
-    }
-  })();
-  const result = await withTimeout(work, requestTimeoutMs, `(${serverMethods[request.method]})`);
+  const type = serverRequests[request.method];
+  // The params were checked where they entered (validate.ts) against the same protocol checkers.
+  const work = type instanceof RequestType0 ? sender.sendRequest(type) : sender.sendRequest(type as RequestType<unknown, unknown, void>, request.params);
+  const result = await withTimeout(work, requestTimeoutMs, `(${type.method})`);
   // `void` requests answer null over JSON-RPC; keep the webview's union exact.
   return (result ?? null) as WebviewRequests[RoomsRequest['method']]['result'];
 }
@@ -105,5 +83,5 @@ function firstLine(text: string): string {
 }
 
 export function serverMethodOf(method: RoomsRequest['method']): string {
-  return serverMethods[method];
+  return serverRequests[method].method;
 }

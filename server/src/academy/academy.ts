@@ -33,7 +33,7 @@ import {
   type SignalSource,
 } from '../../../protocol/academy';
 import { participantKey, type ChatMessage } from '../../../protocol/rooms';
-import { ServiceError } from '../kernel/errors';
+import { ServiceError } from '../../../protocol/errors';
 import type { PortMessage } from '../kernel/meshPort';
 import { requireMessageId, requireRoomId } from '../rooms/validate';
 import type { Db } from '../store/database';

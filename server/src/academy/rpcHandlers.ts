@@ -21,7 +21,7 @@ import {
   type Signal,
   type SignalCategory,
 } from '../../../protocol/academy';
-import { ServiceError } from '../kernel/errors';
+import { ServiceError } from '../../../protocol/errors';
 import { toResponseError } from '../kernel/responseError';
 import type { Academy } from './academy';
 

@@ -8,7 +8,7 @@ import type { Connection, Disposable } from 'vscode-languageserver';
 import { describeError } from '../kernel/lifecycle';
 import type { Logger } from '../kernel/log';
 import { ChallengeChangedNotification, ListChallengesRequest, StartChallengeRequest, SubmitScoresRequest, type ChallengeSpec, type ChallengeView, type SubmitScoresParams } from '../../../protocol/challenges';
-import { ServiceError } from '../kernel/errors';
+import { ServiceError } from '../../../protocol/errors';
 import { toResponseError } from '../kernel/responseError';
 import type { ChallengeService } from './service';
 

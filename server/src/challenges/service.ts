@@ -33,7 +33,7 @@ import {
   type JudgeScores,
   type SubmitScoresParams,
 } from '../../../protocol/challenges';
-import { ServiceError } from '../kernel/errors';
+import { ServiceError } from '../../../protocol/errors';
 import type { LocalParticipant, Rooms } from '../rooms/rooms';
 import type { PortMessage } from '../kernel/meshPort';
 import type { Db } from '../store/database';

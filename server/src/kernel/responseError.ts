@@ -3,7 +3,7 @@
  * A ServiceError keeps its code (errors.ts); a service with errors of its own maps them first.
  */
 import { ErrorCodes, ResponseError } from 'vscode-languageserver';
-import { ServiceError, serviceErrorRpcCodes } from './errors';
+import { ServiceError, serviceErrorRpcCodes } from '../../../protocol/errors';
 import { describeError } from './lifecycle';
 
 export function oneLine(text: string): string {

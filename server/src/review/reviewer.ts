@@ -10,7 +10,7 @@ import { LibrarianBrain } from '../personas/brains/librarian';
 import type { PersonaDefinition } from '../../../protocol/personas';
 import { reviewLimits, type ReviewInput, type ReviewOutput } from '../../../protocol/review';
 import { overLimit } from '../../../protocol/sizeLimit';
-import { ServiceError } from '../kernel/errors';
+import { ServiceError } from '../../../protocol/errors';
 import { librarianReview } from './librarianReview';
 import { parseReview, reviewJsonSchema, ReviewFormatError } from './parse';
 import { reviewMessages, reviewQuestion } from './prompt';

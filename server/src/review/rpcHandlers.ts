@@ -22,7 +22,7 @@ import {
   type ReviewParams,
   type ReviewResult,
 } from '../../../protocol/review';
-import { ServiceError } from '../kernel/errors';
+import { ServiceError } from '../../../protocol/errors';
 import { toResponseError } from '../kernel/responseError';
 import { parseReview } from './parse';
 import { checkReviewInput, reviewWith, type ReviewBrains } from './reviewer';

@@ -9,7 +9,7 @@
 import type { RecordSignalInput } from '../academy/academy';
 import { academyLimits, type PersonaRef } from '../../../protocol/academy';
 import { reviewLimits, reviewOutcomes, reviewSeverities, type ReviewComment, type ReviewFeedbackParams, type ReviewInput } from '../../../protocol/review';
-import { ServiceError } from '../kernel/errors';
+import { ServiceError } from '../../../protocol/errors';
 import { checkReviewInput } from './reviewer';
 import { numbered } from './prompt';
 

@@ -17,7 +17,7 @@ import { compareMessages, participantKey, type Author, type ChatMessage, type Hl
 import type { Db } from '../store/database';
 import { foldMessage, isRelated, mayApply, messageId, type MessageBody, type RelatedBody, type StoredEvent } from './fold';
 import { AuthorMinuteCounts, limitKindOf, type AuthorLimits } from './authorLimits';
-import { ServiceError } from '../kernel/errors';
+import { ServiceError } from '../../../protocol/errors';
 import { compareHlc } from './hlc';
 import { parseMessageId } from './validate';
 

@@ -34,7 +34,7 @@ import {
 } from '../../../protocol/rooms';
 import type { HistoryPage, HistoryParams } from '../../../protocol/roomsRpc';
 import type { Db } from '../store/database';
-import { ServiceError } from '../kernel/errors';
+import { ServiceError } from '../../../protocol/errors';
 import { EventLog, type ApplyOutcome, type EventStatus } from './eventLog';
 import { HybridClock } from './hlc';
 import { OwnNumbering } from './ownNumbering';

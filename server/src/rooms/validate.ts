@@ -4,7 +4,7 @@
  */
 import { roomIdPattern, roomLimits, roomWireLimits, type Author, type CodeAttachment, type Hlc, type RoomEvent, type RoomEventBody } from '../../../protocol/rooms';
 import { overLimit } from '../../../protocol/sizeLimit';
-import { ServiceError } from '../kernel/errors';
+import { ServiceError } from '../../../protocol/errors';
 
 /** Node ids are base32 on the mesh; tests use short names. No `:` (message ids are `origin:seq`). */
 const originPattern = /^[A-Za-z0-9_-]{1,128}$/;

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ServiceError } from '../../../server/src/kernel/errors';
+import { ServiceError } from '../../../protocol/errors';
 import { registerRoomRemoteMethods } from '../../../server/src/rooms/remoteMethods';
 import { useTempDir } from '../../support/tempDir';
 import { RoomsNode, sleep, waitFor } from './support';

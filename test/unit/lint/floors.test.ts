@@ -29,9 +29,12 @@ describe('lint: the floors of DESIGN.md', function () {
     assert.ok(kernel?.rules?.['no-restricted-imports'], 'the floor rules are in the exported config');
   });
 
-  it('refuses an import from the kernel up into a concern, and from the protocol into the kernel', async () => {
+  it('refuses an import from the kernel up into a concern or store, and from the protocol into the kernel; the kernel may read the protocol', async () => {
     assert.match((await breaches('server/src/kernel/clock.ts', "import { Rooms } from '../rooms/rooms';\nexport type R = Rooms;\n"))[0] ?? '', /kernel imports nothing/);
     assert.match((await breaches('protocol/rooms.ts', "import type { Logger } from '../server/src/kernel/log';\nexport type L = Logger;\n"))[0] ?? '', /protocol imports nothing/);
+    // The protocol is the floor below the kernel: the kernel may read it (the error table), nothing else.
+    assert.deepEqual(await breaches('server/src/kernel/responseError.ts', "import { ServiceError } from '../../../protocol/errors';\nexport const e = ServiceError;\n"), []);
+    assert.match((await breaches('server/src/kernel/clock.ts', "import type { Store } from '../store/store';\nexport type S = Store;\n"))[0] ?? '', /kernel imports nothing/);
   });
 
   it('refuses net/ reaching a concern or store/, and a concern reaching a sibling or the root', async () => {

@@ -5,7 +5,7 @@ import { BrainError, type Brain, type BrainRequest } from '../../../server/src/p
 import { LibrarianBrain } from '../../../server/src/personas/brains/librarian';
 import { defaultParticipation, type PersonaDefinition } from '../../../protocol/personas';
 import type { ReviewInput } from '../../../protocol/review';
-import { ServiceError } from '../../../server/src/kernel/errors';
+import { ServiceError } from '../../../protocol/errors';
 import { checkReviewInput, reviewWith, type ReviewBrains } from '../../../server/src/review/reviewer';
 import { maxRemoteReviews, registerReviewRemoteMethod } from '../../../server/src/review/rpcHandlers';
 import { useTempDir } from '../../support/tempDir';

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { topics } from '../../../protocol/mesh';
 import { compareMessages, roomLimits, type RoomEvent, type RoomSummary, type TypingEvent } from '../../../protocol/rooms';
-import { ServiceError } from '../../../server/src/kernel/errors';
+import { ServiceError } from '../../../protocol/errors';
 import { fullHistory, TestMesh } from './support';
 
 function expectRoomError(fn: () => unknown, code: string, pattern: RegExp): void {

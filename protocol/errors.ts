@@ -1,6 +1,8 @@
 /**
- * Refusals of the services (rooms, academy, challenges, review): a code for programs and one line
- * for the user; the RPC handlers send them as ResponseErrors (responseError.ts).
+ * Refusals: a code for programs and one line for the user. The services (rooms, academy,
+ * challenges, review) throw them, and so do the checkers of what enters a program (check.ts); the
+ * server's RPC handlers send them as ResponseErrors with the JSON-RPC code of this one table, and
+ * the extension reads the same table back.
  */
 export type ServiceErrorCode = 'invalid' | 'not-found' | 'not-joined' | 'not-author' | 'too-large' | 'rate-limited' | 'unavailable';
 
