@@ -2,7 +2,7 @@
  * Checks of what arrives from the mesh (untrusted) and of what the local user asks for. Remote
  * input is never trusted: every field is checked for type and size before it is stored.
  */
-import { roomIdPattern, roomLimits, roomWireLimits, type Author, type CodeAttachment, type Hlc, type RoomEvent, type RoomEventBody } from '../../../protocol/rooms';
+import { messageIdPattern, roomIdPattern, roomLimits, roomWireLimits, type Author, type CodeAttachment, type Hlc, type RoomEvent, type RoomEventBody } from '../../../protocol/rooms';
 import { overLimit } from '../../../protocol/sizeLimit';
 import { ServiceError } from '../../../protocol/errors';
 
@@ -10,7 +10,6 @@ import { ServiceError } from '../../../protocol/errors';
 const originPattern = /^[A-Za-z0-9_-]{1,128}$/;
 const participantKinds = new Set(['human', 'persona', 'system']);
 const eventTypes = new Set(['message', 'edit', 'delete', 'reaction', 'joined', 'left']);
-const messageIdPattern = /^[A-Za-z0-9_-]{1,128}:[1-9][0-9]{0,15}$/;
 
 export function utf8Bytes(text: string): number {
   return Buffer.byteLength(text, 'utf8');
