@@ -9,7 +9,7 @@
  *   handlers.request(JoinRoomRequest.type, roomParams.join, (rooms, p) => rooms.join(p.roomId));
  *   handlers.dispose();
  */
-import type { Connection, Disposable, NotificationType, RequestType, RequestType0, ResponseError } from 'vscode-languageserver';
+import type { CancellationToken, Connection, Disposable, NotificationType, RequestType, RequestType0, ResponseError } from 'vscode-languageserver';
 import type { Check } from '../../../protocol/check';
 import { ServiceError } from '../../../protocol/errors';
 import { describeError } from './lifecycle';
@@ -31,8 +31,9 @@ export interface RequestHandlersOptions<S> {
 }
 
 export interface RequestHandlers<S> extends Disposable {
-  request<P, R>(type: RequestType<P, R, void>, check: Check<P>, handle: (service: S, params: P) => R | Promise<R>): void;
-  request0<R>(type: RequestType0<R, void>, handle: (service: S) => R | Promise<R>): void;
+  /** `token` is cancelled when the client gives up ($/cancelRequest): long work should stop. */
+  request<P, R>(type: RequestType<P, R, void>, check: Check<P>, handle: (service: S, params: P, token: CancellationToken) => R | Promise<R>): void;
+  request0<R>(type: RequestType0<R, void>, handle: (service: S, token: CancellationToken) => R | Promise<R>): void;
   /** A notification has no answer: a refusal is only logged (at debug: the client may be older or newer). */
   notification<P>(type: NotificationType<P>, check: Check<P>, handle: (service: S, params: P) => void | Promise<void>): void;
 }
@@ -52,10 +53,10 @@ export function requestHandlers<S>(connection: HandlerConnection, options: Reque
   return {
     request(type, check, handle) {
       disposables.push(
-        connection.onRequest(type, async (params) => {
+        connection.onRequest(type, async (params, token) => {
           try {
             if (params === undefined || params === null) throw new ServiceError('invalid', 'the request has no parameters');
-            return await handle(await resolve(), check(params, 'the request'));
+            return await handle(await resolve(), check(params, 'the request'), token);
           } catch (error) {
             throw fail(error, type.method);
           }
@@ -64,9 +65,9 @@ export function requestHandlers<S>(connection: HandlerConnection, options: Reque
     },
     request0(type, handle) {
       disposables.push(
-        connection.onRequest(type, async () => {
+        connection.onRequest(type, async (token) => {
           try {
-            return await handle(await resolve());
+            return await handle(await resolve(), token);
           } catch (error) {
             throw fail(error, type.method);
           }
