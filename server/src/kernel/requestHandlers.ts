@@ -38,6 +38,17 @@ export interface RequestHandlers<S> extends Disposable {
   notification<P>(type: NotificationType<P>, check: Check<P>, handle: (service: S, params: P) => void | Promise<void>): void;
 }
 
+/** Absent params pass only a checker that allows them (`optional(object(…))`); otherwise the refusal says so. */
+function checkParams<P>(check: Check<P>, params: unknown): P {
+  if (params !== undefined && params !== null) return check(params, 'the request');
+  try {
+    return check(undefined, 'the request');
+  } catch (error) {
+    if (error instanceof ServiceError) throw new ServiceError('invalid', 'the request has no parameters');
+    throw error;
+  }
+}
+
 export function requestHandlers<S>(connection: HandlerConnection, options: RequestHandlersOptions<S>): RequestHandlers<S> {
   const disposables: Disposable[] = [];
   const resolve = async (): Promise<S> => {
@@ -55,8 +66,7 @@ export function requestHandlers<S>(connection: HandlerConnection, options: Reque
       disposables.push(
         connection.onRequest(type, async (params, token) => {
           try {
-            if (params === undefined || params === null) throw new ServiceError('invalid', 'the request has no parameters');
-            return await handle(await resolve(), check(params, 'the request'), token);
+            return await handle(await resolve(), checkParams(check, params), token);
           } catch (error) {
             throw fail(error, type.method);
           }
