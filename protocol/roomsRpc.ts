@@ -59,16 +59,26 @@ export interface SendMessageParams {
   mentions?: string[];
 }
 
-/** client → server: post a message as this node's human participant; returns it as stored. */
+/**
+ * Which message a write made or changed. The message itself reaches the client once, as a
+ * MessageNotification sent before this answer, like every other message: the panel, @mesh and
+ * any other view of the room get it the same way, and a 64 KiB attachment crosses once.
+ */
+export interface MessageRef {
+  roomId: string;
+  id: string;
+}
+
+/** client → server: post a message as this node's human participant. */
 export namespace SendMessageRequest {
   export const method = 'mesh/rooms/send';
-  export const type = new RequestType<SendMessageParams, ChatMessage, void>(method);
+  export const type = new RequestType<SendMessageParams, MessageRef, void>(method);
 }
 
 /** client → server: edit one's own message. */
 export namespace EditMessageRequest {
   export const method = 'mesh/rooms/edit';
-  export const type = new RequestType<{ roomId: string; messageId: string; text: string }, ChatMessage, void>(method);
+  export const type = new RequestType<{ roomId: string; messageId: string; text: string }, MessageRef, void>(method);
 }
 
 /** client → server: delete one's own message. */
@@ -77,10 +87,10 @@ export namespace DeleteMessageRequest {
   export const type = new RequestType<{ roomId: string; messageId: string }, void, void>(method);
 }
 
-/** client → server: add or remove a reaction. */
+/** client → server: add or remove a reaction (no notification when it changes nothing). */
 export namespace ReactRequest {
   export const method = 'mesh/rooms/react';
-  export const type = new RequestType<{ roomId: string; messageId: string; emoji: string; add: boolean }, ChatMessage, void>(method);
+  export const type = new RequestType<{ roomId: string; messageId: string; emoji: string; add: boolean }, MessageRef, void>(method);
 }
 
 /** client → server: the user is typing in a room (sent at most every 2 s while typing). */

@@ -6,7 +6,7 @@
  * allow-listed commands. Requests carry an `id`; the extension always answers each one with a
  * `response` (a result, or a one-line error for the user), so the panel never waits forever.
  */
-import type { HistoryPage, HistoryParams, SendMessageParams } from './roomsRpc';
+import type { HistoryPage, HistoryParams, MessageRef, SendMessageParams } from './roomsRpc';
 import type { ChatMessage, Participant, PresenceState, RoomSummary, TypingEvent } from './rooms';
 import type { NodeStatus } from './status';
 import type { ChallengeView, SubmitScoresParams } from './challenges';
@@ -17,10 +17,11 @@ export interface WebviewRequests {
   joinRoom: { params: { roomId: string }; result: RoomSummary };
   leaveRoom: { params: { roomId: string }; result: null };
   history: { params: HistoryParams; result: HistoryPage };
-  send: { params: SendMessageParams; result: ChatMessage };
-  edit: { params: { roomId: string; messageId: string; text: string }; result: ChatMessage };
+  /** The message itself comes as a `message` post before the answer (MessageRef). */
+  send: { params: SendMessageParams; result: MessageRef };
+  edit: { params: { roomId: string; messageId: string; text: string }; result: MessageRef };
   delete: { params: { roomId: string; messageId: string }; result: null };
-  react: { params: { roomId: string; messageId: string; emoji: string; add: boolean }; result: ChatMessage };
+  react: { params: { roomId: string; messageId: string; emoji: string; add: boolean }; result: MessageRef };
   setPresence: { params: { presence: PresenceState; statusText?: string }; result: Participant };
   /** Inserts code at the cursor of the active text editor. */
   insertCode: { params: { code: string; language?: string }; result: null };

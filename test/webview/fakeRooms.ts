@@ -3,7 +3,7 @@
  * mesh server behind it (the host boundary only: the page itself is the real bundle).
  */
 import { compareMessages, participantKey, type Author, type ChatMessage, type Participant, type RoomSummary } from '../../protocol/rooms';
-import type { HistoryParams, SendMessageParams } from '../../protocol/roomsRpc';
+import type { HistoryParams, MessageRef, SendMessageParams } from '../../protocol/roomsRpc';
 import type { FromWebview, ToWebview } from '../../protocol/webview';
 import type { NodeStatus } from '../../protocol/status';
 import type { WebviewPage } from './harness';
@@ -58,30 +58,36 @@ export class FakeRooms {
         return this.summary(roomId);
       })
       .handle('history', (params: HistoryParams) => this.history(params))
-      .handle('send', (params: SendMessageParams) => {
+      // As the server does: the message goes out as a notification, then the answer names it.
+      .handle('send', async (params: SendMessageParams) => {
         const m = message(params.roomId, this.seq++, self, params.text, { ...(params.replyTo ? { replyTo: params.replyTo } : {}), mentions: params.mentions ?? [] });
         this.messages.get(params.roomId)!.push(m);
-        return m;
+        return this.written(page, m);
       })
-      .handle('edit', ({ roomId, messageId, text }: { roomId: string; messageId: string; text: string }) => {
+      .handle('edit', async ({ roomId, messageId, text }: { roomId: string; messageId: string; text: string }) => {
         const list = this.messages.get(roomId)!;
         const i = list.findIndex((m) => m.id === messageId);
         list[i] = { ...list[i]!, text, editedAt: Date.now() };
-        return list[i];
+        return this.written(page, list[i]);
       })
-      .handle('react', ({ roomId, messageId, emoji, add }: { roomId: string; messageId: string; emoji: string; add: boolean }) => {
+      .handle('react', async ({ roomId, messageId, emoji, add }: { roomId: string; messageId: string; emoji: string; add: boolean }) => {
         const list = this.messages.get(roomId)!;
         const i = list.findIndex((m) => m.id === messageId);
         const who = new Set(list[i]!.reactions[emoji] ?? []);
         if (add) who.add(participantKey(self));
         else who.delete(participantKey(self));
         list[i] = { ...list[i]!, reactions: { ...list[i]!.reactions, [emoji]: [...who] } };
-        return list[i];
+        return this.written(page, list[i]);
       })
       .handle('copyText', () => null)
       .handle('insertCode', () => null)
       .handle('openAttachment', () => null);
     return page;
+  }
+
+  private async written(page: ChatPage, message: ChatMessage): Promise<MessageRef> {
+    await page.dispatch({ type: 'message', message });
+    return { roomId: message.roomId, id: message.id };
   }
 
   history({ roomId, before, limit }: HistoryParams) {

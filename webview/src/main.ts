@@ -374,19 +374,18 @@ export class MeshApp extends LitElement {
     this.busy = true;
     this.notice = '';
     try {
-      let message: ChatMessage;
+      // The message itself arrives as a `message` post before the answer (onChatMessage).
       if (this.editing) {
-        message = await request('edit', { roomId, messageId: this.editing.id, text: detail.text });
+        await request('edit', { roomId, messageId: this.editing.id, text: detail.text });
         this.editing = undefined;
         this.setDraft(this.draftBeforeEdit);
       } else {
-        message = await request('send', { roomId, text: detail.text, ...(this.replyTo ? { replyTo: this.replyTo.id } : {}), ...(detail.mentions.length ? { mentions: detail.mentions } : {}) });
+        await request('send', { roomId, text: detail.text, ...(this.replyTo ? { replyTo: this.replyTo.id } : {}), ...(detail.mentions.length ? { mentions: detail.mentions } : {}) });
         this.replyTo = undefined;
         this.setDraft('');
         this.lastTypingSent = 0;
+        this.list?.scrollToBottom();
       }
-      this.onChatMessage(message);
-      if (!this.editing) this.list?.scrollToBottom();
     } catch (error) {
       this.notice = errorText(error);
     } finally {
@@ -444,7 +443,7 @@ export class MeshApp extends LitElement {
   }
 
   private onReact(message: ChatMessage, emoji: string, add: boolean): void {
-    void this.act(async () => this.onChatMessage(await request('react', { roomId: message.roomId, messageId: message.id, emoji, add })));
+    void this.act(async () => void (await request('react', { roomId: message.roomId, messageId: message.id, emoji, add })));
   }
 
   private onDelete(message: ChatMessage): void {

@@ -15,6 +15,7 @@ import {
   LeaveRoomRequest,
   ListRoomsRequest,
   MessageNotification,
+  type MessageRef,
   ReactRequest,
   RoomsChangedNotification,
   roomParams,
@@ -29,6 +30,10 @@ import type { Rooms } from './rooms';
 
 export type RoomConnection = Pick<Connection, 'onRequest' | 'onNotification' | 'sendNotification'>;
 export type RoomsSource = Rooms | (() => Rooms | undefined | Promise<Rooms | undefined>);
+
+function refTo(message: ChatMessage): MessageRef {
+  return { roomId: message.roomId, id: message.id };
+}
 
 export function registerRoomHandlers(connection: RoomConnection, source: RoomsSource, logger?: Logger): Disposable {
   let attached: Rooms | undefined;
@@ -67,10 +72,11 @@ export function registerRoomHandlers(connection: RoomConnection, source: RoomsSo
   handlers.request(JoinRoomRequest.type, roomParams.join, (rooms, p) => rooms.join(p.roomId));
   handlers.request(LeaveRoomRequest.type, roomParams.leave, (rooms, p) => rooms.leave(p.roomId));
   handlers.request(HistoryRequest.type, roomParams.history, (rooms, p) => rooms.history(p));
-  handlers.request(SendMessageRequest.type, roomParams.send, (rooms, p) => rooms.send(p));
-  handlers.request(EditMessageRequest.type, roomParams.edit, (rooms, p) => rooms.edit(p.roomId, p.messageId, p.text));
+  // Writes answer with a reference: the message went out as a notification while it was stored.
+  handlers.request(SendMessageRequest.type, roomParams.send, (rooms, p) => refTo(rooms.send(p)));
+  handlers.request(EditMessageRequest.type, roomParams.edit, (rooms, p) => refTo(rooms.edit(p.roomId, p.messageId, p.text)));
   handlers.request(DeleteMessageRequest.type, roomParams.delete, (rooms, p) => rooms.delete(p.roomId, p.messageId));
-  handlers.request(ReactRequest.type, roomParams.react, (rooms, p) => rooms.react(p.roomId, p.messageId, p.emoji, p.add));
+  handlers.request(ReactRequest.type, roomParams.react, (rooms, p) => refTo(rooms.react(p.roomId, p.messageId, p.emoji, p.add)));
   handlers.request(SetPresenceRequest.type, roomParams.setPresence, (rooms, p) => rooms.setPresence(p.presence, p.statusText));
   handlers.notification(TypingNotification.type, roomParams.typing, (rooms, p) => rooms.typing(p.roomId));
 

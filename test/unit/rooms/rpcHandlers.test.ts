@@ -78,11 +78,16 @@ describe('rooms/rpcHandlers (over a real JSON-RPC connection)', () => {
       attachment: { path: 'src/x.ts', language: 'typescript', startLine: 3, endLine: 4, content: 'let x = 1;\n' },
       mentions: ['B/user'],
     });
-    assert.equal(sent.attachment!.path, 'src/x.ts');
+    // The answer names the message; the message itself came once, as a notification, before it.
+    assert.deepEqual(Object.keys(sent).sort(), ['id', 'roomId']);
+    assert.deepEqual(messages.map((m) => [m.id, m.attachment?.path]), [[sent.id, 'src/x.ts']]);
     const edited = await client.sendRequest(EditMessageRequest.type, { roomId: 'general', messageId: sent.id, text: 'look at this, please' });
-    assert.equal(edited.text, 'look at this, please');
+    assert.deepEqual(edited, { roomId: 'general', id: sent.id });
+    assert.equal(messages.at(-1)!.text, 'look at this, please');
     const reacted = await client.sendRequest(ReactRequest.type, { roomId: 'general', messageId: sent.id, emoji: '🚀', add: true });
-    assert.deepEqual(reacted.reactions, { '🚀': ['A/user'] });
+    assert.deepEqual(reacted, { roomId: 'general', id: sent.id });
+    assert.deepEqual(messages.at(-1)!.reactions, { '🚀': ['A/user'] });
+    assert.equal(messages.length, 3, 'one notification per write');
     const page = await client.sendRequest(HistoryRequest.type, { roomId: 'general', limit: 10 });
     assert.deepEqual(page.messages.map((m) => m.id), [sent.id]);
     await client.sendRequest(DeleteMessageRequest.type, { roomId: 'general', messageId: sent.id });
