@@ -16,7 +16,7 @@ import { readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, normalize } from 'node:path';
 import type { Logger } from '../kernel/log';
 import { privateDirMode, privateFileMode } from '../kernel/privateFiles';
-import type { LlamaAdapterSpec } from '../personas/brains/llamaWorkerProtocol';
+import type { LlamaAdapterSpec } from '../models/loraAdapter';
 import type { KnowledgeLayerData, PromptLayerData } from '../../../protocol/genomes';
 import type { PersonaDefinition } from '../../../protocol/personas';
 import { GenomeError } from './errors';

@@ -3,8 +3,7 @@
  * inspectGguf, pure JS, nothing loaded): the file must be a LoRA adapter, and its architecture
  * the base model's. A peer's adapter is checked before any persona can use it.
  */
-import { BrainError } from '../personas/brains/brain';
-import { inspectGguf } from '../personas/brains/llama';
+import { GgufError, inspectGguf } from '../models/gguf';
 import { GenomeError } from './errors';
 
 /** Returns the adapter's architecture; throws `bad-adapter` naming the problem. */
@@ -13,7 +12,7 @@ export async function checkLoraAdapter(file: string, display: string, baseArchit
   try {
     ({ architecture } = await inspectGguf(file, display, 'adapter'));
   } catch (error) {
-    if (error instanceof BrainError) throw new GenomeError('bad-adapter', error.message);
+    if (error instanceof GgufError) throw new GenomeError('bad-adapter', error.message);
     throw error;
   }
   if (baseArchitecture !== undefined && architecture !== baseArchitecture) {
@@ -27,7 +26,7 @@ export async function modelArchitecture(file: string): Promise<string> {
   try {
     return (await inspectGguf(file, file, 'model')).architecture;
   } catch (error) {
-    if (error instanceof BrainError) throw new GenomeError('bad-adapter', `the base model: ${error.message}`);
+    if (error instanceof GgufError) throw new GenomeError('bad-adapter', `the base model: ${error.message}`);
     throw error;
   }
 }

@@ -13,7 +13,7 @@ import type { Rooms } from '../rooms/rooms';
 import type { MeshPort } from '../kernel/meshPort';
 import type { PersonaLanguageDeps } from './languageDeps';
 import type { Brain } from './brains/brain';
-import type { LlamaAdapterSpec } from './brains/llamaWorkerProtocol';
+import type { LlamaAdapterSpec } from '../models/loraAdapter';
 import { createBrainFactory } from './brains';
 import type { LanguageModelBridge } from './brains/vscodeLm';
 import type { LlamaModelsOptions } from './brains/llama';

@@ -49,6 +49,9 @@ describe('lint: the floors of DESIGN.md', function () {
     assert.deepEqual(await breaches('server/src/node/meshNode.ts', "import { Rooms } from '../rooms/rooms';\nexport const r = Rooms;\n"), []);
     assert.deepEqual(await breaches('server/src/genomes/market.ts', "import type { GenomeMarket } from '../academy/evolution';\nexport type G = GenomeMarket;\n"), []);
     assert.equal((await breaches('server/src/genomes/market.ts', "import type { Rooms } from '../rooms/rooms';\nexport type R = Rooms;\n")).length, 1);
+    // models/ (GGUF files) is a floor below the concerns: genomes and personas may read it, it reads none of them.
+    assert.deepEqual(await breaches('server/src/genomes/lora.ts', "import { inspectGguf } from '../models/gguf';\nexport const i = inspectGguf;\n"), []);
+    assert.equal((await breaches('server/src/models/gguf.ts', "import type { BrainError } from '../personas/brains/brain';\nexport type B = BrainError;\n")).length, 1);
   });
 
   it('keeps the extension to the protocol and the kernel, and the webview to the protocol', async () => {

@@ -6,19 +6,19 @@
  * it one model instance per file. LoRA adapters (from the persona's genomes) are applied when the
  * reply's context is created, each with its scale.
  *
- * Before llama.cpp opens anything, the files are checked here in pure JS (readGgufFileInfo), so
- * the common mistakes get their own one-line error: missing model file, not a GGUF file, corrupt
+ * Before llama.cpp opens anything, the files are checked in pure JS (models/gguf.ts), so the
+ * common mistakes get their own one-line error: missing model file, not a GGUF file, corrupt
  * GGUF, an adapter instead of a model, not a LoRA adapter, adapter for another architecture.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { BrainConfig, BrainProvider, PersonaDefinition } from '../../../../protocol/personas';
 import { BrainError, throwIfAborted, type Brain, type BrainMessage, type BrainRequest } from './brain';
-import type { LlamaAdapterSpec, LlamaGenerateRequest, LlamaParentMessage, LlamaWorkerMessage } from './llamaWorkerProtocol';
-
-export type { LlamaAdapterSpec } from './llamaWorkerProtocol';
+import { GgufError, inspectGguf, type GgufSummary } from '../../models/gguf';
+import type { LlamaAdapterSpec } from '../../models/loraAdapter';
+import { loadNodeLlamaCpp } from '../../models/nodeLlamaCpp';
+import type { LlamaGenerateRequest, LlamaParentMessage, LlamaWorkerMessage } from './llamaWorkerProtocol';
 
 export const llamaDefaults = { contextSize: 4096, threads: 1, maxTokens: 512 };
 
@@ -246,7 +246,7 @@ export async function downloadModel(uri: string, models: LlamaModelsOptions, sig
   if (!entry) {
     const controller = new AbortController();
     const promise = (async () => {
-      const lib = await (library ??= import('node-llama-cpp'));
+      const lib = await loadNodeLlamaCpp();
       const downloader = await lib.createModelDownloader({
         modelUri: uri,
         dirPath: models.folder,
@@ -319,88 +319,13 @@ export function cancelModelDownload(uri: string, models: Pick<LlamaModelsOptions
   return true;
 }
 
-interface GgufSummary {
-  architecture: string;
-  type: string | undefined;
-  adapterType: string | undefined;
-}
-
-type NodeLlamaCpp = typeof import('node-llama-cpp');
-let library: Promise<NodeLlamaCpp> | undefined;
-
-/** Checks a GGUF file in pure JS; throws a BrainError naming the problem. */
-export async function inspectGguf(file: string, display: string, kind: 'model' | 'adapter'): Promise<GgufSummary & { key: string }> {
-  const code = kind === 'model' ? 'missing-model' : 'bad-adapter';
-  const what = kind === 'model' ? 'model file' : 'LoRA adapter';
-  let size: number;
-  let key: string;
+/** inspectGguf, its refusals as the brain's own (same code, same words). */
+async function inspect(file: string, display: string, kind: 'model' | 'adapter'): Promise<GgufSummary & { key: string }> {
   try {
-    const info = await stat(file);
-    if (!info.isFile()) throw new BrainError(code, `the ${what} ${display} is not a file`);
-    size = info.size;
-    key = `${file}:${info.size}:${info.mtimeMs}`;
+    return await inspectGguf(file, display, kind);
   } catch (error) {
-    if (error instanceof BrainError) throw error;
-    throw new BrainError(code, `the ${what} ${display} does not exist`);
+    throw error instanceof GgufError ? new BrainError(error.code, error.message) : error;
   }
-  const summary = inspected.get(key) ?? (await parseGguf(file, display, size, kind));
-  if (inspected.size > 256) inspected.clear();
-  inspected.set(key, summary);
-  if (kind === 'model' && summary.type === 'adapter') throw new BrainError('missing-model', `${display} is a ${summary.adapterType ?? ''} adapter, not a model`.replace('  ', ' '));
-  if (kind === 'adapter' && (summary.type !== 'adapter' || summary.adapterType !== 'lora')) {
-    throw new BrainError('bad-adapter', `${display} is not a LoRA adapter (general.type ${summary.type ?? 'missing'}, adapter.type ${summary.adapterType ?? 'missing'})`);
-  }
-  return { ...summary, key };
-}
-
-async function parseGguf(file: string, display: string, size: number, kind: 'model' | 'adapter'): Promise<GgufSummary> {
-  const code = kind === 'model' ? 'missing-model' : 'bad-adapter';
-  const what = kind === 'model' ? 'model file' : 'LoRA adapter';
-  const head = Buffer.alloc(4);
-  const handle = await open(file, 'r');
-  try {
-    await handle.read(head, 0, 4, 0);
-  } finally {
-    await handle.close();
-  }
-  if (size < 4 || head.toString('latin1') !== 'GGUF') throw new BrainError(code, `the ${what} ${display} is not a GGUF file`);
-  try {
-    const lib = await (library ??= import('node-llama-cpp'));
-    const info = await lib.readGgufFileInfo(file, {
-      readTensorInfo: true,
-      logWarnings: false,
-      ignoreKeys: ['tokenizer.ggml.tokens', 'tokenizer.ggml.scores', 'tokenizer.ggml.token_type', 'tokenizer.ggml.merges'],
-    });
-    const metadata = info.metadata as unknown as { general?: { architecture?: unknown; type?: unknown }; adapter?: { type?: unknown } } | undefined;
-    const architecture = metadata?.general?.architecture;
-    if (typeof architecture !== 'string' || !architecture) throw new Error('no general.architecture');
-    const end = tensorDataEnd(info.tensorInfo ?? []);
-    if (end > size) throw new BrainError(code, `the ${what} ${display} is a truncated GGUF file (its tensors need ${end} bytes, the file has ${size})`);
-    return {
-      architecture,
-      type: typeof metadata?.general?.type === 'string' ? metadata.general.type : undefined,
-      adapterType: typeof metadata?.adapter?.type === 'string' ? metadata.adapter.type : undefined,
-    };
-  } catch (error) {
-    if (error instanceof BrainError) throw error;
-    throw new BrainError(code, `the ${what} ${display} is a corrupt GGUF file (${oneLine(error instanceof Error ? error.message : String(error))})`);
-  }
-}
-
-const inspected = new Map<string, GgufSummary>();
-
-/** Bytes per element of the unquantized GGML types (F32, F16, I8, I16, I32, I64, F64, BF16). */
-const elementBytes: Record<number, number> = { 0: 4, 1: 2, 24: 1, 25: 2, 26: 4, 27: 8, 28: 8, 30: 2 };
-
-/** Where the tensor data ends in the file: exact for unquantized tensors, the start of the last tensor otherwise. */
-function tensorDataEnd(tensors: readonly { dimensions: readonly (number | bigint)[]; ggmlType: number; fileOffset: number | bigint }[]): number {
-  let end = 0;
-  for (const tensor of tensors) {
-    const bytes = elementBytes[tensor.ggmlType];
-    const count = tensor.dimensions.reduce<number>((product, n) => product * Number(n), 1);
-    end = Math.max(end, Number(tensor.fileOffset) + (bytes ? bytes * count : 1));
-  }
-  return end;
 }
 
 interface Prepared {
@@ -445,13 +370,13 @@ export class LlamaBrain implements Brain {
       if (!this.options.models) throw new BrainError('unavailable', `${display} needs a models folder to be downloaded into (this node has none): download the .gguf file and give its path`);
       model = await downloadModel(display, this.options.models, signal);
     } else model = this.resolve(display);
-    const summary = await inspectGguf(model, display, 'model');
+    const summary = await inspect(model, display, 'model');
     const crashed = this.runtime.crashedBefore(summary.key);
     if (crashed) throw new BrainError('failed', crashed);
     const adapters: LlamaAdapterSpec[] = [];
     for (const adapter of (await this.options.adapters?.()) ?? []) {
       const file = this.resolve(adapter.path);
-      const info = await inspectGguf(file, adapter.path, 'adapter');
+      const info = await inspect(file, adapter.path, 'adapter');
       if (info.architecture !== summary.architecture) {
         throw new BrainError('bad-adapter', `the LoRA adapter ${adapter.path} is for ${info.architecture} models, but ${display} is a ${summary.architecture} model`);
       }

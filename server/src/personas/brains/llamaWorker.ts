@@ -7,11 +7,9 @@
  * fixed at context creation). Replies run one at a time. Exits when the parent goes away.
  */
 import type { Llama, LlamaModel } from 'node-llama-cpp';
+import { loadNodeLlamaCpp } from '../../models/nodeLlamaCpp';
 import type { LlamaGenerateRequest, LlamaParentMessage, LlamaWorkerMessage } from './llamaWorkerProtocol';
 
-type NodeLlamaCpp = typeof import('node-llama-cpp');
-
-let library: Promise<NodeLlamaCpp> | undefined;
 let llama: Promise<Llama> | undefined;
 const models = new Map<string, Promise<LlamaModel>>();
 const controllers = new Map<number, AbortController>();
@@ -24,8 +22,7 @@ function send(message: LlamaWorkerMessage): void {
 }
 
 function getLlamaOnce(): Promise<Llama> {
-  library ??= import('node-llama-cpp');
-  llama ??= library.then((lib) =>
+  llama ??= loadNodeLlamaCpp().then((lib) =>
     lib.getLlama({
       gpu: false,
       build: 'never',
@@ -64,7 +61,7 @@ async function loadModel(request: LlamaGenerateRequest): Promise<LlamaModel> {
 }
 
 async function generate(request: LlamaGenerateRequest, controller: AbortController): Promise<void> {
-  const lib = await (library ??= import('node-llama-cpp'));
+  const lib = await loadNodeLlamaCpp();
   let model: LlamaModel;
   try {
     model = await loadModel(request);

@@ -3,11 +3,7 @@
  * node:child_process IPC channel. One worker per node; models are shared by file path in it.
  */
 
-export interface LlamaAdapterSpec {
-  /** Absolute path of a GGUF LoRA adapter. */
-  path: string;
-  scale: number;
-}
+import type { LlamaAdapterSpec } from '../../models/loraAdapter';
 
 export interface LlamaGenerateRequest {
   type: 'generate';
