@@ -29,7 +29,6 @@ const knownBreaches = {
   'server/src/academy/export.ts': ['rooms'],
   'server/src/challenges/academyFeed.ts': ['academy'],
   'server/src/challenges/service.ts': ['rooms'],
-  'server/src/genomes/market.ts': ['academy', 'personas'],
   'server/src/lsp/frontMatterContext.ts': ['personas'],
   'server/src/lsp/personaLanguage.ts': ['personas'],
   'server/src/lsp/personaServer.ts': ['personas'],

@@ -20,7 +20,7 @@ import { mentions } from '../personas/participation';
 import { ModelDownloads } from '../personas/modelDownloads';
 import { ChallengeService } from '../challenges/service';
 import { GenomeApplier } from '../genomes/apply';
-import { genomeMarket } from '../genomes/market';
+import { genomeMarket } from './genomeMarket';
 import { GenomeService } from '../genomes/service';
 import { disabledPersonasIn } from '../personas/disabledPersonas';
 import { PersonaService, type PersonaServiceOptions } from '../personas/service';

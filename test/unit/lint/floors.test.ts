@@ -47,8 +47,8 @@ describe('lint: the floors of DESIGN.md', function () {
   it('lets each floor import what is below it, and a known breach only its named folders', async () => {
     assert.deepEqual(await breaches('server/src/rooms/rooms.ts', "import type { Clock } from '../kernel/clock';\nimport type { Db } from '../store/database';\nimport type { MeshNetwork } from '../net/meshNetwork';\nimport { roomLimits } from '../../protocol/rooms';\nimport { x } from './eventLog';\nexport const y = [roomLimits, x];\nexport type T = Clock | Db | MeshNetwork;\n"), []);
     assert.deepEqual(await breaches('server/src/node/meshNode.ts', "import { Rooms } from '../rooms/rooms';\nexport const r = Rooms;\n"), []);
-    assert.deepEqual(await breaches('server/src/genomes/market.ts', "import type { GenomeMarket } from '../academy/evolution';\nexport type G = GenomeMarket;\n"), []);
-    assert.equal((await breaches('server/src/genomes/market.ts', "import type { Rooms } from '../rooms/rooms';\nexport type R = Rooms;\n")).length, 1);
+    assert.deepEqual(await breaches('server/src/personas/service.ts', "import type { Rooms } from '../rooms/rooms';\nexport type R = Rooms;\n"), []);
+    assert.equal((await breaches('server/src/personas/service.ts', "import type { Academy } from '../academy/academy';\nexport type A = Academy;\n")).length, 1);
     // models/ (GGUF files) is a floor below the concerns: genomes and personas may read it, it reads none of them.
     assert.deepEqual(await breaches('server/src/genomes/lora.ts', "import { inspectGguf } from '../models/gguf';\nexport const i = inspectGguf;\n"), []);
     assert.equal((await breaches('server/src/models/gguf.ts', "import type { BrainError } from '../personas/brains/brain';\nexport type B = BrainError;\n")).length, 1);

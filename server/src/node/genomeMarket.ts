@@ -1,13 +1,13 @@
 /**
  * The genomes as evolution sees them (academy/evolution.ts GenomeMarket): search the mesh, adopt
  * a genome for a local persona (download when needed, then record it in the persona file), and
- * remove it again.
+ * remove it again. Wiring of three concerns (genomes, personas, the academy), so the root owns it.
  */
 import type { GenomeMarket } from '../academy/evolution';
 import type { PersonaService } from '../personas/service';
-import type { GenomeApplier } from './apply';
-import { GenomeError } from './errors';
-import type { GenomeService } from './service';
+import type { GenomeApplier } from '../genomes/apply';
+import { GenomeError } from '../genomes/errors';
+import type { GenomeService } from '../genomes/service';
 
 export function genomeMarket(genomes: GenomeService, applier: GenomeApplier, personas: () => PersonaService | undefined): GenomeMarket {
   const personaFile = (personaId: string) => {

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GenomeApplier } from '../../../server/src/genomes/apply';
-import { genomeMarket } from '../../../server/src/genomes/market';
+import { genomeMarket } from '../../../server/src/node/genomeMarket';
 import { GenomeService } from '../../../server/src/genomes/service';
 import { systemClock } from '../../../server/src/kernel/clock';
 import { generateIdentity } from '../../../server/src/kernel/identity';
