@@ -30,7 +30,7 @@ import { registerReviewRemoteMethod } from '../review/rpcHandlers';
 import { identityAuthenticator } from '../rooms/signing';
 import { Rooms } from '../rooms/rooms';
 import { SwitchableMeshPort } from '../kernel/switchablePort';
-import { clockSkewProblem, duplicateIdentityProblem, type NetworkSettings, type NodeProblem, type NodeRole, type NodeState, type NodeStatus, type OverlaySummary, type PeerSummary } from '../../../protocol/status';
+import { clockSkewProblem, duplicateIdentityProblem, type NetworkSettings, type NodeProblem, type NodeRole, type NodeState, type NodeStatus, type PeerSummary } from '../../../protocol/status';
 import { StoreError } from '../store/errors';
 import { Store } from '../store/database';
 import { readNodeMeta, writeNodeMeta } from '../store/nodeMeta';
@@ -40,6 +40,7 @@ import { makePrivateTree } from '../kernel/privateFiles';
 import { claimDataDir } from './dataDirClaim';
 import { displayNodeId, identityFileName, loadOrCreateIdentity, moveIdentityAside, shortNodeId, type Identity } from '../kernel/identity';
 import { NetworkHost } from './networkHost';
+import { overlaySummary, peerSummaries } from './status';
 import { ComponentStartError, Lifecycle, describeError, type Component } from '../kernel/lifecycle';
 import type { Logger } from '../kernel/log';
 import { MeshKeyError, parseMeshKey, type MeshKey } from '../kernel/meshKey';
@@ -282,6 +283,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
 
   status(): NodeStatus {
     const nodeId = this.identityValue?.nodeId ?? '';
+    const overlay = overlaySummary(this.network, this.options.overlay?.role ?? 'node');
     return {
       state: this.state,
       nodeId,
@@ -291,7 +293,7 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
       dataDir: this.dataDir,
       meshKeySet: this.meshKeyValue !== undefined,
       peers: this.network?.upPeers().length ?? 0,
-      ...(this.overlaySummary() ?? {}),
+      ...(overlay ? { overlay } : {}),
       ...(this.network ? { listen: this.network.listenAddress } : {}),
       startedAt: this.startedAt,
       pid: process.pid,
@@ -309,49 +311,8 @@ export class MeshNode extends EventEmitter<MeshNodeEvents> {
     return aside;
   }
 
-  private overlaySummary(): { overlay: OverlaySummary } | undefined {
-    const stats = this.network?.overlayStats();
-    if (!stats) return undefined;
-    const { activeTarget, activeMax } = stats.membership;
-    const cluster = this.network?.clusterOf();
-    const bridge = this.network?.isBridge();
-    return {
-      overlay: {
-        sessions: stats.active,
-        candidates: stats.passive,
-        activeTarget,
-        activeMax,
-        role: this.options.overlay?.role ?? 'node',
-        ...(cluster !== undefined ? { cluster } : {}),
-        ...(bridge !== undefined ? { bridge } : {}),
-      },
-    };
-  }
-
   peers(): PeerSummary[] {
-    const peers = this.network?.peers() ?? [];
-    // A node heard only through relays has no name in the network's table; the rooms it joined name it.
-    const names = peers.some((peer) => !peer.name) ? this.roomsValue?.humanNames() : undefined;
-    const network = this.network;
-    return peers.map((peer) => {
-      const cluster = network?.clusterOf(peer.nodeId);
-      const bridge = network?.isBridge(peer.nodeId);
-      return {
-        nodeId: peer.nodeId,
-        nodeIdDisplay: displayNodeId(peer.nodeId),
-        name: peer.name || names?.get(peer.nodeId) || '',
-        state: peer.state,
-        route: peer.route,
-        ...(peer.hops !== undefined ? { hops: peer.hops } : {}),
-        ...(cluster !== undefined ? { cluster } : {}),
-        ...(bridge !== undefined ? { bridge } : {}),
-        ...(peer.addr ? { addr: peer.addr } : {}),
-        ...(peer.rttMs ? { rttMs: Math.round(peer.rttMs.ewma * 100) / 100 } : {}),
-        ...(peer.clockOffsetMs !== undefined ? { clockOffsetMs: peer.clockOffsetMs } : {}),
-        lastSeen: peer.lastSeen,
-        ...(peer.downReason ? { downReason: peer.downReason } : {}),
-      };
-    });
+    return peerSummaries(this.network, () => this.roomsValue?.humanNames());
   }
 
   private buildRooms(store: Store, identity: Identity, transport: SwitchableMeshPort): Rooms {
