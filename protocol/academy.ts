@@ -8,8 +8,14 @@
  * `/academy/sync/{nodeId}` (see server/src/academy/sync.ts). Signals are signed by the node that
  * recorded them and de-duplicated by id, so every node holds the same set and computes the same
  * scores from it.
+ *
+ * `academyParams` checks each request's params where they enter the server (check.ts); the
+ * Academy keeps its own checks of what needs its state (the rated message, its author).
  */
 import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
+import { integer, object, oneOf, optional, text, type Check } from './check';
+import { ServiceError } from './errors';
+import { messageIdCheck, roomIdCheck } from './rooms';
 
 export const signalCategories = ['technical', 'collaborative', 'innovative', 'reliable'] as const;
 export type SignalCategory = (typeof signalCategories)[number];
@@ -85,6 +91,14 @@ export const academyLimits = {
   maxReasonChars: 1000,
   /** A whole signal as JSON. */
   maxSignalBytes: 48 * 1024,
+  /** A persona key (`nodeId/personaId`) in a request. */
+  maxPersonaKeyChars: 300,
+  /** Signals in one answer of mesh/academy/signals (100 when the request says none). */
+  maxSignalsPage: 1000,
+  /** A room or session id in an export filter (a signal's `room`). */
+  maxRoomChars: 200,
+  /** The export file's path. */
+  maxExportPathChars: 4096,
 } as const;
 
 export const academyTopics = {
@@ -228,3 +242,49 @@ export namespace AcademySignalNotification {
   export const method = 'mesh/academy/signal';
   export const type = new NotificationType<Signal>(method);
 }
+
+// ---------------------------------------------------------------- checkers of the params
+
+/** The words of the room requests (roomsRpc.ts) and of the Academy's own check. */
+const roomId = roomIdCheck;
+const messageId = messageIdCheck;
+/** A persona key `nodeId/personaId` in a request (also review.ts). */
+export const personaKeyCheck: Check<string> = text({ max: academyLimits.maxPersonaKeyChars, singleLine: true, pattern: /^[^/]+\/.+$/, hint: 'the persona must be a persona key (nodeId/personaId)' });
+
+const categories: ReadonlySet<unknown> = new Set(signalCategories);
+const category: Check<SignalCategory> = (value, name) => {
+  if (typeof value !== 'string') throw new ServiceError('invalid', `${name} must be one of ${signalCategories.join(', ')}`);
+  if (!categories.has(value)) throw new ServiceError('invalid', `"${value.slice(0, 40)}" is not a category (${signalCategories.join(', ')})`);
+  return value as SignalCategory;
+};
+
+const upOrDown = oneOf(['up', 'down'] as const, 'a rating is "up", "down" or null');
+/** `null` is a value here (the rating taken back), not an absent one. */
+const rating: Check<'up' | 'down' | null> = (value, name) => (value === null ? null : upOrDown(value, name));
+
+/** A wall-clock time in ms (`before`, `since`). */
+const time: Check<number> = (value, name) => {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new ServiceError('invalid', `${name} must be a time in ms`);
+  return value;
+};
+
+export const academyParams = {
+  rate: object(
+    { roomId, messageId, persona: personaKeyCheck, rating, reason: optional(text({ max: academyLimits.maxReasonChars, allowEmpty: true })), category: optional(category) },
+    { roomId: 'the room id', messageId: 'the message id', persona: 'the persona', rating: 'the rating', reason: 'the reason', category: 'the category' },
+  ),
+  /** No params at all is the board of every category. */
+  leaderboard: optional(object({ category: optional(category), before: optional(time) }, { category: 'the category' })),
+  signals: object({ persona: personaKeyCheck, category: optional(category), limit: optional(integer(1, academyLimits.maxSignalsPage)), before: optional(time) }, { persona: 'the persona', category: 'the category', limit: 'the limit' }),
+  /** The path is checked by the server (absolute on its own system, writable). */
+  export: object(
+    {
+      format: oneOf(exportFormats, `the format is one of ${exportFormats.join(', ')}`),
+      path: text({ max: academyLimits.maxExportPathChars, singleLine: true }),
+      persona: optional(text({ max: academyLimits.maxPersonaKeyChars, singleLine: true, allowEmpty: true })),
+      room: optional(text({ max: academyLimits.maxRoomChars, singleLine: true, allowEmpty: true })),
+      since: optional(time),
+    },
+    { path: 'the export path', persona: 'the persona', room: 'the room' },
+  ),
+} satisfies { rate: Check<AcademyRateParams>; leaderboard: Check<AcademyLeaderboardParams | undefined>; signals: Check<AcademySignalsParams>; export: Check<AcademyExportParams> };

@@ -5,6 +5,7 @@
  */
 import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 import type { PersonaRef, SignalCategory } from './academy';
+import { object, oneOf } from './check';
 
 export const evolutionPolicies = ['ask', 'automatic', 'off'] as const;
 export type EvolutionPolicy = (typeof evolutionPolicies)[number];
@@ -55,6 +56,10 @@ export namespace SetEvolutionPolicyNotification {
   export const method = 'mesh/evolution/setPolicy';
   export const type = new NotificationType<{ policy: EvolutionPolicy }>(method);
 }
+
+export const evolutionParams = {
+  setPolicy: object({ policy: oneOf(evolutionPolicies) }, { policy: 'the evolution policy' }),
+};
 
 /** client → server: the lineage this node knows (every persona's evolution events, newest first). */
 export namespace EvolutionHistoryRequest {

@@ -3,10 +3,13 @@
  * imported by both sides (the vscode-eslint pattern). Each comment says which way it travels.
  */
 import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
+import { object, oneOf, text } from './check';
+import { nodeIdPattern } from './mesh';
 import type { NetworkSettings, NodeStatus, PeerSummary } from './status';
 
-/** The server's log levels (kernel/log.ts has the same union: the server passes one to the other, so a difference fails to compile). */
-export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+/** The server's log levels, most verbose first (kernel/log.ts has the same union: the server passes one to the other, so a difference fails to compile). */
+export const logLevels = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof logLevels)[number];
 
 /**
  * Sent by the client in `initializationOptions`. Not the mesh key: the trace of this traffic
@@ -81,3 +84,12 @@ export namespace NewIdentityRequest {
   export const method = 'mesh/newIdentity';
   export const type = new RequestType0<{ movedTo: string }, void>(method);
 }
+
+// ---------------------------------------------------------------- checkers of the params
+
+
+export const nodeParams = {
+  pingPeer: object({ nodeId: text({ max: 52, pattern: nodeIdPattern, hint: (value) => `"${value.slice(0, 80)}" is not a node id` }) }, { nodeId: 'the node id' }),
+  // An unknown level would hide every record from the client.
+  setLogLevel: object({ level: oneOf(logLevels) }, { level: 'the log level' }),
+};

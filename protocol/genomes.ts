@@ -17,6 +17,8 @@
  *   chat; downloaders keep few requests in flight per peer, which bounds the queues.
  */
 import { RequestType, NotificationType } from 'vscode-languageserver-protocol';
+import { boolean, integer, list, object, optional, text, type Check } from './check';
+import { ServiceError } from './errors';
 
 export const genomeManifestVersion = 1;
 export const genomePieceBytes = 256 * 1024;
@@ -304,3 +306,76 @@ export namespace GenomeProgressNotification {
   export const method = 'mesh/genomes/progress';
   export const type = new NotificationType<GenomeProgress>(method);
 }
+
+// ---------------------------------------------------------------- checkers of the params
+
+/** A genome's id: the hex SHA-256 of its manifest's canonical JSON. */
+export const genomeIdPattern = /^[0-9a-f]{64}$/;
+
+/** What a manifest may hold: a receiver refuses more (server/src/genomes/manifest.ts checks manifests from the mesh and the CLI's publish with it). */
+export const genomeManifestLimits = { nameChars: 200, descriptionChars: 4000, capabilities: 64, capabilityChars: 100, lineage: 64, scale: 100 } as const;
+
+/** What a search may ask (server/src/genomes/matching.ts bounds a query from the mesh with it too). */
+export const genomeQueryLimits = { terms: 64, termChars: 100, maxResults: 200, maxTimeoutMs: 30_000 } as const;
+
+/** Persona ids are at most 64 characters (server/src/personas/schema.ts); an unknown one is "not hosted". */
+const maxPersonaIdChars = 64;
+
+/** A finite number from `min` to `max` (NaN and Infinity do not survive JSON). */
+function finiteNumber(min: number, max: number): Check<number> {
+  return (value, name) => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) throw new ServiceError('invalid', `${name} must be a number from ${min} to ${max}`);
+    return value;
+  };
+}
+
+const genomeId = text({ max: 64, pattern: genomeIdPattern, hint: (value) => `"${value.slice(0, 80)}" is not a genome id` });
+const personaId = text({ max: maxPersonaIdChars, singleLine: true });
+/** Text the service bounds itself: a prompt (by the genome's size) or a file on this node (empty = none). */
+const anyText = text({ max: Number.MAX_SAFE_INTEGER, allowEmpty: true });
+const terms = list(text({ max: genomeQueryLimits.termChars, allowEmpty: true }), genomeQueryLimits.terms, 'a capability');
+
+export const genomeParams = {
+  list: optional(object({ ask: optional(boolean) })),
+  query: optional(
+    object(
+      {
+        required: optional(terms),
+        preferred: optional(terms),
+        antipatterns: optional(terms),
+        minScore: optional(finiteNumber(0, 1)),
+        maxResults: optional(integer(1, genomeQueryLimits.maxResults)),
+        timeoutMs: optional(integer(0, genomeQueryLimits.maxTimeoutMs)),
+      },
+      { required: 'the required capabilities', preferred: 'the preferred capabilities', antipatterns: 'the antipatterns', minScore: 'the minimum score', maxResults: 'the most results', timeoutMs: 'the timeout' },
+    ),
+  ),
+  /** download, cancel, manifest, delete. */
+  id: object({ id: genomeId }, { id: 'the genome id' }),
+  publish: object(
+    {
+      name: text({ max: genomeManifestLimits.nameChars, allowEmpty: true }),
+      description: text({ max: genomeManifestLimits.descriptionChars, allowEmpty: true }),
+      capabilities: list(text({ max: genomeManifestLimits.capabilityChars, allowEmpty: true }), genomeManifestLimits.capabilities, 'a capability'),
+      prompt: optional(anyText),
+      adapter: optional(anyText),
+      baseModel: optional(anyText),
+      scale: optional(finiteNumber(-genomeManifestLimits.scale, genomeManifestLimits.scale)),
+      knowledge: optional(anyText),
+      lineage: optional(list(genomeId, genomeManifestLimits.lineage, 'a genome id')),
+      metrics: optional(
+        object(
+          { score: optional(finiteNumber(0, 1)), signals: optional(finiteNumber(0, Number.MAX_SAFE_INTEGER)), measuredBy: optional(text({ max: 64, singleLine: true, allowEmpty: true })) },
+          { score: 'the score', signals: 'the number of signals', measuredBy: 'the measuring node' },
+        ),
+      ),
+    },
+    { name: 'the name', description: 'the description', capabilities: 'the capabilities', prompt: 'the prompt', adapter: 'the adapter', baseModel: 'the base model', scale: 'the scale', knowledge: 'the knowledge folder', lineage: 'the lineage', metrics: 'the metrics' },
+  ),
+  publishPersona: object(
+    { persona: personaId, name: optional(text({ max: genomeManifestLimits.nameChars, allowEmpty: true })), adapter: optional(anyText) },
+    { persona: 'the persona id', name: 'the name', adapter: 'the adapter' },
+  ),
+  /** apply, unapply. */
+  apply: object({ id: genomeId, persona: personaId }, { id: 'the genome id', persona: 'the persona id' }),
+} satisfies Record<string, Check<unknown>>;

@@ -34,6 +34,9 @@ export const meshProtocolVersion = 5;
 /** The most hops an envelope may carry (the node starts its own with 32; see meshNetwork.ts). */
 export const maxEnvelopeHops = 64;
 
+/** A node id: the base32 SHA-256 of its Ed25519 public key (52 characters A-Z, 2-7). */
+export const nodeIdPattern = /^[A-Z2-7]{52}$/;
+
 /** Defaults of the discovery group; settings `personaMesh.discovery.*` override them. */
 export const defaultDiscoveryGroup = '239.255.77.77';
 export const defaultDiscoveryPort = 47777;

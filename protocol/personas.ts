@@ -2,8 +2,12 @@
  * Personas between the extension (client) and the mesh server, declared once and imported by both.
  * Each comment says which way it travels. A persona is a `*.persona.md` file: YAML front matter
  * (see server/src/personas/schema.ts for every key) and a Markdown body, the system prompt.
+ *
+ * `personaParams` checks the params of the client's persona methods where they enter the server
+ * (check.ts); the persona files themselves are checked by server/src/personas/schema.ts.
  */
 import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
+import { boolean, list, object, text, type Check } from './check';
 
 /** The brains (LLM back ends) a persona can use. */
 export const brainProviders = ['librarian', 'openai', 'llama', 'vscode-lm'] as const;
@@ -39,6 +43,16 @@ export interface ParticipationConfig {
   /** Longest chain of persona-to-persona replies this persona will extend. */
   maxChainDepth: number;
 }
+
+export const personaLimits = {
+  /** A persona id (`^[a-z0-9][a-z0-9_-]{0,63}$`, server/src/personas/schema.ts). */
+  maxIdChars: 64,
+  /** A display name (as the mesh directory takes it). */
+  maxNameChars: 200,
+  /** Folders of each kind the client sends (workspace folders, `personaMesh.personaFolders`). */
+  maxFolders: 1000,
+  maxFolderChars: 4096,
+} as const;
 
 export const defaultParticipation: ParticipationConfig = { mentionsOnly: false, maxRepliesPerMinute: 6, cooldownSeconds: 5, maxChainDepth: 2 };
 
@@ -196,3 +210,20 @@ export namespace CancelModelDownloadRequest {
   export const method = 'mesh/personas/cancelModelDownload';
   export const type = new RequestType<{ model: string }, { cancelled: boolean }, void>(method);
 }
+
+/** The params of CancelModelDownloadRequest (served by server/src/node/rpcHandlers.ts): the model as the persona file names it. */
+export const modelDownloadParams = {
+  cancel: object({ model: text({ max: 4096, singleLine: true }) }, { model: 'the model' }),
+};
+
+// ---------------------------------------------------------------- checkers of the params
+
+const personaId = text({ max: personaLimits.maxIdChars, singleLine: true });
+/** Paths as the editor gives them. An empty entry (an odd `personaFolders` setting) is let through: refusing it would drop the whole list. */
+const folders = list(text({ max: personaLimits.maxFolderChars, allowEmpty: true }), personaLimits.maxFolders, 'a folder');
+
+export const personaParams = {
+  setEnabled: object({ id: personaId, enabled: boolean }, { id: 'the persona id' }),
+  template: object({ id: personaId, name: text({ max: personaLimits.maxNameChars, allowEmpty: true }) }, { id: 'the persona id', name: 'the name' }),
+  setFolders: object({ workspaceFolders: folders, extraFolders: folders }, { workspaceFolders: 'the workspace folders', extraFolders: 'the persona folders' }),
+} satisfies { setEnabled: Check<{ id: string; enabled: boolean }>; template: Check<{ id: string; name: string }>; setFolders: Check<PersonaFoldersParams> };

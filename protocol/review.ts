@@ -4,9 +4,16 @@
  * suggestion, rewrite it themselves) and what happens after an applied suggestion (the next test
  * or build task, the file's error diagnostics) come back as academy signals. Declared once,
  * imported by the server and the extension. Each method's comment says which way it travels.
+ *
+ * `reviewParams` checks each request's params where they enter the server (check.ts). The remote
+ * command `review.run` is checked by the node that runs it (server/src/review/reviewer.ts), with
+ * the same limits.
  */
 import { RequestType } from 'vscode-languageserver-protocol';
-import type { PersonaRef, Signal } from './academy';
+import { academyLimits, personaKeyCheck, type PersonaRef, type Signal } from './academy';
+import { integer, object, oneOf, optional, refine, text, type Check } from './check';
+import { ServiceError } from './errors';
+import { overLimit } from './sizeLimit';
 
 export const reviewSeverities = ['error', 'warning', 'info'] as const;
 export type ReviewSeverity = (typeof reviewSeverities)[number];
@@ -28,6 +35,14 @@ export const reviewLimits = {
   maxComments: 20,
   maxMessageChars: 2000,
   maxReplacementChars: 8000,
+  /** Of the reviewed file's path, as the extension shows it (relative to the workspace, or absolute outside it). */
+  maxPathChars: 500,
+  maxLanguageChars: 100,
+  /** Line numbers (the code's first line, a comment's lines) go up to this. */
+  maxLine: 100_000_000,
+  /** Each id of a PersonaRef, and its display name (a persona key is academy.ts's personaKeyCheck). */
+  maxIdChars: 100,
+  maxPersonaNameChars: 200,
   /** A persona on another node gets this long to answer. */
   remoteTimeoutMs: 180_000,
 } as const;
@@ -117,3 +132,94 @@ export const reviewRemoteMethod = 'review.run';
 export interface RemoteReviewParams extends ReviewInput {
   personaId: string;
 }
+
+// ---------------------------------------------------------------- checkers of the params
+
+/** The code to review: some text that is not only blanks, and at most `maxCodeChars` (refused, not cut). */
+const code: Check<string> = (value) => {
+  if (typeof value !== 'string' || value.trim() === '') throw new ServiceError('invalid', 'there is no code to review');
+  if (value.length > reviewLimits.maxCodeChars) throw new ServiceError('too-large', `the code is ${overLimit(value.length, reviewLimits.maxCodeChars, 'characters')} (select a part)`);
+  return value;
+};
+
+const path = text({ max: reviewLimits.maxPathChars, allowEmpty: true });
+const lineNumber = integer(1, reviewLimits.maxLine);
+
+const reviewInputFields = {
+  path,
+  language: text({ max: reviewLimits.maxLanguageChars, allowEmpty: true, singleLine: true }),
+  code,
+  firstLine: lineNumber,
+};
+const reviewInputNames = { path: 'the path', language: 'the language id', firstLine: 'the first line' } as const;
+
+const reviewInput: Check<ReviewInput> = object(reviewInputFields, reviewInputNames);
+
+const reviewId = text({ max: 64, pattern: /^[A-Za-z0-9_-]+$/, hint: 'the review id must be 1-64 letters, digits, - or _' });
+const commentIndex = integer(0, reviewLimits.maxComments - 1);
+
+const personaRef: Check<PersonaRef> = object(
+  {
+    nodeId: text({ max: reviewLimits.maxIdChars, singleLine: true }),
+    personaId: text({ max: reviewLimits.maxIdChars, singleLine: true, pattern: /^[^/]+$/, hint: 'the persona id must not contain "/"' }),
+    name: text({ max: reviewLimits.maxPersonaNameChars, allowEmpty: true }),
+  },
+  { nodeId: 'the persona\'s node id', personaId: 'the persona id', name: 'the persona\'s name' },
+);
+
+const comment: Check<ReviewComment> = refine(
+  object(
+    {
+      startLine: lineNumber,
+      endLine: lineNumber,
+      severity: oneOf(reviewSeverities, `a comment's severity is one of ${reviewSeverities.join(', ')}`),
+      message: text({ max: reviewLimits.maxMessageChars }),
+      replacement: optional(text({ max: reviewLimits.maxReplacementChars, allowEmpty: true })),
+    },
+    { startLine: 'the comment\'s start line', endLine: 'the comment\'s end line', message: 'the comment\'s message', replacement: 'the suggestion' },
+  ),
+  (value) => {
+    if (value.endLine < value.startLine) throw new ServiceError('invalid', `the comment's end line must be from ${value.startLine} to ${reviewLimits.maxLine}`);
+  },
+);
+
+/** A signal's value: a finite number in [-1, 1]. */
+const signalValue: Check<number> = (value, name) => {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < -1 || value > 1) throw new ServiceError('invalid', `${name} must be a number in [-1, 1]`);
+  return value;
+};
+
+export const reviewParams = {
+  run: object(
+    {
+      ...reviewInputFields,
+      persona: personaKeyCheck,
+    },
+    { ...reviewInputNames, persona: 'the persona' },
+  ),
+  feedback: object(
+    {
+      reviewId,
+      persona: personaRef,
+      index: commentIndex,
+      input: reviewInput,
+      comment,
+      outcome: oneOf(reviewOutcomes, `the outcome is one of ${reviewOutcomes.join(', ')}`),
+      edit: optional(text({ max: academyLimits.maxContextChars, allowEmpty: true })),
+    },
+    { reviewId: 'the review id', persona: 'the persona', index: 'the comment index', input: 'the reviewed code', comment: 'the comment', edit: 'the edit' },
+  ),
+  outcome: object(
+    {
+      reviewId,
+      persona: personaRef,
+      index: commentIndex,
+      suggestion: text({ max: reviewLimits.maxReplacementChars, allowEmpty: true }),
+      path,
+      source: oneOf(['test_outcome', 'compilation_result'] as const, 'the source is test_outcome or compilation_result'),
+      value: signalValue,
+      detail: text({ max: academyLimits.maxReasonChars, allowEmpty: true }),
+    },
+    { reviewId: 'the review id', persona: 'the persona', index: 'the comment index', suggestion: 'the suggestion', path: 'the path', value: 'the value', detail: 'the detail' },
+  ),
+} satisfies { run: Check<ReviewParams>; feedback: Check<ReviewFeedbackParams>; outcome: Check<ReviewOutcomeParams> };

@@ -8,6 +8,8 @@
  * holds contiguously from every origin; the peer answers with every event above that.
  */
 
+import { text, type Check } from './check';
+
 export type ParticipantKind = 'human' | 'persona' | 'system';
 
 /** Who wrote something: unique mesh-wide by (nodeId, participantId). */
@@ -137,6 +139,10 @@ export interface TypingEvent {
 export const roomIdPattern = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 /** Message ids are `origin:roomSeq` (the origin is a node id; tests use short names). */
 export const messageIdPattern = /^[A-Za-z0-9_-]{1,128}:[1-9][0-9]{0,15}$/;
+
+/** The checkers of a room id and a message id in any request (check.ts), with the same words everywhere. */
+export const roomIdCheck: Check<string> = text({ max: 64, pattern: roomIdPattern, hint: (value) => `"${value.slice(0, 80)}" is not a valid room name: use 1-64 lower-case letters, digits, '-' or '_', starting with a letter or digit` });
+export const messageIdCheck: Check<string> = text({ max: 160, pattern: messageIdPattern, hint: (value) => `"${value.slice(0, 80)}" is not a message id` });
 export const defaultRoomId = 'general';
 
 export const roomLimits = {

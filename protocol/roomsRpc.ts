@@ -9,7 +9,7 @@
 import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 import { boolean, integer, list, object, oneOf, optional, refine, text, type Check } from './check';
 import { ServiceError } from './errors';
-import { messageIdPattern, presenceStates, roomIdPattern, roomLimits, roomWireLimits, type ChatMessage, type CodeAttachment, type Participant, type PresenceState, type RoomSummary, type TypingEvent } from './rooms';
+import { messageIdCheck, presenceStates, roomIdCheck, roomLimits, roomWireLimits, type ChatMessage, type CodeAttachment, type Participant, type PresenceState, type RoomSummary, type TypingEvent } from './rooms';
 
 /** client → server: every room this node knows (joined or seen on the mesh). */
 export namespace ListRoomsRequest {
@@ -125,8 +125,8 @@ export namespace TypingChangedNotification {
 
 // ---------------------------------------------------------------- checkers of the params
 
-const roomId = text({ max: 64, pattern: roomIdPattern, hint: (value) => `"${value.slice(0, 80)}" is not a valid room name: use 1-64 lower-case letters, digits, '-' or '_', starting with a letter or digit` });
-const messageId = text({ max: 160, pattern: messageIdPattern, hint: (value) => `"${value.slice(0, 80)}" is not a message id` });
+const roomId = roomIdCheck;
+const messageId = messageIdCheck;
 
 /** Workspace-relative, `/`-separated, no `..` or empty segment, not absolute. */
 export const workspacePath: Check<string> = refine(text({ max: roomLimits.maxPathChars, singleLine: true }), (path) => {

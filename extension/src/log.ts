@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { LogLevel } from '../../server/src/kernel/log';
+import type { LogLevel } from '../../protocol/extension';
 
 /** The "Persona Mesh" LogOutputChannel: the user picks the level; the server follows it. */
 export class Log implements vscode.Disposable {

@@ -2,14 +2,14 @@
  * Checks every message the chat webview posts. The webview renders remote text, so whatever it
  * sends is untrusted input: shapes, types and sizes are checked here, and a fresh object with only
  * the known fields is returned (nothing unchecked reaches the server or the editor). Room requests
- * are checked by the protocol's own checkers (`roomParams`), the same the server applies, so both
- * ends refuse with the same words and limits.
+ * and judging cards are checked by the protocol's own checkers (`roomParams`, `challengeParams`),
+ * the same the server applies, so both ends refuse with the same words and limits.
  * No `vscode` import: unit-tested in plain Node.
  */
 import { roomLimits, roomIdPattern } from '../../../protocol/rooms';
 import { languageId, lineRange, roomParams, workspacePath } from '../../../protocol/roomsRpc';
-import { challengeCriteria, challengeLimits, type CriteriaScores } from '../../../protocol/challenges';
-import { integer, isRecord, oneOf, text } from '../../../protocol/check';
+import { challengeParams } from '../../../protocol/challenges';
+import { isRecord, oneOf, text } from '../../../protocol/check';
 import { ServiceError } from '../../../protocol/errors';
 import type { FromWebview, WebviewCommand, WebviewMethod, WebviewRequest } from '../../../protocol/webview';
 
@@ -60,27 +60,11 @@ function params(method: WebviewMethod, p: Record<string, unknown>): WebviewReque
     case 'copyText':
       return { text: code(p.text, 'the text') };
     case 'submitScores':
-      return { challengeId: id(p.challengeId, 'the challenge id'), scores: judgingCard(p.scores) };
+      return challengeParams.score(p, 'the request');
   }
 }
 
 const methods: ReadonlySet<string> = new Set<WebviewMethod>(['listRooms', 'joinRoom', 'leaveRoom', 'history', 'send', 'edit', 'delete', 'react', 'setPresence', 'insertCode', 'openAttachment', 'copyText', 'submitScores']);
-
-/** A judging card: answer label → a whole score 0…10 per criterion (the server checks the labels). */
-function judgingCard(value: unknown): Record<string, CriteriaScores> {
-  if (!isRecord(value)) throw new ServiceError('invalid', 'the scores are missing');
-  const labels = Object.keys(value);
-  if (labels.length === 0 || labels.length > challengeLimits.maxParticipants) throw new ServiceError('invalid', 'the scores name no answer, or too many');
-  const score = integer(0, challengeLimits.maxScore);
-  const card: Record<string, CriteriaScores> = {};
-  for (const label of labels) {
-    if (!/^[A-Z]{1,3}$/.test(label)) throw new ServiceError('invalid', 'an answer label is not valid');
-    const scores = value[label];
-    if (!isRecord(scores)) throw new ServiceError('invalid', `answer ${label} has no scores`);
-    card[label] = Object.fromEntries(challengeCriteria.map((c) => [c, score(scores[c], `the ${c} score of answer ${label}`)])) as CriteriaScores;
-  }
-  return card;
-}
 
 /** Only web and mail links leave the panel. */
 function safeLink(value: unknown): string {

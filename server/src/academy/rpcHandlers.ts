@@ -1,37 +1,19 @@
 /**
  * The extension ↔ server methods of the academy (protocol/academy.ts) on the server's connection.
- * Refusals reach the client as ResponseErrors whose message is one line for the user.
+ * Each request's params are checked once, by `academyParams`; refusals reach the client as
+ * ResponseErrors whose message is one line for the user.
  *
  *   registerAcademyHandlers(connection, academy)               // a started Academy
  *   registerAcademyHandlers(connection, () => node.academy)     // or a provider (awaited per request)
  */
 import type { Connection, Disposable } from 'vscode-languageserver';
-import { describeError } from '../kernel/lifecycle';
 import type { Logger } from '../kernel/log';
-import {
-  AcademyExportRequest,
-  AcademyLeaderboardRequest,
-  AcademyRateRequest,
-  AcademySignalNotification,
-  AcademySignalsRequest,
-  type AcademyExportParams,
-  type AcademyLeaderboardParams,
-  type AcademyRateParams,
-  type AcademySignalsParams,
-  type Signal,
-  type SignalCategory,
-} from '../../../protocol/academy';
-import { ServiceError } from '../../../protocol/errors';
-import { toResponseError } from '../kernel/responseError';
+import { academyParams, AcademyExportRequest, AcademyLeaderboardRequest, AcademyRateRequest, AcademySignalNotification, AcademySignalsRequest, type Signal } from '../../../protocol/academy';
+import { requestHandlers } from '../kernel/requestHandlers';
 import type { Academy } from './academy';
 
-export type AcademyConnection = Pick<Connection, 'onRequest' | 'sendNotification'>;
+export type AcademyConnection = Pick<Connection, 'onRequest' | 'onNotification' | 'sendNotification'>;
 export type AcademySource = Academy | (() => Academy | undefined | Promise<Academy | undefined>);
-
-function params(value: unknown): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ServiceError('invalid', 'the request has no parameters');
-  return value as Record<string, unknown>;
-}
 
 export function registerAcademyHandlers(connection: AcademyConnection, source: AcademySource, logger?: Logger): Disposable {
   let attached: Academy | undefined;
@@ -44,42 +26,27 @@ export function registerAcademyHandlers(connection: AcademyConnection, source: A
     academy.on('signal', onSignal);
     detach = () => academy.off('signal', onSignal);
   };
-  const resolve = async (): Promise<Academy> => {
-    const academy = typeof source === 'function' ? await source() : source;
-    if (!academy) throw new ServiceError('unavailable', 'the academy is not available: the mesh node has not started (see Persona Mesh: Show Status)');
-    attach(academy);
-    return academy;
-  };
   if (typeof source !== 'function') attach(source);
 
-  const handle = <P, R>(run: (academy: Academy, params: P) => R) => {
-    return async (value: P): Promise<R> => {
-      try {
-        return run(await resolve(), value);
-      } catch (error) {
-        if (!(error instanceof ServiceError)) logger?.error(`academy request failed: ${describeError(error)}`);
-        throw toResponseError(error, 'academy');
-      }
-    };
-  };
-
-  const disposables: Disposable[] = [
-    connection.onRequest(AcademyRateRequest.type, handle((academy, p: AcademyRateParams) => academy.rate(params(p) as unknown as AcademyRateParams))),
-    connection.onRequest(
-      AcademyLeaderboardRequest.type,
-      handle((academy, p: AcademyLeaderboardParams | undefined) => {
-        if (p === undefined || p === null) return academy.leaderboard();
-        const { category, before } = params(p);
-        return academy.leaderboard((category as SignalCategory | undefined) ?? undefined, (before as number | undefined) ?? undefined);
-      }),
-    ),
-    connection.onRequest(AcademySignalsRequest.type, handle((academy, p: AcademySignalsParams) => academy.signals(params(p) as unknown as AcademySignalsParams))),
-    connection.onRequest(AcademyExportRequest.type, handle((academy, p: AcademyExportParams) => academy.exportTo(params(p) as unknown as AcademyExportParams))),
-  ];
+  const handlers = requestHandlers(connection, {
+    scope: 'academy',
+    // The first request after the node started attaches the notifications.
+    service: async () => {
+      const academy = typeof source === 'function' ? await source() : source;
+      if (academy) attach(academy);
+      return academy;
+    },
+    unavailable: 'the academy is not available: the mesh node has not started (see Persona Mesh: Show Status)',
+    ...(logger ? { logger } : {}),
+  });
+  handlers.request(AcademyRateRequest.type, academyParams.rate, (academy, p) => academy.rate(p));
+  handlers.request(AcademyLeaderboardRequest.type, academyParams.leaderboard, (academy, p) => academy.leaderboard(p?.category, p?.before));
+  handlers.request(AcademySignalsRequest.type, academyParams.signals, (academy, p) => academy.signals(p));
+  handlers.request(AcademyExportRequest.type, academyParams.export, (academy, p) => academy.exportTo(p));
 
   return {
     dispose: () => {
-      for (const disposable of disposables) disposable.dispose();
+      handlers.dispose();
       detach?.();
       detach = undefined;
       attached = undefined;

@@ -9,6 +9,7 @@ import { nodeIdFromPublicKey, verifySignature, type Identity } from '../kernel/i
 import { formatCount } from '../../../protocol/sizeLimit';
 import {
   genomeLayerKinds,
+  genomeManifestLimits,
   genomeManifestVersion,
   genomePieceBytes,
   genomeVectorDimensions,
@@ -22,7 +23,6 @@ import { GenomeError } from './errors';
 const signatureContext = 'persona-mesh/genome/v1\n';
 
 /** What a manifest may hold: receivers refuse more, so publishing checks the same. */
-export const manifestLimits = { nameChars: 200, descriptionChars: 4000, capabilities: 64, capabilityChars: 100, lineage: 64, scale: 100 } as const;
 const hex64 = /^[0-9a-f]{64}$/;
 
 export function contentOf(manifest: GenomeManifest | GenomeManifestContent): GenomeManifestContent {
@@ -80,10 +80,10 @@ export function checkManifestShape(value: unknown): GenomeManifest {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('not an object');
   const m = value as Record<string, unknown>;
   if (m.v !== genomeManifestVersion) fail(`version ${String(m.v)} (this node reads ${genomeManifestVersion})`);
-  if (!isString(m.name, manifestLimits.nameChars) || m.name.trim() === '') fail(`name must be a non-empty string of at most ${manifestLimits.nameChars} characters`);
-  if (!isString(m.description, manifestLimits.descriptionChars)) fail(`description must be a string of at most ${manifestLimits.descriptionChars} characters`);
-  if (!isStrings(m.capabilities, manifestLimits.capabilities, manifestLimits.capabilityChars)) fail(`capabilities must be at most ${manifestLimits.capabilities} strings`);
-  if (!isStrings(m.lineage, manifestLimits.lineage, 64) || !m.lineage.every((id) => hex64.test(id))) fail('lineage must be genome ids');
+  if (!isString(m.name, genomeManifestLimits.nameChars) || m.name.trim() === '') fail(`name must be a non-empty string of at most ${genomeManifestLimits.nameChars} characters`);
+  if (!isString(m.description, genomeManifestLimits.descriptionChars)) fail(`description must be a string of at most ${genomeManifestLimits.descriptionChars} characters`);
+  if (!isStrings(m.capabilities, genomeManifestLimits.capabilities, genomeManifestLimits.capabilityChars)) fail(`capabilities must be at most ${genomeManifestLimits.capabilities} strings`);
+  if (!isStrings(m.lineage, genomeManifestLimits.lineage, 64) || !m.lineage.every((id) => hex64.test(id))) fail('lineage must be genome ids');
   if (!isString(m.publisher, 64) || !isString(m.publisherKey, 64) || !isString(m.signature, 128)) fail('publisher, publisherKey and signature must be strings');
   if (typeof m.createdAt !== 'number' || !Number.isFinite(m.createdAt)) fail('createdAt must be a number');
   if (!Array.isArray(m.vector) || m.vector.length !== genomeVectorDimensions || !m.vector.every((x) => typeof x === 'number' && Number.isFinite(x))) fail(`vector must be ${genomeVectorDimensions} numbers${Array.isArray(m.vector) ? ` (it has ${formatCount(m.vector.length)})` : ''}`);
@@ -124,5 +124,5 @@ function checkLayer(value: unknown, index: number): asserts value is GenomeLayer
     fail(`${where}: ${formatCount(expected)} piece hashes expected for ${formatCount(layer.size)} bytes`);
   }
   if (layer.kind === 'lora' && !isString(layer.architecture, 64)) fail(`${where}: a lora layer names its architecture`);
-  if (layer.scale !== undefined && (typeof layer.scale !== 'number' || !Number.isFinite(layer.scale) || Math.abs(layer.scale) > manifestLimits.scale)) fail(`${where}: scale must be a number`);
+  if (layer.scale !== undefined && (typeof layer.scale !== 'number' || !Number.isFinite(layer.scale) || Math.abs(layer.scale) > genomeManifestLimits.scale)) fail(`${where}: scale must be a number`);
 }

@@ -4,12 +4,11 @@
  * and the genome's; the rank adds the share of preferred capabilities present and the academy's
  * score, so a well-rated genome beats an unrated one of equal fit.
  */
-import type { GenomeManifest, GenomeQuery } from '../../../protocol/genomes';
+import { genomeQueryLimits, type GenomeManifest, type GenomeQuery } from '../../../protocol/genomes';
 import { compatibilityVector, cosine, words } from './vector';
 
 export const defaultMaxResults = 20;
 export const defaultQueryTimeoutMs = 1500;
-export const maxQueryTimeoutMs = 30_000;
 
 export interface Match {
   compatibility: number;
@@ -32,7 +31,7 @@ export function normaliseQuery(value: unknown): Required<GenomeQuery> {
     antipatterns: strings('antipatterns'),
     minScore: number('minScore', 0, 0, 1),
     maxResults: Math.floor(number('maxResults', defaultMaxResults, 1, 200)),
-    timeoutMs: Math.floor(number('timeoutMs', defaultQueryTimeoutMs, 0, maxQueryTimeoutMs)),
+    timeoutMs: Math.floor(number('timeoutMs', defaultQueryTimeoutMs, 0, genomeQueryLimits.maxTimeoutMs)),
   };
 }
 

@@ -7,11 +7,11 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
 import type { Identity } from '../kernel/identity';
 import { overLimit } from '../../../protocol/sizeLimit';
-import { genomeManifestVersion, type GenomeLayer, type GenomeLayerKind, type GenomeManifest, type GenomeMetrics, type GenomePublishParams, type KnowledgeLayerData, type PromptLayerData } from '../../../protocol/genomes';
+import { genomeManifestLimits, genomeManifestVersion, type GenomeLayer, type GenomeLayerKind, type GenomeManifest, type GenomeMetrics, type GenomePublishParams, type KnowledgeLayerData, type PromptLayerData } from '../../../protocol/genomes';
 import type { BlobStore } from './blobStore';
 import { GenomeError } from './errors';
 import { checkLoraAdapter, modelArchitecture } from './lora';
-import { manifestLimits, metricsProblem, signManifest } from './manifest';
+import { metricsProblem, signManifest } from './manifest';
 import { pieceHashes } from './pieces';
 import { compatibilityVector } from './vector';
 
@@ -49,16 +49,16 @@ export function checkPublishParams(value: unknown): GenomePublishParams {
     return items as string[];
   };
   const scale = p.scale;
-  if (scale !== undefined && (typeof scale !== 'number' || !Number.isFinite(scale) || Math.abs(scale) > manifestLimits.scale)) refuse(`scale must be a number from -${manifestLimits.scale} to ${manifestLimits.scale}`);
-  const lineage = strings('lineage', manifestLimits.lineage, 64, 'genome ids');
+  if (scale !== undefined && (typeof scale !== 'number' || !Number.isFinite(scale) || Math.abs(scale) > genomeManifestLimits.scale)) refuse(`scale must be a number from -${genomeManifestLimits.scale} to ${genomeManifestLimits.scale}`);
+  const lineage = strings('lineage', genomeManifestLimits.lineage, 64, 'genome ids');
   if (lineage && !lineage.every((id) => /^[0-9a-f]{64}$/.test(id))) refuse('lineage must be genome ids');
   const metrics = p.metrics === undefined ? undefined : metricsProblem(p.metrics);
   if (metrics) refuse(metrics);
   const optional = { prompt: text('prompt'), adapter: text('adapter'), baseModel: text('baseModel'), knowledge: text('knowledge') };
   return {
-    name: text('name', manifestLimits.nameChars) ?? '',
-    description: text('description', manifestLimits.descriptionChars) ?? '',
-    capabilities: strings('capabilities', manifestLimits.capabilities, manifestLimits.capabilityChars, 'capabilities of text') ?? [],
+    name: text('name', genomeManifestLimits.nameChars) ?? '',
+    description: text('description', genomeManifestLimits.descriptionChars) ?? '',
+    capabilities: strings('capabilities', genomeManifestLimits.capabilities, genomeManifestLimits.capabilityChars, 'capabilities of text') ?? [],
     ...Object.fromEntries(Object.entries(optional).filter(([, item]) => item !== undefined)),
     ...(scale !== undefined ? { scale } : {}),
     ...(lineage ? { lineage } : {}),

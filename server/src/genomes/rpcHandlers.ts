@@ -14,6 +14,7 @@ import {
   GenomeDownloadRequest,
   GenomeListRequest,
   GenomeManifestRequest,
+  genomeParams,
   GenomeProgressNotification,
   GenomePublishPersonaRequest,
   GenomePublishRequest,
@@ -22,12 +23,13 @@ import {
   type GenomeProgress,
 } from '../../../protocol/genomes';
 import type { PersonaDefinition } from '../../../protocol/personas';
-import { oneLine, toResponseError } from '../kernel/responseError';
+import { requestHandlers } from '../kernel/requestHandlers';
+import { oneLine } from '../kernel/responseError';
 import type { GenomeApplier } from './apply';
 import { GenomeError } from './errors';
 import type { GenomeService } from './service';
 
-export type GenomeConnection = Pick<Connection, 'onRequest' | 'sendNotification'>;
+export type GenomeConnection = Pick<Connection, 'onRequest' | 'onNotification' | 'sendNotification'>;
 
 /** Genome failures are the user's to fix (size, space, signature...): one code for all, the message says which. */
 const genomeErrorCode = 4090;
@@ -39,17 +41,6 @@ const progressEveryMs = 100;
 
 function genomeResponseError(error: unknown): ResponseError<void> | undefined {
   return error instanceof GenomeError ? new ResponseError(genomeErrorCode, oneLine(error.message)) : undefined;
-}
-
-function text(value: unknown, name: string): string {
-  if (typeof value !== 'string' || value === '') throw new GenomeError('bad-manifest', `the request needs "${name}"`);
-  return value;
-}
-
-function optionalText(value: unknown, name: string): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw new GenomeError('bad-manifest', `"${name}" must be text`);
-  return value;
 }
 
 /** What the genome requests need of the node; the root hands it (node/genomePort.ts). */
@@ -87,30 +78,26 @@ export function registerGenomeHandlers(connection: GenomeConnection, source: () 
       void connection.sendNotification(GenomeChangedNotification.type, {}).catch(() => undefined);
     });
   };
-  const resolve = async (): Promise<{ node: GenomeNode; genomes: GenomeService }> => {
-    const node = await source();
-    const genomes = node.genomes;
-    if (!genomes) throw new GenomeError('offline', 'genomes are not available: the node has no database (see Persona Mesh: Show Status)');
-    if (attached !== genomes) {
-      attached?.off('progress', onProgress).off('changed', onChanged).off('seen', onChanged);
-      attached = genomes;
-      genomes.on('progress', onProgress).on('changed', onChanged).on('seen', onChanged);
-    }
-    return { node, genomes };
-  };
-  const handle = <P, R>(run: (context: { node: GenomeNode; genomes: GenomeService }, params: P) => R | Promise<R>) => {
-    return async (params: P): Promise<R> => {
-      try {
-        return await run(await resolve(), (params ?? {}) as P);
-      } catch (error) {
-        if (!(error instanceof GenomeError)) logger?.error(`genome request failed: ${describeError(error)}`);
-        throw toResponseError(error, 'genomes', genomeResponseError);
+  const handlers = requestHandlers(connection, {
+    scope: 'genomes',
+    service: async (): Promise<{ node: GenomeNode; genomes: GenomeService } | undefined> => {
+      const node = await source();
+      const genomes = node.genomes;
+      if (!genomes) return undefined;
+      if (attached !== genomes) {
+        attached?.off('progress', onProgress).off('changed', onChanged).off('seen', onChanged);
+        attached = genomes;
+        genomes.on('progress', onProgress).on('changed', onChanged).on('seen', onChanged);
       }
-    };
-  };
-  const persona = (node: GenomeNode, id: unknown) => {
-    const hosted = node.hostedPersona(text(id, 'persona'));
-    if (!hosted) throw new GenomeError('not-found', `there is no persona "${String(id)}" hosted by this node`);
+      return { node, genomes };
+    },
+    unavailable: 'genomes are not available: the node has no database (see Persona Mesh: Show Status)',
+    ownErrors: genomeResponseError,
+    ...(logger ? { logger } : {}),
+  });
+  const persona = (node: GenomeNode, id: string) => {
+    const hosted = node.hostedPersona(id);
+    if (!hosted) throw new GenomeError('not-found', `there is no persona "${id}" hosted by this node`);
     return hosted;
   };
   const applier = (node: GenomeNode) => {
@@ -118,63 +105,50 @@ export function registerGenomeHandlers(connection: GenomeConnection, source: () 
     return node.applier;
   };
 
-  const disposables: Disposable[] = [
-    connection.onRequest(
-      GenomeListRequest.type,
-      handle(async ({ node, genomes }, p: { ask?: boolean }) => {
-        // Network genomes are the answers to a search: every peer answers (or the timeout ends it).
-        const peers = [...node.upPeers()].sort().join(',');
-        const stale = now() - lastQueryAt >= backgroundQueryEveryMs || peers !== lastQueryPeers;
-        if (p.ask || stale) [lastQueryAt, lastQueryPeers] = [now(), peers];
-        if (p.ask) await genomes.query(listQuery);
-        else if (stale) genomes.query(listQuery).catch((error: unknown) => logger?.warn(`genome search failed: ${describeError(error)}`));
-        return genomes.list();
-      }),
-    ),
-    connection.onRequest(GenomeQueryRequest.type, handle(({ genomes }, query) => genomes.query(query))),
-    connection.onRequest(GenomeDownloadRequest.type, handle(({ genomes }, p: { id: string }) => genomes.download(text(p.id, 'id')))),
-    connection.onRequest(GenomeCancelRequest.type, handle(({ genomes }, p: { id: string }) => genomes.cancel(text(p.id, 'id')))),
-    connection.onRequest(GenomeManifestRequest.type, handle(({ genomes }, p: { id: string }) => genomes.manifest(text(p.id, 'id')) ?? null)),
-    connection.onRequest(GenomeDeleteRequest.type, handle(({ genomes }, p: { id: string }) => genomes.remove(text(p.id, 'id')))),
-    connection.onRequest(GenomePublishRequest.type, handle(({ genomes }, p) => genomes.publish(p))),
-    connection.onRequest(
-      GenomePublishPersonaRequest.type,
-      handle(({ node, genomes }, p: { persona: string; name?: unknown; adapter?: unknown }) => {
-        const definition = persona(node, p.persona);
-        const name = optionalText(p.name, 'name');
-        const adapter = optionalText(p.adapter, 'adapter');
-        const knowledge = definition.knowledge[0];
-        return genomes.publish({
-          name: name?.trim() || definition.name,
-          description: definition.description ?? `What ${definition.name} knows`,
-          capabilities: definition.capabilities,
-          prompt: definition.systemPrompt,
-          ...(knowledge ? { knowledge: resolvePath(dirname(definition.file), knowledge) } : {}),
-          ...(adapter ? { adapter } : {}),
-          ...(adapter && definition.brain.model ? { baseModel: resolvePath(dirname(definition.file), definition.brain.model) } : {}),
-        });
-      }),
-    ),
-    connection.onRequest(
-      GenomeApplyRequest.type,
-      handle(async ({ node }, p: { id: string; persona: string }) => {
-        const definition = persona(node, p.persona);
-        await applier(node).apply(definition.file, text(p.id, 'id'), definition);
-        await node.reloadPersonas();
-      }),
-    ),
-    connection.onRequest(
-      GenomeUnapplyRequest.type,
-      handle(async ({ node }, p: { id: string; persona: string }) => {
-        const definition = persona(node, p.persona);
-        await applier(node).unapply(definition.file, text(p.id, 'id'));
-        await node.reloadPersonas();
-      }),
-    ),
-  ];
+  handlers.request(GenomeListRequest.type, genomeParams.list, async ({ node, genomes }, p) => {
+    // Network genomes are the answers to a search: every peer answers (or the timeout ends it).
+    const peers = [...node.upPeers()].sort().join(',');
+    const stale = now() - lastQueryAt >= backgroundQueryEveryMs || peers !== lastQueryPeers;
+    const ask = p?.ask === true;
+    if (ask || stale) [lastQueryAt, lastQueryPeers] = [now(), peers];
+    if (ask) await genomes.query(listQuery);
+    else if (stale) genomes.query(listQuery).catch((error: unknown) => logger?.warn(`genome search failed: ${describeError(error)}`));
+    return genomes.list();
+  });
+  handlers.request(GenomeQueryRequest.type, genomeParams.query, ({ genomes }, query) => genomes.query(query ?? {}));
+  // The download answers when complete: its progress goes by notification (onProgress), and the editor stops it with GenomeCancelRequest.
+  handlers.request(GenomeDownloadRequest.type, genomeParams.id, ({ genomes }, p) => genomes.download(p.id));
+  handlers.request(GenomeCancelRequest.type, genomeParams.id, ({ genomes }, p) => genomes.cancel(p.id));
+  handlers.request(GenomeManifestRequest.type, genomeParams.id, ({ genomes }, p) => genomes.manifest(p.id) ?? null);
+  handlers.request(GenomeDeleteRequest.type, genomeParams.id, ({ genomes }, p) => genomes.remove(p.id));
+  handlers.request(GenomePublishRequest.type, genomeParams.publish, ({ genomes }, p) => genomes.publish(p));
+  handlers.request(GenomePublishPersonaRequest.type, genomeParams.publishPersona, ({ node, genomes }, p) => {
+    const definition = persona(node, p.persona);
+    const knowledge = definition.knowledge[0];
+    return genomes.publish({
+      name: p.name?.trim() || definition.name,
+      description: definition.description ?? `What ${definition.name} knows`,
+      capabilities: definition.capabilities,
+      prompt: definition.systemPrompt,
+      ...(knowledge ? { knowledge: resolvePath(dirname(definition.file), knowledge) } : {}),
+      ...(p.adapter ? { adapter: p.adapter } : {}),
+      ...(p.adapter && definition.brain.model ? { baseModel: resolvePath(dirname(definition.file), definition.brain.model) } : {}),
+    });
+  });
+  handlers.request(GenomeApplyRequest.type, genomeParams.apply, async ({ node }, p) => {
+    const definition = persona(node, p.persona);
+    await applier(node).apply(definition.file, p.id, definition);
+    await node.reloadPersonas();
+  });
+  handlers.request(GenomeUnapplyRequest.type, genomeParams.apply, async ({ node }, p) => {
+    const definition = persona(node, p.persona);
+    await applier(node).unapply(definition.file, p.id);
+    await node.reloadPersonas();
+  });
+
   return {
     dispose: () => {
-      for (const disposable of disposables) disposable.dispose();
+      handlers.dispose();
       if (changedSoon) clearImmediate(changedSoon);
       attached?.off('progress', onProgress).off('changed', onChanged).off('seen', onChanged);
       attached = undefined;

@@ -2,9 +2,7 @@
  * The node's logger. The IPC server forwards records to the extension's LogOutputChannel; the
  * CLI writes them to stderr (or as JSON lines). Components get a child named after themselves.
  */
-export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
-
-export const logLevels: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error'];
+import type { LogLevel } from '../../../protocol/extension';
 
 export interface LogRecord {
   level: LogLevel;

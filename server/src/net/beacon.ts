@@ -4,7 +4,7 @@
  * last counter per (node, instance) is bounded.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { DatagramKind, maxDatagramBytes, meshProtocolVersion, type Beacon } from '../../../protocol/mesh';
+import { DatagramKind, maxDatagramBytes, meshProtocolVersion, nodeIdPattern, type Beacon } from '../../../protocol/mesh';
 import { BoundedMap } from './boundedMap';
 import { maxClusterLabelLength } from './overlay/clusters';
 import { decode, encode, isRecord } from './codec';
@@ -15,7 +15,6 @@ export const maxBeaconSkewMs = 30_000;
 export type BeaconRejection = 'malformed' | 'too-large' | 'bad-hmac' | 'replay' | 'clock-skew' | 'self';
 export type BeaconVerdict = { ok: true; beacon: Beacon } | { ok: false; reason: BeaconRejection };
 
-const nodeIdPattern = /^[A-Z2-7]{52}$/;
 const addrPattern = /^[0-9a-fA-F.:[\]]{2,46}:\d{1,5}$/;
 
 export function encodeBeacon(beacon: Beacon, hmacKey: Buffer): Buffer {

@@ -57,6 +57,7 @@ import {
   defaultBeaconIntervalMs,
   defaultDiscoveryGroup,
   defaultDiscoveryPort,
+  nodeIdPattern,
   type Envelope,
   type Lane,
   type Priority,
@@ -581,7 +582,7 @@ export class MeshNetwork extends EventEmitter<MeshNetworkEvents> implements Comp
         this.router.setPeerNeighbors(from, message.neighbors);
         for (const entry of message.peers) {
           if (!isRecord(entry) || typeof entry.nodeId !== 'string' || typeof entry.addr !== 'string' || entry.addr.length > 64) return 'bad px';
-          if (entry.nodeId === this.nodeId || this.sessions.isUp(entry.nodeId) || !/^[A-Z2-7]{52}$/.test(entry.nodeId)) continue;
+          if (entry.nodeId === this.nodeId || this.sessions.isUp(entry.nodeId) || !nodeIdPattern.test(entry.nodeId)) continue;
           if (!/^[0-9a-fA-F.:[\]]+:\d{1,5}$/.test(entry.addr)) continue;
           this.sessions.learn(entry.addr, 'exchange', entry.nodeId);
           this.overlay?.candidate({ id: entry.nodeId, addr: entry.addr });

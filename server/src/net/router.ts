@@ -24,7 +24,7 @@
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../kernel/clock';
 import type { Logger } from '../kernel/log';
-import { maxEnvelopeHops, type Envelope, type Priority } from '../../../protocol/mesh';
+import { maxEnvelopeHops, nodeIdPattern, type Envelope, type Priority } from '../../../protocol/mesh';
 import { encodeSessionMessage, isRecord } from './codec';
 import type { Counters } from './counters';
 import { Dedup } from './dedup';
@@ -69,7 +69,6 @@ export interface RouterEvents {
   'subs-changed': [add: string[], remove: string[]];
 }
 
-const nodeIdPattern = /^[A-Z2-7]{52}$/;
 export const maxTopicLength = 512;
 const idLowRange = 36 ** 4;
 

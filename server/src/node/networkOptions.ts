@@ -5,6 +5,7 @@
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { isIP } from 'node:net';
 import type { NetworkSettings } from '../../../protocol/status';
+import { nodeIdPattern } from '../../../protocol/mesh';
 
 export class NetworkSettingsError extends Error {
   readonly code = 'network-settings';
@@ -53,7 +54,7 @@ export function pickInterfaceAddress(requested: string, interfaces: NodeJS.Dict<
 export function validateNodeIds(ids: readonly string[], what: string): string[] {
   return ids.map((id) => {
     const clean = id.replace(/[-\s]/g, '').toUpperCase();
-    if (!/^[A-Z2-7]{52}$/.test(clean)) throw new NetworkSettingsError(`${what}: "${id}" is not a node id (52 characters A-Z and 2-7, dashes allowed)`);
+    if (!nodeIdPattern.test(clean)) throw new NetworkSettingsError(`${what}: "${id}" is not a node id (52 characters A-Z and 2-7, dashes allowed)`);
     return clean;
   });
 }

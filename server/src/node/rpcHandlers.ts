@@ -6,12 +6,15 @@
  *
  *   registerNodeHandlers(connection, () => startedNode, { logger, setLogLevel })
  */
-import { ErrorCodes, ResponseError, type Connection, type Disposable } from 'vscode-languageserver';
-import { EvolutionHistoryRequest, SetEvolutionPolicyNotification } from '../../../protocol/evolution';
-import { NewIdentityRequest, PeersRequest, PingPeerRequest, SetLogLevelNotification, StatusRequest } from '../../../protocol/extension';
-import { CancelModelDownloadRequest } from '../../../protocol/personas';
+import type { Connection, Disposable } from 'vscode-languageserver';
+import { EvolutionHistoryRequest, evolutionParams, SetEvolutionPolicyNotification } from '../../../protocol/evolution';
+import { NewIdentityRequest, nodeParams, PeersRequest, PingPeerRequest, SetLogLevelNotification, StatusRequest } from '../../../protocol/extension';
+import { ServiceError } from '../../../protocol/errors';
+import { CancelModelDownloadRequest, modelDownloadParams } from '../../../protocol/personas';
 import { describeError } from '../kernel/lifecycle';
-import { logLevels, type Logger, type LogLevel } from '../kernel/log';
+import type { Logger } from '../kernel/log';
+import type { LogLevel } from '../../../protocol/extension';
+import { requestHandlers } from '../kernel/requestHandlers';
 import type { MeshNode } from './meshNode';
 
 export type NodeConnection = Pick<Connection, 'onRequest' | 'onNotification'>;
@@ -22,76 +25,44 @@ export interface NodeHandlerOptions {
   setLogLevel(level: LogLevel): void;
 }
 
-function field(params: unknown, key: string): unknown {
-  return typeof params === 'object' && params !== null ? (params as Record<string, unknown>)[key] : undefined;
-}
-
-function text(params: unknown, key: string): string {
-  const value = field(params, key);
-  if (typeof value !== 'string') throw new ResponseError(ErrorCodes.InvalidParams, `the request needs "${key}" (text)`);
-  return value;
-}
-
 export function registerNodeHandlers(connection: NodeConnection, source: () => Promise<MeshNode>, options: NodeHandlerOptions): Disposable {
   const { logger } = options;
-  // Refusals are ResponseErrors thrown on purpose; anything else is a failure of this node.
-  const handle = <R>(run: (node: MeshNode, params: unknown) => R | Promise<R>) => {
-    return async (params: unknown): Promise<R> => {
-      try {
-        return await run(await source(), params);
-      } catch (error) {
-        if (error instanceof ResponseError) throw error;
-        logger.error(`node request failed: ${describeError(error)}`);
-        throw new ResponseError(ErrorCodes.InternalError, describeError(error).split('\n')[0]!.slice(0, 500));
-      }
-    };
-  };
+  // Every method but the log level waits for the node to start (or fail to: it reports why in its status).
+  const node = requestHandlers(connection, { scope: 'node', service: source, unavailable: 'the mesh node has not started (see Persona Mesh: Show Status)', logger });
+  node.request0(StatusRequest.type, (started) => started.status());
+  node.request0(PeersRequest.type, (started) => started.peers());
+  node.request(PingPeerRequest.type, nodeParams.pingPeer, async (started, p) => {
+    const network = started.network;
+    if (!network) throw new ServiceError('unavailable', 'the node is not on a mesh: set the mesh key first');
+    const start = performance.now();
+    try {
+      await network.call(p.nodeId, 'ping', {}, { timeoutMs: 3000 });
+    } catch (error) {
+      throw new ServiceError('unavailable', `ping failed: ${describeError(error)}`);
+    }
+    return { rttMs: performance.now() - start };
+  });
+  node.request0(NewIdentityRequest.type, (started) => {
+    try {
+      return { movedTo: started.moveIdentityAside() };
+    } catch (error) {
+      throw new ServiceError('unavailable', `the identity key could not be moved aside: ${describeError(error)}`);
+    }
+  });
+  node.request(CancelModelDownloadRequest.type, modelDownloadParams.cancel, (started, p) => ({ cancelled: started.modelDownloads?.cancel(p.model) ?? false }));
+  node.request0(EvolutionHistoryRequest.type, (started) => started.evolution?.history() ?? []);
+  node.notification(SetEvolutionPolicyNotification.type, evolutionParams.setPolicy, (started, p) => {
+    if (started.evolution) started.evolution.policy = p.policy;
+  });
 
-  const disposables: Disposable[] = [
-    connection.onRequest(StatusRequest.type, handle((node) => node.status())),
-    connection.onRequest(PeersRequest.type, handle((node) => node.peers())),
-    connection.onRequest(
-      PingPeerRequest.type,
-      handle(async (node, params) => {
-        const nodeId = text(params, 'nodeId');
-        const network = node.network;
-        if (!network) throw new ResponseError(1, 'the node is not on a mesh: set the mesh key first');
-        const started = performance.now();
-        try {
-          await network.call(nodeId, 'ping', {}, { timeoutMs: 3000 });
-        } catch (error) {
-          throw new ResponseError(2, `ping failed: ${describeError(error)}`);
-        }
-        return { rttMs: performance.now() - started };
-      }),
-    ),
-    connection.onRequest(
-      NewIdentityRequest.type,
-      handle((node) => {
-        try {
-          return { movedTo: node.moveIdentityAside() };
-        } catch (error) {
-          throw new ResponseError(1, `the identity key could not be moved aside: ${describeError(error)}`);
-        }
-      }),
-    ),
-    connection.onRequest(CancelModelDownloadRequest.type, handle((node, params) => ({ cancelled: node.modelDownloads?.cancel(text(params, 'model')) ?? false }))),
-    connection.onRequest(EvolutionHistoryRequest.type, handle((node) => node.evolution?.history() ?? [])),
-    connection.onNotification(SetLogLevelNotification.type, (params: unknown) => {
-      const level = field(params, 'level');
-      // An unknown level would hide every record from the client.
-      if (logLevels.includes(level as LogLevel)) options.setLogLevel(level as LogLevel);
-      else logger.warn(`ignored the log level ${typeof level === 'string' ? JSON.stringify(level.slice(0, 40)) : typeof level} (known: ${logLevels.join(', ')})`);
-    }),
-    connection.onNotification(SetEvolutionPolicyNotification.type, (params: unknown) => {
-      void source().then((node) => {
-        try {
-          if (node.evolution) node.evolution.policy = field(params, 'policy') as never;
-        } catch (error) {
-          logger.warn(describeError(error));
-        }
-      });
-    }),
-  ];
-  return { dispose: () => disposables.forEach((disposable) => disposable.dispose()) };
+  // The log level applies at once, also while the node is starting: its own registrar, whose service is always there.
+  const settings = requestHandlers(connection, { scope: 'node', service: () => options, unavailable: 'the log level cannot be set', logger });
+  settings.notification(SetLogLevelNotification.type, nodeParams.setLogLevel, (own, p) => own.setLogLevel(p.level));
+
+  return {
+    dispose: () => {
+      node.dispose();
+      settings.dispose();
+    },
+  };
 }

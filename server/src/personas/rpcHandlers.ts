@@ -1,16 +1,19 @@
 /**
  * The extension ↔ server methods of personas (protocol/personas.ts) on the server's connection.
+ * Each request's params are checked by personaParams (requestHandlers); refusals reach the client
+ * as ResponseErrors whose message is one line for the user.
  *
  *   registerPersonaHandlers(connection, async () => (await startedNode()).personas, logger)
  *
  * The folders the client sends are kept and applied to every service the source yields, so a
  * notification sent while the node is still starting is not lost.
  */
-import { ErrorCodes, ResponseError, type Connection, type Disposable } from 'vscode-languageserver';
-import { describeError } from '../kernel/lifecycle';
+import type { Connection, Disposable } from 'vscode-languageserver';
 import type { Logger } from '../kernel/log';
+import { requestHandlers } from '../kernel/requestHandlers';
 import {
   ListPersonasRequest,
+  personaParams,
   PersonasChangedNotification,
   PersonaTemplateRequest,
   SetPersonaEnabledRequest,
@@ -18,6 +21,7 @@ import {
   type PersonaFoldersParams,
   type PersonaSummary,
 } from '../../../protocol/personas';
+import { ServiceError } from '../../../protocol/errors';
 import type { PersonaService } from './service';
 import { personaTemplate } from './template';
 
@@ -25,14 +29,6 @@ export type PersonaConnection = Pick<Connection, 'onRequest' | 'onNotification' 
 export type PersonaServiceSource = () => PersonaService | undefined | Promise<PersonaService | undefined>;
 
 const unavailable = 'personas are not available: the mesh node has not started (see Persona Mesh: Show Status)';
-
-function invalid(message: string): ResponseError<void> {
-  return new ResponseError(ErrorCodes.InvalidParams, message);
-}
-
-function stringList(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
-}
 
 export function registerPersonaHandlers(connection: PersonaConnection, source: PersonaServiceSource, logger?: Logger): Disposable {
   let attached: PersonaService | undefined;
@@ -49,59 +45,43 @@ export function registerPersonaHandlers(connection: PersonaConnection, source: P
     if (folders) await service.registry.setFolders(folders);
   };
 
-  const resolve = async (): Promise<PersonaService> => {
-    const service = await source();
-    if (!service) throw new ResponseError(ErrorCodes.InternalError, unavailable);
-    await attach(service);
-    return service;
-  };
+  const options = { scope: 'personas', unavailable, ...(logger ? { logger } : {}) };
+  const handlers = requestHandlers(connection, {
+    ...options,
+    // The first request after the node started attaches the notifications (and applies the folders).
+    service: async () => {
+      const service = await source();
+      if (service) await attach(service);
+      return service;
+    },
+  });
+  handlers.request0(ListPersonasRequest.type, (service) => service.directory.all());
+  handlers.request(SetPersonaEnabledRequest.type, personaParams.setEnabled, (service, p) => {
+    const missing = () => new ServiceError('invalid', `there is no local persona "${p.id}"`);
+    if (!service.registry.get(p.id)) throw missing();
+    service.registry.setEnabled(p.id, p.enabled);
+    const summary = service.directory.all().find((s) => s.local && s.id === p.id);
+    if (!summary) throw missing();
+    return summary;
+  });
 
-  // Refusals are ResponseErrors thrown on purpose; anything else is a failure of this node.
-  const handle = <P, R>(run: (service: PersonaService, params: P) => R | Promise<R>) => {
-    return async (value: P): Promise<R> => {
-      try {
-        return await run(await resolve(), value);
-      } catch (error) {
-        if (error instanceof ResponseError) throw error;
-        logger?.error(`persona request failed: ${describeError(error)}`);
-        throw new ResponseError(ErrorCodes.InternalError, `personas: ${describeError(error).split('\n')[0]!}`.slice(0, 500));
-      }
-    };
-  };
-
-  const disposables: Disposable[] = [
-    connection.onRequest(ListPersonasRequest.type, handle((service) => service.directory.all())),
-    connection.onRequest(
-      SetPersonaEnabledRequest.type,
-      handle((service, p) => {
-        const { id, enabled } = (p ?? {}) as { id?: unknown; enabled?: unknown };
-        if (typeof id !== 'string') throw invalid('id must be text');
-        if (!service.registry.get(id)) throw invalid(`there is no local persona "${id.slice(0, 100)}"`);
-        service.registry.setEnabled(id, enabled !== false);
-        const summary = service.directory.all().find((s) => s.local && s.id === id);
-        if (!summary) throw invalid(`there is no local persona "${id.slice(0, 100)}"`);
-        return summary;
-      }),
-    ),
-    connection.onRequest(PersonaTemplateRequest.type, (p) => {
-      const { id, name } = (p ?? {}) as { id?: unknown; name?: unknown };
-      return { text: personaTemplate(typeof id === 'string' ? id : '', typeof name === 'string' ? name : '') };
-    }),
-    connection.onNotification(SetPersonaFoldersNotification.type, (p) => {
-      folders = { workspaceFolders: stringList(p?.workspaceFolders), extraFolders: stringList(p?.extraFolders) };
-      void (async () => {
-        const service = await source();
-        if (!service) return;
-        if (attached === service) await service.registry.setFolders(folders);
-        else await attach(service);
-      })().catch((error: unknown) => logger?.error(`applying persona folders failed: ${describeError(error)}`));
-    }),
-  ];
+  // The template and the folders need no started node: their "service" is the source itself.
+  const unstarted = requestHandlers(connection, { ...options, service: () => source });
+  unstarted.request(PersonaTemplateRequest.type, personaParams.template, (_source, p) => ({ text: personaTemplate(p.id, p.name) }));
+  unstarted.notification(SetPersonaFoldersNotification.type, personaParams.setFolders, async (yieldService, p) => {
+    folders = p; // kept before the node starts: attach() applies it
+    const service = await yieldService();
+    if (!service) return;
+    if (attached === service) await service.registry.setFolders(folders);
+    else await attach(service);
+  });
 
   return {
     dispose: () => {
+      handlers.dispose();
+      unstarted.dispose();
       for (const off of detach.splice(0)) off();
-      for (const d of disposables) d.dispose();
+      attached = undefined;
     },
   };
 }

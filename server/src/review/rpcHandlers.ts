@@ -6,24 +6,26 @@
  *   registerReviewRemoteMethod(network, () => node.personas?.participation)
  */
 import { randomBytes } from 'node:crypto';
-import type { CancellationToken, Connection, Disposable } from 'vscode-languageserver';
+import type { Disposable } from 'vscode-languageserver';
 import type { Academy } from '../academy/academy';
 import { describeError } from '../kernel/lifecycle';
 import type { Logger } from '../kernel/log';
+import { requestHandlers, type HandlerConnection } from '../kernel/requestHandlers';
 import type { PersonaRef, Signal } from '../../../protocol/academy';
 import {
   ReviewFeedbackRequest,
   ReviewOutcomeRequest,
   ReviewRequest,
   reviewLimits,
+  reviewParams,
   reviewRemoteMethod,
   type RemoteReviewParams,
+  type ReviewInput,
   type ReviewOutput,
   type ReviewParams,
   type ReviewResult,
 } from '../../../protocol/review';
 import { ServiceError } from '../../../protocol/errors';
-import { toResponseError } from '../kernel/responseError';
 import { parseReview } from './parse';
 import { checkReviewInput, reviewWith, type ReviewBrains } from './reviewer';
 import { feedbackSignal, outcomeSignal } from './signals';
@@ -75,14 +77,14 @@ function checkRemoteOutput(value: unknown, input: ReviewParams): ReviewOutput {
   return { comments: parsed.comments, attempts: typeof output.attempts === 'number' ? output.attempts : 1, dropped: [...dropped, ...parsed.dropped] };
 }
 
-export async function runReview(node: ReviewNode, value: unknown, signal?: AbortSignal): Promise<ReviewResult> {
-  if (typeof value !== 'object' || value === null) throw new ServiceError('invalid', 'the review has no parameters');
-  const key = (value as Partial<ReviewParams>).persona;
-  const slash = typeof key === 'string' ? key.indexOf('/') : -1;
-  if (typeof key !== 'string' || slash <= 0 || slash === key.length - 1 || key.length > 300) throw new ServiceError('invalid', 'persona must be a persona key (nodeId/personaId)');
+/** Runs a review the extension asked for; `params` passed reviewParams.run. */
+export async function runReview(node: ReviewNode, params: ReviewParams, signal?: AbortSignal): Promise<ReviewResult> {
+  const key = params.persona;
+  const slash = key.indexOf('/');
   const nodeId = key.slice(0, slash);
   const personaId = key.slice(slash + 1);
-  const input = checkReviewInput(value);
+  // What the persona sees has \n line ends, whichever node runs it (as checkReviewInput gives a peer's input).
+  const input: ReviewInput = { path: params.path, language: params.language, code: params.code.replace(/\r\n/g, '\n'), firstLine: params.firstLine };
   const persona: PersonaRef = { nodeId, personaId, name: node.personaName(key) ?? personaId };
   let output: ReviewOutput;
   if (nodeId === node.nodeId) {
@@ -90,10 +92,10 @@ export async function runReview(node: ReviewNode, value: unknown, signal?: Abort
     output = await reviewWith(node.brains, personaId, input, signal);
   } else {
     if (!node.call) throw new ServiceError('unavailable', `${persona.name} is hosted by another node, and this node is not on a mesh (set the mesh key)`);
-    const params: RemoteReviewParams = { ...input, personaId };
+    const remote: RemoteReviewParams = { ...input, personaId };
     let answer: unknown;
     try {
-      answer = await node.call(nodeId, reviewRemoteMethod, params, { timeoutMs: reviewLimits.remoteTimeoutMs });
+      answer = await node.call(nodeId, reviewRemoteMethod, remote, { timeoutMs: reviewLimits.remoteTimeoutMs });
     } catch (error) {
       throw new ServiceError('unavailable', `${persona.name}'s node could not review: ${describeError(error)}`);
     }
@@ -102,37 +104,29 @@ export async function runReview(node: ReviewNode, value: unknown, signal?: Abort
   return { ...output, reviewId: randomBytes(9).toString('base64url'), persona };
 }
 
-export function registerReviewHandlers(connection: Pick<Connection, 'onRequest'>, source: ReviewNodeSource, logger?: Logger): Disposable {
-  const resolve = async (): Promise<ReviewNode> => {
-    const node = await source();
-    if (!node) throw new ServiceError('unavailable', 'review is not available: the mesh node has not started (see Persona Mesh: Show Status)');
-    return node;
-  };
+export function registerReviewHandlers(connection: HandlerConnection, source: ReviewNodeSource, logger?: Logger): Disposable {
   const record = (node: ReviewNode, input: Parameters<Academy['record']>[0]): Signal => {
     if (!node.academy) throw new ServiceError('unavailable', 'the academy is not available on this node (see Persona Mesh: Show Status)');
     return node.academy.record(input);
   };
-  const guard = <R>(run: () => Promise<R> | R): Promise<R> =>
-    Promise.resolve()
-      .then(run)
-      .catch((error: unknown) => {
-        if (!(error instanceof ServiceError)) logger?.error(`review request failed: ${describeError(error)}`);
-        throw toResponseError(error, 'review');
-      });
-  const disposables: Disposable[] = [
-    connection.onRequest(ReviewRequest.type, (params: ReviewParams, token: CancellationToken) =>
-      guard(async () => {
-        const controller = new AbortController();
-        const subscription = token.onCancellationRequested(() => controller.abort());
-        try {
-          return await runReview(await resolve(), params, controller.signal);
-        } finally {
-          subscription.dispose();
-        }
-      }),
-    ),
-    connection.onRequest(ReviewFeedbackRequest.type, (params) => guard(async () => record(await resolve(), feedbackSignal(params)))),
-    connection.onRequest(ReviewOutcomeRequest.type, (params) => guard(async () => record(await resolve(), outcomeSignal(params)))),
-  ];
-  return { dispose: () => disposables.forEach((d) => d.dispose()) };
+  const handlers = requestHandlers(connection, {
+    scope: 'review',
+    service: source,
+    unavailable: 'review is not available: the mesh node has not started (see Persona Mesh: Show Status)',
+    ...(logger ? { logger } : {}),
+  });
+  handlers.request(ReviewRequest.type, reviewParams.run, async (node, params, token) => {
+    // A cancelled request ($/cancelRequest) stops the brain.
+    const controller = new AbortController();
+    const subscription = token.onCancellationRequested(() => controller.abort());
+    try {
+      return await runReview(node, params, controller.signal);
+    } finally {
+      subscription.dispose();
+    }
+  });
+  // feedbackSignal and outcomeSignal add the rules across fields (an edited outcome carries the edit).
+  handlers.request(ReviewFeedbackRequest.type, reviewParams.feedback, (node, params) => record(node, feedbackSignal(params)));
+  handlers.request(ReviewOutcomeRequest.type, reviewParams.outcome, (node, params) => record(node, outcomeSignal(params)));
+  return { dispose: () => handlers.dispose() };
 }

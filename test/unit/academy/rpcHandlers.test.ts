@@ -4,6 +4,7 @@ import { createMessageConnection, RequestType, ResponseError, StreamMessageReade
 import { createConnection } from 'vscode-languageserver/node';
 import { registerAcademyHandlers } from '../../../server/src/academy/rpcHandlers';
 import { AcademyLeaderboardRequest, AcademySignalNotification, AcademySignalsRequest, type Signal } from '../../../protocol/academy';
+import { serviceErrorRpcCodes } from '../../../protocol/errors';
 import type { RateParams } from '../../../protocol/webview';
 import { AcademyMesh, exchange, type AcademyNode } from './support';
 
@@ -57,5 +58,24 @@ describe('academy/rpcHandlers (over a real JSON-RPC connection)', () => {
       return true;
     });
     await assert.rejects(client.sendRequest(AcademyLeaderboardRequest.type, { category: 'charm' as never }), /not a category/);
+  });
+
+  it('refuses malformed params with the protocol checker\'s words and the invalid-params code, before the Academy runs', async () => {
+    const refused = (promise: Promise<unknown>, message: string) =>
+      assert.rejects(promise, (error: unknown) => {
+        assert.ok(error instanceof ResponseError);
+        assert.equal(error.code, serviceErrorRpcCodes.invalid);
+        assert.equal(error.message, message);
+        return true;
+      });
+    const { reply } = exchange(a, 'q', 'a');
+    const persona = `${a.id}/helper`;
+    await refused(client.sendRequest(extensionRateRequest, { roomId: 'general', messageId: reply.id, persona, rating: 'sideways' as never }), 'a rating is "up", "down" or null');
+    await refused(client.sendRequest(extensionRateRequest, { roomId: 'general', messageId: reply.id, persona: 'helper', rating: 'up' }), 'the persona must be a persona key (nodeId/personaId)');
+    await refused(client.sendRequest(AcademySignalsRequest.type, { persona, limit: 5000 }), 'the limit must be a whole number from 1 to 1000');
+    await refused(client.sendRequest(AcademySignalsRequest.type, null as never), 'the request has no parameters');
+    await refused(client.sendRequest(AcademyLeaderboardRequest.type, { before: 'yesterday' as never }), 'before must be a time in ms');
+    assert.equal((await client.sendRequest(AcademySignalsRequest.type, { persona })).length, 0, 'nothing was rated');
+    assert.equal((await client.sendRequest(AcademyLeaderboardRequest.type, undefined as never)).signalCount, 0, 'no params is the board of every category; no signal was recorded');
   });
 });

@@ -5,7 +5,20 @@ import { GenomeService } from '../../../server/src/genomes/service';
 import { systemClock } from '../../../server/src/kernel/clock';
 import { generateIdentity } from '../../../server/src/kernel/identity';
 import { silentLogger } from '../../../server/src/kernel/log';
-import { GenomeChangedNotification, GenomeListRequest, GenomeProgressNotification, type GenomeProgress, type GenomeSummary } from '../../../protocol/genomes';
+import { ResponseError } from 'vscode-languageserver';
+import { serviceErrorRpcCodes } from '../../../protocol/errors';
+import {
+  GenomeApplyRequest,
+  GenomeChangedNotification,
+  GenomeDownloadRequest,
+  GenomeListRequest,
+  GenomeManifestRequest,
+  GenomeProgressNotification,
+  GenomePublishRequest,
+  GenomeQueryRequest,
+  type GenomeProgress,
+  type GenomeSummary,
+} from '../../../protocol/genomes';
 import { MemoryHub } from '../../support/memoryMeshPort';
 import { useTempDir } from '../../support/tempDir';
 import { until } from '../../support/until';
@@ -33,6 +46,17 @@ function fakeConnection() {
     },
   };
   return { connection, handlers, changes };
+}
+
+/** The ResponseError a request was refused with (it fails the test if it answered). */
+async function refusal(answer: Promise<unknown>): Promise<{ code: number; message: string }> {
+  try {
+    await answer;
+  } catch (error) {
+    assert.ok(error instanceof ResponseError, String(error));
+    return { code: error.code, message: error.message };
+  }
+  return assert.fail('the request was answered');
 }
 
 describe('genome requests from the editor (list)', () => {
@@ -110,6 +134,39 @@ describe('genome requests from the editor (list)', () => {
       assert.deepEqual((await list()).network.map((g) => g.name), ['Late']);
     } finally {
       registration.dispose();
+    }
+  });
+
+  it('refuses a malformed param with the protocol checker\'s words and InvalidParams; the service\'s own refusals keep their code', async () => {
+    const editor = await addService('b');
+    const { connection, handlers } = fakeConnection();
+    const registration = registerGenomeHandlers(connection as never, () => Promise.resolve(genomeNode(editor)), silentLogger);
+    const call = (method: string, params: unknown) => handlers.get(method)!(params);
+    const invalid = serviceErrorRpcCodes.invalid;
+    try {
+      assert.deepEqual(await refusal(call(GenomeDownloadRequest.method, { id: 'nope' })), { code: invalid, message: '"nope" is not a genome id' });
+      assert.deepEqual(await refusal(call(GenomeManifestRequest.method, {})), { code: invalid, message: 'the genome id must be text' });
+      assert.deepEqual(await refusal(call(GenomeDownloadRequest.method, undefined)), { code: invalid, message: 'the request has no parameters' });
+      assert.deepEqual(await refusal(call(GenomeListRequest.method, { ask: 'yes' })), { code: invalid, message: 'ask must be true or false' });
+      assert.deepEqual(await refusal(call(GenomeQueryRequest.method, { timeoutMs: 60_000 })), { code: invalid, message: 'the timeout must be a whole number from 0 to 30000' });
+      assert.deepEqual(await refusal(call(GenomeApplyRequest.method, { id: 'f'.repeat(64) })), { code: invalid, message: 'the persona id must be text' });
+      assert.deepEqual(await refusal(call(GenomePublishRequest.method, { name: 'x', description: '', capabilities: [7] })), { code: invalid, message: 'a capability must be text' });
+      // Well-formed: the service says what is wrong, with the genomes' own code.
+      assert.deepEqual(await refusal(call(GenomeDownloadRequest.method, { id: 'f'.repeat(64) })), { code: 4090, message: 'genome ffffffffffff… is unknown here: query the mesh for it first' });
+      assert.equal(await call(GenomeManifestRequest.method, { id: 'f'.repeat(64) }), null);
+      assert.deepEqual(await call(GenomeQueryRequest.method, undefined), [], 'a query without params asks for everything');
+    } finally {
+      registration.dispose();
+    }
+    const offline = fakeConnection();
+    const noDatabase = registerGenomeHandlers(offline.connection as never, () => Promise.resolve({ ...genomeNode(editor), genomes: undefined }), silentLogger);
+    try {
+      assert.deepEqual(await refusal(offline.handlers.get(GenomeListRequest.method)!({})), {
+        code: serviceErrorRpcCodes.unavailable,
+        message: 'genomes are not available: the node has no database (see Persona Mesh: Show Status)',
+      });
+    } finally {
+      noDatabase.dispose();
     }
   });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import { createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
 import { createConnection } from 'vscode-languageserver/node';
 import { checkAnnouncement } from '../../../server/src/personas/directory';
 import { parsePersonaFile } from '../../../server/src/personas/personaFile';
@@ -16,6 +16,7 @@ import {
   SetPersonaFoldersNotification,
   type PersonaSummary,
 } from '../../../protocol/personas';
+import { serviceErrorRpcCodes } from '../../../protocol/errors';
 import type { ChatMessage } from '../../../protocol/rooms';
 import { fullHistory, TestMesh, type TestNode } from '../rooms/support';
 
@@ -118,6 +119,19 @@ describe('persona service: directory on the mesh, participation and the client m
     await emptied;
     assert.ok(changes.some((c) => c[0]?.state === 'disabled'));
     assert.deepEqual(serviceA.registry.list(), []);
+  });
+
+  it('refuses malformed params with the protocol checker\'s words and code', async () => {
+    const refused = (promise: Promise<unknown>, code: number, message: string) =>
+      assert.rejects(promise, (error: unknown) => {
+        assert.ok(error instanceof ResponseError, String(error));
+        assert.equal(error.message, message);
+        assert.equal(error.code, code);
+        return true;
+      });
+    await refused(client.sendRequest(SetPersonaEnabledRequest.method, { id: 'librarian', enabled: 'no' }), serviceErrorRpcCodes.invalid, 'enabled must be true or false');
+    await refused(client.sendRequest(PersonaTemplateRequest.method, { id: 'x'.repeat(65), name: 'X' }), serviceErrorRpcCodes['too-large'], 'the persona id is 65 characters; the limit is 64 characters');
+    assert.equal(serviceA.directory.all().find((p) => p.id === 'librarian')?.state, 'online', 'nothing was disabled');
   });
 
   it('refuses announcements that are malformed or speak for another node', () => {

@@ -1,6 +1,9 @@
+import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
+import { CancellationTokenSource, ResponseError } from 'vscode-languageserver';
 import type { Brain } from '../../../server/src/personas/brains/brain';
 import { defaultParticipation, type PersonaDefinition } from '../../../protocol/personas';
+import { serviceErrorRpcCodes } from '../../../protocol/errors';
 import { reviewOutcomes } from '../../../protocol/review';
 import { registerReviewHandlers, type ReviewNode } from '../../../server/src/review/rpcHandlers';
 import { fakeConnection, fuzzHandlers, paramsOf } from '../../support/rpcFuzz';
@@ -35,9 +38,10 @@ function roundRobinBrain(): Brain {
 }
 
 describe('review/rpcHandlers fuzzed (fast-check): every request answers or refuses with a reason', () => {
-  let mesh: AcademyMesh;
+  let mesh: AcademyMesh | undefined;
   afterEach(async () => {
-    await mesh.close();
+    await mesh?.close();
+    mesh = undefined;
   });
 
   it('for any params, plausible or not (and any answer from the node hosting a persona)', async () => {
@@ -71,6 +75,35 @@ describe('review/rpcHandlers fuzzed (fast-check): every request answers or refus
         'mesh/review/outcome': paramsOf({ ...common, suggestion: fc.string(), path: fc.string(), source: fc.constantFrom('test_outcome', 'compilation_result', 'nope'), value: fc.oneof(fc.double({ min: -1, max: 1 }), fc.double()), detail: fc.string() }),
       });
     } finally {
+      registration.dispose();
+    }
+  });
+
+  it('malformed params are refused by the protocol checker, with its words and code, before the node is asked', async () => {
+    let asked = 0;
+    const node: ReviewNode = { nodeId: 'A', personaName: () => (asked++, undefined) };
+    const fake = fakeConnection();
+    const registration = registerReviewHandlers(fake.connection, () => node);
+    const tokens = new CancellationTokenSource();
+    const refused = (method: string, params: unknown, code: number, message: string) =>
+      assert.rejects(Promise.resolve(fake.requests.get(method)!(params, tokens.token)), (error: unknown) => {
+        assert.ok(error instanceof ResponseError, String(error));
+        assert.equal(error.message, message);
+        assert.equal(error.code, code);
+        return true;
+      });
+    const run = { persona: 'A/critic', path: 'src/a.ts', language: 'typescript', code: 'let a = 1;', firstLine: 1 };
+    try {
+      await refused('mesh/review/run', { ...run, persona: 'critic' }, serviceErrorRpcCodes.invalid, 'the persona must be a persona key (nodeId/personaId)');
+      await refused('mesh/review/run', { ...run, firstLine: 0 }, serviceErrorRpcCodes.invalid, 'the first line must be a whole number from 1 to 100000000');
+      await refused('mesh/review/run', undefined, serviceErrorRpcCodes.invalid, 'the request has no parameters');
+      await refused('mesh/review/run', { ...run, code: 'c'.repeat(24_001) }, serviceErrorRpcCodes['too-large'], 'the code is 24,001 characters; the limit is 24,000 characters (select a part)');
+      const comment = { startLine: 1, endLine: 1, severity: 'warning', message: 'm' };
+      await refused('mesh/review/feedback', { reviewId: 'r1', persona: { nodeId: 'A', personaId: 'critic', name: 'Critic' }, index: 0, input: run, comment, outcome: 'loved' }, serviceErrorRpcCodes.invalid, 'the outcome is one of accepted, rejected, applied, edited');
+      await refused('mesh/review/outcome', { reviewId: 'r1', persona: { nodeId: 'A', personaId: 'critic', name: 'Critic' }, index: 0, suggestion: 's', path: 'src/a.ts', source: 'test_outcome', value: 2, detail: 'd' }, serviceErrorRpcCodes.invalid, 'the value must be a number in [-1, 1]');
+      assert.equal(asked, 0, 'nothing reached the node');
+    } finally {
+      tokens.dispose();
       registration.dispose();
     }
   });
