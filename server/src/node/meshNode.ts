@@ -16,7 +16,7 @@ import { Academy } from '../academy/academy';
 import { Evolution, type EvolutionOptions } from '../academy/evolution';
 import type { EvolutionPolicy } from '../../../protocol/evolution';
 import { roomLimits } from '../../../protocol/rooms';
-import { mentions } from '../personas/participation';
+import { mentions } from '../personas/mentions';
 import { ModelDownloads } from '../personas/modelDownloads';
 import { ChallengeService } from '../challenges/service';
 import { GenomeApplier } from '../genomes/apply';

@@ -3,38 +3,31 @@
  * their presence (online, busy while answering, away with the reason when degraded), and answer
  * when @mentioned, speaking through Rooms.send as the persona participant.
  *
- * A reply is one message when the brain finishes quickly; a slower brain's reply is posted after
- * `firstFlushMs` and then grown by edits at most every `streamIntervalMs`.
- *
  * Loops and floods: each persona has a per-minute reply budget and a per-room cooldown. A human's
  * mention always gets an answer: when a limit is hit it waits (a short queue per persona) until the
  * limit allows. A persona's mention is answered only if the limits allow it now and the chain of
  * persona-to-persona replies is shorter than both the persona's `maxChainDepth` and the node's cap.
  * Replies carry `metadata.persona = {id, chain}` so every node can tell the chain depth.
  *
- * A human's message that mentions nobody is open for bids: every node scores its eligible personas
- * (relevance.ts), publishes its bids on `/personas/bids`, waits `bidWindowMs` and then picks the best
- * bid it knows (score, then a hash of message and bidder as a tie-break every node computes the
- * same); only the node hosting the winner answers, so one question gets one answer mesh-wide.
- * Persona messages are never bid on (only mentions continue a persona-to-persona chain).
- * The same persona file is often hosted by several nodes (it lives in the shared repository): a
- * mention by text only, or by the keys of several hosts, is settled by a round among the hosts
- * (mention bids, all scored {@link mentionScore}), so it is answered once.
+ * Who answers a message nobody was mentioned in, or a persona several nodes host, is settled by a
+ * round of bids among the nodes (bidding.ts). Persona messages are never bid on (only mentions
+ * continue a persona-to-persona chain). The reply itself streams into the room (replyStream.ts).
  */
-import { createHash } from 'node:crypto';
 import { systemClock, type Clock, type TimerHandle } from '../kernel/clock';
 import type { Component } from '../kernel/lifecycle';
 import { silentLogger, type Logger } from '../kernel/log';
 import type { PersonaDefinition, PersonaSummary } from '../../../protocol/personas';
-import { participantKey, roomLimits, type ChatMessage } from '../../../protocol/rooms';
+import type { ChatMessage } from '../../../protocol/rooms';
 import type { LocalParticipant, Rooms } from '../rooms/rooms';
-import type { MeshPort, PortMessage } from '../kernel/meshPort';
+import type { MeshPort } from '../kernel/meshPort';
 import { BrainError, type Brain, type BrainMessage } from './brains/brain';
 import type { PersonaRegistry } from './registry';
 import { buildContext } from './contextWindow';
 import { profileScores } from './profileMatch';
 import { relevance } from './relevance';
-import { personaIdPattern } from './schema';
+import { BidRounds, messageKey, type Bid } from './bidding';
+import { chainDepth, mentions, stripMentions, fitMessage } from './mentions';
+import { ReplyStream } from './replyStream';
 
 /** What participation needs of the registry (PersonaRegistry fits). */
 export type PersonaSource = Pick<PersonaRegistry, 'list' | 'get' | 'setBusy' | 'setBrainProblem' | 'on' | 'off'>;
@@ -66,44 +59,6 @@ export interface ParticipationOptions {
   transport?: Pick<MeshPort, 'publish' | 'subscribe'>;
   /** How long bids are collected before the best one answers. Default 1500 ms. */
   bidWindowMs?: number;
-}
-
-/** A persona's offer to answer a message nobody was mentioned in. */
-export interface Bid {
-  messageId: string;
-  roomId: string;
-  nodeId: string;
-  personaId: string;
-  score: number;
-  /** A round among the nodes hosting a mentioned persona (score {@link mentionScore}). */
-  mention?: boolean;
-}
-
-/** The score of a mention bid: above any relevance bid. */
-export const mentionScore = 1000;
-
-export const bidTopic = '/personas/bids';
-
-/** Best bid first: higher score, then the lower hash of (message, bidder), the same on every node. */
-export function compareBids(a: Bid, b: Bid): number {
-  return b.score - a.score || (bidTieKey(a) < bidTieKey(b) ? -1 : bidTieKey(a) > bidTieKey(b) ? 1 : 0);
-}
-
-// Message ids (`origin:roomSeq`) are unique within a room only: every key carries the room.
-function roundKey(bid: Pick<Bid, 'roomId' | 'messageId' | 'personaId' | 'mention'>): string {
-  return bid.mention ? `${bid.roomId}/${bid.messageId}|@${bid.personaId}` : `${bid.roomId}/${bid.messageId}`;
-}
-
-const messageKey = (roomId: string, messageId: string): string => `${roomId}/${messageId}`;
-
-function bidTieKey(bid: Bid): string {
-  return createHash('sha256').update(`${bid.messageId}|${bid.nodeId}/${bid.personaId}`).digest('hex');
-}
-
-interface BidRound {
-  bids: Bid[];
-  message?: ChatMessage;
-  timer?: TimerHandle;
 }
 
 interface Job {
@@ -151,10 +106,7 @@ export class Participation implements Component {
   private readonly evolving = new Map<string, string>();
   private readonly handled = new Set<string>();
   private readonly inflight = new Set<Promise<void>>();
-  private readonly rounds = new Map<string, BidRound>();
-  /** Messages some persona replied to (bounded). */
-  private readonly answered = new Set<string>();
-  private unsubscribeBids: (() => void) | undefined;
+  private readonly bids: BidRounds;
   private running = false;
   private readonly onMessage = (message: ChatMessage) => this.consider(message);
   private readonly onPersonas = () => this.syncPersonas();
@@ -162,13 +114,21 @@ export class Participation implements Component {
   constructor(private readonly options: ParticipationOptions) {
     this.clock = options.clock ?? systemClock;
     this.logger = (options.logger ?? silentLogger).child('participation');
+    this.bids = new BidRounds({
+      nodeId: () => options.rooms.nodeId,
+      clock: this.clock,
+      logger: this.logger,
+      transport: options.transport,
+      bidWindowMs: options.bidWindowMs ?? 1500,
+      won: (best, message) => this.won(best, message),
+    });
   }
 
   start(): Promise<void> {
     this.running = true;
     this.options.rooms.on('message', this.onMessage);
     this.options.personas.on('changed', this.onPersonas);
-    this.unsubscribeBids = this.options.transport?.subscribe(bidTopic, (message) => this.receiveBids(message));
+    this.bids.start();
     this.syncPersonas();
     return Promise.resolve();
   }
@@ -177,10 +137,7 @@ export class Participation implements Component {
     this.running = false;
     this.options.rooms.off('message', this.onMessage);
     this.options.personas.off('changed', this.onPersonas);
-    this.unsubscribeBids?.();
-    this.unsubscribeBids = undefined;
-    for (const round of this.rounds.values()) round.timer?.cancel();
-    this.rounds.clear();
+    this.bids.stop();
     for (const runtime of this.runtime.values()) {
       runtime.wake?.cancel();
       runtime.probe?.cancel();
@@ -307,7 +264,7 @@ export class Participation implements Component {
 
   private consider(message: ChatMessage): void {
     // A persona's reply settles the question it answers: a late bid round for it stays silent.
-    if (message.author.kind === 'persona' && message.replyTo && message.metadata?.['persona']) this.noteAnswered(messageKey(message.roomId, message.replyTo));
+    if (message.author.kind === 'persona' && message.replyTo && message.metadata?.['persona']) this.bids.noteAnswered(message.roomId, message.replyTo);
     if (!this.running || message.deleted || this.handled.has(messageKey(message.roomId, message.id))) return;
     this.handled.add(messageKey(message.roomId, message.id));
     if (this.handled.size > handledLimit) this.handled.delete(this.handled.values().next().value!);
@@ -333,7 +290,7 @@ export class Participation implements Component {
       // keys of several nodes hosting the same persona id: the hosts settle who answers by a round.
       const keyed = message.mentions.filter((key) => key.endsWith(`/${persona.id}`));
       if (keyed.length === 1 && keyed[0] === `${nodeId}/${persona.id}`) this.enqueue({ message, persona: persona.id, chain, fromHuman });
-      else this.mentionBid(message, persona.id);
+      else this.bids.openMention(message, persona.id);
     }
     if (message.author.kind === 'human' && message.mentions.length === 0 && !/(^|\s)@[\w-]+/.test(message.text)) this.bid(message);
   }
@@ -352,95 +309,12 @@ export class Participation implements Component {
       if (this.waitFor({ message, persona: persona.id, chain: 0, fromHuman: false }) > 0) continue;
       bids.push({ messageId: message.id, roomId: message.roomId, nodeId, personaId: persona.id, score });
     }
-    if (bids.length === 0) return;
-    this.openRound(messageKey(message.roomId, message.id), message, bids);
+    this.bids.open(message, bids);
   }
 
-  /** Offers to answer a mention that other nodes may also host the persona for. */
-  private mentionBid(message: ChatMessage, personaId: string): void {
-    const bid: Bid = { messageId: message.id, roomId: message.roomId, nodeId: this.options.rooms.nodeId, personaId, score: mentionScore, mention: true };
-    this.openRound(roundKey(bid), message, [bid]);
-  }
-
-  private openRound(key: string, message: ChatMessage, bids: Bid[]): void {
-    const round = this.roundOf(key);
-    round.message = message;
-    round.bids.push(...bids);
-    try {
-      this.options.transport?.publish(bidTopic, { bids });
-    } catch (error) {
-      this.logger.debug(`bids not sent: ${(error as Error).message}`);
-    }
-    round.timer ??= this.clock.setTimeout(() => this.decide(key), this.options.bidWindowMs ?? 1500);
-  }
-
-  private noteAnswered(key: string): void {
-    this.answered.add(key);
-    if (this.answered.size > handledLimit) this.answered.delete(this.answered.values().next().value!);
-  }
-
-  private roundOf(key: string): BidRound {
-    let round = this.rounds.get(key);
-    if (!round) {
-      round = { bids: [] };
-      this.rounds.set(key, round);
-      if (this.rounds.size > 500) {
-        const [oldest, stale] = this.rounds.entries().next().value!;
-        stale.timer?.cancel();
-        this.rounds.delete(oldest);
-      }
-    }
-    return round;
-  }
-
-  private receiveBids(message: PortMessage): void {
+  /** This node's bid won: a mention keeps its rights (a human's waits for the limits); an open bid was within the limits when made. */
+  private won(best: Bid, message: ChatMessage): void {
     if (!this.running) return;
-    const bids = (message.body as { bids?: unknown } | null)?.bids;
-    if (!Array.isArray(bids) || bids.length > 100) return;
-    for (const raw of bids as unknown[]) {
-      const bid = raw as Partial<Bid> | null;
-      if (
-        !bid ||
-        bid.nodeId !== message.from ||
-        typeof bid.messageId !== 'string' ||
-        bid.messageId.length > 200 ||
-        typeof bid.roomId !== 'string' ||
-        typeof bid.personaId !== 'string' ||
-        !personaIdPattern.test(bid.personaId) ||
-        typeof bid.score !== 'number' ||
-        !Number.isFinite(bid.score) ||
-        bid.score <= 0 ||
-        bid.score > mentionScore ||
-        (bid.mention !== undefined && typeof bid.mention !== 'boolean')
-      ) {
-        this.logger.debug(`dropped a malformed bid from ${message.from.slice(0, 7)}`);
-        continue;
-      }
-      const mention = bid.mention === true;
-      if (mention !== (bid.score === mentionScore)) continue;
-      const round = this.roundOf(roundKey({ roomId: bid.roomId, messageId: bid.messageId, personaId: bid.personaId, mention }));
-      if (!round.bids.some((b) => b.nodeId === bid.nodeId && b.personaId === bid.personaId)) {
-        round.bids.push({ messageId: bid.messageId, roomId: bid.roomId, nodeId: bid.nodeId, personaId: bid.personaId, score: bid.score, ...(mention ? { mention } : {}) });
-      }
-    }
-  }
-
-  /** The bid window closed: the node of the best bid answers. */
-  private decide(key: string): void {
-    const round = this.rounds.get(key);
-    this.rounds.delete(key);
-    const message = round?.message;
-    if (!round || !message || !this.running) return;
-    const best = [...round.bids].sort(compareBids)[0];
-    if (!best) return;
-    const nodeId = this.options.rooms.nodeId;
-    this.logger.debug(`bids for ${key}: ${round.bids.map((b) => `${b.personaId}@${b.nodeId.slice(0, 7)}=${b.score}`).join(', ')}; ${best.personaId}@${best.nodeId.slice(0, 7)} answers`);
-    if (best.nodeId !== nodeId) return;
-    if (!best.mention && this.answered.has(messageKey(message.roomId, message.id))) {
-      this.logger.debug(`${message.id}: another persona answered already`);
-      return;
-    }
-    // A mention keeps its rights (a human's waits for the limits); an open bid was within the limits when made.
     if (best.mention) this.enqueue({ message, persona: best.personaId, chain: chainDepth(message), fromHuman: message.author.kind === 'human' });
     else this.enqueue({ message, persona: best.personaId, chain: 0, fromHuman: false });
   }
@@ -522,44 +396,29 @@ export class Participation implements Component {
     const controller = new AbortController();
     runtime.controller = controller;
     const metadata = { persona: { id: persona.id, chain: job.chain + 1 } };
-    let text = '';
-    let posted: ChatMessage | undefined;
-    let postedText = '';
-    let timer: TimerHandle | undefined;
-    const flush = () => {
-      timer = undefined;
-      const shown = fitMessage(text);
-      if (shown.trim() === '' || shown === postedText) return;
-      try {
-        // Mention a human asker (a notification); a persona asker is only replied to, so it is not pinged into a loop.
-        const ping = job.message.author.kind === 'human' ? [participantKey(job.message.author)] : [];
-        if (!posted) posted = rooms.send({ roomId, text: shown, replyTo: job.message.id, metadata, mentions: ping }, as);
-        else posted = rooms.edit(roomId, posted.id, shown, as);
-        postedText = shown;
-      } catch (error) {
-        this.logger.warn(`${persona.id} could not post in ${roomId}: ${(error as Error).message}`);
-      }
-    };
-    const schedule = () => {
-      if (timer || !this.running) return;
-      timer = this.clock.setTimeout(flush, posted ? (this.options.streamIntervalMs ?? 500) : (this.options.firstFlushMs ?? 800));
-    };
+    const stream = new ReplyStream({
+      rooms,
+      clock: this.clock,
+      logger: this.logger,
+      question: job.message,
+      as,
+      metadata,
+      firstFlushMs: this.options.firstFlushMs ?? 800,
+      streamIntervalMs: this.options.streamIntervalMs ?? 500,
+      running: () => this.running,
+    });
     try {
       const brain = this.brainOf(runtime, persona);
       const reply = brain.reply({ persona, messages: this.context(persona, job.message), question: stripMentions(job.message.text), signal: controller.signal });
-      for await (const chunk of reply) {
-        text += chunk;
-        schedule();
-      }
-      timer?.cancel();
-      flush();
-      if (!posted) throw new BrainError('failed', 'the brain returned an empty reply');
+      for await (const chunk of reply) stream.push(chunk);
+      if (!stream.finish()) throw new BrainError('failed', 'the brain returned an empty reply');
       if (runtime.noticed !== undefined) this.recovered(persona.id, runtime);
     } catch (error) {
-      timer?.cancel();
+      stream.cancel();
       const reason = error instanceof BrainError ? error.message : `unexpected error: ${(error as Error).message}`;
       if (error instanceof BrainError && error.code === 'cancelled') {
-        if (posted) this.safeEdit(roomId, posted.id, `${fitMessage(text, 20)}\n\n*(cancelled)*`, as);
+        const posted = stream.message;
+        if (posted) this.safeEdit(roomId, posted.id, `${fitMessage(stream.written, 20)}\n\n*(cancelled)*`, as);
         return;
       }
       this.logger.warn(`${persona.id} could not answer in ${roomId}: ${reason}`);
@@ -686,35 +545,4 @@ export class Participation implements Component {
   private context(persona: PersonaDefinition, message: ChatMessage): BrainMessage[] {
     return buildContext(persona, this.options.rooms.nodeId, message, this.options.rooms, { recent: this.options.contextMessages ?? 20 });
   }
-}
-
-/** Whether a message mentions the persona hosted here: by participant key, or by `@id` in its text when no key names it elsewhere. */
-export function mentions(message: ChatMessage, nodeId: string, personaId: string): boolean {
-  if (message.mentions.includes(`${nodeId}/${personaId}`)) return true;
-  if (message.mentions.some((key) => key.endsWith(`/${personaId}`))) return false;
-  return new RegExp(`(^|[^\\w@])@${escapeRegExp(personaId)}(?![\\w-])`, 'i').test(message.text);
-}
-
-/** How many persona replies lead to this message: 0 for a human's message. */
-export function chainDepth(message: ChatMessage): number {
-  if (message.author.kind !== 'persona') return 0;
-  const meta = message.metadata?.['persona'] as { chain?: unknown } | undefined;
-  return typeof meta?.chain === 'number' && Number.isFinite(meta.chain) ? meta.chain : 1;
-}
-
-export function stripMentions(text: string): string {
-  return text.replace(/(^|\s)@[\w-]+/g, ' ').replace(/\s+/g, ' ').trim();
-}
-
-/** Cuts a reply to the room's message limit (UTF-8 bytes), leaving room for a suffix. */
-export function fitMessage(text: string, reserve = 0): string {
-  const limit = roomLimits.maxMessageBytes - reserve - 16;
-  if (Buffer.byteLength(text, 'utf8') <= limit) return text;
-  let cut = text.slice(0, limit);
-  while (Buffer.byteLength(cut, 'utf8') > limit) cut = cut.slice(0, -64);
-  return `${cut}…`;
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

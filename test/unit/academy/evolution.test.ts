@@ -8,7 +8,7 @@ import { Evolution, type GenomeMarket, type GenomeOffer, type EvolvingPersona } 
 import { capabilityGap, fallingCategory, keepGenome, windowAfter, windowBefore } from '../../../server/src/academy/evolutionRules';
 import { personaKey, type SignalCategory } from '../../../protocol/academy';
 import type { EvolutionPolicy, EvolutionProposal, PersonaEvolutionEvent } from '../../../protocol/evolution';
-import { mentions } from '../../../server/src/personas/participation';
+import { mentions } from '../../../server/src/personas/mentions';
 import { AcademyMesh, exchange, memoryDb, persona, signed, type AcademyNode } from './support';
 import { generateIdentity } from '../../../server/src/kernel/identity';
 

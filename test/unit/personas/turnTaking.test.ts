@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Brain, BrainRequest } from '../../../server/src/personas/brains/brain';
-import { compareBids, type Bid } from '../../../server/src/personas/participation';
+import { compareBids, type Bid } from '../../../server/src/personas/bidding';
 import { parsePersonaFile } from '../../../server/src/personas/personaFile';
 import { relevance } from '../../../server/src/personas/relevance';
 import { profileScores } from '../../../server/src/personas/profileMatch';
