@@ -2,6 +2,10 @@
  * The chat panel: rooms on the left, the room's messages in the centre, who is here on the right.
  * It restores its last state at once (getState), asks the extension for rooms and history, and
  * follows the extension's notifications. Every failed request shows one line where it happened.
+ *
+ * Here: the rooms, the room shown and the composer's mode (reply, edit), wired to the services that
+ * keep their own state: savedState, roomStore and roomHistory (messages), drafts, typing, judging
+ * and messageActions (what a message's controls ask of the extension).
  */
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, query, state } from 'lit/decorators.js';
@@ -11,30 +15,29 @@ import type { NodeStatus } from '../../protocol/status';
 import type { ScrollAnchor, ToWebview, WebviewCommand, WebviewState } from '../../protocol/webview';
 import './composer';
 import type { Composer, SendDetail } from './composer';
+import { Drafts } from './drafts';
 import { errorText, onHostMessage, request } from './host';
+import { Judging } from './judging';
+import { MessageActions } from './messageActions';
 import './messageList';
 import type { MessageList } from './messageList';
 import './nodeCard';
-import './judgingCard';
-import type { ScoresDetail } from './judgingCard';
-import type { ChallengeView } from '../../protocol/challenges';
 import './participants';
 import { typingText } from './participants';
-import { parseFileLink } from './markdown';
-import { RoomMessages } from './roomMessages';
+import { RoomHistory } from './roomHistory';
 import './roomList';
+import { RoomStore } from './roomStore';
+import { SavedState } from './savedState';
 import { base, codicons } from './styles';
+import { Typing } from './typing';
 import { vscode } from './vscodeApi';
 
-const pageSize = 100;
 /** Older pages loaded at most to find a saved place or a replied-to message. */
 const maxSearchPages = 20;
-const typingEveryMs = 2000;
-const maxSavedDraft = 64 * 1024;
 
 @customElement('mesh-app')
 export class MeshApp extends LitElement {
-  private saved: WebviewState = vscode.getState() ?? { version: 1 };
+  private readonly persisted = new SavedState();
   @state() private status: NodeStatus | undefined = this.saved.lastStatus;
   @state() private serverRunning = true;
   @state() private rooms: RoomSummary[] = this.saved.rooms ?? [];
@@ -44,32 +47,34 @@ export class MeshApp extends LitElement {
   @state() private loadError = '';
   @state() private notice = '';
   @state() private busy = false;
-  @state() private loadingOlder = false;
   @state() private replyTo: ChatMessage | undefined;
   @state() private editing: ChatMessage | undefined;
-  @state() private draft = this.current ? (this.saved.drafts?.[this.current] ?? '') : '';
-  @state() private messages: readonly ChatMessage[] = [];
-  @state() private hasMore = false;
-  @state() private typingNames: string[] = [];
   @state() private announce = '';
-  @state() private judging: ChallengeView[] = [];
-  @state() private judgingError: Record<string, string> = {};
-  @state() private judgingBusy = '';
 
   @query('mesh-message-list') private list!: MessageList;
   @query('mesh-composer') private composer!: Composer;
 
-  private readonly store = new Map<string, RoomMessages>();
-  /** Ids seen in rooms whose history is not loaded (to count new messages, not updates). */
-  private readonly seenIds = new Map<string, Set<string>>();
-  private readonly typing = new Map<string, Map<string, { name: string; until: number }>>();
-  private typingTimer: ReturnType<typeof setTimeout> | undefined;
-  private lastTypingSent = 0;
-  private draftBeforeEdit = '';
+  private readonly store = new RoomStore();
+  private readonly history = new RoomHistory(this, this.store, {
+    room: () => this.current,
+    newestShown: () => {
+      this.loadError = '';
+      this.searchPages = 0;
+    },
+    newestFailed: (error) => (this.loadError = error),
+    olderFailed: (error) => (this.notice = `Older messages did not load: ${error}`),
+  });
+  private readonly drafts = new Drafts(this, this.persisted, () => this.current);
+  private readonly typing = new Typing(this, () => this.current);
+  private readonly judging = new Judging(this, (text) => (this.announce = text));
+  private readonly actions = new MessageActions(this, this.persisted, {
+    act: (work, done) => this.act(work, done),
+    changed: (message) => this.onChatMessage(message),
+    announce: (text) => (this.announce = text),
+  });
+  /** Older pages loaded while looking for the saved place. */
   private searchPages = 0;
-  private loadGeneration = 0;
   private unsubscribe: (() => void) | undefined;
-  private flushQueued = false;
 
   static override styles = [
     base,
@@ -106,7 +111,7 @@ export class MeshApp extends LitElement {
     super.connectedCallback();
     this.unsubscribe = onHostMessage((message) => this.onMessage(message));
     document.addEventListener('visibilitychange', this.onVisibility);
-    window.addEventListener('pagehide', this.flush);
+    window.addEventListener('pagehide', this.persisted.flush);
     vscode.postMessage({ type: 'ready' });
     void this.refresh();
   }
@@ -114,8 +119,8 @@ export class MeshApp extends LitElement {
   override disconnectedCallback(): void {
     this.unsubscribe?.();
     document.removeEventListener('visibilitychange', this.onVisibility);
-    window.removeEventListener('pagehide', this.flush);
-    clearTimeout(this.typingTimer);
+    window.removeEventListener('pagehide', this.persisted.flush);
+    this.typing.stop();
     super.disconnectedCallback();
   }
 
@@ -125,20 +130,16 @@ export class MeshApp extends LitElement {
 
   // ---- state that survives hide/show
 
-  private save(patch: Partial<WebviewState>): void {
-    this.saved = { ...this.saved, ...patch };
-    if (this.flushQueued) return;
-    this.flushQueued = true;
-    queueMicrotask(this.flush);
+  private get saved(): WebviewState {
+    return this.persisted.value;
   }
 
-  private readonly flush = () => {
-    this.flushQueued = false;
-    vscode.setState(this.saved);
-  };
+  private save(patch: Partial<WebviewState>): void {
+    this.persisted.save(patch);
+  }
 
   private readonly onVisibility = () => {
-    if (document.visibilityState === 'hidden') this.flush();
+    if (document.visibilityState === 'hidden') this.persisted.flush();
     else this.markSeen();
   };
 
@@ -160,16 +161,18 @@ export class MeshApp extends LitElement {
       case 'message':
         this.onChatMessage(message.message);
         break;
-      case 'typing':
-        this.onTyping(message.event.roomId, participantKey(message.event.author), message.event.author.displayName, message.event.ttlMs);
+      case 'typing': {
+        const key = participantKey(message.event.author);
+        if (key !== this.selfKey) this.typing.started(message.event.roomId, key, message.event.author.displayName, message.event.ttlMs);
         break;
+      }
       case 'showRoom':
         void this.openRoom(message.roomId).then(() => {
           if (message.mention) this.addMention(message.mention);
         });
         break;
       case 'judging':
-        this.judging = message.challenges;
+        this.judging.show(message.challenges);
         break;
       case 'response':
         break;
@@ -199,50 +202,16 @@ export class MeshApp extends LitElement {
 
   private onChatMessage(message: ChatMessage): void {
     const loaded = this.store.get(message.roomId);
-    let isNew: boolean;
-    if (loaded?.loaded) {
-      isNew = loaded.upsert(message);
-    } else {
-      const ids = this.seenIds.get(message.roomId) ?? new Set<string>();
-      this.seenIds.set(message.roomId, ids);
-      isNew = !ids.has(message.id) && !message.editedAt && !message.deleted;
-      ids.add(message.id);
-      if (ids.size > 5000) ids.delete(ids.values().next().value!);
-    }
-    if (isNew) {
+    if (this.store.receive(message)) {
       this.rooms = this.rooms.map((r) => (r.id === message.roomId ? { ...r, messageCount: r.messageCount + 1, lastActivity: message.sentAt ?? message.hlc.wall } : r));
       const fromOthers = participantKey(message.author) !== this.selfKey;
       if (message.roomId === this.current) {
         this.markSeen();
         if (fromOthers) this.announce = `${message.author.displayName}: ${message.text.replace(/\s+/g, ' ').slice(0, 140)}`;
       }
-      // Whoever wrote stops typing.
-      this.typing.get(message.roomId)?.delete(participantKey(message.author));
-      this.updateTyping();
+      this.typing.stopped(message.roomId, participantKey(message.author));
     }
-    if (message.roomId === this.current && loaded) this.showStore(loaded);
-  }
-
-  private onTyping(roomId: string, key: string, name: string, ttlMs: number): void {
-    if (key === this.selfKey) return;
-    const room = this.typing.get(roomId) ?? new Map<string, { name: string; until: number }>();
-    this.typing.set(roomId, room);
-    room.set(key, { name, until: Date.now() + Math.min(Math.max(ttlMs, 500), 30_000) });
-    this.updateTyping();
-  }
-
-  private updateTyping(): void {
-    clearTimeout(this.typingTimer);
-    const now = Date.now();
-    let next = Infinity;
-    for (const room of this.typing.values()) {
-      for (const [key, entry] of room) {
-        if (entry.until <= now) room.delete(key);
-        else next = Math.min(next, entry.until);
-      }
-    }
-    this.typingNames = [...(this.typing.get(this.current)?.values() ?? [])].map((entry) => entry.name);
-    if (next !== Infinity) this.typingTimer = setTimeout(() => this.updateTyping(), next - now + 10);
+    if (message.roomId === this.current && loaded) this.history.show(loaded);
   }
 
   // ---- rooms and history
@@ -266,9 +235,9 @@ export class MeshApp extends LitElement {
       this.editing = undefined;
       this.notice = '';
       this.current = roomId;
-      this.draft = this.saved.drafts?.[roomId] ?? '';
+      this.drafts.showRoom();
       this.save({ currentRoom: roomId });
-      this.updateTyping();
+      this.typing.update();
     }
     vscode.postMessage({ type: 'roomShown', roomId });
     const room = this.rooms.find((r) => r.id === roomId);
@@ -287,54 +256,14 @@ export class MeshApp extends LitElement {
     const loaded = this.store.get(roomId);
     if (loaded?.loaded && !options.reload) {
       this.loadError = '';
-      this.showStore(loaded);
+      this.history.show(loaded);
       return;
     }
-    await this.loadNewest(roomId);
-  }
-
-  private async loadNewest(roomId: string): Promise<void> {
-    const generation = ++this.loadGeneration;
-    try {
-      const page = await request('history', { roomId, limit: pageSize });
-      if (generation !== this.loadGeneration) return;
-      const messages = this.store.get(roomId) ?? new RoomMessages();
-      this.store.set(roomId, messages);
-      messages.setPage(page.messages, page.hasMore);
-      this.loadError = '';
-      this.searchPages = 0;
-      this.showStore(messages);
-    } catch (error) {
-      if (generation === this.loadGeneration && roomId === this.current) this.loadError = errorText(error);
-    }
-  }
-
-  private showStore(messages: RoomMessages): void {
-    this.messages = messages.list;
-    this.hasMore = messages.hasMore;
-  }
-
-  private async loadOlder(): Promise<boolean> {
-    const roomId = this.current;
-    const messages = this.store.get(roomId);
-    const first = messages?.list[0];
-    if (!messages || !first || !messages.hasMore || this.loadingOlder) return false;
-    this.loadingOlder = true;
-    try {
-      const page = await request('history', { roomId, before: first.id, limit: pageSize });
-      messages.prepend(page.messages, page.hasMore);
-      if (roomId === this.current) this.showStore(messages);
-      return true;
-    } catch (error) {
-      this.notice = `Older messages did not load: ${errorText(error)}`;
-      return false;
-    } finally {
-      this.loadingOlder = false;
-    }
+    await this.history.loadNewest(roomId);
   }
 
   private onLoadOlder = () => {
-    void this.loadOlder().then(() => {
+    void this.history.loadOlder().then(() => {
       // Still looking for the saved place? Give up after a while and show the newest.
       const anchor = this.saved.scroll?.[this.current];
       if (anchor && !anchor.atBottom && this.store.get(this.current)?.indexOf(anchor.messageId) === -1 && ++this.searchPages > maxSearchPages) this.list?.scrollToBottom();
@@ -344,29 +273,17 @@ export class MeshApp extends LitElement {
   private async jumpTo(messageId: string): Promise<void> {
     for (let pages = 0; pages <= maxSearchPages; pages++) {
       if (this.list?.scrollToMessage(messageId, { focus: true, highlight: true })) return;
-      if (!(await this.loadOlder())) break;
+      if (!(await this.history.loadOlder())) break;
       await this.updateComplete;
     }
     this.notice = 'The message this replies to is not in the loaded history.';
   }
 
-  // ---- composer and message actions
+  // ---- composer
 
   private onDraft = (event: CustomEvent<string>) => {
-    this.draft = event.detail;
+    this.drafts.typed(event.detail, this.editing !== undefined);
     this.notice = '';
-    if (this.editing) return;
-    const drafts = { ...this.saved.drafts };
-    if (event.detail) drafts[this.current] = event.detail.slice(0, maxSavedDraft);
-    else delete drafts[this.current];
-    this.save({ drafts });
-  };
-
-  private onTypingInput = () => {
-    const now = Date.now();
-    if (now - this.lastTypingSent < typingEveryMs || !this.current) return;
-    this.lastTypingSent = now;
-    vscode.postMessage({ type: 'typing', roomId: this.current });
   };
 
   private async onSend(detail: SendDetail): Promise<void> {
@@ -378,12 +295,12 @@ export class MeshApp extends LitElement {
       if (this.editing) {
         await request('edit', { roomId, messageId: this.editing.id, text: detail.text });
         this.editing = undefined;
-        this.setDraft(this.draftBeforeEdit);
+        this.drafts.endEdit();
       } else {
         await request('send', { roomId, text: detail.text, ...(this.replyTo ? { replyTo: this.replyTo.id } : {}), ...(detail.mentions.length ? { mentions: detail.mentions } : {}) });
         this.replyTo = undefined;
-        this.setDraft('');
-        this.lastTypingSent = 0;
+        this.drafts.set('');
+        this.typing.sent();
         this.list?.scrollToBottom();
       }
     } catch (error) {
@@ -394,31 +311,21 @@ export class MeshApp extends LitElement {
   }
 
   private addMention(mention: string): void {
-    const draft = this.draft.trimEnd();
-    if (!new RegExp(`(^|\\s)${mention.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\s|$)`).test(draft)) this.setDraft(`${draft}${draft ? ' ' : ''}${mention} `);
+    this.drafts.addMention(mention);
     void this.updateComplete.then(() => this.composer?.focus());
-  }
-
-  private setDraft(text: string): void {
-    this.draft = text;
-    const drafts = { ...this.saved.drafts };
-    if (text) drafts[this.current] = text;
-    else delete drafts[this.current];
-    this.save({ drafts });
   }
 
   private startEdit(message: ChatMessage | undefined): void {
     if (!message) return;
-    if (!this.editing) this.draftBeforeEdit = this.draft;
+    this.drafts.startEdit(message.text, this.editing !== undefined);
     this.replyTo = undefined;
     this.editing = message;
-    this.draft = message.text;
     void this.updateComplete.then(() => this.composer?.focus());
   }
 
   private editLast = () => {
     const self = this.selfKey;
-    const mine = [...this.messages].reverse().find((m) => !m.deleted && participantKey(m.author) === self);
+    const mine = [...this.history.messages].reverse().find((m) => !m.deleted && participantKey(m.author) === self);
     if (mine) this.startEdit(mine);
     else this.notice = 'You have no message to edit in this room yet.';
   };
@@ -426,12 +333,15 @@ export class MeshApp extends LitElement {
   private cancel = () => {
     if (this.editing) {
       this.editing = undefined;
-      this.draft = this.draftBeforeEdit;
+      this.drafts.cancelEdit();
     } else {
       this.replyTo = undefined;
     }
   };
 
+  // ---- requests, joining and leaving
+
+  /** A request for the person: a failure shows as the composer's line, else `done` is announced. */
   private async act(work: () => Promise<unknown>, done?: string): Promise<void> {
     try {
       await work();
@@ -440,45 +350,6 @@ export class MeshApp extends LitElement {
     } catch (error) {
       this.notice = errorText(error);
     }
-  }
-
-  private onReact(message: ChatMessage, emoji: string, add: boolean): void {
-    void this.act(async () => void (await request('react', { roomId: message.roomId, messageId: message.id, emoji, add })));
-  }
-
-  private onDelete(message: ChatMessage): void {
-    void this.act(async () => {
-      await request('delete', { roomId: message.roomId, messageId: message.id });
-      this.onChatMessage({ ...message, deleted: true, text: '', attachment: undefined });
-    }, 'Message deleted');
-  }
-
-  private onRate(message: ChatMessage, rating: 'up' | 'down' | null): void {
-    const ratings = { ...this.saved.ratings };
-    if (rating) ratings[message.id] = rating;
-    else delete ratings[message.id];
-    const keys = Object.keys(ratings);
-    for (const key of keys.slice(0, Math.max(0, keys.length - 500))) delete ratings[key];
-    this.save({ ratings });
-    this.requestUpdate();
-    vscode.postMessage({ type: 'rate', roomId: message.roomId, messageId: message.id, persona: participantKey(message.author), rating });
-    this.announce = rating ? `Rated ${rating === 'up' ? 'good' : 'bad'}` : 'Rating removed';
-  }
-
-  private onCode(action: 'copy' | 'insert', code: string, language: string): void {
-    if (action === 'copy') void this.act(() => request('copyText', { text: code }), 'Copied');
-    else void this.act(() => request('insertCode', { code, ...(language ? { language } : {}) }), 'Inserted at the cursor');
-  }
-
-  /** Workspace file links (a persona's sources) open in the editor; web links go to the browser. */
-  private onLink(url: string): void {
-    const file = parseFileLink(url);
-    if (file) this.onOpenAttachment(file);
-    else vscode.postMessage({ type: 'openLink', url });
-  }
-
-  private onOpenAttachment(a: Pick<CodeAttachment, 'path' | 'startLine' | 'endLine'>): void {
-    void this.act(() => request('openAttachment', { path: a.path, startLine: a.startLine, endLine: a.endLine }));
   }
 
   private async joinFromList(roomId: string): Promise<void> {
@@ -500,7 +371,7 @@ export class MeshApp extends LitElement {
     await this.act(async () => {
       await request('leaveRoom', { roomId });
       this.rooms = this.rooms.map((r) => (r.id === roomId ? { ...r, joined: false } : r));
-      this.store.delete(roomId);
+      this.store.forget(roomId);
       const next = this.rooms.find((r) => r.joined && r.id !== roomId)?.id ?? defaultRoomId;
       await this.openRoom(next);
     }, `Left #${roomId}`);
@@ -517,19 +388,6 @@ export class MeshApp extends LitElement {
     for (const p of this.participants) byKey.set(participantKey(p), p);
     for (const room of this.rooms) for (const p of room.participants) if (!byKey.has(participantKey(p))) byKey.set(participantKey(p), p);
     return [...byKey.values()];
-  }
-
-  private async onSubmitScores(detail: ScoresDetail): Promise<void> {
-    this.judgingBusy = detail.challengeId;
-    this.judgingError = { ...this.judgingError, [detail.challengeId]: '' };
-    try {
-      await request('submitScores', detail);
-      this.announce = 'Scores submitted.';
-    } catch (error) {
-      this.judgingError = { ...this.judgingError, [detail.challengeId]: errorText(error) };
-    } finally {
-      this.judgingBusy = '';
-    }
   }
 
   private runCommand(command: WebviewCommand): void {
@@ -572,22 +430,13 @@ export class MeshApp extends LitElement {
             ? html`<div class="centre-message"><div class="error" role="alert"><span>${this.loadError}</span>
                 <vscode-button secondary @click=${() => void this.refresh()}>Retry</vscode-button></div></div>`
             : nothing}
-          ${this.judging.map(
-            (challenge) => html`<mesh-judging-card
-              role="region"
-              aria-label=${`Judge ${challenge.spec.title}`}
-              .challenge=${challenge}
-              .error=${this.judgingError[challenge.id] ?? ''}
-              ?busy=${this.judgingBusy === challenge.id}
-              @submit-scores=${(event: CustomEvent<ScoresDetail>) => void this.onSubmitScores(event.detail)}
-            ></mesh-judging-card>`,
-          )}
+          ${this.judging.cards()}
           <mesh-message-list
             .roomId=${this.current}
             .roomName=${name}
-            .messages=${this.messages}
-            ?hasMore=${this.hasMore}
-            ?loadingOlder=${this.loadingOlder}
+            .messages=${this.history.messages}
+            ?hasMore=${this.history.hasMore}
+            ?loadingOlder=${this.history.loadingOlder}
             .selfKey=${this.selfKey}
             .ratings=${this.saved.ratings ?? {}}
             .initialAnchor=${anchor}
@@ -605,19 +454,19 @@ export class MeshApp extends LitElement {
               this.composer?.focus();
             }}
             @edit=${(event: CustomEvent<{ message: ChatMessage }>) => this.startEdit(event.detail.message)}
-            @delete=${(event: CustomEvent<{ message: ChatMessage }>) => this.onDelete(event.detail.message)}
-            @react=${(event: CustomEvent<{ message: ChatMessage; emoji: string; add: boolean }>) => this.onReact(event.detail.message, event.detail.emoji, event.detail.add)}
-            @rate=${(event: CustomEvent<{ message: ChatMessage; rating: 'up' | 'down' | null }>) => this.onRate(event.detail.message, event.detail.rating)}
-            @code-action=${(event: CustomEvent<{ action: 'copy' | 'insert'; code: string; language: string }>) => this.onCode(event.detail.action, event.detail.code, event.detail.language)}
-            @open-attachment=${(event: CustomEvent<CodeAttachment>) => this.onOpenAttachment(event.detail)}
-            @open-link=${(event: CustomEvent<{ url: string }>) => this.onLink(event.detail.url)}
+            @delete=${(event: CustomEvent<{ message: ChatMessage }>) => this.actions.delete(event.detail.message)}
+            @react=${(event: CustomEvent<{ message: ChatMessage; emoji: string; add: boolean }>) => this.actions.react(event.detail.message, event.detail.emoji, event.detail.add)}
+            @rate=${(event: CustomEvent<{ message: ChatMessage; rating: 'up' | 'down' | null }>) => this.actions.rate(event.detail.message, event.detail.rating)}
+            @code-action=${(event: CustomEvent<{ action: 'copy' | 'insert'; code: string; language: string }>) => this.actions.code(event.detail.action, event.detail.code, event.detail.language)}
+            @open-attachment=${(event: CustomEvent<CodeAttachment>) => this.actions.openAttachment(event.detail)}
+            @open-link=${(event: CustomEvent<{ url: string }>) => this.actions.link(event.detail.url)}
             @jump=${(event: CustomEvent<{ messageId: string }>) => void this.jumpTo(event.detail.messageId)}
           ></mesh-message-list>
-          <div class="typing" role="status" aria-live="polite">${typingText(this.typingNames)}</div>
+          <div class="typing" role="status" aria-live="polite">${typingText(this.typing.names)}</div>
           <mesh-composer
             .roomId=${this.current}
             .roomName=${name}
-            .value=${this.draft}
+            .value=${this.drafts.value}
             .participants=${this.allParticipants}
             .selfKey=${this.selfKey}
             .replyTo=${this.replyTo}
@@ -625,7 +474,7 @@ export class MeshApp extends LitElement {
             .error=${this.notice}
             ?busy=${this.busy}
             @draft-change=${this.onDraft}
-            @typing=${this.onTypingInput}
+            @typing=${() => this.typing.typed()}
             @send=${(event: CustomEvent<SendDetail>) => void this.onSend(event.detail)}
             @edit-last=${this.editLast}
             @cancel=${this.cancel}
