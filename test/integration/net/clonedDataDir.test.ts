@@ -14,10 +14,9 @@ import { identityFileName } from '../../../server/src/kernel/identity';
 import { duplicateIdentityProblem } from '../../../protocol/status';
 import { CliProcess } from '../cli/support';
 import { useTempDir } from '../../support/tempDir';
-import { until } from '../../support/until';
+import { until, waitPast } from '../../support/until';
 import { loopbackNetwork, useMeshNodes } from '../support/meshNodes';
-
-type Event = Record<string, unknown>;
+import { rpc, upIds } from './support/cliNodes';
 
 const group = '239.255.77.77';
 const meshKey = 'cloned data dir tests mesh key';
@@ -26,7 +25,6 @@ function freshPort(): number {
   nextPort += 13;
   return nextPort;
 }
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The promise's value, or undefined after `ms` (the timer is cleared either way). */
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
@@ -39,15 +37,6 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined
   } finally {
     clearTimeout(timer);
   }
-}
-
-function upIds(events: readonly Event[]): Set<string> {
-  const state = new Map<string, boolean>();
-  for (const event of events) {
-    if (event.event === 'peer.up') state.set(String(event.nodeId), true);
-    if (event.event === 'peer.down') state.set(String(event.nodeId), false);
-  }
-  return new Set([...state].filter(([, up]) => up).map(([id]) => id));
 }
 
 const downs = (cli: CliProcess) => cli.events.filter((e) => e.event === 'peer.down');
@@ -109,7 +98,10 @@ describe('a cloned data folder (CLI processes on loopback)', function () {
     assert.match(reason, /is a copy of a running node's/);
     assert.match(reason, /--data-dir/);
     assert.match(copy.stderr, /persona-mesh: error: this data folder .* is a copy of a running node's/);
-    await sleep(5000);
+    // A wall-time wait: the promise under test is "no peer.down for 5 s" after the copy stops. A
+    // peer that was probing the original when the copy's session came decides when its duplicate
+    // probe (1 s) runs out; no event says that nothing came of it.
+    await waitPast(5000, 'the 5 s without peer.down that the nodes that stay are promised (the duplicate probe is 1 s)');
     stayUp.forEach((cli, i) => assert.deepEqual(downs(cli).slice(marks[i]), [], `peer.down events on a node that stays; stderr:\n${cli.stderr}`));
     // The copy never got a session with anyone.
     assert.equal(copy.events.filter((e) => e.event === 'peer.up').length, 0);
@@ -160,7 +152,12 @@ describe('a cloned data folder (CLI processes on loopback)', function () {
     const copy = start('a-copy', 'a-copy', port);
     assert.equal((await ready(copy)).nodeId, idA.nodeId);
     await until('the copy and b up', () => (upIds(copy.events).has(idB.nodeId) && upIds(b.events).has(idA.nodeId) ? true : undefined), 15_000);
-    await sleep(1500);
+    // The session works both ways (b took it, no instance to arbitrate): a refusal would have come
+    // on it before the answers, and an error event before the copy's answer on its stdout.
+    for (const [from, to, id] of [[copy, idB.nodeId, 'copy-to-b'], [b, idA.nodeId, 'b-to-copy']] as const) {
+      const answer = await rpc(from, to, 'ping', id);
+      assert.equal((answer.result as { pong?: boolean } | undefined)?.pong, true, JSON.stringify(answer));
+    }
     assert.equal(copy.child.exitCode, null, copy.stderr);
     assert.ok(!copy.events.some((e) => e.event === 'error'), JSON.stringify(copy.events));
   });

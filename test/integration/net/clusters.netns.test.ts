@@ -14,22 +14,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { clusterKey, electBridges } from '../../../server/src/net/overlay/clusters';
 import { cliPath } from '../cli/support';
+import { until, waitPast } from '../../support/until';
+import { ask, upIds, type Event } from './support/cliNodes';
 import { NamespaceLab, namespacesAvailable } from './support/netns';
-
-type Event = Record<string, unknown>;
 
 const group = '239.255.77.77';
 const meshKey = 'clusters netns mesh key';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitUntil(what: string, predicate: () => boolean, timeoutMs: number, diagnostics: () => string | Promise<string> = () => ''): Promise<void> {
-  const started = Date.now();
-  // Bounded by the timeout.
-  while (!predicate()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${await diagnostics()}`);
-    await sleep(50);
-  }
-}
 
 class Node {
   readonly events: Event[] = [];
@@ -52,20 +42,12 @@ class Node {
   }
   /** The node's own account of its overlay (`{"op":"stats"}`): its cluster, role and views; undefined if it does not answer in time. */
   async overlay(): Promise<Event | undefined> {
-    const before = this.events.length;
-    this.send({ op: 'stats' });
-    const answered = () => this.events.slice(before).find((e) => e.event === 'stats');
-    await waitUntil('stats', () => answered() !== undefined, 3_000).catch(() => undefined);
-    return answered()?.overlay as Event | undefined;
+    const stats = await ask(this, { op: 'stats' }, 'stats', 3_000).catch(() => undefined);
+    return stats?.overlay as Event | undefined;
   }
   /** Peers with a session now: the last peer.up/peer.down of each. */
   up(): Set<string> {
-    const state = new Map<string, boolean>();
-    for (const event of this.events) {
-      if (event.event === 'peer.up') state.set(String(event.nodeId), true);
-      if (event.event === 'peer.down') state.set(String(event.nodeId), false);
-    }
-    return new Set([...state].filter(([, up]) => up).map(([id]) => id));
+    return upIds(this.events);
   }
 }
 
@@ -92,7 +74,7 @@ describe('overlay clusters: two subnets behind a router (processes in network na
         return new Node(lab.spawn(i, process.execPath, args, { env: { PATH: process.env.PATH, PERSONA_MESH_KEY: meshKey } }));
       });
       const dump = () => nodes.map((n, i) => `--- n${i} up ${[...n.up()].map((id) => id.slice(0, 6)).join(',')}\n${n.stderr}`).join('\n');
-      await waitUntil('8 nodes ready', () => nodes.every((n) => n.ready()), 30_000, dump);
+      await until('8 nodes ready', () => nodes.every((n) => n.ready()) || undefined, 30_000, dump);
       const ids = nodes.map((n) => String(n.ready()!.nodeId));
       const subnetOfId = new Map(ids.map((id, i) => [id, lab.subnetOf(i)]));
       const bridges = [0, 1].map((s) => electBridges(clusterKey(`${lab.address(s)}:1`), ids.filter((_, i) => lab.subnetOf(i) === s)));
@@ -114,7 +96,7 @@ describe('overlay clusters: two subnets behind a router (processes in network na
         return seen.size === size;
       };
 
-      await waitUntil('one mesh across the router', connected, 60_000, dump);
+      await until('one mesh across the router', () => connected() || undefined, 60_000, dump);
       // Last in the message (a CI log keeps its tail): who breaks the rule, and what it thinks it is.
       const explain = async () => {
         const lines = await Promise.all(
@@ -127,9 +109,10 @@ describe('overlay clusters: two subnets behind a router (processes in network na
         );
         return `${dump()}\n--- connected ${connected()}\n${lines.join('\n')}`;
       };
-      await waitUntil('sessions across the router between bridges only', () => connected() && nodes.every((_, i) => isBridge(i) || crossing(i).length === 0), 60_000, explain);
-      // Past the request timeout (10 s): a session being agreed on is either kept or closed by then.
-      await sleep(11_000);
+      await until('sessions across the router between bridges only', () => (connected() && nodes.every((_, i) => isBridge(i) || crossing(i).length === 0)) || undefined, 60_000, explain);
+      // A wall-time wait: past the overlay's request timeout (HyParView's requestTimeoutMs, 10 s), a
+      // session being agreed on is either kept or closed.
+      await waitPast(11_000, 'the overlay request timeout (10 s)');
       const breakers = nodes.flatMap((_, i) => (!isBridge(i) && crossing(i).length > 0 ? [`n${i}`] : []));
       if (!connected() || breakers.length > 0) assert.fail(`after 11 s: connected ${connected()}, non-bridges holding sessions across the router: ${breakers.join(',') || '-'}\n${await explain()}`);
       assert.ok(nodes.some((_, i) => crossing(i).length > 0), 'the subnets are linked');
@@ -141,7 +124,7 @@ describe('overlay clusters: two subnets behind a router (processes in network na
       // Delivery, not speed (the scale bench measures that): on a CI machine whose node stalls long
       // enough for its peers to drop it, the message comes back by the rooms' sync once it returns.
       const missing = () => nodes.flatMap((n, i) => (i === speaker || heard(n) ? [] : [`n${i}`])).join(',');
-      await waitUntil('every other node has the message', () => missing() === '', 45_000, async () => `${await explain()}\nn${speaker} spoke; missing at ${missing()}`);
+      await until('every other node has the message', () => missing() === '' || undefined, 45_000, async () => `${await explain()}\nn${speaker} spoke; missing at ${missing()}`);
     } finally {
       await lab.destroy();
       rmSync(dir, { recursive: true, force: true });

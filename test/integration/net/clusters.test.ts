@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { electBridges } from '../../../server/src/net/overlay/clusters';
 import type { MeshMessage } from '../../../server/src/net/meshNetwork';
-import { freshPort, makeNode, sleep, stopAll, waitFor, type TestNode } from './support/meshHarness';
+import { waitPast } from '../../support/until';
+import { freshPort, makeNode, settled, stopAll, waitFor, type TestNode } from './support/meshHarness';
 
 const labels = ['east', 'west'];
 
@@ -46,9 +47,10 @@ describe('overlay clusters: two labelled clusters (in process, loopback)', funct
     const crossing = (node: TestNode) => node.mesh.upPeers().filter((peer) => node.mesh.clusterOf(peer) !== clusterOf(node));
 
     await waitFor('one connected mesh, every node elected the same bridges', () => connected(nodes) && nodes.every((node) => node.mesh.isBridge() === isBridge(node)), 30_000);
-    // Past the request timeout (10 s): only sessions both sides agreed on remain.
     await waitFor('no session across clusters but between bridges', () => nodes.every((node) => isBridge(node) || crossing(node).length === 0), 30_000);
-    await sleep(11_000);
+    // A wall-time wait: past the overlay's request timeout (HyParView's requestTimeoutMs, 10 s), a
+    // session neither side accepted has been closed: only sessions both sides agreed on remain.
+    await waitPast(11_000, 'the overlay request timeout (10 s)');
     assert.ok(connected(nodes), 'still one mesh');
     for (const node of nodes) {
       assert.equal(clusterOf(node), labels[nodes.indexOf(node) % 2]);
@@ -80,7 +82,8 @@ describe('overlay clusters: two labelled clusters (in process, loopback)', funct
     for (const node of nodes) await node.mesh.start();
     const summaries = (node: TestNode) => node.mesh.stats().overlay?.cluster?.interest.clusters ?? 0;
     await waitFor('one mesh, every bridge holding both clusters summaries', () => connected(nodes) && nodes.every((node) => node.mesh.isBridge() !== true || summaries(node) === 2), 30_000);
-    await sleep(11_000); // past the request timeout: only agreed sessions remain
+    // A wall-time wait: past the overlay's request timeout (10 s), only agreed sessions remain.
+    await waitPast(11_000, 'the overlay request timeout (10 s)');
     await waitFor('still one mesh', () => connected(nodes), 10_000);
 
     const forwarded = (group: TestNode[]) => group.reduce((sum, node) => sum + (node.mesh.stats().counters['router.forwarded'] ?? 0), 0);
@@ -89,7 +92,8 @@ describe('overlay clusters: two labelled clusters (in process, loopback)', funct
     for (let k = 0; k < 5; k++) east[3]!.mesh.publish('/chat/room/westside/events/message', { k });
     for (let k = 0; k < 5; k++) east[0]!.mesh.publish('/chat/room/lobby/events/message', { k });
     await waitFor('each room has its messages at every member', () => got.get('eastside')!.length === 10 && got.get('westside')!.length === 5 && got.get('lobby')!.length === 35, 10_000);
-    await sleep(1000);
+    // Every copy in flight has been read and relayed where it would be (non-members relay too).
+    await settled(nodes);
     // The west relayed the rooms it has members of; then eastside events alone cost the west nothing.
     const westAfter = forwarded(west);
     const skipped = east.reduce((sum, node) => sum + (node.mesh.stats().counters['overlay.interest.skipped'] ?? 0), 0);
@@ -97,7 +101,8 @@ describe('overlay clusters: two labelled clusters (in process, loopback)', funct
     const westOnly = forwarded(west);
     for (let k = 0; k < 5; k++) east[0]!.mesh.publish('/chat/room/eastside/events/message', { k: 10 + k });
     await waitFor('5 more eastside events at its 2 members', () => got.get('eastside')!.length === 20, 10_000);
-    await sleep(1000);
+    // Had an eastside event crossed, a west node would have read and relayed it by now.
+    await settled(nodes);
     assert.equal(forwarded(west), westOnly, 'no west node relayed an eastside event');
     assert.ok(westAfter > westBefore, 'the west relayed the rooms it has members of');
     assert.equal(got.get('lobby')!.length, 35);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer, Socket, type Server } from 'node:net';
 import { generateIdentity, type Identity } from '../../../server/src/kernel/identity';
 import type { MeshNetwork } from '../../../server/src/net/meshNetwork';
-import { freshPort, makeNode, sleep, stopAll, waitFor, type TestNode } from './support/meshHarness';
+import { freshPort, makeNode, stopAll, waitFor, type TestNode } from './support/meshHarness';
 
 type Refusal = { running: string; reportedBy: string };
 
@@ -21,6 +21,12 @@ function downs(mesh: MeshNetwork): { nodeId: string; reason: string }[] {
   const seen: { nodeId: string; reason: string }[] = [];
   mesh.on('peer.down', (down) => seen.push(down));
   return seen;
+}
+
+/** `a` and `b` call each other over their session: it is up and both read what the other sends. */
+async function answers(a: MeshNetwork, b: MeshNetwork): Promise<void> {
+  assert.equal(((await a.call(b.nodeId, 'ping')) as { pong?: boolean }).pong, true);
+  assert.equal(((await b.call(a.nodeId, 'ping')) as { pong?: boolean }).pong, true);
 }
 
 describe('two live instances of one node id (in process)', function () {
@@ -66,7 +72,11 @@ describe('two live instances of one node id (in process)', function () {
     await waitFor('the copy is refused', () => refused.length > 0);
     assert.deepEqual(refused, [{ running: original.mesh.listenAddress, reportedBy: hub.mesh.nodeId }]);
     await waitFor('the copy stopped its network', () => copy.mesh.stats().sessions === 0);
-    await sleep(1500);
+    await copy.mesh.stop(); // the stop the refusal began, to its end
+    // Everything the copy did is over at the hub (its session closed there) and the session the hub
+    // keeps works both ways: any peer.down the copy caused has been emitted by now.
+    await waitFor("the copy's session gone at the hub", () => hub.mesh.stats().sessions === 1);
+    await answers(hub.mesh, original.mesh);
     assert.deepEqual(hubDowns, []);
     assert.deepEqual(originalDowns, []);
     assert.deepEqual(hub.mesh.upPeers(), [shared.nodeId]);
@@ -91,7 +101,11 @@ describe('two live instances of one node id (in process)', function () {
     await waitFor('the copy is refused', () => refused.length > 0);
     assert.equal(refused[0]!.reportedBy, hub.mesh.nodeId);
     await waitFor('the original up at the hub', () => original.mesh.upPeers().includes(hub.mesh.nodeId));
-    await sleep(1000);
+    // The copy has left (its network stopped, its session gone at the hub) and the hub and the
+    // original answer each other: a refusal of the original would have come before.
+    await copy.mesh.stop();
+    await waitFor("the copy's session gone at the hub", () => hub.mesh.stats().sessions === 1);
+    await answers(hub.mesh, original.mesh);
     assert.deepEqual(originalRefused, []);
     assert.equal(hub.mesh.peers().find((peer) => peer.nodeId === shared.nodeId)?.name, 'original');
   });
@@ -107,7 +121,10 @@ describe('two live instances of one node id (in process)', function () {
     await copy.mesh.start();
     await waitFor('the copy is refused', () => refused.length > 0);
     assert.deepEqual(refused, [{ running: original.mesh.listenAddress, reportedBy: shared.nodeId }]);
-    await sleep(1500);
+    // The copy has left (its network stopped, its goodbye beacon sent) and the original holds no
+    // session with it any more: a refusal of the original, or a second warning, would have come before.
+    await copy.mesh.stop();
+    await waitFor('no session left at the original', () => original.mesh.stats().sessions === 0);
     assert.deepEqual(originalRefused, []);
     assert.equal(original.mesh.peers().length, 0, 'the copy is not in its own peer table');
     const warnings = original.log.messages('warn').filter((line) => line.includes('another instance of this node'));

@@ -9,7 +9,7 @@ import { parseMeshKey } from '../../../server/src/kernel/meshKey';
 import { RemoteCallError } from '../../../server/src/net/remoteCommands';
 import { DatagramKind, rpcNotAllowedCode } from '../../../protocol/mesh';
 import type { MeshMessage } from '../../../server/src/net/meshNetwork';
-import { freshPort, group, makeNode, sleep, stopAll, waitFor, type TestNode } from './support/meshHarness';
+import { freshPort, group, makeNode, settled, stopAll, waitFor, type TestNode } from './support/meshHarness';
 
 describe('mesh network on loopback (in process)', function () {
   this.timeout(30_000);
@@ -32,10 +32,14 @@ describe('mesh network on loopback (in process)', function () {
     for (const node of nodes) {
       assert.equal(node.mesh.peers().filter((peer) => peer.state === 'up').length, 4);
     }
-    await sleep(300); // subscriptions announced
+    // Subscriptions made before start travel in each session's hello, read before the peer counts
+    // as up; what the sessions carried since (the overlay's joins, peer exchange) is read too.
+    await settled(nodes);
     nodes.forEach((node, i) => node.mesh.publish('/chat/room/lobby/events/message', { text: `hello from ${i}` }));
     await waitFor('every node has the 4 others', () => received.every((list) => list.length >= 4));
-    await sleep(500); // and nothing more arrives
+    // And nothing more arrives: every copy still in flight (the first broadcasts flood) has been
+    // read, and so has every PRUNE it caused.
+    await settled(nodes);
     received.forEach((list, i) => {
       assert.equal(list.length, 4, `node ${i} got ${list.length}`);
       assert.deepEqual(new Set(list.map((m) => m.from)).size, 4);
@@ -47,7 +51,7 @@ describe('mesh network on loopback (in process)', function () {
     const [duplicates, forwarded] = [counted('router.duplicate'), counted('router.forwarded')];
     nodes.forEach((node, i) => node.mesh.publish('/chat/room/lobby/events/message', { text: `again from ${i}` }));
     await waitFor('every node has the 4 others again', () => received.every((list) => list.length >= 8));
-    await sleep(500);
+    await settled(nodes);
     received.forEach((list, i) => assert.equal(list.length, 8, `node ${i} got ${list.length}`));
     assert.equal(counted('router.duplicate'), duplicates, 'no duplicate once the trees are pruned');
     assert.equal(counted('router.forwarded'), forwarded, 'nothing relayed in a full mesh');
@@ -64,7 +68,11 @@ describe('mesh network on loopback (in process)', function () {
     const outsider2 = makeNode(undefined, { key: parseMeshKey('pmk1-' + Buffer.alloc(32, 1).toString('base64url')), staticPeers: [good[0]!.mesh.listenAddress] });
     nodes.push(outsider2);
     await outsider2.mesh.start();
-    await sleep(1500);
+    // The refusals seen (beacons both ways between the outsider and the good nodes, outsider2's
+    // handshake), then: none of those attempts made a session.
+    const rejectedBeacons = (node: TestNode) => node.mesh.stats().counters['discovery.rejected.bad-hmac'] ?? 0;
+    await waitFor('the outsider and a good node refuse each other beacons', () => rejectedBeacons(outsider) > 0 && rejectedBeacons(good[0]!) > 0);
+    await waitFor('outsider2 handshake refused', () => (outsider2.mesh.stats().counters['session.closed.handshake-failed'] ?? 0) > 0);
     assert.equal(outsider.mesh.upPeers().length, 0);
     assert.equal(outsider2.mesh.upPeers().length, 0);
     assert.ok(good.every((node) => node.mesh.upPeers().length === 1));
@@ -151,7 +159,7 @@ describe('mesh network on loopback (in process)', function () {
     multicast.forEach((node, i) => node.mesh.subscribe('/presence/', (m) => got[i]!.push(m)));
     await Promise.all(nodes.map((node) => node.mesh.start()));
     await waitFor('all up', () => multicast.every((node) => node.mesh.upPeers().length === 2));
-    await sleep(200);
+    await settled(multicast);
     for (let i = 0; i < 20; i++) multicast[0]!.mesh.publish('/presence/typing', { i });
     await waitFor('fast lane delivery', () => got[1]!.length === 20 && got[2]!.length === 20);
     assert.equal(got[1]![0]!.lane, 'fast');
@@ -167,7 +175,8 @@ describe('mesh network on loopback (in process)', function () {
     s1.mesh.subscribe('/presence/', (m) => staticGot.push(m));
     await s2.mesh.start();
     await waitFor('static pair up', () => s1.mesh.upPeers().length === 1 && s2.mesh.upPeers().length === 1);
-    await sleep(100);
+    // s2 sends the fallback only to peers subscribed to it: s1's subscription came in its hello.
+    await settled([s1, s2]);
     s2.mesh.publish('/presence/typing', { x: 1 });
     await waitFor('fallback delivery', () => staticGot.length === 1);
     assert.equal(staticGot[0]!.lane, 'fast');
@@ -189,7 +198,10 @@ describe('mesh network on loopback (in process)', function () {
     await a.mesh.start();
     await c.mesh.start();
     await waitFor('b has both', () => b.mesh.upPeers().length === 2);
-    await sleep(800); // peer exchange (neighbour lists) and subscriptions
+    // Peer exchange: b's list of neighbours (which names the other) has reached a and c. The
+    // subscriptions came in the hellos.
+    const knows = (node: TestNode, other: TestNode) => node.mesh.peers().some((peer) => peer.nodeId === other.mesh.nodeId);
+    await waitFor("b's peer exchange read by a and c", () => knows(a, c) && knows(c, a));
     a.mesh.publish('/chat/room/r/events/message', { text: 'via b' });
     await waitFor('forwarded', () => got.length === 1);
     assert.equal(got[0]!.from, a.mesh.nodeId);

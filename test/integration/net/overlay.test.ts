@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import type { MeshMessage } from '../../../server/src/net/meshNetwork';
-import { freshPort, makeNode, sleep, stopAll, waitFor, type TestNode } from './support/meshHarness';
+import { waitPast } from '../../support/until';
+import { freshPort, makeNode, settled, stopAll, waitFor, type TestNode } from './support/meshHarness';
 
 function connected(nodes: TestNode[]): boolean {
   const ids = new Map(nodes.map((node) => [node.mesh.nodeId, node]));
@@ -48,7 +49,8 @@ describe('the overlay: bounded sessions, events over several hops (in process, l
 
     for (let i = 0; i < nodes.length; i++) nodes[i]!.mesh.publish('/chat/room/lobby/events/message', { text: `hello from ${i}` });
     await waitFor('every node has the 13 others', () => received.every((list) => list.length >= 13), 10_000);
-    await sleep(1000); // and nothing more arrives
+    // And nothing more arrives: every copy still in flight, over any number of hops, has been read.
+    await settled(nodes);
     received.forEach((list, i) => {
       assert.equal(list.length, 13, `node ${i} got ${list.length}`);
       assert.equal(new Set(list.map((m) => m.from)).size, 13);
@@ -73,7 +75,9 @@ describe('the overlay: bounded sessions, events over several hops (in process, l
     nodes.push(late);
     await late.mesh.start();
     await waitFor('the newcomer keeps at least one session', () => late.mesh.upPeers().length >= 1, 30_000);
-    await sleep(11_000); // past the request timeout: only agreed sessions remain
+    // A wall-time wait: past the overlay's request timeout (HyParView's requestTimeoutMs, 10 s), a
+    // session neither side accepted into its active view has been closed: only agreed sessions remain.
+    await waitPast(11_000, 'the overlay request timeout (10 s)');
     assert.ok(nodes.every((node) => node.mesh.upPeers().length <= 3), `sessions: ${nodes.map((node) => node.mesh.upPeers().length).join(', ')}`);
     assert.ok(connected(nodes));
     const refused = nodes.slice(0, 4).reduce((sum, node) => sum + (node.mesh.stats().overlay?.membership.refused ?? 0), 0);

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { CliProcess, cliPath } from '../cli/support';
+import { until } from '../../support/until';
+import { counters, rpc, upIds, type Event } from './support/cliNodes';
 import { NamespaceLab, namespacesAvailable } from './support/netns';
-
-type Event = Record<string, unknown>;
 
 const group = '239.255.77.77';
 const meshKey = 'process tests mesh key';
@@ -22,27 +22,6 @@ let nextPort = 42000 + Math.floor(Math.random() * 6000);
 function freshPort(): number {
   nextPort += 11;
   return nextPort;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Waits (bounded) until `predicate` holds over a node's events. */
-async function waitUntil(what: string, predicate: () => boolean, timeoutMs: number, diagnostics: () => string = () => ''): Promise<void> {
-  const started = Date.now();
-  while (!predicate()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${diagnostics()}`);
-    await sleep(20);
-  }
-}
-
-function upIds(events: readonly Event[]): Set<string> {
-  // Current view: a peer is up if its last peer.up/peer.down event is an up.
-  const state = new Map<string, boolean>();
-  for (const event of events) {
-    if (event.event === 'peer.up') state.set(String(event.nodeId), true);
-    if (event.event === 'peer.down') state.set(String(event.nodeId), false);
-  }
-  return new Set([...state].filter(([, up]) => up).map(([id]) => id));
 }
 
 describe('mesh nodes as processes on loopback (CLI)', function () {
@@ -70,30 +49,14 @@ describe('mesh nodes as processes on loopback (CLI)', function () {
     return cli;
   }
 
-  function rpc(cli: CliProcess, node: string, method: string, id: string): Promise<Event> {
-    const answer = new Promise<Event>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no rpc.result ${id}; stderr:\n${cli.stderr}`)), 10_000);
-      const poll = setInterval(() => {
-        const found = cli.events.find((e) => e.event === 'rpc.result' && e.id === id);
-        if (found) {
-          clearTimeout(timer);
-          clearInterval(poll);
-          resolve(found);
-        }
-      }, 20);
-    });
-    cli.send({ op: 'rpc', node, method, params: {}, id });
-    return answer;
-  }
-
   it('5 nodes come up and every pair sees peer.up', async () => {
     const port = freshPort();
     const clis = Array.from({ length: 5 }, (_, i) => start(`n${i}`, port));
     const ids = (await Promise.all(clis.map((cli) => cli.waitFor('ready')))).map((ready) => String(ready.nodeId));
     assert.equal(new Set(ids).size, 5);
-    await waitUntil(
+    await until(
       'every node sees the 4 others up',
-      () => clis.every((cli, i) => ids.every((id, j) => i === j || upIds(cli.events).has(id))),
+      () => clis.every((cli, i) => ids.every((id, j) => i === j || upIds(cli.events).has(id))) || undefined,
       20_000,
       () => clis.map((cli, i) => `n${i}: ${[...upIds(cli.events)].map((id) => id.slice(0, 6)).join(',')}`).join('\n'),
     );
@@ -114,7 +77,7 @@ describe('mesh nodes as processes on loopback (CLI)', function () {
     const port = freshPort();
     const clis = Array.from({ length: 3 }, (_, i) => start(`k${i}`, port));
     const ids = (await Promise.all(clis.map((cli) => cli.waitFor('ready')))).map((ready) => String(ready.nodeId));
-    await waitUntil('all pairs up', () => clis.every((cli, i) => upIds(cli.events).size === 2 && !upIds(cli.events).has(ids[i]!)), 15_000);
+    await until('all pairs up', () => clis.every((cli, i) => upIds(cli.events).size === 2 && !upIds(cli.events).has(ids[i]!)) || undefined, 15_000);
     const victim = clis[2]!;
     const victimId = ids[2]!;
     const marks = [clis[0]!.events.length, clis[1]!.events.length];
@@ -122,7 +85,7 @@ describe('mesh nodes as processes on loopback (CLI)', function () {
     victim.kill('SIGKILL');
     assert.equal((await victim.exited).signal, 'SIGKILL');
     const downSeen = (i: number) => clis[i]!.events.slice(marks[i]).some((e) => e.event === 'peer.down' && e.nodeId === victimId);
-    await waitUntil('peer.down on both survivors', () => downSeen(0) && downSeen(1), 3000);
+    await until('peer.down on both survivors', () => (downSeen(0) && downSeen(1)) || undefined, 3000);
     assert.ok(Date.now() - killedAt <= 3000);
 
     const restarted = start('k2', port);
@@ -133,8 +96,8 @@ describe('mesh nodes as processes on loopback (CLI)', function () {
       const down = after.findIndex((e) => e.event === 'peer.down' && e.nodeId === victimId);
       return down >= 0 && after.slice(down + 1).some((e) => e.event === 'peer.up' && e.nodeId === victimId);
     };
-    await waitUntil('both survivors see it come back (peer.down then peer.up)', () => upAgain(0) && upAgain(1), 15_000, () => restarted.stderr);
-    await waitUntil('the restarted node sees both', () => upIds(restarted.events).size === 2, 10_000);
+    await until('both survivors see it come back (peer.down then peer.up)', () => (upAgain(0) && upAgain(1)) || undefined, 15_000, () => restarted.stderr);
+    await until('the restarted node sees both', () => upIds(restarted.events).size === 2 || undefined, 10_000);
     assert.deepEqual(upIds(restarted.events), new Set(ids.slice(0, 2)));
   });
 
@@ -142,17 +105,20 @@ describe('mesh nodes as processes on loopback (CLI)', function () {
     const port = freshPort();
     const good = [start('g0', port), start('g1', port)];
     const goodIds = (await Promise.all(good.map((cli) => cli.waitFor('ready')))).map((ready) => String(ready.nodeId));
-    await waitUntil('the two good nodes pair', () => good.every((cli) => upIds(cli.events).size === 1), 15_000);
+    await until('the two good nodes pair', () => good.every((cli) => upIds(cli.events).size === 1) || undefined, 15_000);
     const goodListen = String(good[0]!.events.find((e) => e.event === 'ready')!.listen);
     // The outsider hears the beacons (and knows an address directly), so it keeps trying.
     const outsider = start('outsider', port, { key: 'some other mesh key', peers: [goodListen], logLevel: 'trace' });
     const outsiderId = String((await outsider.waitFor('ready')).nodeId);
-    await waitUntil('the outsider logs a refused handshake and a rejected beacon', () => /handshake-failed/.test(outsider.stderr) && /rejected: bad-hmac/.test(outsider.stderr), 10_000, () => outsider.stderr);
-    await sleep(1000);
-    assert.equal(outsider.events.filter((e) => e.event === 'peer.up').length, 0, 'the outsider saw a peer.up');
-    for (const cli of good) assert.ok(!cli.events.some((e) => e.event === 'peer.up' && e.nodeId === outsiderId));
+    await until('the outsider logs a refused handshake and a rejected beacon', () => (/handshake-failed/.test(outsider.stderr) && /rejected: bad-hmac/.test(outsider.stderr)) || undefined, 10_000, () => outsider.stderr);
+    // The good nodes refuse the outsider's beacons too. Their answers to `stats` (and the
+    // outsider's to `status`) come after every event they emitted before: a peer.up from any of
+    // the refused attempts would be among the events by then.
+    for (const cli of good) await until('a good node to refuse the outsider beacons', async () => ((await counters(cli))['discovery.rejected.bad-hmac'] ?? 0) > 0 || undefined, 10_000, () => cli.stderr);
     outsider.send({ op: 'status' });
     assert.equal((await outsider.waitFor('status')).peers, 0);
+    assert.equal(outsider.events.filter((e) => e.event === 'peer.up').length, 0, 'the outsider saw a peer.up');
+    for (const cli of good) assert.ok(!cli.events.some((e) => e.event === 'peer.up' && e.nodeId === outsiderId));
     // The good pair is undisturbed.
     assert.ok(good.every((cli, i) => upIds(cli.events).has(goodIds[1 - i]!)));
   });
@@ -162,7 +128,7 @@ describe('mesh nodes as processes on loopback (CLI)', function () {
     const [a, b] = [start('r0', port), start('r1', port)];
     const [, bReady] = await Promise.all([a.waitFor('ready'), b.waitFor('ready')]);
     const bId = String(bReady.nodeId);
-    await waitUntil('pair up', () => upIds(a.events).has(bId), 15_000);
+    await until('pair up', () => upIds(a.events).has(bId) || undefined, 15_000);
     const pong = await rpc(a, bId, 'ping', 'p1');
     assert.equal((pong.result as { pong?: boolean }).pong, true, JSON.stringify(pong));
     const refused = await rpc(a, bId, 'node.shutdown', 'x1');
@@ -215,10 +181,10 @@ describe('mesh nodes as processes in network namespaces (root)', function () {
         return new NamespacedNode(lab.spawn(i, process.execPath, args, { env: { PATH: process.env.PATH, PERSONA_MESH_KEY: meshKey } }));
       });
       const dump = () => nodes.map((n, i) => `--- ns${i}\n${JSON.stringify(n.events)}\n${n.stderr}`).join('\n');
-      await waitUntil('3 nodes ready', () => nodes.every((n) => n.ready()), 20_000, dump);
+      await until('3 nodes ready', () => nodes.every((n) => n.ready()) || undefined, 20_000, dump);
       const ids = nodes.map((n) => String(n.ready()!.nodeId));
       nodes.forEach((n, i) => assert.match(String(n.ready()!.listen), new RegExp(`^${lab.address(i).replace(/\./g, '\\.')}:\\d+$`)));
-      await waitUntil('all pairs up across namespaces', () => nodes.every((n, i) => ids.every((id, j) => i === j || upIds(n.events).has(id))), 20_000, dump);
+      await until('all pairs up across namespaces', () => nodes.every((n, i) => ids.every((id, j) => i === j || upIds(n.events).has(id))) || undefined, 20_000, dump);
       for (const [i, n] of nodes.entries()) {
         for (const event of n.events.filter((e) => e.event === 'peer.up')) assert.match(String(event.addr), /^10\.\d+\.0\.[1-3]:\d+$/, `ns${i} peer.up ${JSON.stringify(event)}`);
       }
@@ -228,8 +194,7 @@ describe('mesh nodes as processes in network namespaces (root)', function () {
       const ping = async (from: number, to: number) => {
         const id = `ping-${from}-${to}-${++call}`;
         nodes[from]!.send({ op: 'rpc', node: ids[to], method: 'ping', params: {}, id });
-        await waitUntil(`rpc ${id}`, () => nodes[from]!.events.some((e) => e.event === 'rpc.result' && e.id === id), 10_000, dump);
-        return nodes[from]!.events.find((e) => e.event === 'rpc.result' && e.id === id)!;
+        return until(`rpc ${id}`, () => nodes[from]!.events.find((e) => e.event === 'rpc.result' && e.id === id), 10_000, dump);
       };
       for (let from = 0; from < 3; from++) {
         for (let to = 0; to < 3; to++) {
@@ -244,12 +209,12 @@ describe('mesh nodes as processes in network namespaces (root)', function () {
       const marks = nodes.map((n) => n.events.length);
       await lab.cut(1);
       const sawDown = (i: number, id: string) => nodes[i]!.events.slice(marks[i]).some((e) => e.event === 'peer.down' && e.nodeId === id);
-      await waitUntil('peer.down for the cut node on both sides', () => sawDown(0, ids[1]!) && sawDown(2, ids[1]!) && sawDown(1, ids[0]!) && sawDown(1, ids[2]!), 40_000, dump);
+      await until('peer.down for the cut node on both sides', () => (sawDown(0, ids[1]!) && sawDown(2, ids[1]!) && sawDown(1, ids[0]!) && sawDown(1, ids[2]!)) || undefined, 40_000, dump);
       // The two still connected stay up.
       assert.ok(upIds(nodes[0]!.events).has(ids[2]!) && upIds(nodes[2]!.events).has(ids[0]!));
 
       await lab.restore(1);
-      await waitUntil('all pairs up again after the link is restored', () => nodes.every((n, i) => ids.every((id, j) => i === j || upIds(n.events).has(id))), 30_000, dump);
+      await until('all pairs up again after the link is restored', () => nodes.every((n, i) => ids.every((id, j) => i === j || upIds(n.events).has(id))) || undefined, 30_000, dump);
       const answer = await ping(0, 1);
       assert.equal((answer.result as { pong?: boolean } | undefined)?.pong, true, JSON.stringify(answer));
       const back = await ping(1, 2);
@@ -277,7 +242,7 @@ describe('mesh nodes as processes in network namespaces (root)', function () {
         );
       // The laptop: any address, the interface chosen by the node (the default).
       const laptop = spawnNode(0, ['--listen', '0.0.0.0:0']);
-      await waitUntil('the laptop ready', () => laptop.ready() !== undefined, 20_000, () => laptop.stderr);
+      await until('the laptop ready', () => laptop.ready(), 20_000, () => laptop.stderr);
 
       // It moves: the first link goes down, the second comes up with an address of its own.
       execFileSync('ip', ['-n', lab.name(0), 'link', 'set', 'eth0', 'down']);
@@ -287,9 +252,9 @@ describe('mesh nodes as processes in network namespaces (root)', function () {
 
       const colleague = spawnNode(1, ['--listen', `${lab.address(1)}:0`, '--interface', lab.address(1)]);
       const dump = () => [laptop, colleague].map((n, i) => `--- ns${i}\n${JSON.stringify(n.events)}\n${n.stderr}`).join('\n');
-      await waitUntil('the colleague ready', () => colleague.ready() !== undefined, 20_000, dump);
+      await until('the colleague ready', () => colleague.ready(), 20_000, dump);
       const [laptopId, colleagueId] = [String(laptop.ready()!.nodeId), String(colleague.ready()!.nodeId)];
-      await waitUntil('both see each other', () => upIds(laptop.events).has(colleagueId) && upIds(colleague.events).has(laptopId), 30_000, dump);
+      await until('both see each other', () => (upIds(laptop.events).has(colleagueId) && upIds(colleague.events).has(laptopId)) || undefined, 30_000, dump);
       const seen = colleague.events.filter((e) => e.event === 'peer.up' && e.nodeId === laptopId).at(-1)!;
       assert.ok(String(seen.addr).startsWith(`${moved}:`), `the colleague reached the laptop at its new address: ${JSON.stringify(seen)}`);
     } finally {

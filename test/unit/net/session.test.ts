@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { Counters } from '../../../server/src/net/counters';
 import type { SessionMessage } from '../../../protocol/mesh';
 import { FakeClock } from './support/fakeClock';
-import { openSessionPair } from './support/sessionPair';
+import { until } from '../../support/until';
+import { advanceTalking, drained, openSessionPair } from './support/sessionPair';
 
 function collect(session: import('../../../server/src/net/session').Session, count: number): Promise<SessionMessage[]> {
   const got: SessionMessage[] = [];
@@ -152,10 +153,12 @@ describe('net/session', () => {
   });
 
   it('a quiet session is pinged once per heartbeat, not per peer per second', async () => {
-    const pair = await openSessionPair({ heartbeatMs: 200, deadAfterMs: 2000 });
+    const clock = new FakeClock();
+    const pair = await openSessionPair({ clock, heartbeatMs: 200, deadAfterMs: 2000 });
     try {
+      await drained(pair); // the ping each side sends at open, and its pong
       const before = pair.a.stats.framesOut + pair.b.stats.framesOut;
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await advanceTalking(clock, pair, 1000);
       const frames = pair.a.stats.framesOut + pair.b.stats.framesOut - before;
       // A ping and its pong per quiet heartbeat on each side at most: 1000 / 200 * 2 * 2.
       assert.ok(frames >= 2 && frames <= 20, `${frames} frames in 1 s`);
@@ -166,14 +169,15 @@ describe('net/session', () => {
   });
 
   it('only one side pings a quiet session; the other answers (one ping and one pong per heartbeat, not two of each)', async () => {
-    const pair = await openSessionPair({ heartbeatMs: 150, deadAfterMs: 2000 });
+    const clock = new FakeClock();
+    const pair = await openSessionPair({ clock, heartbeatMs: 150, deadAfterMs: 2000 });
     try {
       // Both sides ping once at open (the round trip and the clock are known from the start).
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await drained(pair);
       const pongs = { a: 0, b: 0 };
       pair.a.on('rtt', () => pongs.a++);
       pair.b.on('rtt', () => pongs.b++);
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await advanceTalking(clock, pair, 1100);
       const [pinger, answerer] = pongs.a >= pongs.b ? [pongs.a, pongs.b] : [pongs.b, pongs.a];
       assert.ok(pinger >= 4, `the pinging side heard ${pinger} pongs in 1.2 s`);
       assert.equal(answerer, 0, `the answering side pinged too (${answerer} pongs)`);
@@ -185,12 +189,17 @@ describe('net/session', () => {
   });
 
   it('a peer that stalls for less than the dead-after time keeps its session and gets what was sent meanwhile', async () => {
-    const pair = await openSessionPair({ heartbeatMs: 100, deadAfterMs: 1500 });
+    const clock = new FakeClock();
+    const pair = await openSessionPair({ clock, heartbeatMs: 100, deadAfterMs: 1500 });
     try {
       const received = collect(pair.a, 3);
       pair.rawA.pause(); // a reads nothing, answers nothing: its event loop is busy elsewhere
       for (let i = 0; i < 3; i++) pair.b.send(env(i));
-      await new Promise((resolve) => setTimeout(resolve, 600));
+      // The stall: 600 ms pass (b's probe after 100 ms goes unanswered) while a reads nothing.
+      for (let passed = 0; passed < 600; passed += 5) {
+        clock.advance(5);
+        await new Promise((resolve) => setImmediate(resolve)); // what b queued meanwhile is written
+      }
       pair.rawA.resume();
       assert.deepEqual((await received).map((m) => (m as { e: { seq: number } }).e.seq), [0, 1, 2]);
       assert.equal(pair.b.state, 'open');
@@ -241,8 +250,9 @@ describe('net/session', () => {
     try {
       pair.rawA.pause(); // a's socket stays open, but a reads (and so answers) nothing
       const outcomes: boolean[] = [];
+      const written = pair.b.stats.framesOut;
       pair.b.probe(1000, (answered) => outcomes.push(answered));
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await until('the probe ping written', () => pair.b.stats.framesOut > written || undefined, 2000);
       clock.advance(999);
       assert.deepEqual(outcomes, []);
       clock.advance(1);

@@ -6,6 +6,8 @@ import { Session, type SessionOptions } from '../../../../server/src/net/session
 import { systemClock } from '../../../../server/src/kernel/clock';
 import { generateIdentity } from '../../../../server/src/kernel/identity';
 import { silentLogger } from '../../../../server/src/kernel/log';
+import type { ManualClock } from '../../../support/manualClock';
+import { until } from '../../../support/until';
 
 export interface SessionPair {
   a: Session;
@@ -63,4 +65,33 @@ export async function openSessionPair(options: SessionPairOptions = {}): Promise
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * Resolves once each side has read every message the other has written. A session writes what it
+ * queued in a setImmediate after the turn (flushScheduler.ts), and an answer (a pong) is queued in
+ * the turn that reads what it answers, so once the counts agree after a turn, nothing is in flight.
+ */
+export async function drained(pair: SessionPair, timeoutMs = 2000): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  const { a, b } = pair;
+  await until(
+    'both sessions to have read what the other wrote',
+    () => (a.stats.messagesOut === b.stats.messagesIn && b.stats.messagesOut === a.stats.messagesIn) || undefined,
+    timeoutMs,
+    () => `a wrote ${a.stats.messagesOut} and read ${a.stats.messagesIn}; b wrote ${b.stats.messagesOut} and read ${b.stats.messagesIn}`,
+  );
+}
+
+/**
+ * Moves the pair's manual clock on by `ms` in steps of `stepMs`, and after each step lets the
+ * sessions read what it made them send (a ping, its pong): with steps well below the keepalive grid
+ * (heartbeatMs / 6), an answer is read before the next deadline, as on a live link. Time passes
+ * only here, so a round trip takes none of it.
+ */
+export async function advanceTalking(clock: ManualClock, pair: SessionPair, ms: number, stepMs = 5): Promise<void> {
+  for (let passed = 0; passed < ms; passed += stepMs) {
+    clock.advance(Math.min(stepMs, ms - passed));
+    await drained(pair);
+  }
 }
