@@ -10,7 +10,7 @@ import type { Clock } from '../kernel/clock';
 import type { Logger } from '../kernel/log';
 import { privateFileMode } from '../kernel/privateFiles';
 import type { ModelDownloadProgress } from '../../../protocol/personas';
-import { cancelModelDownload, type LlamaModelsOptions } from './brains/llama';
+import { cancelModelDownload, type LlamaModelsOptions } from './brains/modelDownload';
 
 export interface ModelDownloadsOptions {
   folder: string;

@@ -16,7 +16,7 @@ import type { Brain } from './brains/brain';
 import type { LlamaAdapterSpec } from '../models/loraAdapter';
 import { createBrainFactory } from './brains';
 import type { LanguageModelBridge } from './brains/vscodeLm';
-import type { LlamaModelsOptions } from './brains/llama';
+import type { LlamaModelsOptions } from './brains/modelDownload';
 import { PersonaDirectory } from './directory';
 import type { DisabledPersonas } from './disabledPersonas';
 import { Participation, type ParticipationOptions } from './participation';

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultParticipation, type BrainConfig, type PersonaDefinition } from '../../../protocol/personas';
 import { BrainError, collect, type BrainRequest } from '../../../server/src/personas/brains/brain';
-import { LlamaBrain, LlamaRuntime } from '../../../server/src/personas/brains/llama';
+import { LlamaBrain } from '../../../server/src/personas/brains/llama';
+import { LlamaRuntime } from '../../../server/src/personas/brains/llamaRuntime';
 import type { LlamaAdapterSpec } from '../../../server/src/models/loraAdapter';
 import { buildLoraAdapter, buildTinyModel, writeTinyFixture, type TinyFixture } from '../../fixtures/gguf/writer';
 

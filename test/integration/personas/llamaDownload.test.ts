@@ -11,12 +11,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PersonaDefinition } from '../../../protocol/personas';
 import { BrainError, collect, type BrainRequest } from '../../../server/src/personas/brains/brain';
-import { LlamaBrain, LlamaRuntime, type LlamaModelsOptions } from '../../../server/src/personas/brains/llama';
+import { LlamaBrain } from '../../../server/src/personas/brains/llama';
+import { LlamaRuntime } from '../../../server/src/personas/brains/llamaRuntime';
+import type { LlamaModelsOptions } from '../../../server/src/personas/brains/modelDownload';
 import { ModelDownloads } from '../../../server/src/personas/modelDownloads';
 import { systemClock } from '../../../server/src/kernel/clock';
 import { silentLogger } from '../../../server/src/kernel/log';
 import type { ModelDownloadProgress } from '../../../protocol/personas';
 import { writeTinyFixture } from '../../fixtures/gguf/writer';
+import { until } from '../../support/until';
 
 interface Hub {
   server: Server;
@@ -153,8 +156,7 @@ describe('llama brain: hf: models downloaded into the models folder', function (
     try {
       const first = collect(watched().reply(request()));
       const second = collect(watched().reply(request()));
-      const started = Date.now();
-      while (!events.some((event) => event.state === 'downloading') && Date.now() - started < 20_000) await new Promise((resolve) => setTimeout(resolve, 20));
+      await until('the stalled download to report progress', () => (events.some((event) => event.state === 'downloading') ? true : undefined), 20_000);
       assert.equal(downloads.cancel('hf:owner/repo/tiny.gguf'), true);
       for (const reply of [first, second]) {
         await assert.rejects(reply, (e: unknown) => e instanceof BrainError && e.code === 'cancelled' && /download of hf:owner\/repo\/tiny\.gguf was cancelled/.test(e.message));

@@ -11,9 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PersonaDefinition } from '../../../protocol/personas';
 import { BrainError, collect, type BrainMessage, type BrainRequest } from '../../../server/src/personas/brains/brain';
-import { LlamaBrain, LlamaRuntime, toChat } from '../../../server/src/personas/brains/llama';
+import { LlamaBrain, toChat } from '../../../server/src/personas/brains/llama';
+import { LlamaRuntime } from '../../../server/src/personas/brains/llamaRuntime';
 import { OpenAiBrain } from '../../../server/src/personas/brains/openai';
 import { writeTinyFixture, type TinyFixture } from '../../fixtures/gguf/writer';
+import { until } from '../../support/until';
 
 interface ChatCompletionBody {
   model: string;
@@ -150,8 +152,7 @@ describe('openai brain against an OpenAI-compatible endpoint backed by the tiny 
       })(),
       (e: unknown) => e instanceof BrainError && e.code === 'cancelled',
     );
-    const deadline = Date.now() + 5000;
-    while (endpoint.cancelled() === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await until('the model process to stop the generation', () => (endpoint.cancelled() > 0 ? true : undefined), 5000);
     assert.equal(endpoint.cancelled(), 1);
     // The model process is free again.
     assert.ok((await collect(persona().reply(request()))).length > 0);

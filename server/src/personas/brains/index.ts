@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import type { PersonaDefinition } from '../../../../protocol/personas';
 import { BrainError, type Brain, type BrainRequest } from './brain';
 import { LibrarianBrain, LibrarianIndex, type LibrarianOptions } from './librarian';
-import { LlamaBrain, type LlamaBrainOptions, type LlamaModelsOptions } from './llama';
+import { LlamaBrain, type LlamaBrainOptions } from './llama';
+import type { LlamaModelsOptions } from './modelDownload';
 import { OpenAiBrain } from './openai';
 import { VscodeLmBrain, type LanguageModelBridge } from './vscodeLm';
 

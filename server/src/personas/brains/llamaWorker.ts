@@ -1,7 +1,7 @@
 /**
  * The model process of the `llama` brain: node-llama-cpp (llama.cpp on the CPU) in a child
  * process, because a malformed model can abort llama.cpp and with it the whole process. Started
- * by llama.ts with node:child_process fork (bundled: server/out/llamaWorker.js; tests: this file
+ * by llamaRuntime.ts with node:child_process fork (bundled: server/out/llamaWorker.js; tests: this file
  * under `--import tsx`). One `Llama` per process; one `LlamaModel` per model file, shared by every
  * persona that uses it; one context per reply, created with the reply's LoRA adapters (LoRA is
  * fixed at context creation). Replies run one at a time. Exits when the parent goes away.
