@@ -43,9 +43,12 @@ describe('evolution across two nodes with a real genome', function () {
 
     const seenOn = (node: MeshNode, outcome: PersonaEvolutionEvent['outcome']) => node.evolution!.history().find((e) => e.outcome === outcome);
     const helper = { nodeId: host.identity.nodeId, personaId: 'helper', name: 'Helper' };
+    // Wall time on purpose: a signal is dated to the millisecond of the node's clock, and two equal
+    // signals in the same millisecond are one signal. Each rating gets a millisecond of its own.
+    const waitForNextMillisecond = () => new Promise((resolve) => setTimeout(resolve, 3));
     const rate = async (values: number[]) => {
       for (const value of values) {
-        await new Promise((resolve) => setTimeout(resolve, 3));
+        await waitForNextMillisecond();
         host.academy!.record({ persona: helper, room: 'general', category: 'technical', value, source: 'review', context: { input: 'a diff' } });
       }
     };

@@ -16,6 +16,7 @@ import type { Leaderboard } from '../../../protocol/academy';
 import { challengeCriteria, type ChallengeSpec, type ChallengeView, type JudgeRef } from '../../../protocol/challenges';
 import type { PersonaSummary } from '../../../protocol/personas';
 import { writeTinyFixture } from '../../fixtures/gguf/writer';
+import { until } from '../../support/until';
 import { CliProcess, cliPath } from '../cli/support';
 
 const group = '239.255.77.77';
@@ -23,15 +24,13 @@ const meshKey = 'challenge tests mesh key';
 const workspace = join(__dirname, '../../fixtures/personas/workspace');
 let nextPort = 36000 + Math.floor(Math.random() * 5000);
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
+/** `until`, with what the nodes said added when it times out. */
 async function waitUntil<T>(what: string, probe: () => T | undefined, timeoutMs: number, diagnostics: () => string = () => ''): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${diagnostics()}`);
-    await sleep(50);
+  try {
+    return await until(what, probe, timeoutMs);
+  } catch (error) {
+    if (!(error instanceof Error && error.message.startsWith('timed out'))) throw error;
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${diagnostics()}`, { cause: error });
   }
 }
 

@@ -9,20 +9,28 @@ import Database from 'libsql';
 import { buildBulkyLoraAdapter } from '../../fixtures/gguf/bulkyAdapter';
 import { writeTinyFixture } from '../../fixtures/gguf/writer';
 import { useTempDir } from '../../support/tempDir';
+import { until } from '../../support/until';
 import { CliProcess } from '../cli/support';
 
 const meshEnv = { PERSONA_MESH_KEY: 'genome integration test key' };
 type Event = Record<string, unknown>;
 
-/** Waits for an event matching `predicate` (already seen or to come); polls, bounded by `timeoutMs`. */
+/** Waits for an event matching `predicate` (already seen or to come), bounded by `timeoutMs`; fails at once if the node exits. */
 async function waitEvent(cli: CliProcess, predicate: (event: Event) => boolean, what: string, timeoutMs = 30_000): Promise<Event> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = cli.events.find(predicate);
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms; last events: ${JSON.stringify(cli.events.slice(-5))}\nstderr:\n${cli.stderr.slice(-3000)}`);
-    if (cli.child.exitCode !== null || cli.child.signalCode !== null) throw new Error(`the node exited before ${what}; stderr:\n${cli.stderr.slice(-3000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  try {
+    return await until(
+      what,
+      () => {
+        const found = cli.events.find(predicate);
+        if (found) return found;
+        if (cli.child.exitCode !== null || cli.child.signalCode !== null) throw new Error(`the node exited before ${what}; stderr:\n${cli.stderr.slice(-3000)}`);
+        return undefined;
+      },
+      timeoutMs,
+    );
+  } catch (error) {
+    if (!(error instanceof Error && error.message.startsWith('timed out'))) throw error;
+    throw new Error(`no ${what} within ${timeoutMs} ms; last events: ${JSON.stringify(cli.events.slice(-5))}\nstderr:\n${cli.stderr.slice(-3000)}`, { cause: error });
   }
 }
 

@@ -9,9 +9,17 @@ import { join, resolve } from 'node:path';
 import { PersonaService } from '../../../server/src/personas/service';
 import type { ChatMessage } from '../../../protocol/rooms';
 import { useTempDir } from '../../support/tempDir';
-import { RoomsNode, sleep, waitFor } from '../rooms/support';
+import { RoomsNode, waitFor } from '../rooms/support';
 
 const fixtureWorkspace = resolve(__dirname, '../../fixtures/personas/workspace');
+/** How long each node collects bids for a question before the best bid answers. */
+const bidWindowMs = 800;
+/**
+ * The bid window is wall time (the rounds run on the system clock): a round opens on a node when
+ * the question reaches it, and closes this long after. Waited for from a moment every node held
+ * the question, it has closed every round.
+ */
+const waitPastBidWindow = () => new Promise((resolve) => setTimeout(resolve, bidWindowMs));
 
 function persona(id: string, front: string): string {
   return `---\nid: ${id}\nbrain: librarian\nrooms: {general: expert}\nparticipation: {cooldownSeconds: 0}\n${front}\n---\nYou are ${id}.\n`;
@@ -30,7 +38,7 @@ describe('personas on real MeshNetwork nodes (loopback)', function () {
     for (const [id, text] of Object.entries(personas)) writeFileSync(join(folder, `${id}.persona.md`), text);
     const node = await RoomsNode.start(name, dir);
     await node.connect(peers);
-    const service = new PersonaService({ rooms: node.rooms, transport: node.transport, workspaceFolders: [fixtureWorkspace], extraFolders: [folder], logger: node.log.logger, participation: { bidWindowMs: 800 }, announceIntervalMs: 1000 });
+    const service = new PersonaService({ rooms: node.rooms, transport: node.transport, workspaceFolders: [fixtureWorkspace], extraFolders: [folder], logger: node.log.logger, participation: { bidWindowMs }, announceIntervalMs: 1000 });
     await service.start();
     nodes.push(node);
     services.push(service);
@@ -46,6 +54,18 @@ describe('personas on real MeshNetwork nodes (loopback)', function () {
 
   const personaReplies = (node: RoomsNode): ChatMessage[] => node.history().filter((m) => m.author.kind === 'persona');
 
+  /**
+   * Every answer `question` will get is on every node: every round for it has closed, every answer
+   * a round started has been posted, and the answers have spread.
+   */
+  async function allAnswersIn(question: string): Promise<void> {
+    await waitFor('the question on every node', () => nodes.every((n) => n.history().some((m) => m.text === question)), 20_000);
+    await waitPastBidWindow();
+    await Promise.all(services.map((s) => s.participation.idle()));
+    const posted = () => new Set(nodes.flatMap((n) => personaReplies(n).map((m) => m.id))).size;
+    await waitFor('every answer on every node', () => nodes.every((n) => personaReplies(n).length === posted()), 20_000);
+  }
+
   it('one answer per question mesh-wide, mentions answered by their persona, shared personas once', async () => {
     const shared = persona('docs', 'triggers: [libsql]');
     const a = await startNode('alice', { net: persona('net', 'triggers: [beacon, handshake]\ncapabilities: [networking]') }, []);
@@ -60,18 +80,20 @@ describe('personas on real MeshNetwork nodes (loopback)', function () {
     );
 
     // An unmentioned question: net (triggers beacon, handshake) outbids docs.
-    c.rooms.send({ roomId: 'general', text: 'How are the beacons authenticated before the handshake?' });
+    const question = 'How are the beacons authenticated before the handshake?';
+    c.rooms.send({ roomId: 'general', text: question });
     await waitFor('an answer', () => personaReplies(c).length >= 1, 20_000);
-    await sleep(1500);
+    await allAnswersIn(question);
     const first = personaReplies(c);
     assert.equal(first.length, 1, first.map((m) => m.text).join('\n---\n'));
     assert.equal(first[0]!.author.nodeId, a.nodeId);
     assert.match(first[0]!.text, /docs\/networking\.md:4/);
 
     // A mention of the persona that bob and carol both host: answered once.
-    a.rooms.send({ roomId: 'general', text: '@docs where is history stored?' });
+    const mention = '@docs where is history stored?';
+    a.rooms.send({ roomId: 'general', text: mention });
     await waitFor('a second answer', () => personaReplies(a).length >= 2, 20_000);
-    await sleep(1500);
+    await allAnswersIn(mention);
     const second = personaReplies(a);
     assert.equal(second.length, 2, second.map((m) => m.text).join('\n---\n'));
     assert.equal(second[1]!.author.participantId, 'docs');

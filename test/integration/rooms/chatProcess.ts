@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { cliPath } from '../cli/support';
+import { until as untilValue } from '../../support/until';
 
 export type CliEvent = Record<string, unknown> & { at: number };
 
@@ -122,12 +123,13 @@ export class ChatProcess {
   }
 }
 
-/** Waits (bounded) until `predicate` holds. */
+/** Waits (bounded) until `predicate` holds: test/support's `until`, with the nodes' logs when it times out. */
 export async function until(what: string, predicate: () => boolean, timeoutMs: number, diagnostics: () => string = () => ''): Promise<void> {
-  const started = Date.now();
-  while (!predicate()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${diagnostics()}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  try {
+    await untilValue(what, () => predicate() || undefined, timeoutMs);
+  } catch (error) {
+    if (!(error instanceof Error && error.message.startsWith('timed out'))) throw error;
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${diagnostics()}`, { cause: error });
   }
 }
 

@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { ServiceError } from '../../../protocol/errors';
 import { registerRoomRemoteMethods } from '../../../server/src/rooms/remoteMethods';
 import { useTempDir } from '../../support/tempDir';
-import { RoomsNode, sleep, waitFor } from './support';
+import { RoomsNode, waitFor } from './support';
+
+/** Lets the other nodes' sends run in between (interleaving on purpose, not a wait for anything). */
+const interleave = () => new Promise((resolve) => setTimeout(resolve, 1));
 
 describe('rooms on real MeshNetwork nodes (loopback)', function () {
   this.timeout(60_000);
@@ -48,7 +51,7 @@ describe('rooms on real MeshNetwork nodes (loopback)', function () {
       nodes.map(async (node, index) => {
         for (let i = 0; i < 30; i++) {
           node.rooms.send({ roomId: 'general', text: `${node.name} #${i}` });
-          if ((i + index) % 3 === 0) await sleep(1);
+          if ((i + index) % 3 === 0) await interleave();
         }
       }),
     );

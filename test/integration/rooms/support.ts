@@ -86,4 +86,4 @@ export class RoomsNode {
   }
 }
 
-export { waitFor, sleep } from '../net/support/meshHarness';
+export { waitFor } from '../net/support/meshHarness';

@@ -15,6 +15,7 @@ import { writeTinyFixture } from '../../fixtures/gguf/writer';
 import { useTempDir } from '../../support/tempDir';
 import { memoryDb } from '../rooms/support';
 import { ManualClock } from '../../support/manualClock';
+import { until } from '../../support/until';
 
 interface TestNode {
   id: string;
@@ -338,7 +339,8 @@ describe('genome exchange (in-memory mesh, real libsql and files)', () => {
       () => 'resolved',
       (error: GenomeError) => error.code,
     );
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The download has started when its re-ask timer waits on the clock (nothing else of d's does).
+    await until('the download waiting for holders', () => (clock.pending().length > 0 ? true : undefined), 5000);
     for (let i = 0; i < 12; i++) clock.advance(3000);
     assert.equal(await outcome, 'no-holders');
     await assert.rejects(failed, /no peer holds the missing pieces of genome "Bulky"/);

@@ -87,6 +87,13 @@ describe('genome requests from the editor (list)', () => {
     await publisher.publish({ name: 'First', description: 'one', capabilities: ['one'], prompt: 'One.' });
 
     const { connection, handlers, changes } = fakeConnection();
+    // Every mesh search the editor's node starts, counted where it starts.
+    const searches = { count: 0 };
+    const query = editor.query.bind(editor);
+    editor.query = (value) => {
+      searches.count++;
+      return query(value);
+    };
     let now = 0;
     const registration = registerGenomeHandlers(connection as never, () => Promise.resolve(genomeNode(editor)), silentLogger, () => now);
     const list = (params: { ask?: boolean }) => handlers.get(GenomeListRequest.method)!(params) as Promise<Listed>;
@@ -99,10 +106,13 @@ describe('genome requests from the editor (list)', () => {
       await publisher.publish({ name: 'Second', description: 'two', capabilities: ['two'], prompt: 'Two.' });
       now += 10_000;
       const before = changes.count;
+      const searched = searches.count;
       assert.deepEqual((await list({})).network.map((g) => g.name), ['First'], 'within 30 s no new search');
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(searches.count, searched, 'within 30 s no new search');
       assert.equal(changes.count, before);
       assert.deepEqual((await list({ ask: true })).network.map((g) => g.name).sort(), ['First', 'Second'], 'ask waits for every peer');
+      // The asked search went round the mesh after the plain list: one started later by that list would show here.
+      assert.equal(searches.count, searched + 1, 'within 30 s no new search: only the asked one');
 
       await publisher.publish({ name: 'Third', description: 'three', capabilities: ['three'], prompt: 'Three.' });
       now += 30_000;
@@ -123,7 +133,6 @@ describe('genome requests from the editor (list)', () => {
     const list = () => handlers.get(GenomeListRequest.method)!({}) as Promise<Listed>;
     try {
       assert.deepEqual((await list()).network, [], 'alone at start: the search finds nothing');
-      await new Promise((resolve) => setTimeout(resolve, 50));
       // A peer comes up a moment later (the clock has not moved: well within 30 s).
       const late = await addService('c');
       await late.publish({ name: 'Late', description: 'late', capabilities: ['late'], prompt: 'Late.' });

@@ -12,6 +12,7 @@ import {
   LanguageModelChunkNotification,
   type LanguageModelChatParams,
 } from '../../../protocol/personas';
+import { until } from '../../support/until';
 
 const persona = parsePersonaFile('---\nid: lm\nbrain:\n  provider: vscode-lm\n  model: gpt-4o\n---\nBe kind.\n', { file: '/lm.persona.md' }).persona!;
 
@@ -83,7 +84,10 @@ describe('vscode-lm brain (through the client)', () => {
       (e: unknown) => e instanceof BrainError && e.code === 'cancelled',
     );
     assert.deepEqual(parts, ['partial']);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await until('the cancel notification at the client', () => (cancelled.length > 0 ? true : undefined), 5000);
+    // A later request on the same connection reaches the client after any further cancel sent before it: once only.
+    await collect(new VscodeLmBrain(persona.brain, bridge).reply({ persona, question: 'q', messages: [{ role: 'user', content: 'after' }] }));
+    assert.equal(asked.length, 2);
     assert.deepEqual(cancelled, [asked[0]!.requestId]);
   });
 });

@@ -19,6 +19,7 @@ import {
   TypingNotification,
 } from '../../../protocol/roomsRpc';
 import { registerRoomHandlers } from '../../../server/src/rooms/rpcHandlers';
+import { until } from '../../support/until';
 import { TestMesh, type TestNode } from './support';
 
 async function expectError(promise: Promise<unknown>, code: number, pattern: RegExp): Promise<void> {
@@ -101,7 +102,7 @@ describe('rooms/rpcHandlers (over a real JSON-RPC connection)', () => {
     b.rooms.typing('general');
     mesh.settle();
     await client.sendNotification(TypingNotification.type, { roomId: 'general' });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until('B\'s message and typing notifications at the client', () => (messages.some((m) => m.text === 'from B') && typing.length > 0) || undefined, 5000);
     assert.ok(messages.some((m) => m.text === 'from B'));
     assert.ok(messages.some((m) => m.id === sent.id && m.deleted));
     assert.ok(changes.some((rooms) => rooms.some((r) => r.id === 'review')));

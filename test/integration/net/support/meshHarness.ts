@@ -41,12 +41,6 @@ export async function waitFor(what: string, predicate: () => boolean, timeoutMs 
   await until(what, () => predicate() || undefined, timeoutMs, diagnostics);
 }
 
-/**
- * @deprecated Not for the net tests (they wait on events with `waitFor`/`until`, or name a
- * protocol timeout with `waitPast`): kept only because test/integration/rooms/support.ts
- * re-exports it.
- */
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const barrierPrefix = '/test/barrier/';
 let barrierRounds = 0;
