@@ -132,6 +132,13 @@ export function object<S extends Shape>(shape: S, names: Partial<Record<keyof S,
   };
 }
 
+/** The token of LSP work-done progress (`workDoneToken`): an integer or a short string. */
+export const progressToken: Check<number | string> = (value, name) => {
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
+  if (typeof value === 'string' && value.length > 0 && value.length <= 200) return value;
+  throw new ServiceError('invalid', `${name} must be an integer or a short text`);
+};
+
 /** A further rule over a checked value (e.g. "a message has text or an attachment"); `rule` throws. */
 export function refine<T>(check: Check<T>, rule: (value: T, name: string) => void): Check<T> {
   return (value, name) => {

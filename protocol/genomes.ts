@@ -16,8 +16,8 @@
  *   for one node. Bulk traffic leaves a session after control and chat, so transfers never delay
  *   chat; downloaders keep few requests in flight per peer, which bounds the queues.
  */
-import { RequestType, NotificationType } from 'vscode-languageserver-protocol';
-import { boolean, integer, list, object, optional, text, type Check } from './check';
+import { RequestType, NotificationType, type WorkDoneProgressParams } from 'vscode-languageserver-protocol';
+import { boolean, integer, list, object, optional, progressToken, text, type Check } from './check';
 import { ServiceError } from './errors';
 
 export const genomeManifestVersion = 1;
@@ -248,15 +248,14 @@ export namespace GenomeQueryRequest {
 }
 
 export namespace GenomeDownloadRequest {
-  /** Client → server: downloads a genome (answers when complete; progress by notification). */
+  /**
+   * Client → server: downloads a genome and answers when it is complete. With a `workDoneToken`
+   * the asker gets its progress as LSP work-done progress (`$/progress`: begin, reports, end);
+   * cancelling the request (`$/cancelRequest`) stops the download, and the verified pieces stay
+   * for a later resume. Every client also sees every download as GenomeProgressNotification.
+   */
   export const method = 'mesh/genomes/download';
-  export const type = new RequestType<{ id: string }, GenomeProgress, void>(method);
-}
-
-export namespace GenomeCancelRequest {
-  /** Client → server: stops a download (progress stays for a later resume). */
-  export const method = 'mesh/genomes/cancel';
-  export const type = new RequestType<{ id: string }, void, void>(method);
+  export const type = new RequestType<{ id: string } & WorkDoneProgressParams, GenomeProgress, void>(method);
 }
 
 export namespace GenomeManifestRequest {
@@ -350,8 +349,9 @@ export const genomeParams = {
       { required: 'the required capabilities', preferred: 'the preferred capabilities', antipatterns: 'the antipatterns', minScore: 'the minimum score', maxResults: 'the most results', timeoutMs: 'the timeout' },
     ),
   ),
-  /** download, cancel, manifest, delete. */
+  /** manifest, delete. */
   id: object({ id: genomeId }, { id: 'the genome id' }),
+  download: object({ id: genomeId, workDoneToken: optional(progressToken) }, { id: 'the genome id', workDoneToken: 'the progress token' }),
   publish: object(
     {
       name: text({ max: genomeManifestLimits.nameChars, allowEmpty: true }),

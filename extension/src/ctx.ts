@@ -2,6 +2,7 @@
  * Owns the language client that runs the mesh server (the rust-analyzer `Ctx` pattern). Commands
  * go through here, so they keep answering while the server is down or restarting.
  */
+import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import {
   CloseAction,
@@ -12,8 +13,13 @@ import {
   LanguageClient,
   State,
   TransportKind,
+  WorkDoneProgress,
   type LanguageClientOptions,
   type ServerOptions,
+  type WorkDoneProgressBegin,
+  type WorkDoneProgressEnd,
+  type WorkDoneProgressParams,
+  type WorkDoneProgressReport,
 } from 'vscode-languageclient/node';
 import { meshKeyEnvVariable } from '../../server/src/kernel/meshKey';
 import { LogNotification, SetLogLevelNotification, StatusNotification, StatusRequest, type ServerInitOptions } from '../../protocol/extension';
@@ -219,6 +225,27 @@ export class Ctx implements vscode.Disposable {
     const client = this.client;
     if (!client || client.state !== State.Running) throw new ServerNotRunningError(this.serverStateValue);
     return params === undefined ? client.sendRequest(type as RequestType0<unknown, void>) : client.sendRequest(type as RequestType<unknown, unknown, void>, params);
+  }
+
+  /**
+   * A long request: the server reports its progress as LSP work-done progress on a token made
+   * here (`$/progress`, given to `onProgress`), and cancelling `token` cancels the request
+   * (`$/cancelRequest`), which stops the work on the server.
+   */
+  async sendLongRequest<P extends WorkDoneProgressParams, R>(
+    type: RequestType<P, R, void>,
+    params: Omit<P, 'workDoneToken'>,
+    options: { token: vscode.CancellationToken; onProgress: (value: WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd) => void },
+  ): Promise<R> {
+    const client = this.client;
+    if (!client || client.state !== State.Running) throw new ServerNotRunningError(this.serverStateValue);
+    const workDoneToken = randomUUID();
+    const listening = client.onProgress(WorkDoneProgress.type, workDoneToken, options.onProgress);
+    try {
+      return await client.sendRequest(type, { ...params, workDoneToken } as P, options.token);
+    } finally {
+      listening.dispose();
+    }
   }
 
   /** Sends a notification; dropped (it is only a hint, like typing) while the server is down. */

@@ -6,11 +6,9 @@
 import * as vscode from 'vscode';
 import {
   GenomeApplyRequest,
-  GenomeCancelRequest,
   GenomeDeleteRequest,
   GenomeDownloadRequest,
   GenomeManifestRequest,
-  GenomeProgressNotification,
   GenomePublishPersonaRequest,
   GenomeUnapplyRequest,
   type GenomeSummary,
@@ -66,21 +64,18 @@ export function registerGenomeCommands(ctx: Ctx, view: GenomesView, personas: ()
         { location: vscode.ProgressLocation.Notification, title: `Downloading genome ${genome.name}`, cancellable: true },
         async (progress, token) => {
           let reported = 0;
-          const listener = ctx.onNotification(GenomeProgressNotification.type, (update) => {
-            if (update.id !== genome.id || update.totalBytes === 0) return;
-            const percent = Math.floor((update.bytes / update.totalBytes) * 100);
-            progress.report({ increment: percent - reported, message: `${percent}% from ${update.sources.length} peer(s)` });
-            reported = percent;
-          });
-          const cancel = token.onCancellationRequested(() => void ctx.sendRequest(GenomeCancelRequest.type, { id: genome.id }).catch(() => undefined));
+          // Cancel cancels the request: the server stops the download and keeps the verified pieces.
+          const onProgress = (value: { kind: string; percentage?: number; message?: string }) => {
+            if (value.kind !== 'report' || value.percentage === undefined) return;
+            progress.report({ increment: value.percentage - reported, ...(value.message ? { message: value.message } : {}) });
+            reported = value.percentage;
+          };
           try {
-            await ctx.sendRequest(GenomeDownloadRequest.type, { id: genome.id });
+            await ctx.sendLongRequest(GenomeDownloadRequest.type, { id: genome.id }, { token, onProgress });
             void vscode.window.showInformationMessage(`Genome ${genome.name} downloaded and verified.`);
           } catch (error) {
             if (!token.isCancellationRequested) fail(`Download ${genome.name}`, error);
           } finally {
-            listener.dispose();
-            cancel.dispose();
             void view.refresh();
           }
         },

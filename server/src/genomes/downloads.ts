@@ -40,7 +40,8 @@ export interface GenomeDownloadsOptions {
 }
 
 export class GenomeDownloads {
-  private readonly running = new Map<string, { download: Download; promise: Promise<GenomeProgress> }>();
+  /** `end` settles the download's promise when it is stopped from outside (cancel, the node stopping). */
+  private readonly running = new Map<string, { download: Download; promise: Promise<GenomeProgress>; end: (error: GenomeError) => void }>();
 
   constructor(private readonly options: GenomeDownloadsOptions) {}
 
@@ -51,13 +52,18 @@ export class GenomeDownloads {
       const stored = catalog.index.get(id);
       if (!stored) continue;
       logger.info(`resuming the download of genome "${stored.manifest.name}" (${id.slice(0, 12)}…)`);
-      this.download(id).catch((error: Error) => logger.warn(`genome ${id.slice(0, 12)}…: ${error.message}`));
+      this.download(id).catch((error: Error) => {
+        if (!(error instanceof GenomeError && error.code === 'cancelled')) logger.warn(`genome ${id.slice(0, 12)}…: ${error.message}`);
+      });
     }
   }
 
   /** Stops every download (their verified pieces stay) and frees their timers. */
   stop(): void {
-    for (const { download } of this.running.values()) download.stop();
+    for (const { download, end } of this.running.values()) {
+      download.stop();
+      end(new GenomeError('cancelled', 'the node is stopping'));
+    }
     this.running.clear();
   }
 
@@ -95,6 +101,8 @@ export class GenomeDownloads {
     this.options.catalog.index.setDownload(id, 'cancelled', this.options.clock.now());
     const progress = running.download.progress('cancelled', 'the download was cancelled');
     running.download.stop();
+    // Whoever waits on the download (the editor's request, evolution) hears why it ended.
+    running.end(new GenomeError('cancelled', 'the download was cancelled'));
     this.options.events.emit('progress', progress);
   }
 
@@ -146,7 +154,9 @@ export class GenomeDownloads {
       ...(this.options.requestTimeoutMs ? { requestTimeoutMs: this.options.requestTimeoutMs } : {}),
       ...(this.options.requestWindow ? { requestWindow: this.options.requestWindow } : {}),
     });
+    let end: (error: GenomeError) => void = () => undefined;
     const promise = new Promise<GenomeProgress>((resolve, reject) => {
+      end = reject;
       // Active states only: a download is complete once completeDownload's checks pass, which emit it.
       download.on('progress', (progress) => {
         if (progress.state === 'active') events.emit('progress', progress);
@@ -163,7 +173,9 @@ export class GenomeDownloads {
         reject(error);
       });
     });
-    this.running.set(id, { download, promise });
+    // A download nobody waits on (resumed at start) may end by cancel or stop: not an unhandled rejection.
+    promise.catch(() => undefined);
+    this.running.set(id, { download, promise, end });
     logger.info(`downloading genome "${manifest.name}" (${id.slice(0, 12)}…, ${formatBytes(size)}, ${download.piecesDone} pieces already here)`);
     download.start();
     return promise;

@@ -3,12 +3,11 @@
  * Failures reach the client as ResponseErrors whose message is one line for the user.
  */
 import { dirname, resolve as resolvePath } from 'node:path';
-import { ResponseError, type Connection, type Disposable } from 'vscode-languageserver';
+import { ResponseError, type Connection, type Disposable, type WorkDoneProgressReporter } from 'vscode-languageserver';
 import { describeError } from '../kernel/lifecycle';
 import type { Logger } from '../kernel/log';
 import {
   GenomeApplyRequest,
-  GenomeCancelRequest,
   GenomeChangedNotification,
   GenomeDeleteRequest,
   GenomeDownloadRequest,
@@ -29,7 +28,7 @@ import type { GenomeApplier } from './apply';
 import { GenomeError } from './errors';
 import type { GenomeService } from './service';
 
-export type GenomeConnection = Pick<Connection, 'onRequest' | 'onNotification' | 'sendNotification'>;
+export type GenomeConnection = Pick<Connection, 'onRequest' | 'onNotification' | 'sendNotification'> & { window: Pick<Connection['window'], 'attachWorkDoneProgress'> };
 
 /** Genome failures are the user's to fix (size, space, signature...): one code for all, the message says which. */
 const genomeErrorCode = 4090;
@@ -61,6 +60,9 @@ export function registerGenomeHandlers(connection: GenomeConnection, source: () 
   let lastQueryPeers = '';
   let changedSoon: NodeJS.Immediate | undefined;
   const progressSentAt = new Map<string, number>();
+  /** The work-done progress of each download an editor asked for with a token. */
+  const reporters = new Map<string, Set<WorkDoneProgressReporter>>();
+  // One throttle for both: every client's notification and the asker's $/progress.
   const onProgress = (progress: GenomeProgress) => {
     if (progress.state === 'active') {
       const last = progressSentAt.get(progress.id);
@@ -70,6 +72,9 @@ export function registerGenomeHandlers(connection: GenomeConnection, source: () 
       progressSentAt.delete(progress.id);
     }
     void connection.sendNotification(GenomeProgressNotification.type, progress).catch(() => undefined);
+    if ((progress.state !== 'active' && progress.state !== 'complete') || progress.totalBytes === 0) return;
+    const percent = Math.floor((progress.bytes / progress.totalBytes) * 100);
+    for (const reporter of reporters.get(progress.id) ?? []) reporter.report(percent, `${percent}% from ${progress.sources.length} peer(s)`);
   };
   // One notification per turn, however many manifests one answer brought.
   const onChanged = () => {
@@ -116,9 +121,26 @@ export function registerGenomeHandlers(connection: GenomeConnection, source: () 
     return genomes.list();
   });
   handlers.request(GenomeQueryRequest.type, genomeParams.query, ({ genomes }, query) => genomes.query(query ?? {}));
-  // The download answers when complete: its progress goes by notification (onProgress), and the editor stops it with GenomeCancelRequest.
-  handlers.request(GenomeDownloadRequest.type, genomeParams.id, ({ genomes }, p) => genomes.download(p.id));
-  handlers.request(GenomeCancelRequest.type, genomeParams.id, ({ genomes }, p) => genomes.cancel(p.id));
+  // The download answers when complete; the asker follows it by $/progress and stops it by cancelling the request.
+  handlers.request(GenomeDownloadRequest.type, genomeParams.download, async ({ genomes }, p, token) => {
+    const reporter = p.workDoneToken === undefined ? undefined : connection.window.attachWorkDoneProgress(p.workDoneToken);
+    const watching = reporters.get(p.id) ?? new Set<WorkDoneProgressReporter>();
+    if (reporter) {
+      reporter.begin(`Downloading genome ${p.id.slice(0, 12)}…`, 0, undefined, true);
+      reporters.set(p.id, watching.add(reporter));
+    }
+    const cancel = token.onCancellationRequested(() => genomes.cancel(p.id));
+    try {
+      return await genomes.download(p.id);
+    } finally {
+      cancel.dispose();
+      if (reporter) {
+        watching.delete(reporter);
+        if (watching.size === 0) reporters.delete(p.id);
+        reporter.done();
+      }
+    }
+  });
   handlers.request(GenomeManifestRequest.type, genomeParams.id, ({ genomes }, p) => genomes.manifest(p.id) ?? null);
   handlers.request(GenomeDeleteRequest.type, genomeParams.id, ({ genomes }, p) => genomes.remove(p.id));
   handlers.request(GenomePublishRequest.type, genomeParams.publish, ({ genomes }, p) => genomes.publish(p));

@@ -77,7 +77,6 @@ describe('genomes/rpcHandlers fuzzed (fast-check): every request answers or refu
           'mesh/genomes/list': paramsOf({ ask: fc.boolean() }),
           'mesh/genomes/query': paramsOf({ required: strings, preferred: strings, antipatterns: strings, minScore: fc.double(), maxResults: fc.integer(), timeoutMs: fc.integer({ min: -10, max: 50 }) }),
           'mesh/genomes/download': paramsOf({ id }),
-          'mesh/genomes/cancel': paramsOf({ id }),
           'mesh/genomes/manifest': paramsOf({ id }),
           'mesh/genomes/delete': paramsOf({ id: fc.constantFrom('f'.repeat(64), 'nope', '') }),
           'mesh/genomes/publish': paramsOf({

@@ -5,7 +5,7 @@ import { GenomeService } from '../../../server/src/genomes/service';
 import { systemClock } from '../../../server/src/kernel/clock';
 import { generateIdentity } from '../../../server/src/kernel/identity';
 import { silentLogger } from '../../../server/src/kernel/log';
-import { ResponseError } from 'vscode-languageserver';
+import { CancellationToken, ResponseError } from 'vscode-languageserver';
 import { serviceErrorRpcCodes } from '../../../protocol/errors';
 import {
   GenomeApplyRequest,
@@ -36,8 +36,8 @@ function fakeConnection() {
   const handlers = new Map<string, (params: unknown) => Promise<unknown>>();
   const changes = { count: 0 };
   const connection = {
-    onRequest: (type: { method: string }, handler: (params: unknown) => Promise<unknown>) => {
-      handlers.set(type.method, handler);
+    onRequest: (type: { method: string }, handler: (params: unknown, token: CancellationToken) => Promise<unknown>) => {
+      handlers.set(type.method, (params) => handler(params, CancellationToken.None));
       return { dispose: () => handlers.delete(type.method) };
     },
     sendNotification: (type: { method: string }) => {
