@@ -8,6 +8,7 @@ import type { Leaderboard } from '../../protocol/academy';
 import { resultsDir } from './support/env';
 import { usePersonaPeer } from './support/personaPeer';
 import { activityBarItem, pickQuickInputRow, runCommand, runCommandAndPick } from './support/workbench';
+import { until } from '../support/until';
 
 const persona = (id: string, name: string) => `---
 id: ${id}
@@ -20,7 +21,6 @@ rooms:
 You are ${name}. Answer from the documents.
 `;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('e2e: a challenge from the palette, judged in the chat panel', function () {
   this.timeout(300_000);
@@ -102,14 +102,14 @@ describe('e2e: a challenge from the palette, judged in the chat panel', function
     await page.screenshot({ path: join(resultsDir, 'challenge-revealed.png') });
 
     // The academy's leaderboard on the mesh (the persona's node) changed: one game each, Elo ±16.
-    const deadline = Date.now() + 30_000;
     let board: Leaderboard | undefined;
-    while (!board || board.personas.filter((p) => p.games === 1).length < 2) {
-      assert.ok(Date.now() < deadline, `the leaderboard did not change: ${JSON.stringify(board)}`);
-      stage.peer.send({ op: 'leaderboard' });
-      await sleep(500);
+    const changed = () => {
       board = [...stage.peer.events].reverse().find((e) => e.event === 'leaderboard')?.leaderboard as Leaderboard | undefined;
-    }
+      if (board && board.personas.filter((p) => p.games === 1).length >= 2) return board;
+      stage.peer.send({ op: 'leaderboard' });
+      return undefined;
+    };
+    board = await until('the leaderboard with one game for each', changed, 30_000, () => JSON.stringify(board), 500);
     assert.equal(board.personas.find((p) => p.persona.name === winner)!.elo, 1016);
     assert.equal(board.personas.find((p) => p.persona.name !== winner && p.games === 1)!.elo, 984);
   });
@@ -119,13 +119,17 @@ describe('e2e: a challenge from the palette, judged in the chat panel', function
     await runCommandAndPick(page, 'Persona Mesh: Challenge History', 'Release steps');
     const editor = page.locator('.editor-instance .monaco-editor .view-lines').first();
     await editor.waitFor({ state: 'visible', timeout: 15_000 });
-    const deadline = Date.now() + 10_000;
     let shown = '';
-    while (!/Scores by judge/.test(shown)) {
-      assert.ok(Date.now() < deadline, `Challenge History shows:\n${shown}`);
-      shown = (await editor.innerText()).replaceAll('\u00a0', ' ');
-      await sleep(250);
-    }
+    await until(
+      'the scores by judge in Challenge History',
+      async () => {
+        shown = (await editor.innerText()).replaceAll('\u00a0', ' ');
+        return /Scores by judge/.test(shown) || undefined;
+      },
+      10_000,
+      () => shown,
+      250,
+    );
     assert.match(shown, /# Release steps/);
     assert.match(shown, /\*\*revealed\*\*/);
     assert.match(shown, /### 1\. (Librarian|Scribe) \(answer A\)/);

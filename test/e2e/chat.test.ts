@@ -8,8 +8,8 @@ import { CliProcess } from '../integration/cli/support';
 import { launchBrowser, openWorkbench, workbenchUrl, type Browser } from './support/browser';
 import { log, resultsDir, saveLogs, startWorkbenchServer, tempDir, type WorkbenchServer } from './support/env';
 import { runCommand } from './support/workbench';
+import { until } from '../support/until';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('e2e: chat panel with a headless node in code-server', function () {
   this.timeout(300_000);
@@ -75,7 +75,8 @@ describe('e2e: chat panel with a headless node in code-server', function () {
     const page = browser!.page;
     await runCommand(page, 'Go to File...');
     await page.keyboard.type('sum.ts', { delay: 10 });
-    await sleep(500);
+    // Enter opens the row the quick open lists once it found the file.
+    await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'sum.ts' }).first().waitFor({ state: 'visible' });
     await page.keyboard.press('Enter');
     await page.locator('.monaco-editor .view-lines').first().waitFor({ state: 'visible' });
     await page.locator('.monaco-editor .view-lines').first().click();
@@ -125,11 +126,5 @@ describe('e2e: chat panel with a headless node in code-server', function () {
 });
 
 async function waitForPeerMessage(peer: CliProcess, match: (event: Record<string, unknown>) => boolean, timeoutMs = 30_000): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = peer.events.find((e) => e.event === 'message' && match(e));
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`the headless node did not receive the message; its events: ${JSON.stringify(peer.events.slice(-10))}`);
-    await sleep(200);
-  }
+  return until('the message at the headless node', () => peer.events.find((e) => e.event === 'message' && match(e)), timeoutMs, () => `its events: ${JSON.stringify(peer.events.slice(-10))}`);
 }

@@ -8,6 +8,7 @@ import { cliPath } from '../integration/cli/support';
 import { log, resultsDir } from './support/env';
 import { usePersonaPeer } from './support/personaPeer';
 import { activityBarItem, runCommand } from './support/workbench';
+import { until } from '../support/until';
 
 const librarian = `---
 id: librarian
@@ -58,17 +59,17 @@ describe('e2e: a persona on another node answers in the chat panel', function ()
     await answer.getByRole('button', { name: 'Good answer' }).click();
     await answer.getByRole('button', { name: 'Good answer', pressed: true }).waitFor({ timeout: 10_000 });
     // The signal travels to the persona's node; its database then exports the rated answer.
-    const deadline = Date.now() + 30_000;
-    let lines: { prompt: unknown; completion: string; label: boolean }[] = [];
-    while (lines.length === 0) {
+    type Line = { prompt: unknown; completion: string; label: boolean };
+    let stderr = '';
+    const exported = (): Line[] | undefined => {
       const result = spawnSync(process.execPath, [cliPath, 'export', '--format', 'kto', '--data-dir', stage.peerDataDir, '--out', '-'], { encoding: 'utf8', timeout: 20_000 });
       assert.equal(result.status, 0, result.stderr);
-      lines = result.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as (typeof lines)[number]);
-      if (lines.length === 0) {
-        assert.ok(Date.now() < deadline, `no rated answer exported from the persona's node: ${result.stderr}`);
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-      }
-    }
+      stderr = result.stderr;
+      const found = result.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Line);
+      return found.length > 0 ? found : undefined;
+    };
+    // Each check runs the CLI export against the running node's database: once a second.
+    const lines = await until("a rated answer exported from the persona's node", exported, 30_000, () => stderr, 1000);
     assert.equal(lines.length, 1);
     assert.equal(lines[0]!.label, true);
     assert.match(lines[0]!.completion, /tag the commit/);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { resultsDir } from './support/env';
 import { usePersonaPeer } from './support/personaPeer';
 import { activityBarItem, pickQuickInputRow, runCommand, waitForNotification } from './support/workbench';
+import { until } from '../support/until';
 
 const reviewer = `---
 id: reviewer
@@ -44,21 +45,22 @@ describe('e2e: code review by a persona on another node, comment threads and the
     await pickQuickInputRow(page, 'cart.js');
     await page.locator('.monaco-editor .view-lines', { hasText: 'cartTotal' }).first().waitFor({ timeout: 20_000 });
     // The persona list comes from the mesh: wait until the remote persona is known, then review.
-    const deadline = Date.now() + 60_000;
-    for (;;) {
+    let shown = '';
+    const picked = async (): Promise<true | undefined> => {
       await runCommand(page, 'Persona Mesh: Review File with Persona');
       const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'Reviewer' });
       try {
         await row.first().waitFor({ state: 'visible', timeout: 3000 });
-        assert.match((await row.first().textContent()) ?? '', /librarian · node /);
-        await row.first().click();
-        break;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
+      } catch {
+        shown = JSON.stringify(await page.locator('.quick-input-widget .quick-input-list .monaco-list-row').allInnerTexts());
         await page.keyboard.press('Escape');
-        await new Promise((resolve) => setTimeout(resolve, 1000));
+        return undefined;
       }
-    }
+      assert.match((await row.first().textContent()) ?? '', /librarian · node /);
+      await row.first().click();
+      return true;
+    };
+    await until('the remote Reviewer in the persona pick', picked, 60_000, () => `rows shown: ${shown}`, 1000);
     const equality = page.locator('.review-widget', { hasText: 'Loose equality' });
     await equality.first().waitFor({ state: 'visible', timeout: 30_000 });
     const declaration = page.locator('.review-widget', { hasText: 'function-scoped' });
@@ -81,11 +83,7 @@ describe('e2e: code review by a persona on another node, comment threads and the
     // Done threads offer no more actions (the title bar follows the thread's context value).
     await equality.locator('.review-actions [aria-label="Accept"]').waitFor({ state: 'detached', timeout: 10_000 });
     await page.keyboard.press('Control+S');
-    const deadline = Date.now() + 10_000;
-    while (!readFileSync(join(stage.env.workspace, 'src', 'cart.js'), 'utf8').includes('let sum = 0;')) {
-      assert.ok(Date.now() < deadline, 'the applied suggestion was not saved');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await until('the applied suggestion saved', () => readFileSync(join(stage.env.workspace, 'src', 'cart.js'), 'utf8').includes('let sum = 0;') || undefined, 10_000);
   });
 
   it('the Leaderboard view ranks the persona from the review signals and shows the signals behind the score', async function () {
@@ -126,11 +124,7 @@ describe('e2e: code review by a persona on another node, comment threads and the
     await page.keyboard.type('// the total', { delay: 5 });
     await page.keyboard.press('Control+S');
     const file = join(stage.env.workspace, 'src', 'cart.js');
-    const saved = Date.now() + 10_000;
-    while (!readFileSync(file, 'utf8').includes('// the total')) {
-      assert.ok(Date.now() < saved, 'the edit was not saved');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await until('the edit saved', () => readFileSync(file, 'utf8').includes('// the total') || undefined, 10_000);
     await board.locator('ul.signals li', { hasText: 'the user wrote their own' }).waitFor({ timeout: 10_000 });
 
     await runCommand(page, 'Persona Mesh: Export Training Data…');

@@ -4,28 +4,10 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { PersonaMeshApi } from '../../extension/src/api';
 import type { NodeStatus } from '../../protocol/status';
+import { untilOk as waitFor } from '../support/until';
 
 const EXTENSION_ID = 'persona-mesh.persona-mesh';
 const NODE_ID = /^[A-Z2-7]{52}$/;
-
-/** Polls fn until it returns a value (errors count as "not yet"); fails after timeoutMs. */
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await fn();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      const detail = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-      throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${detail}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 let apiPromise: Promise<PersonaMeshApi> | undefined;
 function activateExtension(): Promise<PersonaMeshApi> {

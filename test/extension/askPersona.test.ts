@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { PersonaMeshApi } from '../../extension/src/api';
+import { until } from '../support/until';
 
 const EXTENSION_ID = 'persona-mesh.persona-mesh';
 
@@ -45,21 +46,19 @@ export function askPersonaSuite(): void {
       writeFileSync(join(workspace, '.mesh', 'personas', 'docs-helper.persona.md'), persona);
 
       // The persona is picked up live; until then askPersona says it does not know it.
-      const deadline = Date.now() + 60_000;
-      let answer: Awaited<ReturnType<PersonaMeshApi['askPersona']>> | undefined;
       let streamed = '';
       let lastError: unknown;
-      while (!answer && Date.now() < deadline) {
+      const asked = async () => {
         try {
           streamed = '';
-          answer = await api.askPersona('Docs Helper', 'how do I roll back a release?', (delta) => (streamed += delta));
+          return await api.askPersona('Docs Helper', 'how do I roll back a release?', (delta) => (streamed += delta));
         } catch (error) {
           lastError = error;
           if (!/no persona/.test(String(error))) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 250));
+          return undefined;
         }
-      }
-      assert.ok(answer, `no answer: ${String(lastError)}`);
+      };
+      const answer = await until('an answer from the persona once it is picked up', asked, 60_000, () => String(lastError), 250);
       assert.equal(answer.personaId, 'docs-helper');
       assert.equal(answer.roomId, 'general');
       assert.match(answer.text, /deployctl rollback/, 'the answer quotes the runbook');

@@ -3,18 +3,9 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { PersonaMeshApi } from '../../extension/src/api';
+import { untilOk as poll } from '../support/until';
 
 const EXTENSION_ID = 'persona-mesh.persona-mesh';
-
-async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
 
 export function genomesSuite(): void {
   describe('extension host: the Genomes view', function () {

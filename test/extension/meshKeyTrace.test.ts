@@ -8,18 +8,9 @@ import * as vscode from 'vscode';
 import type { PersonaMeshApi } from '../../extension/src/api';
 import { generateMeshKey, parseMeshKey } from '../../server/src/kernel/meshKey';
 import type { NodeStatus } from '../../protocol/status';
+import { until as waitFor } from '../support/until';
 
 const EXTENSION_ID = 'persona-mesh.persona-mesh';
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /**
  * The output channel's log file: VS Code writes it under `logs/` in the user data folder, which

@@ -10,18 +10,9 @@ import { createInterface } from 'node:readline';
 import * as vscode from 'vscode';
 import type { PersonaMeshApi } from '../../extension/src/api';
 import { duplicateIdentityProblem, type NodeStatus } from '../../protocol/status';
+import { untilOk as waitFor } from '../support/until';
 
 const EXTENSION_ID = 'persona-mesh.persona-mesh';
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 export function newIdentitySuite(): void {
   describe('extension host: a node on a copy of another node\'s data folder', function () {

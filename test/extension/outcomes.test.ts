@@ -5,14 +5,7 @@ import * as vscode from 'vscode';
 import { createOutcomeTracker } from '../../extension/src/review/outcomes';
 import type { AppliedSuggestion } from '../../extension/src/review/outcomeTracker';
 import type { ReviewOutcomeParams } from '../../protocol/review';
-
-async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { until } from '../support/until';
 
 const applied = (uri: vscode.Uri, index = 0): AppliedSuggestion => ({
   reviewId: 'ext-host',
@@ -44,7 +37,7 @@ export function outcomesSuite(): void {
       task.group = vscode.TaskGroup.Test;
       task.presentationOptions = { reveal: vscode.TaskRevealKind.Never };
       await vscode.tasks.executeTask(task);
-      await until('a test_outcome signal', () => recorded.length > 0, 30_000);
+      await until('a test_outcome signal', () => recorded.length > 0 || undefined, 30_000);
       assert.equal(recorded.length, 1);
       assert.equal(recorded[0]!.source, 'test_outcome');
       assert.equal(recorded[0]!.value, -1);
@@ -59,7 +52,7 @@ export function outcomesSuite(): void {
         collection.set(uri, [error(0), error(1), new vscode.Diagnostic(new vscode.Range(2, 0, 2, 1), 'style', vscode.DiagnosticSeverity.Warning)]);
         outcomes.tracker.applied(applied(uri));
         collection.set(uri, [error(1)]);
-        await until('a compilation_result signal', () => recorded.length > 0, 10_000);
+        await until('a compilation_result signal', () => recorded.length > 0 || undefined, 10_000);
         assert.equal(recorded[0]!.source, 'compilation_result');
         assert.equal(recorded[0]!.value, 1);
         assert.equal(recorded[0]!.detail, 'errors in a.ts: 2 before the suggestion, 1 after');

@@ -4,6 +4,24 @@
  */
 
 /**
+ * As `until`, for a check that throws while the thing is not ready yet (a request to a server still
+ * starting, a command not registered yet): a throw counts as "not yet", and the failure names the
+ * last error.
+ */
+export async function untilOk<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000, intervalMs = 25): Promise<T> {
+  let lastError: unknown;
+  const attempt = async (): Promise<T | undefined> => {
+    try {
+      return await check();
+    } catch (error) {
+      lastError = error;
+      return undefined;
+    }
+  };
+  return until(what, attempt, timeoutMs, () => (lastError === undefined ? '' : `last error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)}`), intervalMs);
+}
+
+/**
  * Polls `check` every 25 ms until it returns a value (anything but undefined: `false` is a value,
  * so write `() => cond || undefined`); fails naming `what` after `timeoutMs`, followed by what
  * `diagnostics` says then (the peers each node sees, its log). `check` may be async (a round trip
@@ -14,6 +32,8 @@ export async function until<T>(
   check: () => T | undefined | Promise<T | undefined>,
   timeoutMs = 30_000,
   diagnostics?: () => string | Promise<string>,
+  /** Between checks; longer when a check is costly (a process spawned, a UI round trip). */
+  intervalMs = 25,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -23,7 +43,7 @@ export async function until<T>(
       const details = diagnostics ? await diagnostics() : '';
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${details ? `\n${details}` : ''}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 25));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
 

@@ -1,7 +1,6 @@
 // Driving the VS Code workbench in the page: command palette, notifications, output, views.
 import type { Locator, Page } from 'playwright-core';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { until } from '../../support/until';
 
 const quickInput = '.quick-input-widget';
 const quickInputBox = `${quickInput} .quick-input-box input`;
@@ -49,9 +48,9 @@ export async function openCommandPalette(page: Page): Promise<Locator> {
  * (the first ~10 s) it closes the palette and opens it again until the row shows.
  */
 export async function runCommand(page: Page, title: string, options: { timeoutMs?: number } = {}): Promise<void> {
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   let attempts = 0;
-  for (;;) {
+  let rows: string[] = [];
+  const ran = async (): Promise<true | undefined> => {
     attempts++;
     await closeQuickInput(page);
     const input = await openCommandPalette(page);
@@ -62,17 +61,15 @@ export async function runCommand(page: Page, title: string, options: { timeoutMs
       await row.waitFor({ state: 'visible', timeout: 2500 });
       await row.click();
       await input.waitFor({ state: 'hidden', timeout: 5000 }).catch(() => undefined);
-      return;
+      return true;
     } catch {
-      if (Date.now() > deadline) {
-        const rows = await page.locator(quickInputRows).allInnerTexts();
-        await closeQuickInput(page);
-        throw new Error(`command "${title}" not in the palette after ${attempts} tries; rows shown: ${JSON.stringify(rows.slice(0, 10))}`);
-      }
+      rows = await page.locator(quickInputRows).allInnerTexts();
       await closeQuickInput(page);
-      await sleep(1000);
+      return undefined;
     }
-  }
+  };
+  // Each try reopens the palette, which then lists the commands registered by then.
+  await until(`command "${title}" in the palette`, ran, options.timeoutMs ?? 60_000, () => `${attempts} tries; rows shown: ${JSON.stringify(rows.slice(0, 10))}`, 1000);
 }
 
 /** Picks a row of an open quick pick by its text. */
@@ -107,15 +104,7 @@ export async function notificationMessages(page: Page): Promise<string[]> {
 
 /** Waits for a notification whose message matches; returns its text. */
 export async function waitForNotification(page: Page, pattern: RegExp, timeoutMs = 30_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const match = (await notificationMessages(page)).find((text) => pattern.test(text));
-    if (match !== undefined) return match;
-    if (Date.now() > deadline) {
-      throw new Error(`no notification matching ${pattern} within ${timeoutMs / 1000} s; shown: ${JSON.stringify(await notificationMessages(page))}`);
-    }
-    await sleep(250);
-  }
+  return until(`a notification matching ${pattern}`, async () => (await notificationMessages(page)).find((text) => pattern.test(text)), timeoutMs, async () => `shown: ${JSON.stringify(await notificationMessages(page))}`, 250);
 }
 
 /** Text of the editor shown in the panel (the Output view's current channel). */
@@ -132,13 +121,17 @@ export async function panelEditorText(page: Page): Promise<string> {
 export async function readOutputChannel(page: Page, channel: string, pattern?: RegExp, timeoutMs = 20_000): Promise<string> {
   await runCommand(page, 'Output: Show Output Channels...');
   await pickQuickInputRow(page, channel);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const text = await panelEditorText(page);
-    if (!pattern || pattern.test(text)) return text;
-    if (Date.now() > deadline) throw new Error(`output channel "${channel}" shows no match for ${pattern} within ${timeoutMs / 1000} s:\n${text}`);
-    await sleep(250);
-  }
+  let text = '';
+  return until(
+    `output channel "${channel}" to match ${String(pattern)}`,
+    async () => {
+      text = await panelEditorText(page);
+      return !pattern || pattern.test(text) ? text : undefined;
+    },
+    timeoutMs,
+    () => text,
+    250,
+  );
 }
 
 /** The activity bar entry of a view container, by its title. */
