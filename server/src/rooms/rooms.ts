@@ -7,16 +7,19 @@
  * Events of a room travel on `/chat/room/{roomId}/events/{eventType}`; this node subscribes only
  * to the rooms it has joined. Presence travels on the fast lane (`/presence/participants`),
  * re-announced every `presenceIntervalMs`.
+ *
+ * A facade over the parts by role, which share a RoomsContext (context.ts): the intake of other
+ * nodes' events (intake.ts), this node's own writes (localWrites.ts), joins, leaves and the room
+ * list (membership.ts) and presence (presenceLane.ts). It owns the log, the sync and the mesh
+ * subscriptions but those of the joined rooms; start() and stop() open and free them.
  */
 import { EventEmitter } from 'node:events';
-import { systemClock, type Clock, type TimerHandle } from '../kernel/clock';
+import { systemClock, type Clock } from '../kernel/clock';
 import type { Component } from '../kernel/lifecycle';
 import { silentLogger, type Logger } from '../kernel/log';
-import { overLimit } from '../../../protocol/sizeLimit';
 import { topics } from '../../../protocol/mesh';
 import {
   defaultRoomId,
-  participantKey,
   roomLimits,
   roomTopics,
   roomWireLimits,
@@ -26,26 +29,28 @@ import {
   type Participant,
   type ParticipantKind,
   type PresenceState,
-  type RoomAnnouncement,
   type RoomEvent,
-  type RoomEventBody,
   type RoomSummary,
   type TypingEvent,
 } from '../../../protocol/rooms';
 import type { HistoryPage, HistoryParams } from '../../../protocol/roomsRpc';
 import type { Db } from '../store/database';
 import { ServiceError } from '../../../protocol/errors';
-import { EventLog, type ApplyOutcome, type EventStatus } from './eventLog';
+import type { RoomsContext } from './context';
+import { EventLog, type ApplyOutcome } from './eventLog';
 import { HybridClock } from './hlc';
+import { RoomIntake } from './intake';
+import { LocalWrites } from './localWrites';
+import { Membership } from './membership';
 import { OwnNumbering } from './ownNumbering';
-import { isPresenceState, PresenceTable } from './presence';
-import { refreshIntervalMs } from '../kernel/refreshInterval';
-import { LimitReport, limitKindOf, scaledAuthorLimits, type AuthorLimits } from './authorLimits';
+import { PresenceTable } from './presence';
+import { PresenceLane } from './presenceLane';
+import { LimitReport, scaledAuthorLimits, type AuthorLimits } from './authorLimits';
 import type { EventAuthenticator } from './signing';
 import { RoomSync, type SyncOptions } from './sync';
-import type { MeshPort, PortMessage } from '../kernel/meshPort';
+import type { MeshPort } from '../kernel/meshPort';
 import { defaultTypingTtlMs, TypingTable } from './typing';
-import { checkRemoteEvent, isAttachment, isMessageId, messageLimitProblem, metadataProblem, requireMessageId, requireRoomId } from './validate';
+import { requireMessageId, requireRoomId } from './validate';
 
 /** A participant hosted by this node (the human at the window, or a persona). */
 export interface LocalParticipant {
@@ -116,15 +121,15 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
   private readonly limits: AuthorLimits;
   private readonly limitReport: LimitReport;
   private readonly numbering: OwnNumbering;
-  private readonly presenceIntervalMs: number;
   private readonly typingTtlMs: number;
+  private readonly writes: LocalWrites;
+  private readonly intake: RoomIntake;
+  private readonly membership: Membership;
+  private readonly presenceLane: PresenceLane;
   private eventLog: EventLog | undefined;
   private sync: RoomSync | undefined;
   private displayName: string;
-  private readonly roomSubscriptions = new Map<string, () => void>();
   private readonly unsubscribe: (() => void)[] = [];
-  private presenceTimer: TimerHandle | undefined;
-  private nextPresenceAt = 0;
   private running = false;
 
   constructor(private readonly options: RoomsOptions) {
@@ -141,15 +146,41 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
       publish: (event) => this.options.transport.publish(topics.chatRoomEvent(event.roomId, event.body.type), event),
       rewrite: (roomId, body) => {
         try {
-          this.appendAndPublish(roomId, body);
+          this.writes.appendAndPublish(roomId, body);
         } catch (error) {
           this.logger.warn(`could not write again an event of this node in "${roomId}": ${(error as Error).message}`);
         }
       },
     });
-    this.presenceIntervalMs = options.presenceIntervalMs ?? 10_000;
     this.typingTtlMs = options.typingTtlMs ?? defaultTypingTtlMs;
     this.displayName = options.displayName.trim().slice(0, roomWireLimits.maxNameChars) || this.nodeId.slice(0, 7);
+
+    const context: RoomsContext = {
+      nodeId: this.nodeId,
+      clock: this.clock,
+      logger: this.logger,
+      transport: options.transport,
+      log: () => this.log,
+      sync: () => this.sync,
+      running: () => this.running,
+      message: (message) => this.emit('message', message),
+      roomsChanged: () => this.emitRoomsChanged(),
+      notify: (outcome) => this.notify(outcome),
+    };
+    const localAuthor = (as?: LocalParticipant) => this.localAuthor(as);
+    // The writes and the intake move one hybrid clock and hold back or renumber one set of our events.
+    const own = { hlc: this.hlc, numbering: this.numbering, authenticator: options.authenticator };
+    this.writes = new LocalWrites({ ...context, ...own, localAuthor });
+    this.intake = new RoomIntake({
+      ...context,
+      ...own,
+      limitReport: this.limitReport,
+      typingTable: this.typingTable,
+      refused: (refusal) => this.emit('refused', refusal),
+      typing: (event) => this.emit('typing', event),
+    });
+    this.membership = new Membership({ ...context, presence: this.presence, writes: this.writes, intake: this.intake, localAuthor });
+    this.presenceLane = new PresenceLane({ ...context, presence: this.presence, intervalMs: options.presenceIntervalMs ?? 10_000, localAuthor });
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -167,17 +198,15 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
 
     this.presence.setLocal(this.humanAuthor(), 'online');
     if (log.ensureRoom(defaultRoomId, defaultRoomId, this.clock.now())) log.setJoined(defaultRoomId, true);
-    for (const room of log.rooms()) if (room.joined) this.subscribeRoom(room.id);
-    if (!this.isMember(defaultRoomId, this.humanAuthor()) && log.room(defaultRoomId)?.joined) this.appendAndPublish(defaultRoomId, { type: 'joined', author: this.humanAuthor() });
+    for (const room of log.rooms()) if (room.joined) this.membership.subscribeRoom(room.id);
+    if (!this.membership.isMember(defaultRoomId, this.humanAuthor()) && log.room(defaultRoomId)?.joined) this.writes.appendAndPublish(defaultRoomId, { type: 'joined', author: this.humanAuthor() });
 
     this.unsubscribe.push(
-      transport.subscribe(roomTopics.presence, (message) => this.onPresence(message)),
-      transport.subscribe(roomTopics.announce, (message) => this.onAnnounce(message)),
+      transport.subscribe(roomTopics.presence, (message) => this.presenceLane.onPresence(message)),
+      transport.subscribe(roomTopics.announce, (message) => this.membership.onAnnounce(message)),
       // A new neighbour hears our presence at once; the rest of the mesh has it already.
-      transport.onPeerUp((nodeId) => this.announcePresenceTo(nodeId)),
-      transport.onPeerDown((nodeId) => {
-        if (this.presence.nodeDown(nodeId)) this.emitRoomsChanged();
-      }),
+      transport.onPeerUp((nodeId) => this.presenceLane.announceTo(nodeId)),
+      transport.onPeerDown((nodeId) => this.presenceLane.onNodeDown(nodeId)),
     );
     this.sync = new RoomSync(
       {
@@ -185,10 +214,10 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
         joinedRooms: () => this.log.rooms().filter((room) => room.joined).map((room) => room.id),
         applyBatch: (events, from) => {
           const before = this.limitReport.total;
-          const fresh = this.applyReceived(events, from, false);
+          const fresh = this.intake.applyReceived(events, from, false);
           return { fresh, limited: this.limitReport.total - before };
         },
-        learnRooms: (roomIds) => this.learnRooms(roomIds),
+        learnRooms: (roomIds) => this.membership.learnRooms(roomIds),
         servable: (event) => this.numbering.servable(event),
         caughtUp: () => this.numbering.confirm(),
         summary: (roomIds) => this.numbering.claim(log.summary(roomIds)),
@@ -200,34 +229,21 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
     );
     this.numbering.start();
     this.sync.start();
-    this.presenceTimer = this.clock.setInterval(() => {
-      if (this.presence.expire()) this.emitRoomsChanged();
-      if (this.clock.monotonic() >= this.nextPresenceAt) this.announcePresence();
-    }, this.presenceIntervalMs);
-    this.announcePresence();
+    this.presenceLane.start();
     this.logger.info(`rooms ready: ${log.rooms().filter((r) => r.joined).length} joined`);
     return Promise.resolve();
   }
 
   stop(): Promise<void> {
     if (!this.running) return Promise.resolve();
-    // Say goodbye so peers show us offline at once instead of after the presence ttl.
-    try {
-      const participants = this.presence.localParticipants().map((p) => ({ ...p, presence: 'offline' as const }));
-      this.options.transport.publish(roomTopics.presence, { nodeId: this.nodeId, participants, ttlMs: this.presenceTtlMs });
-    } catch (error) {
-      this.logger.debug(`presence goodbye not sent: ${String(error)}`);
-    }
+    this.presenceLane.stop();
     this.running = false;
-    this.presenceTimer?.cancel();
-    this.presenceTimer = undefined;
     this.numbering.stop();
     this.limitReport.flush();
     this.sync?.stop();
     this.sync = undefined;
     for (const off of this.unsubscribe.splice(0)) off();
-    for (const off of this.roomSubscriptions.values()) off();
-    this.roomSubscriptions.clear();
+    this.membership.unsubscribeRooms();
     this.eventLog = undefined;
     return Promise.resolve();
   }
@@ -248,52 +264,26 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
     this.displayName = name.trim().slice(0, roomWireLimits.maxNameChars) || this.displayName;
     const me = this.presence.lookup(this.humanAuthor());
     this.presence.setLocal(this.humanAuthor(), me.presence, me.statusText);
-    this.announcePresence();
+    this.presenceLane.announce();
   }
 
   /** Every room this node knows: joined, or seen on the mesh. */
   list(): RoomSummary[] {
-    return this.log.rooms().map((room) => this.summaryOf(room.id));
+    return this.membership.list();
   }
 
   room(roomId: string): RoomSummary {
-    requireRoomId(roomId);
-    if (!this.log.room(roomId)) throw new ServiceError('not-found', `there is no room "${roomId}"`);
-    return this.summaryOf(roomId);
+    return this.membership.room(roomId);
   }
 
   /** Joins a room (creating it mesh-wide if new). Joining twice changes nothing. */
   join(roomId: string, as?: LocalParticipant): RoomSummary {
-    requireRoomId(roomId);
-    const author = this.localAuthor(as);
-    const log = this.log;
-    const created = log.ensureRoom(roomId, roomId, this.clock.now());
-    const room = log.room(roomId)!;
-    if (!room.joined) {
-      log.setJoined(roomId, true);
-      this.subscribeRoom(roomId);
-      this.options.transport.publish(roomTopics.announce, { rooms: [{ id: roomId, name: room.name }] } satisfies RoomAnnouncement);
-      for (const peer of this.options.transport.upPeers()) this.sync?.pull(peer, { again: true });
-    }
-    if (!this.isMember(roomId, author)) this.appendAndPublish(roomId, { type: 'joined', author });
-    else if (created || !room.joined) this.emitRoomsChanged();
-    return this.summaryOf(roomId);
+    return this.membership.join(roomId, as);
   }
 
   /** Leaves a room; the history stays on disk. The node unsubscribes when no local participant is left. */
   leave(roomId: string, as?: LocalParticipant): void {
-    requireRoomId(roomId);
-    const author = this.localAuthor(as);
-    const room = this.log.room(roomId);
-    if (!room) throw new ServiceError('not-found', `there is no room "${roomId}"`);
-    if (this.isMember(roomId, author)) this.appendAndPublish(roomId, { type: 'left', author });
-    const localLeft = this.log.members(roomId).some((m) => m.joined && m.author.nodeId === this.nodeId);
-    if (!localLeft && room.joined) {
-      this.log.setJoined(roomId, false);
-      this.roomSubscriptions.get(roomId)?.();
-      this.roomSubscriptions.delete(roomId);
-      this.emitRoomsChanged();
-    }
+    this.membership.leave(roomId, as);
   }
 
   history(params: HistoryParams): HistoryPage {
@@ -314,56 +304,24 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
   }
 
   send(params: SendOptions, as?: LocalParticipant): ChatMessage {
-    const roomId = this.requireJoined(params.roomId);
-    const author = this.localAuthor(as);
-    const text = typeof params.text === 'string' ? params.text : '';
-    if (text.trim() === '' && !params.attachment) throw new ServiceError('invalid', 'the message is empty');
-    if (params.attachment !== undefined && !isAttachment(params.attachment)) throw new ServiceError('invalid', 'the code attachment is malformed (path, language, 1-based line range, content)');
-    const limit = messageLimitProblem(text, params.attachment) ?? metadataProblem(params.metadata);
-    if (limit) throw new ServiceError('too-large', limit);
-    if (params.replyTo !== undefined && !isMessageId(params.replyTo)) throw new ServiceError('invalid', `"${String(params.replyTo).slice(0, 80)}" is not a message id`);
-    const mentions = params.mentions ?? [];
-    if (!Array.isArray(mentions) || mentions.length > roomWireLimits.maxMentions || !mentions.every((m) => typeof m === 'string' && m.length <= 300)) {
-      throw new ServiceError('invalid', `mentions must be at most ${roomWireLimits.maxMentions} participant keys`);
-    }
-    const body: RoomEventBody = { type: 'message', author, text, mentions: [...mentions] };
-    if (params.attachment) body.attachment = { ...params.attachment };
-    if (params.replyTo) body.replyTo = params.replyTo;
-    if (params.metadata) body.metadata = params.metadata;
-    const { outcome } = this.appendAndPublish(roomId, body);
-    return outcome.messages[0]!;
+    return this.writes.send(params, as);
   }
 
   edit(roomId: string, messageId: string, text: string, as?: LocalParticipant): ChatMessage {
-    const message = this.ownMessage(roomId, messageId, 'edit', as);
-    if (typeof text !== 'string' || text.trim() === '') throw new ServiceError('invalid', 'the new text is empty (delete the message instead)');
-    const limit = messageLimitProblem(text, undefined);
-    if (limit) throw new ServiceError('too-large', limit);
-    const { outcome } = this.appendAndPublish(message.roomId, { type: 'edit', messageId: message.id, author: this.localAuthor(as), text });
-    return outcome.messages[0] ?? this.log.message(message.roomId, message.id)!;
+    return this.writes.edit(roomId, messageId, text, as);
   }
 
   delete(roomId: string, messageId: string, as?: LocalParticipant): void {
-    const message = this.ownMessage(roomId, messageId, 'delete', as);
-    this.appendAndPublish(message.roomId, { type: 'delete', messageId: message.id, author: this.localAuthor(as) });
+    this.writes.delete(roomId, messageId, as);
   }
 
   react(roomId: string, messageId: string, emoji: string, add: boolean, as?: LocalParticipant): ChatMessage {
-    const room = this.requireJoined(roomId);
-    const message = this.log.message(room, requireMessageId(messageId));
-    if (!message) throw new ServiceError('not-found', `message ${messageId} is not in room "${room}"`);
-    if (message.deleted) throw new ServiceError('invalid', 'the message was deleted');
-    if (typeof emoji !== 'string' || emoji.length === 0 || emoji.length > roomWireLimits.maxEmojiChars) throw new ServiceError('invalid', 'a reaction is one emoji (at most 32 characters)');
-    const author = this.localAuthor(as);
-    const has = message.reactions[emoji]?.includes(participantKey(author)) ?? false;
-    if (has === Boolean(add)) return message;
-    const { outcome } = this.appendAndPublish(room, { type: 'reaction', messageId: message.id, author, emoji, add: Boolean(add) });
-    return outcome.messages[0] ?? message;
+    return this.writes.react(roomId, messageId, emoji, add, as);
   }
 
   /** The local participant is typing: tells the room (fast lane, throttled). */
   typing(roomId: string, as?: LocalParticipant): void {
-    const room = this.requireJoined(roomId);
+    const room = this.writes.requireJoined(roomId);
     const author = this.localAuthor(as);
     if (!this.typingTable.shouldSend(room, author, typingSendIntervalMs)) return;
     const event: TypingEvent = { roomId: room, author, ttlMs: this.typingTtlMs };
@@ -376,23 +334,12 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
   }
 
   setPresence(presence: PresenceState, statusText?: string, as?: LocalParticipant): Participant {
-    if (!isPresenceState(presence)) throw new ServiceError('invalid', `"${String(presence)}" is not a presence (online, away, busy, training, evolving, collaborating, offline)`);
-    if (statusText !== undefined && typeof statusText !== 'string') throw new ServiceError('invalid', 'the status text must be text');
-    if (statusText !== undefined && statusText.length > roomWireLimits.maxStatusTextChars) {
-      throw new ServiceError('too-large', `the status text is ${overLimit(statusText.length, roomWireLimits.maxStatusTextChars, 'characters')}`);
-    }
-    const participant = this.presence.setLocal(this.localAuthor(as), presence, statusText);
-    this.announcePresence();
-    this.emitRoomsChanged();
-    return participant;
+    return this.presenceLane.set(presence, statusText, as);
   }
 
   /** Participants who joined a room (and have not left), with their presence. */
   participants(roomId: string): Participant[] {
-    return this.log
-      .members(requireRoomId(roomId))
-      .filter((m) => m.joined)
-      .map((m) => this.presence.lookup(m.author));
+    return this.membership.participants(roomId);
   }
 
   /**
@@ -400,13 +347,7 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
    * announces it, while live): it names the nodes this one hears only through relays.
    */
   humanNames(): Map<string, string> {
-    const names = new Map<string, string>();
-    for (const room of this.log.rooms()) {
-      for (const { author } of this.log.members(room.id)) {
-        if (author.kind === 'human' && author.nodeId !== this.nodeId) names.set(author.nodeId, this.presence.lookup(author).displayName);
-      }
-    }
-    return names;
+    return this.presenceLane.humanNames();
   }
 
   /** Missing ranges of a room's event log, per origin. */
@@ -441,56 +382,8 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
 
   // ---------------------------------------------------------------- internals
 
-  private get presenceTtlMs(): number {
-    return Math.round(this.presenceRefreshMs * 3.5);
-  }
-
   private humanAuthor(): Author {
     return { nodeId: this.nodeId, participantId: humanParticipantId, displayName: this.displayName, kind: 'human' };
-  }
-
-  private isMember(roomId: string, author: Author): boolean {
-    const key = participantKey(author);
-    return this.log.members(roomId).some((m) => m.joined && participantKey(m.author) === key);
-  }
-
-  private requireJoined(roomId: string): string {
-    requireRoomId(roomId);
-    const room = this.log.room(roomId);
-    if (!room) throw new ServiceError('not-found', `there is no room "${roomId}"`);
-    if (!room.joined) throw new ServiceError('not-joined', `join room "${roomId}" first`);
-    return roomId;
-  }
-
-  private ownMessage(roomId: string, messageId: string, action: 'edit' | 'delete', as?: LocalParticipant): ChatMessage {
-    const room = this.requireJoined(roomId);
-    const message = this.log.message(room, requireMessageId(messageId));
-    if (!message) throw new ServiceError('not-found', `message ${messageId} is not in room "${room}"`);
-    const author = this.localAuthor(as);
-    if (participantKey(message.author) !== participantKey(author)) {
-      throw new ServiceError('not-author', `only the author can ${action} this message (it was written by ${message.author.displayName || message.author.participantId})`);
-    }
-    if (message.deleted) throw new ServiceError('invalid', 'the message was deleted');
-    return message;
-  }
-
-  private appendAndPublish(roomId: string, body: RoomEventBody): { event: RoomEvent; outcome: ApplyOutcome } {
-    const authenticator = this.options.authenticator;
-    const result = this.log.appendLocal(roomId, this.hlc.now(), body, authenticator && ((event) => authenticator.sign(event)));
-    this.numbering.send(result.event);
-    this.notify(result.outcome);
-    return result;
-  }
-
-  /**
-   * The mesh holds a different event of ours under a number we used: ours came from an older copy
-   * of this node's database (ownNumbering.ts). Theirs takes the number, every node must agree on it.
-   */
-  private yieldNumber(theirs: RoomEvent): void {
-    const mine = this.log.event(theirs.roomId, theirs.origin, theirs.roomSeq);
-    if (!mine) return;
-    this.notify(this.log.replaceOwn(theirs));
-    this.numbering.lost(mine.event, mine.status === 'ok');
   }
 
   private notify(outcome: ApplyOutcome): void {
@@ -498,189 +391,8 @@ export class Rooms extends EventEmitter<RoomsEvents> implements Component {
     if (outcome.membersChanged) this.emitRoomsChanged();
   }
 
-  private subscribeRoom(roomId: string): void {
-    if (this.roomSubscriptions.has(roomId)) return;
-    this.roomSubscriptions.set(
-      roomId,
-      this.options.transport.subscribe(topics.chatRoom(roomId), (message) => this.onRoomMessage(roomId, message)),
-    );
-  }
-
-  private onRoomMessage(roomId: string, message: PortMessage): void {
-    if (!this.running) return;
-    const eventType = message.topic.slice(topics.chatRoom(roomId).length).split('/')[1];
-    if (eventType === 'typing') {
-      this.onTyping(roomId, message);
-      return;
-    }
-    const body = message.body as Partial<RoomEvent> | null;
-    if (body?.roomId !== roomId) {
-      this.logger.debug(`dropped an event on ${message.topic} for another room`);
-      return;
-    }
-    // Live events come from their origin; relayed copies of others' events travel by sync only.
-    if (body.origin !== message.from) {
-      this.logger.warn(`dropped an event from ${message.from.slice(0, 7)} claiming origin ${String(body.origin).slice(0, 7)}`);
-      return;
-    }
-    this.applyReceived([body], message.from, true);
-  }
-
-  /** Validates and applies received events; returns how many were new. */
-  private applyReceived(values: unknown[], from: string, live: boolean): number {
-    if (!this.running) return 0;
-    const accepted: { event: RoomEvent; status: EventStatus }[] = [];
-    const conflicts: RoomEvent[] = [];
-    for (const value of values) {
-      const verdict = checkRemoteEvent(value);
-      if (verdict.kind === 'drop') {
-        this.logger.warn(`dropped a room event from ${from.slice(0, 7)}: ${verdict.reason}`);
-        continue;
-      }
-      const { event } = verdict;
-      if (this.log.has(event.roomId, event.origin, event.roomSeq)) {
-        if (event.origin === this.nodeId && this.differsFromOurs(event)) conflicts.push(event);
-        continue;
-      }
-      // Over the limit and sent by its origin itself (the session proved who that is): it will be
-      // dropped, so a flood costs no signature check. Relayed, it must be genuine before its key
-      // is kept, or a forger could void the real event's place.
-      const dropping = verdict.kind === 'accept' && from === event.origin && !this.log.withinLimit(event);
-      if (this.options.authenticator && !dropping && !this.options.authenticator.verify(event)) {
-        this.logger.warn(`dropped ${describe(event)} from ${from.slice(0, 7)}: it is not signed by its origin`);
-        continue;
-      }
-      if (verdict.kind === 'refuse') {
-        this.logger.warn(`refused ${describe(verdict.event)} from ${from.slice(0, 7)}: ${verdict.reason}`);
-        this.emit('refused', { event: verdict.event, reason: verdict.reason, from });
-      } else if (verdict.kind === 'ignore') {
-        this.logger.debug(`ignored ${describe(verdict.event)}: ${verdict.reason}`);
-      }
-      const status: EventStatus = verdict.kind === 'accept' ? 'ok' : verdict.kind === 'refuse' ? 'refused' : 'ignored';
-      accepted.push({ event: verdict.event, status });
-      if (status === 'ok' && !this.hlc.observe(verdict.event.hlc)) {
-        this.logger.debug(`${describe(verdict.event)} is more than the allowed drift ahead of our clock; not adopting its time`);
-      }
-    }
-    if (conflicts.length > 0) {
-      this.logger.warn(`the mesh holds ${conflicts.length} event(s) of this node under numbers it used again: its database is older than what it wrote (restored from a backup, or a copied data folder); those numbers go to the mesh's events and this node's are written again after them`);
-      for (const event of conflicts) this.yieldNumber(event);
-    }
-    if (accepted.length === 0) {
-      this.numbering.rewriteLost();
-      return 0;
-    }
-    const outcomes = this.log.applyRemote(accepted);
-    // After this batch, so the rewritten events go after what it brought of ours.
-    this.numbering.rewriteLost();
-    let fresh = 0;
-    let gap = false;
-    let membersChanged = false;
-    outcomes.forEach((outcome, index) => {
-      if (!outcome.inserted) return;
-      fresh++;
-      const { event } = accepted[index]!;
-      if (outcome.limited) {
-        this.limitReport.note(participantKey(event.body.author), limitKindOf(event.body), from);
-        return;
-      }
-      gap ||= outcome.gap;
-      membersChanged ||= outcome.membersChanged;
-      if (event.body.type === 'message' && accepted[index]!.status === 'ok') this.typingTable.clear(event.roomId, event.body.author);
-      if (outcome.refusal) {
-        this.logger.warn(`refused ${describe(event)} from ${from.slice(0, 7)}: ${outcome.refusal}`);
-        this.emit('refused', { event, reason: outcome.refusal, from });
-      }
-      for (const message of outcome.messages) this.emit('message', message);
-    });
-    if (membersChanged) this.emitRoomsChanged();
-    if (live && gap) this.sync?.gapSeen(from);
-    return fresh;
-  }
-
-  /** A genuine event of ours, as the mesh holds it, that is not the one we hold under its number. */
-  private differsFromOurs(event: RoomEvent): boolean {
-    const held = this.log.event(event.roomId, event.origin, event.roomSeq);
-    if (!held || held.status === 'limited') return false;
-    if (held.event.sig !== undefined && held.event.sig === event.sig) return false;
-    if (JSON.stringify(held.event.body) === JSON.stringify(event.body) && held.event.hlc.wall === event.hlc.wall && held.event.hlc.logical === event.hlc.logical) return false;
-    return !this.options.authenticator || this.options.authenticator.verify(event);
-  }
-
-  private onTyping(roomId: string, message: PortMessage): void {
-    const body = message.body as Partial<TypingEvent> | null;
-    if (!body || body.roomId !== roomId || typeof body.author !== 'object' || body.author === null) return;
-    const author = body.author;
-    if (author.nodeId !== message.from || typeof author.participantId !== 'string' || typeof author.displayName !== 'string') return;
-    if (author.participantId.length > roomWireLimits.maxNameChars || author.displayName.length > roomWireLimits.maxNameChars) return;
-    const kind = author.kind === 'persona' || author.kind === 'system' ? author.kind : 'human';
-    const event = this.typingTable.seen(roomId, { nodeId: author.nodeId, participantId: author.participantId, displayName: author.displayName, kind }, Number(body.ttlMs));
-    this.emit('typing', event);
-  }
-
-  private onPresence(message: PortMessage): void {
-    if (!this.running) return;
-    if (this.presence.receive(message.from, message.body)) this.emitRoomsChanged();
-  }
-
-  private onAnnounce(message: PortMessage): void {
-    const body = message.body as Partial<RoomAnnouncement> | null;
-    if (!body || !Array.isArray(body.rooms)) return;
-    this.learnRooms(body.rooms.slice(0, 100).map((room: unknown) => (room as { id?: unknown })?.id).filter((id): id is string => typeof id === 'string'));
-  }
-
-  private learnRooms(roomIds: string[]): void {
-    if (!this.running) return;
-    let changed = false;
-    for (const roomId of roomIds.slice(0, 1000)) {
-      try {
-        requireRoomId(roomId);
-      } catch {
-        continue;
-      }
-      if (this.log.ensureRoom(roomId, roomId, this.clock.now())) changed = true;
-    }
-    if (changed) this.emitRoomsChanged();
-  }
-
-  private announcePresence(): void {
-    if (!this.running) return;
-    this.nextPresenceAt = this.clock.monotonic() + this.presenceRefreshMs - this.presenceIntervalMs / 2;
-    this.options.transport.publish(roomTopics.presence, this.presence.announcement(this.nodeId, this.presenceTtlMs));
-  }
-
-  private announcePresenceTo(nodeId: string): void {
-    if (!this.running) return;
-    this.options.transport.sendTo(nodeId, roomTopics.presence, this.presence.announcement(this.nodeId, this.presenceTtlMs));
-  }
-
-  /** Between two announcements: longer in a larger mesh (refreshInterval.ts). */
-  private get presenceRefreshMs(): number {
-    return refreshIntervalMs(this.presenceIntervalMs, this.presence.nodeCount());
-  }
-
-  private summaryOf(roomId: string): RoomSummary {
-    const room = this.log.room(roomId);
-    const stats = this.log.stats(roomId);
-    const summary: RoomSummary = {
-      id: roomId,
-      name: room?.name ?? roomId,
-      joined: room?.joined ?? false,
-      messageCount: stats.messageCount,
-      participants: this.participants(roomId),
-    };
-    if (stats.lastActivity !== undefined) summary.lastActivity = stats.lastActivity;
-    return summary;
-  }
-
   private emitRoomsChanged(): void {
     if (!this.running || this.listenerCount('roomsChanged') === 0) return;
     this.emit('roomsChanged', this.list());
   }
 }
-
-function describe(event: RoomEvent): string {
-  const type = typeof (event.body as { type?: unknown })?.type === 'string' ? (event.body as { type: string }).type : 'event';
-  return `${type} ${event.origin.slice(0, 7)}:${event.roomSeq} in "${event.roomId}"`;
-}
-
