@@ -30,12 +30,9 @@ export function registerAcademyHandlers(connection: AcademyConnection, source: A
 
   const handlers = requestHandlers(connection, {
     scope: 'academy',
+    service: source,
     // The first request after the node started attaches the notifications.
-    service: async () => {
-      const academy = typeof source === 'function' ? await source() : source;
-      if (academy) attach(academy);
-      return academy;
-    },
+    found: attach,
     unavailable: 'the academy is not available: the mesh node has not started (see Persona Mesh: Show Status)',
     ...(logger ? { logger } : {}),
   });

@@ -21,8 +21,10 @@ export type HandlerConnection = Pick<Connection, 'onRequest' | 'onNotification'>
 export interface RequestHandlersOptions<S> {
   /** Names the feature in an unexpected failure's message ("rooms: …"). */
   scope: string;
-  /** The service, once the node has started it (awaited per request); undefined while it is missing. */
-  service: () => S | undefined | Promise<S | undefined>;
+  /** The service, or where to get it once the node has started it (awaited per request; undefined while it is missing). */
+  service: S | (() => S | undefined | Promise<S | undefined>);
+  /** Called with the service each time a request found it (e.g. to attach its notifications on the first). */
+  found?: (service: S) => void;
   /** The refusal when the service is missing: what the user reads, and where to look. */
   unavailable: string;
   logger?: Logger;
@@ -52,8 +54,10 @@ function checkParams<P>(check: Check<P>, params: unknown): P {
 export function requestHandlers<S>(connection: HandlerConnection, options: RequestHandlersOptions<S>): RequestHandlers<S> {
   const disposables: Disposable[] = [];
   const resolve = async (): Promise<S> => {
-    const service = await options.service();
+    const source = options.service;
+    const service = typeof source === 'function' ? await (source as () => S | undefined | Promise<S | undefined>)() : source;
     if (service === undefined) throw new ServiceError('unavailable', options.unavailable);
+    options.found?.(service);
     return service;
   };
   const fail = (error: unknown, method: string): ResponseError<void> => {

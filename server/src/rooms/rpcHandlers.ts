@@ -59,12 +59,9 @@ export function registerRoomHandlers(connection: RoomConnection, source: RoomsSo
 
   const handlers = requestHandlers(connection, {
     scope: 'rooms',
+    service: source,
     // The first request after the node started attaches the notifications.
-    service: async () => {
-      const rooms = typeof source === 'function' ? await source() : source;
-      if (rooms) attach(rooms);
-      return rooms;
-    },
+    found: attach,
     unavailable: 'rooms are not available: the mesh node has not started (see Persona Mesh: Show Status)',
     ...(logger ? { logger } : {}),
   });
