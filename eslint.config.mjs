@@ -24,11 +24,6 @@ function into(folders, message) {
  * file → the folders it may still reach.
  */
 const knownBreaches = {
-  'server/src/academy/academy.ts': ['rooms'],
-  'server/src/academy/evolution.ts': ['rooms'],
-  'server/src/academy/export.ts': ['rooms'],
-  'server/src/challenges/academyFeed.ts': ['academy'],
-  'server/src/challenges/service.ts': ['rooms'],
   'server/src/lsp/frontMatterContext.ts': ['personas'],
   'server/src/lsp/personaLanguage.ts': ['personas'],
   'server/src/lsp/personaServer.ts': ['personas'],
@@ -37,8 +32,6 @@ const knownBreaches = {
   'server/src/review/librarianReview.ts': ['personas'],
   'server/src/review/prompt.ts': ['personas'],
   'server/src/review/reviewer.ts': ['personas'],
-  'server/src/review/rpcHandlers.ts': ['academy'],
-  'server/src/review/signals.ts': ['academy'],
 };
 
 export function floorRules() {

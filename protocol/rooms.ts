@@ -21,6 +21,13 @@ export interface Author {
   kind: ParticipantKind;
 }
 
+/** A participant of this node (its human, a persona, a system agent): an Author without the node. */
+export interface LocalParticipant {
+  participantId: string;
+  displayName: string;
+  kind: ParticipantKind;
+}
+
 export function participantKey(author: Pick<Author, 'nodeId' | 'participantId'>): string {
   return `${author.nodeId}/${author.participantId}`;
 }
@@ -139,6 +146,12 @@ export interface TypingEvent {
 export const roomIdPattern = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 /** Message ids are `origin:roomSeq` (the origin is a node id; tests use short names). */
 export const messageIdPattern = /^[A-Za-z0-9_-]{1,128}:[1-9][0-9]{0,15}$/;
+
+/** The origin and per-room number a message id (`origin:roomSeq`) is made of. */
+export function parseMessageId(messageId: string): { origin: string; roomSeq: number } {
+  const at = messageId.lastIndexOf(':');
+  return { origin: messageId.slice(0, at), roomSeq: Number(messageId.slice(at + 1)) };
+}
 
 /** The checkers of a room id and a message id in any request (check.ts), with the same words everywhere. */
 export const roomIdCheck: Check<string> = text({ max: 64, pattern: roomIdPattern, hint: (value) => `"${value.slice(0, 80)}" is not a valid room name: use 1-64 lower-case letters, digits, '-' or '_', starting with a letter or digit` });

@@ -30,12 +30,11 @@ import {
   type Signal,
   type SignalCategory,
   type SignalContext,
-  type SignalSource,
+  type RecordSignalInput,
 } from '../../../protocol/academy';
-import { participantKey, type ChatMessage } from '../../../protocol/rooms';
+import { participantKey, type ChatMessage, messageIdCheck, roomIdCheck } from '../../../protocol/rooms';
 import { ServiceError } from '../../../protocol/errors';
 import type { PortMessage } from '../kernel/meshPort';
-import { requireMessageId, requireRoomId } from '../rooms/validate';
 import type { Db } from '../store/database';
 import { dbExportSource, exportTrainingData } from './export';
 import { collectLatencies } from './latency';
@@ -70,22 +69,6 @@ export interface AcademyOptions {
    * clock would otherwise decay every other signal away on every node). Default 1 day.
    */
   maxFutureMs?: number;
-}
-
-/** A signal to record, as other components (review, task outcomes, challenges) describe it. */
-export interface RecordSignalInput {
-  persona: PersonaRef;
-  room: string;
-  messageId?: string;
-  promptId?: string;
-  category: SignalCategory;
-  value: number;
-  source: SignalSource;
-  reason?: string;
-  context: SignalContext;
-  slot?: string;
-  withdrawn?: boolean;
-  opponent?: PersonaRef;
 }
 
 export interface AcademyEvents {
@@ -166,8 +149,8 @@ export class Academy extends EventEmitter<AcademyEvents> implements Component {
   /** A thumbs up/down (or `null`: taken back) from this node's human on a persona message. */
   rate(params: AcademyRateParams): Signal | null {
     if (typeof params !== 'object' || params === null) throw new ServiceError('invalid', 'the rating has no parameters');
-    const roomId = requireRoomId(params.roomId);
-    const messageId = requireMessageId(params.messageId);
+    const roomId = roomIdCheck(params.roomId, 'the room id');
+    const messageId = messageIdCheck(params.messageId, 'the message id');
     const rating = params.rating;
     if (rating !== 'up' && rating !== 'down' && rating !== null) throw new ServiceError('invalid', 'a rating is "up", "down" or null');
     const category = params.category ?? 'technical';

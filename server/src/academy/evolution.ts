@@ -23,7 +23,7 @@ import {
   type PersonaEvolutionEvent,
 } from '../../../protocol/evolution';
 import type { ChatMessage } from '../../../protocol/rooms';
-import type { LocalParticipant } from '../rooms/rooms';
+import type { LocalParticipant } from '../../../protocol/rooms';
 import type { PortMessage } from '../kernel/meshPort';
 import type { Db } from '../store/database';
 import { capabilityGap, defaultThresholds, fallingCategory, keepGenome, windowAfter, windowBefore, type EvolutionThresholds } from './evolutionRules';

@@ -18,7 +18,7 @@
  */
 import { personaKey, type ExportFilter, type ExportFormat, type ExportSummary, type PersonaRef, type Signal } from '../../../protocol/academy';
 import type { ChatMessage } from '../../../protocol/rooms';
-import { isMessageId, parseMessageId } from '../rooms/validate';
+import { messageIdPattern, parseMessageId } from '../../../protocol/rooms';
 import type { Db } from '../store/database';
 import { reviewAnswers, reviewPairs } from './reviewPairs';
 import { compareSignals, effectiveSignals } from './scores';
@@ -62,7 +62,7 @@ export function dbExportSource(db: Db): ExportSource {
   return {
     signals: () => (signals.all() as { body: string }[]).map((row) => JSON.parse(row.body) as Signal),
     message: (roomId, messageId) => {
-      if (!isMessageId(messageId)) return undefined;
+      if (!messageIdPattern.test(messageId)) return undefined;
       const { origin, roomSeq } = parseMessageId(messageId);
       const row = message.get(roomId, origin, roomSeq) as { message: string } | undefined;
       return row && (JSON.parse(row.message) as ChatMessage);

@@ -9,7 +9,7 @@
  * - every signal carries the task as its prompt (`promptId` = `challenge:{id}`) and the persona's
  *   answer, which is what the DPO export pairs (winner's answer chosen, loser's rejected).
  */
-import type { RecordSignalInput } from '../academy/academy';
+import type { RecordSignalInput } from '../../../protocol/academy';
 import type { Signal } from '../../../protocol/academy';
 import { personaKey } from '../../../protocol/academy';
 import { challengeCriteria, challengeLimits, type ChallengeSpec, type ChallengeView, type RevealedAnswer } from '../../../protocol/challenges';

@@ -12,7 +12,7 @@ import type { Component } from '../kernel/lifecycle';
 import { silentLogger, type Logger } from '../kernel/log';
 import { challengeTopics, type ChallengeMeshMessage, type ChallengeSpec, type ChallengeView, type SubmitScoresParams } from '../../../protocol/challenges';
 import { ServiceError } from '../../../protocol/errors';
-import type { LocalParticipant, Rooms } from '../rooms/rooms';
+import type { LocalParticipant } from '../../../protocol/rooms';
 import type { PortMessage } from '../kernel/meshPort';
 import type { Db } from '../store/database';
 import type { ChallengeAcademy } from './academyFeed';
@@ -21,6 +21,12 @@ import { ChallengeCoordinator } from './coordinator';
 import { HeldChallenges, type RoleContext } from './held';
 import { ChallengeParticipant } from './participant';
 import type { ChallengeTransport } from './transport';
+
+/** Where a challenge is announced: the rooms, as far as the service posts in them (Rooms fits). */
+export interface ChallengeRooms {
+  join(roomId: string, as: LocalParticipant): unknown;
+  send(params: { roomId: string; text: string; metadata: Record<string, unknown> }, as: LocalParticipant): unknown;
+}
 
 export interface ChallengeServiceOptions {
   store: { readonly db: Db };
@@ -32,7 +38,7 @@ export interface ChallengeServiceOptions {
   /** Every persona on the mesh, to refuse a challenge naming one nobody hosts. */
   knownPersonas?: () => { nodeId: string; id: string }[];
   /** Where the challenge is announced and revealed. */
-  rooms?: Pick<Rooms, 'join' | 'send'>;
+  rooms?: ChallengeRooms;
   /** Where results go (the coordinator records them); a provider since the academy may start later. */
   academy?: () => ChallengeAcademy | undefined;
   clock?: Clock;

@@ -7,11 +7,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Disposable } from 'vscode-languageserver';
-import type { Academy } from '../academy/academy';
 import { describeError } from '../kernel/lifecycle';
 import type { Logger } from '../kernel/log';
 import { requestHandlers, type HandlerConnection } from '../kernel/requestHandlers';
-import type { PersonaRef, Signal } from '../../../protocol/academy';
+import type { PersonaRef, RecordSignalInput, Signal } from '../../../protocol/academy';
 import {
   ReviewFeedbackRequest,
   ReviewOutcomeRequest,
@@ -37,7 +36,8 @@ export interface ReviewNode {
   brains?: ReviewBrains;
   /** Display name of a persona known on the mesh (`nodeId/personaId`). */
   personaName(key: string): string | undefined;
-  academy?: Pick<Academy, 'record'>;
+  /** Where review signals are recorded (the Academy fits). */
+  academy?: { record(input: RecordSignalInput): Signal };
   /** A remote command to a peer (absent without a network). */
   call?(nodeId: string, method: string, params: unknown, options: { timeoutMs: number }): Promise<unknown>;
 }
@@ -105,7 +105,7 @@ export async function runReview(node: ReviewNode, params: ReviewParams, signal?:
 }
 
 export function registerReviewHandlers(connection: HandlerConnection, source: ReviewNodeSource, logger?: Logger): Disposable {
-  const record = (node: ReviewNode, input: Parameters<Academy['record']>[0]): Signal => {
+  const record = (node: ReviewNode, input: RecordSignalInput): Signal => {
     if (!node.academy) throw new ServiceError('unavailable', 'the academy is not available on this node (see Persona Mesh: Show Status)');
     return node.academy.record(input);
   };

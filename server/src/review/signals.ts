@@ -6,7 +6,7 @@
  * then rewritten by the user counts once, carrying the user's text as `expected` (a DPO pair in the
  * export: chosen = the user's edit, rejected = the suggestion).
  */
-import type { RecordSignalInput } from '../academy/academy';
+import type { RecordSignalInput } from '../../../protocol/academy';
 import { academyLimits, type PersonaRef } from '../../../protocol/academy';
 import { reviewLimits, reviewOutcomes, reviewSeverities, type ReviewComment, type ReviewFeedbackParams, type ReviewInput } from '../../../protocol/review';
 import { ServiceError } from '../../../protocol/errors';

@@ -19,7 +19,7 @@ import { foldMessage, isRelated, mayApply, messageId, type MessageBody, type Rel
 import { AuthorMinuteCounts, limitKindOf, type AuthorLimits } from './authorLimits';
 import { ServiceError } from '../../../protocol/errors';
 import { compareHlc } from './hlc';
-import { parseMessageId } from './validate';
+import { parseMessageId } from '../../../protocol/rooms';
 
 export type EventStatus = 'ok' | 'refused' | 'ignored' | 'limited';
 

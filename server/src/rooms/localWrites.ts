@@ -9,7 +9,8 @@ import type { RoomsContext } from './context';
 import type { ApplyOutcome } from './eventLog';
 import type { HybridClock } from './hlc';
 import type { OwnNumbering } from './ownNumbering';
-import type { LocalParticipant, SendOptions } from './rooms';
+import type { SendOptions } from './rooms';
+import type { LocalParticipant } from '../../../protocol/rooms';
 import type { EventAuthenticator } from './signing';
 import { isAttachment, isMessageId, messageLimitProblem, metadataProblem, requireMessageId, requireRoomId } from './validate';
 

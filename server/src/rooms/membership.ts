@@ -11,7 +11,7 @@ import type { RoomsContext } from './context';
 import type { RoomIntake } from './intake';
 import type { LocalWrites } from './localWrites';
 import type { PresenceTable } from './presence';
-import type { LocalParticipant } from './rooms';
+import type { LocalParticipant } from '../../../protocol/rooms';
 import { requireRoomId } from './validate';
 
 export interface MembershipOptions extends RoomsContext {

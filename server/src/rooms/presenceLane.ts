@@ -11,7 +11,7 @@ import type { PortMessage } from '../kernel/meshPort';
 import { refreshIntervalMs } from '../kernel/refreshInterval';
 import type { RoomsContext } from './context';
 import { isPresenceState, type PresenceTable } from './presence';
-import type { LocalParticipant } from './rooms';
+import type { LocalParticipant } from '../../../protocol/rooms';
 
 export interface PresenceLaneOptions extends RoomsContext {
   readonly presence: PresenceTable;

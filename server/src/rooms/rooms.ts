@@ -26,8 +26,8 @@ import {
   type Author,
   type ChatMessage,
   type CodeAttachment,
+  type LocalParticipant,
   type Participant,
-  type ParticipantKind,
   type PresenceState,
   type RoomEvent,
   type RoomSummary,
@@ -51,13 +51,6 @@ import { RoomSync, type SyncOptions } from './sync';
 import type { MeshPort } from '../kernel/meshPort';
 import { defaultTypingTtlMs, TypingTable } from './typing';
 import { requireMessageId, requireRoomId } from './validate';
-
-/** A participant hosted by this node (the human at the window, or a persona). */
-export interface LocalParticipant {
-  participantId: string;
-  displayName: string;
-  kind: ParticipantKind;
-}
 
 export interface RoomsOptions {
   /** The node's store; its `db` is read at start. */

@@ -171,8 +171,3 @@ export function requireMessageId(messageId: unknown): string {
   if (!isMessageId(messageId)) throw new ServiceError('invalid', `"${String(messageId).slice(0, 80)}" is not a message id`);
   return messageId;
 }
-
-export function parseMessageId(messageId: string): { origin: string; roomSeq: number } {
-  const at = messageId.lastIndexOf(':');
-  return { origin: messageId.slice(0, at), roomSeq: Number(messageId.slice(at + 1)) };
-}

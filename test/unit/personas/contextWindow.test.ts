@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { buildContext, estimateTokens } from '../../../server/src/personas/contextWindow';
 import { parsePersonaFile } from '../../../server/src/personas/personaFile';
-import type { LocalParticipant } from '../../../server/src/rooms/rooms';
+import type { LocalParticipant } from '../../../protocol/rooms';
 import { TestMesh, type TestNode } from '../rooms/support';
 
 const persona = parsePersonaFile('---\nid: helper\nname: Helper\nbrain:\n  provider: librarian\n---\nYou help.\n', { file: '/h.persona.md' }).persona!;
