@@ -6,7 +6,7 @@
 import type { Clock } from '../kernel/clock';
 import type { Logger } from '../kernel/log';
 import type { MeshPort } from '../kernel/meshPort';
-import type { ChatMessage } from '../../../protocol/rooms';
+import type { ChatMessage, CodeAttachment, RoomEvent, RoomSummary, TypingEvent } from '../../../protocol/rooms';
 import type { ApplyOutcome, EventLog } from './eventLog';
 import type { RoomSync } from './sync';
 
@@ -26,4 +26,25 @@ export interface RoomsContext {
   readonly roomsChanged: () => void;
   /** Emits what applying an event brought: its messages, a change of members. */
   readonly notify: (outcome: ApplyOutcome) => void;
+}
+
+/** What a local write asks for (Rooms.send). */
+export interface SendOptions {
+  roomId: string;
+  text: string;
+  attachment?: CodeAttachment;
+  replyTo?: string;
+  mentions?: string[];
+  metadata?: Record<string, unknown>;
+}
+
+export interface RoomsEvents {
+  /** A message was added or changed (any room this node holds). */
+  message: [ChatMessage];
+  /** The room list, or a room's participants or their presence, changed. */
+  roomsChanged: [RoomSummary[]];
+  /** Someone on another node is typing. */
+  typing: [TypingEvent];
+  /** A received event broke a rule and was not applied (also logged). */
+  refused: [{ event: RoomEvent; reason: string; from: string }];
 }

@@ -5,11 +5,10 @@
  */
 import { ServiceError } from '../../../protocol/errors';
 import { participantKey, roomWireLimits, type Author, type ChatMessage, type RoomEvent, type RoomEventBody } from '../../../protocol/rooms';
-import type { RoomsContext } from './context';
+import type { SendOptions, RoomsContext } from './context';
 import type { ApplyOutcome } from './eventLog';
 import type { HybridClock } from './hlc';
 import type { OwnNumbering } from './ownNumbering';
-import type { SendOptions } from './rooms';
 import type { LocalParticipant } from '../../../protocol/rooms';
 import type { EventAuthenticator } from './signing';
 import { isAttachment, isMessageId, messageLimitProblem, metadataProblem, requireMessageId, requireRoomId } from './validate';

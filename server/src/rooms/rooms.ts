@@ -25,18 +25,16 @@ import {
   roomWireLimits,
   type Author,
   type ChatMessage,
-  type CodeAttachment,
   type LocalParticipant,
   type Participant,
   type PresenceState,
-  type RoomEvent,
   type RoomSummary,
   type TypingEvent,
 } from '../../../protocol/rooms';
 import type { HistoryPage, HistoryParams } from '../../../protocol/roomsRpc';
 import type { Db } from '../store/database';
 import { ServiceError } from '../../../protocol/errors';
-import type { RoomsContext } from './context';
+import type { RoomsContext, RoomsEvents, SendOptions } from './context';
 import { EventLog, type ApplyOutcome } from './eventLog';
 import { HybridClock } from './hlc';
 import { RoomIntake } from './intake';
@@ -75,26 +73,6 @@ export interface RoomsOptions {
    * a received event without a valid signature of its origin is dropped. Tests may leave it out.
    */
   authenticator?: EventAuthenticator;
-}
-
-export interface SendOptions {
-  roomId: string;
-  text: string;
-  attachment?: CodeAttachment;
-  replyTo?: string;
-  mentions?: string[];
-  metadata?: Record<string, unknown>;
-}
-
-export interface RoomsEvents {
-  /** A message was added or changed (any room this node holds). */
-  message: [ChatMessage];
-  /** The room list, or a room's participants or their presence, changed. */
-  roomsChanged: [RoomSummary[]];
-  /** Someone on another node is typing. */
-  typing: [TypingEvent];
-  /** A received event broke a rule and was not applied (also logged). */
-  refused: [{ event: RoomEvent; reason: string; from: string }];
 }
 
 export const humanParticipantId = 'user';
