@@ -101,21 +101,8 @@ export const academyLimits = {
   maxExportPathChars: 4096,
 } as const;
 
-/** A signal to record, as other components (review, task outcomes, challenges) describe it. */
-export interface RecordSignalInput {
-  persona: PersonaRef;
-  room: string;
-  messageId?: string;
-  promptId?: string;
-  category: SignalCategory;
-  value: number;
-  source: SignalSource;
-  reason?: string;
-  context: SignalContext;
-  slot?: string;
-  withdrawn?: boolean;
-  opponent?: PersonaRef;
-}
+/** A signal to record, as other components (review, task outcomes, challenges) describe it: the signer adds its id, time and node. */
+export type RecordSignalInput = Omit<UnsignedSignal, 'id' | 'ts' | 'signer'>;
 
 export const academyTopics = {
   /** Reliable lane: signals recorded by their signer. */
