@@ -19,14 +19,19 @@ describe('node/rpcHandlers fuzzed (fast-check): every request answers or refuses
     await node.stop();
   });
 
-  it('for any params, plausible or not; an unknown log level is ignored', async () => {
+  /** A headless node with no network settings (a mesh key set here opens no socket), its handlers on a fake connection. */
+  async function startNode() {
     const log = new MemoryLog();
-    // No network settings: a mesh key set here opens no socket.
     node = new MeshNode({ dataDir: join(tmp.path, 'node'), meshKey: '', logger: log.logger, headless: true });
     await node.start();
     const levels: LogLevel[] = [];
     const fake = fakeConnection();
     const registration = registerNodeHandlers(fake.connection, () => Promise.resolve(node), { logger: log.logger, setLogLevel: (level) => levels.push(level) });
+    return { log, levels, fake, registration };
+  }
+
+  it('for any params, plausible or not; an unknown log level is ignored', async () => {
+    const { levels, fake, registration } = await startNode();
     try {
       await fuzzHandlers(fake, {
         'mesh/status': fc.anything(),
@@ -45,12 +50,7 @@ describe('node/rpcHandlers fuzzed (fast-check): every request answers or refuses
   });
 
   it('refuses a malformed param with the protocol checker\'s words and InvalidParams, before the node is asked', async () => {
-    const log = new MemoryLog();
-    node = new MeshNode({ dataDir: join(tmp.path, 'node'), meshKey: '', logger: log.logger, headless: true });
-    await node.start();
-    const levels: LogLevel[] = [];
-    const fake = fakeConnection();
-    const registration = registerNodeHandlers(fake.connection, () => Promise.resolve(node), { logger: log.logger, setLogLevel: (level) => levels.push(level) });
+    const { log, levels, fake, registration } = await startNode();
     const tokens = new CancellationTokenSource();
     const refusal = async (method: string, params: unknown): Promise<ResponseError> => {
       try {
